@@ -1,0 +1,48 @@
+# The commands the README gives. Each one installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FLASK_APP := survey_app
+
+.PHONY: install run test lint typecheck translations clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Compiled catalogs are built, not committed.
+compile-translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -q -d translations || $(BIN)/pybabel compile -d translations
+
+install: $(VENV)/.installed compile-translations
+
+## make run: install, migrate, seed, load the demo and serve http://127.0.0.1:5000
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed
+	$(BIN)/flask demo
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## make test: install, lint, type-check and run the whole suite (SQLite, and PostgreSQL
+## too when TEST_DATABASE_URL names a database)
+test: install lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check .
+
+typecheck:
+	$(BIN)/mypy
+
+## make translations: extract the strings and update both catalogs
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --omit-header --ignore-obsolete
+	$(BIN)/python -m survey_app.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

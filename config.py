@@ -1,0 +1,86 @@
+"""Settings of survey_app, read from the environment.
+
+Every setting has a sane default for a developer's laptop (SQLite in the instance folder);
+a production deployment sets ``APP_ENV=production``, ``SECRET_KEY`` and ``DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    APP_ENV = "development"
+
+    # None means "generate one and keep it in the instance folder" (development only).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    # Key of the keyed hashes (dossier codes); defaults to one derived from SECRET_KEY.
+    HASH_KEY = os.environ.get("HASH_KEY") or None
+
+    # None means SQLite in the instance folder; PostgreSQL through postgresql://...
+    DATABASE_URL = os.environ.get("DATABASE_URL") or None
+
+    # Local dates and periods are reckoned in this zone; timestamps are stored in UTC.
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh")
+
+    # The address printed on QR codes and shown by the CLI; the app usually sits behind a
+    # reverse proxy with its own domain, so it cannot guess this from a request.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    LANGUAGES = ("vi", "en")
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_TRANSLATION_DIRECTORIES = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "translations"
+    )
+
+    # A citizen may leave the form open while waiting at the counter: be generous.
+    WTF_CSRF_TIME_LIMIT = _env_int("WTF_CSRF_TIME_LIMIT", 12 * 3600)
+    SUBMIT_TOKEN_MAX_AGE = _env_int("SUBMIT_TOKEN_MAX_AGE", 24 * 3600)
+
+    # The survey form posts well under 4 KB; anything far larger is not a citizen.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 64 * 1024)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+
+    SEND_FILE_MAX_AGE_DEFAULT = 7 * 24 * 3600
+
+
+class ProductionConfig(Config):
+    """Settings for a real deployment: a real secret key is required."""
+
+    APP_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestingConfig(Config):
+    """Settings for the test suite."""
+
+    APP_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"
+    PUBLIC_BASE_URL = "http://survey.test"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": Config,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_for(env: str | None) -> type[Config]:
+    """Return the settings class for an APP_ENV value."""
+    name = (env or "development").strip().lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

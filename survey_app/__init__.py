@@ -1,0 +1,92 @@
+"""survey_app: citizens rate the service at one-stop counters; managers read SIPAS tallies."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from config import config_for
+
+# Secret keys that must never reach production: empty, short, or copied from examples.
+KNOWN_WEAK_SECRETS = {
+    "dev",
+    "secret",
+    "changeme",
+    "change-me",
+    "testing-secret-key-not-for-production",
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the app."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_for(os.environ.get("APP_ENV")))
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _finish_config(app)
+
+    from survey_app import cli, errors, i18n
+    from survey_app.extensions import csrf, db
+
+    db.init_app(app)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    from survey_app.main import bp as main_bp
+    from survey_app.survey import bp as survey_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(survey_bp)
+    # The survey form checks its CSRF token itself (FlaskForm), so that a stale token
+    # re-renders the form with every answer kept instead of failing with a bare error.
+    csrf.exempt(survey_bp)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Derive the settings that depend on others, and refuse unsafe production settings."""
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        url = "sqlite:///" + os.path.join(app.instance_path, "survey_app.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+
+    ZoneInfo(app.config["TIMEZONE"])  # fail at start, not at the first dashboard
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
+
+    secret = app.config.get("SECRET_KEY")
+    if app.config["APP_ENV"] == "production":
+        if not secret or len(secret) < 32 or secret.lower() in KNOWN_WEAK_SECRETS:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in "
+                "production, for example: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+    elif not secret:
+        app.config["SECRET_KEY"] = _instance_secret(app)
+
+
+def _instance_secret(app: Flask) -> str:
+    """Return a development key kept in the instance folder, so sessions survive restarts."""
+    path = os.path.join(app.instance_path, "secret_key")
+    try:
+        with open(path, "x", encoding="ascii") as f:
+            f.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
+    with open(path, encoding="ascii") as f:
+        return f.read().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Return the URL with the psycopg 3 driver for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,76 @@
+"""Commands for running a deployment: `flask --app survey_app <command>`."""
+
+from __future__ import annotations
+
+import click
+from alembic import command
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from survey_app.codes import survey_url
+from survey_app.extensions import db
+from survey_app.migrate import alembic_config
+
+db_cli = AppGroup("db", help="Create or upgrade the database schema (Alembic migrations).")
+
+
+def _alembic():  # type: ignore[no-untyped-def]
+    return alembic_config(current_app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Create the schema, or bring it up to date."""
+    command.upgrade(_alembic(), revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Step the schema back to an earlier revision."""
+    command.downgrade(_alembic(), revision)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the schema's current revision."""
+    command.current(_alembic())
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate/--empty", default=True)
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration, compared against the models by default."""
+    command.revision(_alembic(), message=message, autogenerate=autogenerate)
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Load the reference sectors (adds only what is missing)."""
+    from survey_app.seed import seed_sectors
+
+    added = seed_sectors(db.session)
+    db.session.commit()
+    click.echo(f"sectors: {added} added")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Create the demo province with responses, and print the survey URL of each code."""
+    from survey_app.demo import load_demo
+
+    codes = load_demo(db.session)
+    db.session.commit()
+    click.echo("Demo survey codes (open one on a phone-sized browser):")
+    for survey_code in codes:
+        agency, counter = survey_code.agency.name, survey_code.counter.name
+        click.echo(f"# {agency} · {counter} · {survey_code.sector.label_vi}")
+        click.echo(survey_url(survey_code.code))
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(demo_command)

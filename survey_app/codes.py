@@ -1,0 +1,55 @@
+"""Survey codes: short, typable, unguessable identifiers printed as QR codes."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_app.models import Agency, Counter, Sector, SurveyCode
+
+# No look-alikes: 0/O, 1/I/L are left out, so a code read aloud or typed is not misread.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8  # 31**8 ≈ 8.5e11 codes: guessing one is hopeless even before rate limits
+
+
+def new_code() -> str:
+    """Return a random code; uniqueness is left to the database."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def survey_url(code: str) -> str:
+    """Return the public address of a code's form, as printed on the QR."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/s/{code}"
+
+
+def create_survey_code(
+    session: Session, agency: Agency, counter: Counter, sector: Sector
+) -> SurveyCode:
+    """Issue a new active code for one agency + counter + sector."""
+    if counter.agency_id != agency.id:
+        raise ValueError("the counter belongs to another agency")
+    while True:
+        code = new_code()
+        if session.scalar(select(SurveyCode.id).where(SurveyCode.code == code)) is None:
+            break
+    survey_code = SurveyCode(code=code, agency=agency, counter=counter, sector=sector)
+    session.add(survey_code)
+    session.flush()
+    return survey_code
+
+
+def active_code_for(session: Session, counter: Counter, sector: Sector) -> SurveyCode | None:
+    """Return the newest active code of a counter for a sector, if any."""
+    return session.scalar(
+        select(SurveyCode)
+        .where(
+            SurveyCode.counter_id == counter.id,
+            SurveyCode.sector_id == sector.id,
+            SurveyCode.revoked_at.is_(None),
+        )
+        .order_by(SurveyCode.id.desc())
+        .limit(1)
+    )

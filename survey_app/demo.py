@@ -1,0 +1,175 @@
+"""A demo province with counters, codes and a year of plausible responses.
+
+Everything here is invented for trying the app out; running it again adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from survey_app.codes import active_code_for, create_survey_code
+from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode
+from survey_app.questionnaire import CURRENT, WISH_CHOICES
+from survey_app.seed import seed_sectors
+from survey_app.survey.services import DUPLICATE_DOSSIER, dossier_hash
+
+PROVINCE = ("DEMO-TTHCC", "Trung tâm Phục vụ hành chính công tỉnh (demo)")
+COMMUNES = (
+    ("DEMO-P-DONGHA", "Phường Đông Hà (demo)"),
+    ("DEMO-X-CUAVIET", "Xã Cửa Việt (demo)"),
+    ("DEMO-X-KHESANH", "Xã Khe Sanh (demo)"),
+)
+# agency code -> counter name -> sector codes served there
+COUNTERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "DEMO-TTHCC": {
+        "Quầy 1": ("DAT_DAI",),
+        "Quầy 2": ("XAY_DUNG", "QH_KT"),
+        "Quầy 3": ("DAU_TU", "DN"),
+    },
+    "DEMO-P-DONGHA": {"Quầy 1": ("HO_TICH", "CHUNG_THUC"), "Quầy 2": ("DAT_DAI", "XAY_DUNG")},
+    "DEMO-X-CUAVIET": {"Quầy 1": ("HO_TICH", "BTXH", "DAT_DAI")},
+    "DEMO-X-KHESANH": {"Quầy 1": ("HO_TICH", "DAT_DAI", "NONG_NGHIEP")},
+}
+# Chance that a citizen is satisfied, by sector: land lags, as it does in real surveys.
+SATISFACTION = {"DAT_DAI": 0.80, "XAY_DUNG": 0.87, "QH_KT": 0.86, "DAU_TU": 0.91}
+DEFAULT_SATISFACTION = 0.93
+RESPONSES_PER_CODE = 160
+
+COMMENTS = (
+    "Cán bộ hướng dẫn nhiệt tình, dễ hiểu.",
+    "Phải chờ khá lâu, mong bố trí thêm quầy vào buổi sáng.",
+    "Thiếu ghế ngồi chờ, trời nóng.",
+    "Hồ sơ trả đúng hẹn, cảm ơn.",
+    "Nên có thêm hướng dẫn nộp hồ sơ trực tuyến.",
+    "Thủ tục đất đai còn phải đi lại nhiều lần.",
+    "Máy lấy số thứ tự hay bị lỗi.",
+    "Rất hài lòng với thái độ phục vụ.",
+    "Bảng niêm yết thủ tục chữ nhỏ, khó đọc.",
+    "Kết quả trễ hẹn 3 ngày mà không được báo trước.",
+)
+
+
+def _get_or_create_agency(
+    session: Session, code: str, name: str, level: str, parent: Agency | None
+) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        agency = Agency(code=code, name=name, level=level, parent=parent)
+        session.add(agency)
+        session.flush()
+    return agency
+
+
+def _get_or_create_counter(session: Session, agency: Agency, name: str) -> Counter:
+    counter = session.scalar(
+        select(Counter).where(Counter.agency_id == agency.id, Counter.name == name)
+    )
+    if counter is None:
+        counter = Counter(agency=agency, name=name)
+        session.add(counter)
+        session.flush()
+    return counter
+
+
+def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -> list[SurveyCode]:
+    """Create the demo province and its responses if missing; return its active codes."""
+    seed_sectors(session)
+    sectors = {s.code: s for s in session.scalars(select(Sector))}
+    province = _get_or_create_agency(session, *PROVINCE, "province", None)
+    agencies = {province.code: province}
+    for code, name in COMMUNES:
+        agencies[code] = _get_or_create_agency(session, code, name, "commune", province)
+
+    codes: list[SurveyCode] = []
+    for agency_code, counters in COUNTERS.items():
+        agency = agencies[agency_code]
+        for counter_name, sector_codes in counters.items():
+            counter = _get_or_create_counter(session, agency, counter_name)
+            for sector_code in sector_codes:
+                sector = sectors[sector_code]
+                survey_code = active_code_for(session, counter, sector)
+                if survey_code is None:
+                    survey_code = create_survey_code(session, agency, counter, sector)
+                codes.append(survey_code)
+
+    has_responses = session.scalar(
+        select(func.count(Response.id)).where(
+            Response.agency_id.in_([a.id for a in agencies.values()])
+        )
+    )
+    if not has_responses:
+        _add_responses(session, codes, now or datetime.now(UTC), random.Random(seed))
+    return codes
+
+
+def _scale_answer(rng: random.Random, p_satisfied: float) -> int:
+    if rng.random() < p_satisfied:
+        return rng.choice((4, 4, 5, 5, 5))
+    return rng.choice((1, 2, 2, 3, 3, 3))
+
+
+def _local_time(rng: random.Random, now: datetime, zone: ZoneInfo) -> datetime:
+    """Return a moment in office hours on a weekday within the last year."""
+    while True:
+        day = (now - timedelta(days=rng.randint(0, 364))).astimezone(zone).date()
+        if day.weekday() < 5:
+            break
+    hour = rng.choice((7, 8, 8, 9, 9, 10, 10, 13, 14, 14, 15, 16))
+    local = datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), tzinfo=zone)
+    return min(local.astimezone(UTC), now)
+
+
+def _add_responses(
+    session: Session, codes: list[SurveyCode], now: datetime, rng: random.Random
+) -> None:
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    wishes = [c.value for c in WISH_CHOICES]
+    counted_dossiers: set[tuple[int, str]] = set()
+    for survey_code in codes:
+        p = SATISFACTION.get(survey_code.sector.code, DEFAULT_SATISFACTION)
+        for _ in range(RESPONSES_PER_CODE):
+            # Each element varies a little around the sector's level.
+            q = {
+                f"q{k}": _scale_answer(rng, min(0.99, p + rng.uniform(-0.06, 0.04)))
+                for k in range(1, 7)
+            }
+            if rng.random() < 0.25:
+                q["q4"] = None  # result not yet received
+            if rng.random() < 0.55:
+                q["q5"] = None  # never gave feedback
+            dossier = (
+                f"000.00.{rng.randint(10, 99)}.H{rng.randint(10, 60)}-{rng.randint(1, 900):04d}"
+                if rng.random() < 0.3
+                else None
+            )
+            hashed = dossier_hash(dossier) if dossier else None
+            repeat = hashed is not None and (survey_code.agency_id, hashed) in counted_dossiers
+            if hashed and not repeat:
+                counted_dossiers.add((survey_code.agency_id, hashed))
+            response = Response(
+                survey_code_id=survey_code.id,
+                agency_id=survey_code.agency_id,
+                counter_id=survey_code.counter_id,
+                sector_id=survey_code.sector_id,
+                questionnaire_version=CURRENT.version,
+                q7=rng.choices(("no", "yes", "decline", None), weights=(70, 3, 7, 20))[0],
+                comment=rng.choice(COMMENTS) if rng.random() < 0.15 else None,
+                dossier_hash=hashed,
+                language="vi" if rng.random() < 0.97 else "en",
+                status="duplicate" if repeat else "counted",
+                status_reason=DUPLICATE_DOSSIER if repeat else None,
+                created_at=_local_time(rng, now, zone),
+                **q,
+            )
+            if rng.random() < 0.6:
+                response.wishes = [
+                    ResponseWish(wish=w) for w in rng.sample(wishes, rng.choice((1, 2)))
+                ]
+            session.add(response)
+    session.flush()

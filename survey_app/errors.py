@@ -1,0 +1,80 @@
+"""Error pages that say what happened and what the visitor can do."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+from survey_app.extensions import db
+
+
+def _messages(status: int) -> tuple[str, str]:
+    """Return the title and the one-sentence advice for an HTTP status."""
+    messages = {
+        400: (
+            _("Yêu cầu không hợp lệ"),
+            _("Trang đã hết hạn hoặc yêu cầu bị lỗi. Vui lòng tải lại trang và thử lại."),
+        ),
+        404: (
+            _("Không tìm thấy mã đánh giá"),
+            _(
+                "Mã này không có trong hệ thống. Vui lòng kiểm tra lại mã trên tờ QR, "
+                "hoặc nhờ cán bộ tại quầy cung cấp mã mới."
+            ),
+        ),
+        405: (
+            _("Yêu cầu không hợp lệ"),
+            _("Trang này không nhận yêu cầu theo cách đó. Vui lòng quay lại trang trước."),
+        ),
+        410: (
+            _("Mã QR này đã ngừng sử dụng"),
+            _(
+                "Mã đánh giá này đã được thay thế hoặc thu hồi. Vui lòng nhờ cán bộ tại quầy "
+                "cung cấp mã QR mới."
+            ),
+        ),
+        413: (
+            _("Nội dung gửi quá lớn"),
+            _("Nội dung gửi lên vượt quá giới hạn cho phép. Vui lòng rút gọn và gửi lại."),
+        ),
+        429: (
+            _("Quá nhiều yêu cầu"),
+            _("Hệ thống đang nhận quá nhiều yêu cầu. Vui lòng đợi một lát rồi thử lại."),
+        ),
+        500: (
+            _("Hệ thống đang gặp sự cố"),
+            _(
+                "Rất tiếc, hệ thống đang gặp sự cố và chưa lưu được yêu cầu. "
+                "Vui lòng thử lại sau ít phút."
+            ),
+        ),
+    }
+    return messages.get(status) or messages[500 if status >= 500 else 400]
+
+
+def render_error(error: HTTPException) -> tuple[Response | str, int]:
+    """Render an HTTP error as a page, or as JSON under /api/."""
+    status = error.code or 500
+    title, advice = _messages(status)
+    if request.path.startswith("/api/"):
+        return jsonify(error={"status": status, "title": title, "message": advice}), status
+    return render_template("errors/error.html", status=status, title=title, advice=advice), status
+
+
+def render_server_error(error: Exception) -> tuple[Response | str, int]:
+    # Whatever failed, the session must not carry a half-done transaction further.
+    db.session.rollback()
+    return render_error(InternalServerError())
+
+
+def render_csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+    return render_error(error)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(InternalServerError, render_server_error)

@@ -1,0 +1,253 @@
+"""The data model: agencies, sectors, counters, survey codes and responses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so Alembic migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+AGENCY_LEVELS = ("province", "commune")
+TARGET_GROUPS = ("LAND", "CONSTRUCTION", "INVESTMENT")
+RESPONSE_STATUSES = ("counted", "duplicate", "flagged")
+INTEGRITY_ANSWERS = ("no", "yes", "decline")
+WISH_CODES = ("facilities", "attitude", "guidance", "speed", "transparency", "online", "feedback")
+LANGUAGES = ("vi", "en")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back time-zone aware.
+
+    SQLite keeps no zone, PostgreSQL keeps one; this gives both the same behaviour.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Agency(Base):
+    """A public office: the provincial centre, a department, or a commune."""
+
+    __tablename__ = "agencies"
+    __table_args__ = (CheckConstraint(_in("level", AGENCY_LEVELS), name="level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(10))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    parent: Mapped[Agency | None] = relationship(remote_side=[id])
+    counters: Mapped[list[Counter]] = relationship(back_populates="agency", order_by="Counter.name")
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.code}>"
+
+
+class Sector(Base):
+    """A field of administrative procedures (lĩnh vực), such as land or civil status."""
+
+    __tablename__ = "sectors"
+    __table_args__ = (
+        CheckConstraint(
+            f"target_group IS NULL OR {_in('target_group', TARGET_GROUPS)}", name="target_group"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    label_vi: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    target_group: Mapped[str | None] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+    def label(self, locale: str) -> str:
+        return self.label_en if locale == "en" else self.label_vi
+
+    def __repr__(self) -> str:
+        return f"<Sector {self.code}>"
+
+
+class Counter(Base):
+    """A service counter (quầy) of an agency."""
+
+    __tablename__ = "counters"
+    __table_args__ = (UniqueConstraint("agency_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    agency: Mapped[Agency] = relationship(back_populates="counters")
+
+    def __repr__(self) -> str:
+        return f"<Counter {self.agency_id}:{self.name}>"
+
+
+class SurveyCode(Base):
+    """The code printed as a QR at a counter: one agency + counter + sector."""
+
+    __tablename__ = "survey_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    agency: Mapped[Agency] = relationship()
+    counter: Mapped[Counter] = relationship()
+    sector: Mapped[Sector] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def __repr__(self) -> str:
+        return f"<SurveyCode {self.code}>"
+
+
+SCALE_CHECK = "{0} IS NULL OR {0} BETWEEN 1 AND 5"
+
+
+class Response(Base):
+    """One citizen's answers, submitted through one survey code.
+
+    Agency, counter and sector are copied from the code so tallies need no join.
+    q1..q6 hold 1..5 (NULL for N/A where the questionnaire allows it); q8 lives in
+    ResponseWish. A response that is not counted keeps the reason why.
+    """
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        CheckConstraint(SCALE_CHECK.format("q1"), name="q1_scale"),
+        CheckConstraint(SCALE_CHECK.format("q2"), name="q2_scale"),
+        CheckConstraint(SCALE_CHECK.format("q3"), name="q3_scale"),
+        CheckConstraint(SCALE_CHECK.format("q4"), name="q4_scale"),
+        CheckConstraint(SCALE_CHECK.format("q5"), name="q5_scale"),
+        CheckConstraint(SCALE_CHECK.format("q6"), name="q6_scale"),
+        CheckConstraint(f"q7 IS NULL OR {_in('q7', INTEGRITY_ANSWERS)}", name="q7_answer"),
+        CheckConstraint("comment IS NULL OR length(comment) <= 1000", name="comment_length"),
+        CheckConstraint(_in("status", RESPONSE_STATUSES), name="status"),
+        CheckConstraint(
+            "(status = 'counted' AND status_reason IS NULL)"
+            " OR (status <> 'counted' AND status_reason IS NOT NULL)",
+            name="status_reason",
+        ),
+        CheckConstraint(_in("language", LANGUAGES), name="language"),
+        # One counted response per agency and dossier code; later ones are duplicates.
+        Index(
+            "uq_responses_counted_dossier",
+            "agency_id",
+            "dossier_hash",
+            unique=True,
+            sqlite_where=text("status = 'counted' AND dossier_hash IS NOT NULL"),
+            postgresql_where=text("status = 'counted' AND dossier_hash IS NOT NULL"),
+        ),
+        Index("ix_responses_agency_created", "agency_id", "created_at"),
+        Index("ix_responses_code_created", "survey_code_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_code_id: Mapped[int] = mapped_column(ForeignKey("survey_codes.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"))
+    questionnaire_version: Mapped[str] = mapped_column(String(40))
+    q1: Mapped[int | None] = mapped_column(SmallInteger)
+    q2: Mapped[int | None] = mapped_column(SmallInteger)
+    q3: Mapped[int | None] = mapped_column(SmallInteger)
+    q4: Mapped[int | None] = mapped_column(SmallInteger)
+    q5: Mapped[int | None] = mapped_column(SmallInteger)
+    q6: Mapped[int | None] = mapped_column(SmallInteger)
+    q7: Mapped[str | None] = mapped_column(String(10))
+    comment: Mapped[str | None] = mapped_column(Text)
+    dossier_hash: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(10), default="counted")
+    status_reason: Mapped[str | None] = mapped_column(String(40))
+    # The nonce of the rendered form's submit token: a replay finds the same response.
+    submit_nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    survey_code: Mapped[SurveyCode] = relationship()
+    wishes: Mapped[list[ResponseWish]] = relationship(
+        cascade="all, delete-orphan", order_by="ResponseWish.wish"
+    )
+
+    @property
+    def is_counted(self) -> bool:
+        return self.status == "counted"
+
+    @property
+    def wish_codes(self) -> list[str]:
+        return [w.wish for w in self.wishes]
+
+    def __repr__(self) -> str:
+        return f"<Response {self.id} {self.status}>"
+
+
+class ResponseWish(Base):
+    """One improvement a citizen asked for (q8); a response has at most two."""
+
+    __tablename__ = "response_wishes"
+    __table_args__ = (CheckConstraint(_in("wish", WISH_CODES), name="wish"),)
+
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    wish: Mapped[str] = mapped_column(String(20), primary_key=True)

@@ -1,0 +1,171 @@
+"""The questionnaire as data, versioned.
+
+The texts are Vietnamese message ids: Vietnamese is the source of truth and English comes
+from the catalog. A response stores the version it was answered with, so a later version
+(for example the full SIPAS form) can be added beside this one without touching scoring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+# Each choice's HTML value is what the API reports; "na" is stored as NULL.
+NOT_APPLICABLE = "na"
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: object
+    face: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    number: int
+    text: object
+    kind: str  # "scale" (1..5), "single" or "multi"
+    required: bool = True
+    element: int | None = None  # SIPAS element 1..5 this question measures
+    choices: tuple[Choice, ...] = ()
+    na_choice: Choice | None = None
+    max_choices: int = 1
+    hint: object = ""
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        extra = (self.na_choice.value,) if self.na_choice else ()
+        return tuple(c.value for c in self.choices) + extra
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    version: str
+    intro: object
+    questions: tuple[Question, ...] = field(default_factory=tuple)
+
+    def question(self, key: str) -> Question:
+        return next(q for q in self.questions if q.key == key)
+
+
+SCALE = (
+    Choice("1", _l("Rất không hài lòng"), "😞"),
+    Choice("2", _l("Không hài lòng"), "🙁"),
+    Choice("3", _l("Bình thường"), "😐"),
+    Choice("4", _l("Hài lòng"), "🙂"),
+    Choice("5", _l("Rất hài lòng"), "😀"),
+)
+
+INTEGRITY_CHOICES = (
+    Choice("no", _l("Không")),
+    Choice("yes", _l("Có")),
+    Choice("decline", _l("Không muốn trả lời")),
+)
+
+WISH_CHOICES = (
+    Choice("facilities", _l("Cơ sở vật chất, trang thiết bị")),
+    Choice("attitude", _l("Thái độ phục vụ")),
+    Choice("guidance", _l("Năng lực hướng dẫn của công chức")),
+    Choice("speed", _l("Rút ngắn thời gian giải quyết")),
+    Choice("transparency", _l("Công khai, minh bạch thông tin")),
+    Choice("online", _l("Dịch vụ công trực tuyến")),
+    Choice("feedback", _l("Tiếp nhận, xử lý phản ánh, kiến nghị")),
+)
+
+COMMENT_MAX_LENGTH = 1000
+DOSSIER_MAX_LENGTH = 40
+
+SIPAS_2025_SHORT = Questionnaire(
+    version="sipas-2025-short",
+    intro=_l(
+        "Xin Ông/Bà cho biết mức độ hài lòng về sự phục vụ của %(agency)s khi giải quyết "
+        "thủ tục hôm nay. Phiếu ẩn danh, mất khoảng 1 phút."
+    ),
+    questions=(
+        Question(
+            "q1",
+            1,
+            _l(
+                "Nơi tiếp nhận có biển hiệu, hướng dẫn rõ ràng, đủ ghế ngồi chờ, bàn viết và "
+                "trang thiết bị đầy đủ, dễ sử dụng."
+            ),
+            "scale",
+            element=1,
+            choices=SCALE,
+        ),
+        Question(
+            "q2",
+            2,
+            _l(
+                "Thủ tục được niêm yết công khai, dễ thấy, dễ đọc; hồ sơ, phí và lệ phí được "
+                "yêu cầu đúng quy định."
+            ),
+            "scale",
+            element=2,
+            choices=SCALE,
+        ),
+        Question(
+            "q3",
+            3,
+            _l(
+                "Công chức có thái độ lịch sự, tôn trọng; hướng dẫn đầy đủ, dễ hiểu và giải "
+                "quyết đúng quy định."
+            ),
+            "scale",
+            element=3,
+            choices=SCALE,
+        ),
+        Question(
+            "q4",
+            4,
+            _l("Kết quả được trả đúng hẹn, thông tin đầy đủ, chính xác."),
+            "scale",
+            element=4,
+            choices=SCALE,
+            na_choice=Choice(NOT_APPLICABLE, _l("Chưa nhận kết quả")),
+        ),
+        Question(
+            "q5",
+            5,
+            _l("Cơ quan tiếp nhận góp ý, phản ánh, kiến nghị dễ dàng và phản hồi kịp thời."),
+            "scale",
+            element=5,
+            choices=SCALE,
+            na_choice=Choice(NOT_APPLICABLE, _l("Chưa sử dụng")),
+        ),
+        Question(
+            "q6",
+            6,
+            _l("Nhìn chung, Ông/Bà hài lòng như thế nào về việc giải quyết thủ tục hôm nay?"),
+            "scale",
+            choices=SCALE,
+        ),
+        Question(
+            "q7",
+            7,
+            _l(
+                "Lần này, Ông/Bà có gặp tình trạng gây phiền hà, sách nhiễu hoặc phải trả tiền "
+                "ngoài quy định không?"
+            ),
+            "single",
+            required=False,
+            choices=INTEGRITY_CHOICES,
+        ),
+        Question(
+            "q8",
+            8,
+            _l("Ông/Bà mong muốn cơ quan cải thiện điều gì nhất?"),
+            "multi",
+            required=False,
+            choices=WISH_CHOICES,
+            max_choices=2,
+            hint=_l("Chọn tối đa 2 ý."),
+        ),
+    ),
+)
+
+CURRENT = SIPAS_2025_SHORT
+QUESTIONNAIRES = {q.version: q for q in (SIPAS_2025_SHORT,)}

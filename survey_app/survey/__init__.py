@@ -1,0 +1,7 @@
+"""The citizen's survey: the form behind each QR code."""
+
+from flask import Blueprint
+
+bp = Blueprint("survey", __name__, template_folder="templates")
+
+from survey_app.survey import views  # noqa: E402, F401  (registers the routes)

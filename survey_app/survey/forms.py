@@ -1,0 +1,96 @@
+"""The survey form, built from the questionnaire's data."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp, ValidationError
+
+from survey_app.questionnaire import (
+    COMMENT_MAX_LENGTH,
+    DOSSIER_MAX_LENGTH,
+    Question,
+    Questionnaire,
+)
+from survey_app.text import clean_code, clean_text
+
+DOSSIER_PATTERN = r"^[A-Z0-9./-]+$"
+
+
+class ChoiceList:
+    """Validate a multiple choice: known values, each once, at most `limit` of them."""
+
+    def __init__(self, values: tuple[str, ...], limit: int) -> None:
+        self.values = values
+        self.limit = limit
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        chosen = field.data or []
+        if any(value not in self.values for value in chosen):
+            raise ValidationError(_("Lựa chọn không hợp lệ, vui lòng chọn lại."))
+        if len(set(chosen)) != len(chosen):
+            raise ValidationError(_("Mỗi ý chỉ chọn một lần."))
+        if len(chosen) > self.limit:
+            raise ValidationError(_("Vui lòng chọn tối đa %(n)d ý.", n=self.limit))
+
+
+def _question_field(question: Question) -> Field:
+    invalid = _l("Câu trả lời không hợp lệ, vui lòng chọn lại.")
+    if question.kind == "multi":
+        return SelectMultipleField(
+            choices=[(c.value, c.value) for c in question.choices],
+            validate_choice=False,
+            validators=[ChoiceList(question.values, question.max_choices)],
+        )
+    presence: Any = (
+        InputRequired(message=_l("Vui lòng chọn một câu trả lời cho câu này."))
+        if question.required
+        else Optional()
+    )
+    return RadioField(
+        choices=[(value, value) for value in question.values],
+        validate_choice=False,
+        validators=[presence, AnyOf(question.values, message=invalid)],
+    )
+
+
+@cache
+def survey_form_class(questionnaire: Questionnaire) -> type[FlaskForm]:
+    """Return the form class for one questionnaire version."""
+    fields: dict[str, Any] = {q.key: _question_field(q) for q in questionnaire.questions}
+    fields["comment"] = TextAreaField(
+        filters=[clean_text],
+        validators=[
+            Optional(),
+            Length(
+                max=COMMENT_MAX_LENGTH,
+                message=_l(
+                    "Ý kiến dài quá %(max)d ký tự, vui lòng rút gọn.", max=COMMENT_MAX_LENGTH
+                ),
+            ),
+        ],
+    )
+    fields["dossier"] = StringField(
+        filters=[clean_code],
+        validators=[
+            Optional(),
+            Length(
+                max=DOSSIER_MAX_LENGTH,
+                message=_l("Mã hồ sơ dài tối đa %(max)d ký tự.", max=DOSSIER_MAX_LENGTH),
+            ),
+            Regexp(
+                DOSSIER_PATTERN,
+                message=_l(
+                    "Mã hồ sơ chỉ gồm chữ cái không dấu, chữ số và các dấu - . / "
+                    "(xem trên phiếu hẹn trả kết quả)."
+                ),
+            ),
+        ],
+    )
+    fields["submit_token"] = HiddenField()
+    return type("SurveyForm", (FlaskForm,), fields)

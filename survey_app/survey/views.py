@@ -1,0 +1,137 @@
+"""Pages of the citizen's survey."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from survey_app.extensions import db
+from survey_app.i18n import current_language
+from survey_app.models import SurveyCode
+from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
+from survey_app.survey import bp
+from survey_app.survey.forms import survey_form_class
+from survey_app.survey.services import (
+    find_survey_code,
+    issue_submit_token,
+    read_submit_token,
+    record_response,
+    response_for_nonce,
+)
+from survey_app.text import clean_code
+
+
+def _active_code_or_abort(code: str) -> SurveyCode:
+    survey_code = find_survey_code(db.session, code)
+    if survey_code is None:
+        abort(404)
+    if not survey_code.is_active:
+        abort(410)
+    return survey_code
+
+
+@bp.get("/s")
+def find() -> WerkzeugResponse:
+    """Open the form of a code typed by hand on the home page."""
+    code = clean_code(request.args.get("code"))
+    if not code:
+        return redirect(url_for("main.index"))
+    return redirect(url_for("survey.show", code=code))
+
+
+@bp.route("/s/<code>", methods=["GET", "POST"])
+def show(code: str) -> WerkzeugResponse | tuple[str, int]:
+    """Show the questionnaire of one counter and sector, and take its answers."""
+    survey_code = _active_code_or_abort(code)
+    if survey_code.code != code:
+        # Typed in lower case, say: one canonical address per code.
+        return redirect(url_for("survey.show", code=survey_code.code), code=308)
+
+    form = survey_form_class(CURRENT)()
+    if request.method == "GET":
+        form.submit_token.data = issue_submit_token(survey_code)
+        return _render_form(form, survey_code)
+
+    is_valid = form.validate()
+    if form.csrf_token.errors:
+        # The session cookie was lost or is too old: keep the answers, ask to send again.
+        form.submit_token.data = issue_submit_token(survey_code)
+        notice = _(
+            "Phiên làm việc đã hết hạn. Các câu trả lời vẫn được giữ, "
+            "vui lòng bấm «Gửi đánh giá» lần nữa."
+        )
+        return _render_form(form, survey_code, notice, 400)
+
+    token = read_submit_token(form.submit_token.data, survey_code)
+    if token is not None and response_for_nonce(db.session, token.nonce) is not None:
+        return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
+    if token is None:
+        form.submit_token.data = issue_submit_token(survey_code)
+        notice = _(
+            "Phiếu đã quá hạn hoặc không hợp lệ. Các câu trả lời vẫn được giữ, "
+            "vui lòng bấm «Gửi đánh giá» lần nữa."
+        )
+        return _render_form(form, survey_code, notice, 400)
+    if not is_valid:
+        return _render_form(form, survey_code, None, 422)
+
+    record_response(
+        db.session,
+        survey_code,
+        CURRENT,
+        form.data,
+        nonce=token.nonce,
+        language=current_language(),
+    )
+    db.session.commit()
+    return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
+
+
+def _render_form(
+    form: FlaskForm, survey_code: SurveyCode, notice: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    page = render_template(
+        "survey/form.html",
+        form=form,
+        survey_code=survey_code,
+        q=CURRENT,
+        notice=notice,
+        error_summary=_error_summary(form),
+        comment_max=COMMENT_MAX_LENGTH,
+    )
+    return page, status
+
+
+def _error_summary(form: FlaskForm) -> dict[str, object] | None:
+    """Return the title and the linked items of the error summary, in page order."""
+    items = []
+    is_missing = False
+    for question in CURRENT.questions:
+        errors = form[question.key].errors
+        if errors:
+            anchor = f"{question.key}-{question.values[0]}"
+            label = _("Câu %(n)d", n=question.number)
+            items.append({"anchor": anchor, "text": f"{label}: {errors[0]}"})
+            is_missing = is_missing or form[question.key].raw_data in (None, [])
+    for key, label in (("comment", _("Ý kiến khác")), ("dossier", _("Mã hồ sơ"))):
+        if form[key].errors:
+            items.append({"anchor": key, "text": f"{label}: {form[key].errors[0]}"})
+    if not items:
+        return None
+    title = (
+        _("Vui lòng trả lời các câu còn thiếu")
+        if is_missing
+        else _("Vui lòng kiểm tra lại các câu trả lời")
+    )
+    return {"title": title, "items": items}
+
+
+@bp.get("/s/<code>/thanks")
+def thanks(code: str) -> str:
+    """Thank the citizen; nothing else to do."""
+    survey_code = find_survey_code(db.session, code)
+    if survey_code is None:
+        abort(404)
+    return render_template("survey/thanks.html", survey_code=survey_code)
