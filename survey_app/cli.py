@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 from alembic import command
+from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from survey_app.codes import survey_url
 from survey_app.extensions import db
@@ -14,7 +15,7 @@ from survey_app.migrate import alembic_config
 db_cli = AppGroup("db", help="Create or upgrade the database schema (Alembic migrations).")
 
 
-def _alembic():  # type: ignore[no-untyped-def]
+def _alembic() -> AlembicConfig:
     return alembic_config(current_app.config["SQLALCHEMY_DATABASE_URI"])
 
 
@@ -47,6 +48,7 @@ def db_revision(message: str, autogenerate: bool) -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command() -> None:
     """Load the reference sectors (adds only what is missing)."""
     from survey_app.seed import seed_sectors
@@ -57,6 +59,7 @@ def seed_command() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Create the demo province with responses, and print the survey URL of each code."""
     from survey_app.demo import load_demo

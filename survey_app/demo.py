@@ -135,7 +135,7 @@ def _add_responses(
         p = SATISFACTION.get(survey_code.sector.code, DEFAULT_SATISFACTION)
         for _ in range(RESPONSES_PER_CODE):
             # Each element varies a little around the sector's level.
-            q = {
+            q: dict[str, int | None] = {
                 f"q{k}": _scale_answer(rng, min(0.99, p + rng.uniform(-0.06, 0.04)))
                 for k in range(1, 7)
             }
@@ -143,12 +143,14 @@ def _add_responses(
                 q["q4"] = None  # result not yet received
             if rng.random() < 0.55:
                 q["q5"] = None  # never gave feedback
-            dossier = (
-                f"000.00.{rng.randint(10, 99)}.H{rng.randint(10, 60)}-{rng.randint(1, 900):04d}"
-                if rng.random() < 0.3
-                else None
-            )
-            hashed = dossier_hash(dossier) if dossier else None
+            hashed = None
+            if rng.random() < 0.3:
+                office, serial = rng.randint(10, 60), rng.randint(1, 9999)
+                hashed = dossier_hash(f"000.00.{office}.H{office}-{serial:04d}")
+            elif rng.random() < 0.02 and counted_dossiers:
+                # Now and then someone rates the same dossier twice.
+                agency_id, hashed = rng.choice(sorted(counted_dossiers))
+                hashed = hashed if agency_id == survey_code.agency_id else None
             repeat = hashed is not None and (survey_code.agency_id, hashed) in counted_dossiers
             if hashed and not repeat:
                 counted_dossiers.add((survey_code.agency_id, hashed))

@@ -49,8 +49,10 @@ class Database:
         if session is None:
             bind = self._binds[id(current_app._get_current_object())]  # type: ignore[attr-defined]
             # Joined to a test's outer transaction, a commit only releases a savepoint.
-            mode = "create_savepoint" if isinstance(bind, Connection) else "conditional_savepoint"
-            session = Session(bind=bind, join_transaction_mode=mode)
+            if isinstance(bind, Connection):
+                session = Session(bind=bind, join_transaction_mode="create_savepoint")
+            else:
+                session = Session(bind=bind)
             g._db_session = session
         return session
 
@@ -67,12 +69,19 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so
+            # savepoints work (the recipe of SQLAlchemy's SQLite documentation).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -15,7 +15,7 @@ def select_locale() -> str:
     """Return the language chosen by ?lang= or remembered from an earlier choice."""
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang")
-    if chosen in languages:
+    if chosen and chosen in languages:
         return chosen
     remembered = session.get("lang")
     if remembered in languages:

@@ -42,8 +42,8 @@ class ChoiceList:
 def _question_field(question: Question) -> Field:
     invalid = _l("Câu trả lời không hợp lệ, vui lòng chọn lại.")
     if question.kind == "multi":
+        # The template renders the choices from the questionnaire; validators check them.
         return SelectMultipleField(
-            choices=[(c.value, c.value) for c in question.choices],
             validate_choice=False,
             validators=[ChoiceList(question.values, question.max_choices)],
         )
@@ -53,7 +53,6 @@ def _question_field(question: Question) -> Field:
         else Optional()
     )
     return RadioField(
-        choices=[(value, value) for value in question.values],
         validate_choice=False,
         validators=[presence, AnyOf(question.values, message=invalid)],
     )

@@ -105,7 +105,7 @@ def _has_counted_dossier(session: Session, agency_id: int, hashed: str) -> bool:
 
 
 def _scale_value(value: str | None) -> int | None:
-    return None if value in (None, "", NOT_APPLICABLE) else int(value)  # type: ignore[arg-type]
+    return None if value is None or value in ("", NOT_APPLICABLE) else int(value)
 
 
 def record_response(

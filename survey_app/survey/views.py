@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -104,28 +106,34 @@ def _render_form(
     return page, status
 
 
-def _error_summary(form: FlaskForm) -> dict[str, object] | None:
+@dataclass(frozen=True)
+class ErrorSummary:
+    title: str
+    links: list[tuple[str, str]]  # (anchor, text), in page order
+
+
+def _error_summary(form: FlaskForm) -> ErrorSummary | None:
     """Return the title and the linked items of the error summary, in page order."""
-    items = []
+    links: list[tuple[str, str]] = []
     is_missing = False
     for question in CURRENT.questions:
         errors = form[question.key].errors
         if errors:
             anchor = f"{question.key}-{question.values[0]}"
             label = _("Câu %(n)d", n=question.number)
-            items.append({"anchor": anchor, "text": f"{label}: {errors[0]}"})
+            links.append((anchor, f"{label}: {errors[0]}"))
             is_missing = is_missing or form[question.key].raw_data in (None, [])
     for key, label in (("comment", _("Ý kiến khác")), ("dossier", _("Mã hồ sơ"))):
         if form[key].errors:
-            items.append({"anchor": key, "text": f"{label}: {form[key].errors[0]}"})
-    if not items:
+            links.append((key, f"{label}: {form[key].errors[0]}"))
+    if not links:
         return None
     title = (
         _("Vui lòng trả lời các câu còn thiếu")
         if is_missing
         else _("Vui lòng kiểm tra lại các câu trả lời")
     )
-    return {"title": title, "items": items}
+    return ErrorSummary(title, links)
 
 
 @bp.get("/s/<code>/thanks")

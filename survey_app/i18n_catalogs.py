@@ -1,0 +1,37 @@
+"""Keep the translation catalogs whole.
+
+Vietnamese is the source language: message ids are Vietnamese, and the Vietnamese catalog
+repeats each one as its own translation, so wording can be edited in the catalog alone.
+
+    python -m survey_app.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
+"""
+
+from __future__ import annotations
+
+import sys
+
+from babel.messages.pofile import read_po, write_po
+
+
+def fill_source(path: str) -> int:
+    """Give every untranslated message of the source-language catalog its own text."""
+    with open(path, "rb") as f:
+        catalog = read_po(f)
+    filled = 0
+    for message in catalog:
+        if not message.id:
+            continue
+        if not message.string or (isinstance(message.string, tuple) and not all(message.string)):
+            message.string = message.id
+            filled += 1
+        if message.fuzzy:
+            message.flags.discard("fuzzy")
+    with open(path, "wb") as f:
+        write_po(f, catalog, sort_output=True, no_location=True, width=100)
+    return filled
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "fill-source":
+        sys.exit(__doc__)
+    print(f"{fill_source(sys.argv[2])} messages filled in {sys.argv[2]}")

@@ -1,0 +1,147 @@
+"""Fixtures: the app on each test database, a rolled-back transaction per test, factories.
+
+Every test that uses `app` runs on SQLite, and again on PostgreSQL when
+TEST_DATABASE_URL names a (throw-away) PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from html import unescape
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, select, text
+
+os.environ["APP_ENV"] = "testing"
+
+from survey_app import create_app, normalise_database_url  # noqa: E402
+from survey_app.codes import create_survey_code  # noqa: E402
+from survey_app.extensions import db  # noqa: E402
+from survey_app.migrate import upgrade  # noqa: E402
+from survey_app.models import Agency, Counter, Response, Sector, SurveyCode  # noqa: E402
+from survey_app.seed import seed_sectors  # noqa: E402
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    where = "SQLite" + (" and PostgreSQL (TEST_DATABASE_URL)" if POSTGRES_URL else "")
+    return f"databases: {where}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Return the URL of a freshly migrated test database of one kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        url = normalise_database_url(POSTGRES_URL or "")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade(url)
+    # Reference data that every test may rely on, committed once.
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        seed_sectors(db.session)
+        db.session.commit()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    """Return the app bound to one connection whose transaction is rolled back after."""
+    app = create_app({"DATABASE_URL": database_url})
+    connection = db.engine_for(app).connect()
+    transaction = connection.begin()
+    db.bind_app_to(app, connection)
+    yield app
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+# Factories ---------------------------------------------------------------------------
+
+
+def create_agency(code: str = "TTHCC", name: str = "Trung tâm Phục vụ hành chính công tỉnh",
+                  level: str = "province", parent: Agency | None = None) -> Agency:
+    agency = Agency(code=code, name=name, level=level, parent=parent)
+    db.session.add(agency)
+    db.session.flush()
+    return agency
+
+
+def create_code(agency: Agency | None = None, counter_name: str = "Quầy 3",
+                sector_code: str = "DAT_DAI") -> SurveyCode:
+    agency = agency or create_agency()
+    counter = db.session.scalar(
+        select(Counter).where(Counter.agency_id == agency.id, Counter.name == counter_name)
+    ) or Counter(agency=agency, name=counter_name)
+    db.session.add(counter)
+    sector = db.session.scalar(select(Sector).where(Sector.code == sector_code))
+    assert sector is not None
+    return create_survey_code(db.session, agency, counter, sector)
+
+
+@pytest.fixture
+def survey_code(app: Flask) -> str:
+    """Return the code string of an active code: provincial centre · Quầy 3 · Đất đai."""
+    with app.app_context():
+        code = create_code().code
+        db.session.commit()
+    return code
+
+
+# Reading pages ----------------------------------------------------------------------
+
+
+def hidden_value(html: str, name: str) -> str:
+    """Return the value of a hidden input in a rendered page."""
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', html) or re.search(
+        rf'<input[^>]*value="([^"]*)"[^>]*name="{name}"', html
+    )
+    assert match, f"no hidden input {name!r} in the page"
+    return unescape(match.group(1))
+
+
+def open_form(client: FlaskClient, code: str, query: str = "") -> dict[str, str]:
+    """Load the form as a browser would; return its CSRF and submit tokens."""
+    page = client.get(f"/s/{code}{query}")
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    return {"csrf_token": hidden_value(html, "csrf_token"),
+            "submit_token": hidden_value(html, "submit_token")}
+
+
+VALID_ANSWERS: dict[str, Any] = {
+    "q1": "5", "q2": "4", "q3": "5", "q4": "na", "q5": "3", "q6": "4",
+    "q7": "no", "q8": ["speed", "online"], "comment": "Cán bộ nhiệt tình.", "dossier": "",
+}
+
+
+def responses(app: Flask) -> list[Response]:
+    """Return every stored response, read fresh from the database."""
+    with app.app_context():
+        rows = list(db.session.scalars(select(Response).order_by(Response.id)))
+        for row in rows:
+            _ = row.wishes, row.survey_code  # load before the session closes
+        db.session.expunge_all()
+        return rows

@@ -1,0 +1,55 @@
+"""Settings come from the environment; production refuses unsafe ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey_app import create_app, normalise_database_url
+
+
+def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("APP_ENV", "production")
+    for secret in (None, "", "dev", "short-but-not-empty"):
+        with pytest.raises(RuntimeError, match="SECRET_KEY"):
+            create_app({"SECRET_KEY": secret, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+
+
+def test_production_starts_with_a_real_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("APP_ENV", "production")
+    app = create_app({"SECRET_KEY": "x" * 64, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_development_defaults_to_sqlite_in_the_instance_folder(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "development")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"DATABASE_URL": None, "SECRET_KEY": "k"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/instance/survey_app.sqlite3")
+    assert app.config["TIMEZONE"] == "Asia/Ho_Chi_Minh"
+
+
+def test_unknown_environment_is_refused(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "staging-ish")
+    with pytest.raises(RuntimeError, match="APP_ENV"):
+        create_app()
+
+
+def test_bad_time_zone_fails_at_start(tmp_path):
+    with pytest.raises(Exception, match="Nowhere"):
+        create_app({"TIMEZONE": "Asia/Nowhere", "DATABASE_URL": f"sqlite:///{tmp_path}/t.db"})
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_url_uses_psycopg_3(given, used):
+    assert normalise_database_url(given) == used
