@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := survey_app
 
-.PHONY: install run test lint typecheck translations clean
+.PHONY: install compile-translations run test lint typecheck translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 # Compiled catalogs are built, not committed.
 compile-translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d translations || $(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 install: $(VENV)/.installed compile-translations
 
