@@ -41,7 +41,7 @@ typecheck:
 ## make translations: extract the strings and update both catalogs
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching --width 100
 	$(BIN)/python -m survey_app.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
 
 clean:

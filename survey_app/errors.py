@@ -59,6 +59,9 @@ def render_error(error: HTTPException) -> tuple[Response | str, int]:
     """Render an HTTP error as a page, or as JSON under /api/."""
     status = error.code or 500
     title, advice = _messages(status)
+    if status == 404 and not request.path.startswith("/s/"):
+        title = _("Không tìm thấy trang")
+        advice = _("Trang này không tồn tại. Vui lòng kiểm tra lại địa chỉ.")
     if request.path.startswith("/api/"):
         return jsonify(error={"status": status, "title": title, "message": advice}), status
     return render_template("errors/error.html", status=status, title=title, advice=advice), status

@@ -1,7 +1,7 @@
 """Keep the translation catalogs whole.
 
-Vietnamese is the source language: message ids are Vietnamese, and the Vietnamese catalog
-repeats each one as its own translation, so wording can be edited in the catalog alone.
+Vietnamese is the source language: message ids are the Vietnamese text, written in the code
+and templates, and the Vietnamese catalog mirrors each one as its own translation.
 
     python -m survey_app.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
 """
@@ -14,18 +14,17 @@ from babel.messages.pofile import read_po, write_po
 
 
 def fill_source(path: str) -> int:
-    """Give every untranslated message of the source-language catalog its own text."""
+    """Make every message of the source-language catalog its own translation."""
     with open(path, "rb") as f:
         catalog = read_po(f)
     filled = 0
     for message in catalog:
         if not message.id:
             continue
-        if not message.string or (isinstance(message.string, tuple) and not all(message.string)):
+        if message.string != message.id or message.fuzzy:
             message.string = message.id
-            filled += 1
-        if message.fuzzy:
             message.flags.discard("fuzzy")
+            filled += 1
     with open(path, "wb") as f:
         write_po(f, catalog, sort_output=True, no_location=True, width=100)
     return filled

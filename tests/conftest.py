@@ -145,3 +145,19 @@ def responses(app: Flask) -> list[Response]:
             _ = row.wishes, row.survey_code  # load before the session closes
         db.session.expunge_all()
         return rows
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many tests passed on each database, so CI shows both really ran."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            backend = next(
+                (b for b in BACKENDS if f"[{b}" in getattr(report, "nodeid", "")), None
+            )
+            if backend and getattr(report, "when", "call") in ("call", "setup"):
+                counts.setdefault(backend, {}).setdefault(outcome, 0)
+                counts[backend][outcome] += 1
+    for backend in BACKENDS:
+        parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.get(backend, {}).items()))
+        terminalreporter.write_line(f"database {backend}: {parts or 'no test'}")

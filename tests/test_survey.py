@@ -339,3 +339,9 @@ def test_database_refuses_a_second_counted_response_for_one_dossier(app, survey_
                 submit_nonce=nonce))
         with pytest.raises(IntegrityError):
             db.session.flush()
+
+
+def test_unknown_page_outside_the_survey_says_page_not_found(client):
+    result = client.get("/khong-co-trang-nay")
+    assert result.status_code == 404
+    assert "Không tìm thấy trang" in text_of(result)
