@@ -53,6 +53,13 @@ class Config:
 
     SEND_FILE_MAX_AGE_DEFAULT = 7 * 24 * 3600
 
+    # Password guessing: so many failures within the window lock sign-in for a while.
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+    LOGIN_FAILURE_WINDOW = _env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+    # Werkzeug's scrypt defaults (N=2**15, r=8, p=1).
+    PASSWORD_HASH_METHOD = "scrypt"
+
 
 class ProductionConfig(Config):
     """Settings for a real deployment: a real secret key is required."""
@@ -69,6 +76,8 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"
     PUBLIC_BASE_URL = "http://survey.test"
+    # Still scrypt, with a smaller work factor, so the suite does not spend its time hashing.
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -31,20 +31,30 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     _finish_config(app)
 
-    from survey_app import cli, errors, i18n
+    from survey_app import cli, errors, i18n, labels, security
+    from survey_app.auth.access import login_manager
     from survey_app.extensions import csrf, db
 
     db.init_app(app)
     csrf.init_app(app)
+    login_manager.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
 
+    from survey_app.admin import bp as admin_bp
+    from survey_app.api import bp as api_bp
+    from survey_app.auth import bp as auth_bp
     from survey_app.main import bp as main_bp
+    from survey_app.manage import bp as manage_bp
     from survey_app.survey import bp as survey_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(survey_bp)
+    for blueprint in (main_bp, survey_bp, auth_bp, manage_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
+    # The API authenticates each request by its bearer token, not by a session cookie.
+    csrf.exempt(api_bp)
     # The survey form checks its CSRF token itself (FlaskForm), so that a stale token
     # re-renders the form with every answer kept instead of failing with a bare error.
     csrf.exempt(survey_bp)

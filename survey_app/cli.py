@@ -8,7 +8,8 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from survey_app.codes import survey_url
+from survey_app import accounts_cli
+from survey_app.codes import survey_url, survey_url_root
 from survey_app.extensions import db
 from survey_app.migrate import alembic_config
 
@@ -62,8 +63,10 @@ def seed_command() -> None:
 @with_appcontext
 def demo_command() -> None:
     """Create the demo province with responses, and print the survey URL of each code."""
-    from survey_app.demo import load_demo
+    from survey_app.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("the demo has public passwords: it does not run in production")
     codes = load_demo(db.session)
     db.session.commit()
     click.echo("Demo survey codes (open one on a phone-sized browser):")
@@ -71,9 +74,13 @@ def demo_command() -> None:
         agency, counter = survey_code.agency.name, survey_code.counter.name
         click.echo(f"# {agency} · {counter} · {survey_code.sector.label_vi}")
         click.echo(survey_url(survey_code.code))
+    click.echo(f"Demo accounts (password: {DEMO_PASSWORD}), sign in at {survey_url_root()}/login:")
+    for email, name, role, _agency in DEMO_USERS:
+        click.echo(f"  {email:<28} {role:<8} {name}")
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_command)
+    accounts_cli.init_app(app)

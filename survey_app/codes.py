@@ -20,9 +20,14 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
+def survey_url_root() -> str:
+    """Return the public address of the app, without a trailing slash."""
+    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+
+
 def survey_url(code: str) -> str:
     """Return the public address of a code's form, as printed on the QR."""
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/s/{code}"
+    return f"{survey_url_root()}/s/{code}"
 
 
 def create_survey_code(

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from survey_app.auth.services import create_user, find_user
 from survey_app.codes import active_code_for, create_survey_code
 from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode
 from survey_app.questionnaire import CURRENT, WISH_CHOICES
@@ -40,6 +41,15 @@ COUNTERS: dict[str, dict[str, tuple[str, ...]]] = {
 SATISFACTION = {"DAT_DAI": 0.80, "XAY_DUNG": 0.87, "QH_KT": 0.86, "DAU_TU": 0.91}
 DEFAULT_SATISFACTION = 0.93
 RESPONSES_PER_CODE = 160
+
+# Accounts to try each role; the password is public, so the demo refuses to run in production.
+DEMO_PASSWORD = "matkhau-demo"
+DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("quantri@demo.example", "Quản trị viên (demo)", "admin", None),
+    ("lanhdao.tinh@demo.example", "Lãnh đạo cấp tỉnh (demo)", "manager", "DEMO-TTHCC"),
+    ("lanhdao.xa@demo.example", "Lãnh đạo Xã Cửa Việt (demo)", "manager", "DEMO-X-CUAVIET"),
+    ("canbo@demo.example", "Cán bộ Phường Đông Hà (demo)", "staff", "DEMO-P-DONGHA"),
+)
 
 COMMENTS = (
     "Cán bộ hướng dẫn nhiệt tình, dễ hiểu.",
@@ -97,6 +107,10 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
                 if survey_code is None:
                     survey_code = create_survey_code(session, agency, counter, sector)
                 codes.append(survey_code)
+
+    for email, name, role, home in DEMO_USERS:
+        if find_user(session, email) is None:
+            create_user(session, email, DEMO_PASSWORD, role, agencies.get(home or ""), name=name)
 
     has_responses = session.scalar(
         select(func.count(Response.id)).where(

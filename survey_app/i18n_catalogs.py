@@ -21,8 +21,10 @@ def fill_source(path: str) -> int:
     for message in catalog:
         if not message.id:
             continue
-        if message.string != message.id or message.fuzzy:
-            message.string = message.id
+        # Vietnamese has one plural form: the singular text serves every count.
+        source = (message.id[0],) if isinstance(message.id, tuple) else message.id
+        if message.string != source or message.fuzzy:
+            message.string = source
             message.flags.discard("fuzzy")
             filled += 1
     with open(path, "wb") as f:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -31,11 +33,16 @@ NAMING_CONVENTION = {
 }
 
 AGENCY_LEVELS = ("province", "commune")
+# Agency codes are typed in forms and CSV files: upper-case letters, digits, - and _.
+AGENCY_CODE_PATTERN = r"^[A-Z0-9_-]+$"
+AGENCY_CODE_MAX_LENGTH = 40
+AGENCY_NAME_MAX_LENGTH = 200
 TARGET_GROUPS = ("LAND", "CONSTRUCTION", "INVESTMENT")
 RESPONSE_STATUSES = ("counted", "duplicate", "flagged")
 INTEGRITY_ANSWERS = ("no", "yes", "decline")
 WISH_CODES = ("facilities", "attitude", "guidance", "speed", "transparency", "online", "feedback")
 LANGUAGES = ("vi", "en")
+ROLES = ("admin", "manager", "staff")
 
 
 def utcnow() -> datetime:
@@ -82,8 +89,8 @@ class Agency(Base):
     __table_args__ = (CheckConstraint(_in("level", AGENCY_LEVELS), name="level"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(AGENCY_CODE_MAX_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(AGENCY_NAME_MAX_LENGTH))
     level: Mapped[str] = mapped_column(String(10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -251,3 +258,106 @@ class ResponseWish(Base):
         ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
     )
     wish: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class User(Base):
+    """A staff member, manager or administrator who signs in with email and password."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        # Managers and staff always belong to an agency; their scope derives from it.
+        CheckConstraint("role = 'admin' OR agency_id IS NOT NULL", name="agency_for_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Changing it signs the user out everywhere (the session carries it).
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    agency: Mapped[Agency | None] = relationship()
+
+    # Flask-Login's interface.
+    @property
+    def is_active(self) -> bool:
+        return self.is_enabled
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class ApiToken(Base):
+    """A personal API token; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, shown in lists so a person can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted to slow down password guessing."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_account_at", "account_hash", "at"),
+        Index("ix_login_failures_address_at", "address_hash", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    account_hash: Mapped[str] = mapped_column(String(64))
+    address_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """One entry of the append-only audit log: who did what, when, from where."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Copied, so the entry still reads right after the account changes.
+    actor_email: Mapped[str | None] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    address_hash: Mapped[str | None] = mapped_column(String(64))

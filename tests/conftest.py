@@ -161,3 +161,56 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for backend in BACKENDS:
         parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.get(backend, {}).items()))
         terminalreporter.write_line(f"database {backend}: {parts or 'no test'}")
+
+
+# People and places for access tests ------------------------------------------------------
+
+PASSWORD = "mat-khau-dung-1"
+
+
+class World:
+    """A province with two communes, a code in each, and one account per persona."""
+
+    def __init__(self, app: Flask) -> None:
+        from survey_app.auth.services import create_user
+
+        with app.app_context():
+            province = create_agency("TINH", "Trung tâm Phục vụ hành chính công tỉnh")
+            commune_a = create_agency("XA-A", "Xã A", "commune", province)
+            commune_b = create_agency("XA-B", "Xã B", "commune", province)
+            code_a = create_code(commune_a, "Quầy 1", "DAT_DAI")
+            code_b = create_code(commune_b, "Quầy 1", "HO_TICH")
+            self.province_id, self.a_id, self.b_id = province.id, commune_a.id, commune_b.id
+            self.code_a, self.code_b = code_a.code, code_b.code
+            self.counter_a_id, self.counter_b_id = code_a.counter_id, code_b.counter_id
+            self.sector_id = code_a.sector_id
+            self.emails = {
+                "staff_a": "canbo.a@xa.example",
+                "staff_b": "canbo.b@xa.example",
+                "manager_a": "lanhdao.a@xa.example",
+                "manager_province": "lanhdao@tinh.example",
+                "admin": "quantri@tinh.example",
+            }
+            agencies = {"staff_a": commune_a, "staff_b": commune_b, "manager_a": commune_a,
+                        "manager_province": province, "admin": None}
+            self.user_ids = {}
+            for persona, email in self.emails.items():
+                role = persona.split("_")[0]
+                user = create_user(db.session, email, PASSWORD, role, agencies[persona])
+                self.user_ids[persona] = user.id
+            db.session.commit()
+
+    def login(self, client: FlaskClient, persona: str) -> FlaskClient:
+        if persona == "anonymous":
+            return client
+        page = client.get("/login")
+        token = hidden_value(page.get_data(as_text=True), "csrf_token")
+        result = client.post("/login", data={
+            "email": self.emails[persona], "password": PASSWORD, "csrf_token": token})
+        assert result.status_code == 302, f"{persona} could not sign in"
+        return client
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return World(app)

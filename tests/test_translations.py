@@ -50,7 +50,10 @@ def test_catalog_translates_every_extracted_string(source_ids, language):
 def test_vietnamese_catalog_mirrors_the_source_text():
     with open(ROOT / "translations" / "vi" / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f)
-    differing = [m.id for m in catalog if m.id and m.string != m.id]
+    differing = [
+        m.id for m in catalog
+        if m.id and m.string != ((m.id[0],) if isinstance(m.id, tuple) else m.id)
+    ]
     assert differing == [], "the Vietnamese text lives in the code: run `make translations`"
 
 

@@ -1,0 +1,352 @@
+"""Administration: accounts, agencies and their counters, sectors, and the audit log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from werkzeug.wrappers import Response
+
+from survey_app.admin import bp
+from survey_app.admin.forms import (
+    AgencyForm,
+    AuditFilterForm,
+    CounterForm,
+    PasswordResetForm,
+    SectorForm,
+    UserCreateForm,
+    UserEditForm,
+    add_account_error,
+    add_error,
+)
+from survey_app.admin.services import (
+    AdminError,
+    AuditFilters,
+    add_counter,
+    audit_actions,
+    audit_events,
+    create_account,
+    create_agency,
+    list_agencies,
+    list_sectors,
+    list_users,
+    rename_counter,
+    update_account,
+    update_agency,
+    update_sector,
+)
+from survey_app.auth.access import roles_required
+from survey_app.auth.services import MIN_PASSWORD_LENGTH, AccountError, set_password
+from survey_app.extensions import db
+from survey_app.manage.services import agency_overview
+from survey_app.models import Agency, Counter, Sector, User
+
+Page = Response | str | tuple[str, int]
+Model = TypeVar("Model")
+
+
+def _get_or_404(model: type[Model], ident: int) -> Model:
+    found = db.session.get(model, ident)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _agency(agency_id: int | None) -> Agency | None:
+    return _get_or_404(Agency, agency_id) if agency_id is not None else None
+
+
+def _status() -> int:
+    """Return the status of a form page: 400 when a submitted form is shown again."""
+    return 400 if request.method == "POST" else 200
+
+
+def _actor() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _keep_signed_in(user: User) -> None:
+    # A change that ends the account's sessions must not sign out the admin making it.
+    if user.id == current_user.id:
+        login_user(user)
+
+
+# Accounts --------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@roles_required("admin")
+def users() -> str:
+    """List every account."""
+    return render_template("admin/users.html", users=list_users(db.session))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required("admin")
+def user_new() -> Page:
+    """Create an account with an initial password."""
+    form = UserCreateForm(agencies=list_agencies(db.session))
+    if form.validate_on_submit():
+        try:
+            user = create_account(
+                db.session, email=form.email.data, password=form.password.data,
+                role=form.role.data, agency=_agency(form.agency_id.data), name=form.name.data,
+            )
+        except AccountError as error:
+            add_account_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Đã tạo tài khoản %(email)s.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/user_new.html", form=form, min_password_length=MIN_PASSWORD_LENGTH
+    ), _status()
+
+
+def _render_user(user: User, form: UserEditForm | None = None,
+                 password_form: PasswordResetForm | None = None) -> Page:
+    form = form or UserEditForm(formdata=None, obj=user, agencies=list_agencies(db.session))
+    password_form = password_form or PasswordResetForm(formdata=None)
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, password_form=password_form,
+        min_password_length=MIN_PASSWORD_LENGTH,
+    ), _status()
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def user_edit(user_id: int) -> Page:
+    """Change an account's name, role, agency or whether it may sign in."""
+    user = _get_or_404(User, user_id)
+    form = UserEditForm(obj=user, agencies=list_agencies(db.session))
+    if form.validate_on_submit():
+        try:
+            update_account(
+                db.session, user, actor=_actor(), role=form.role.data,
+                agency=_agency(form.agency_id.data), name=form.name.data,
+                is_enabled=form.is_enabled.data,
+            )
+        except AccountError as error:
+            add_account_error(form, error)
+        except AdminError as error:
+            add_error(form, error.field, error.message)
+        else:
+            db.session.commit()
+            _keep_signed_in(user)
+            flash(_("Đã lưu tài khoản %(email)s.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return _render_user(user, form=form)
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required("admin")
+def user_password(user_id: int) -> Page:
+    """Give an account a new password, which ends its open sessions."""
+    user = _get_or_404(User, user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            set_password(db.session, user, form.password.data, actor=_actor())
+        except AccountError as error:
+            add_account_error(form, error)
+        else:
+            db.session.commit()
+            _keep_signed_in(user)
+            flash(_("Đã đặt mật khẩu mới cho %(email)s.", email=user.email), "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return _render_user(user, password_form=form)
+
+
+# Agencies and counters -------------------------------------------------------------------
+
+
+@bp.get("/agencies")
+@roles_required("admin")
+def agencies() -> str:
+    """List every agency with its parent and number of counters."""
+    return render_template("admin/agencies.html", rows=agency_overview(db.session, None))
+
+
+@bp.route("/agencies/new", methods=["GET", "POST"])
+@roles_required("admin")
+def agency_new() -> Page:
+    """Add an agency."""
+    form = AgencyForm(agencies=list_agencies(db.session))
+    if form.validate_on_submit():
+        try:
+            agency = create_agency(
+                db.session, code=form.code.data, name=form.name.data, level=form.level.data,
+                parent=_agency(form.parent_id.data),
+            )
+        except AdminError as error:
+            add_error(form, error.field, error.message)
+        else:
+            db.session.commit()
+            flash(_("Đã thêm đơn vị %(name)s.", name=agency.name), "success")
+            return redirect(url_for("admin.agency_edit", agency_id=agency.id))
+    return render_template("admin/agency_new.html", form=form), _status()
+
+
+def _render_agency(agency: Agency, form: AgencyForm | None = None,
+                   new_counter_form: CounterForm | None = None,
+                   failed_rename: tuple[int, CounterForm] | None = None) -> Page:
+    """Show the agency's form, its counters with a rename form each, and an add form."""
+    form = form or AgencyForm(formdata=None, obj=agency, agencies=list_agencies(db.session))
+    new_counter_form = new_counter_form or CounterForm(formdata=None, prefix="new_counter")
+    rename_forms = {
+        counter.id: CounterForm(formdata=None, obj=counter, prefix=f"counter-{counter.id}")
+        for counter in agency.counters
+    }
+    if failed_rename is not None:
+        rename_forms[failed_rename[0]] = failed_rename[1]
+    return render_template(
+        "admin/agency_edit.html", agency=agency, form=form,
+        new_counter_form=new_counter_form, rename_forms=rename_forms,
+    ), _status()
+
+
+@bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def agency_edit(agency_id: int) -> Page:
+    """Change an agency's code, name, level or parent; list and add its counters."""
+    agency = _get_or_404(Agency, agency_id)
+    form = AgencyForm(obj=agency, agencies=list_agencies(db.session))
+    if form.validate_on_submit():
+        try:
+            update_agency(
+                db.session, agency, code=form.code.data, name=form.name.data,
+                level=form.level.data, parent=_agency(form.parent_id.data),
+            )
+        except AdminError as error:
+            add_error(form, error.field, error.message)
+        else:
+            db.session.commit()
+            flash(_("Đã lưu đơn vị %(name)s.", name=agency.name), "success")
+            return redirect(url_for("admin.agencies"))
+    return _render_agency(agency, form=form)
+
+
+@bp.post("/agencies/<int:agency_id>/counters", endpoint="agency_counter_add")
+@roles_required("admin")
+def counter_add(agency_id: int) -> Page:
+    """Add a counter to an agency."""
+    agency = _get_or_404(Agency, agency_id)
+    form = CounterForm(prefix="new_counter")
+    if form.validate_on_submit():
+        try:
+            counter = add_counter(db.session, agency, form.name.data)
+        except AdminError as error:
+            add_error(form, error.field, error.message)
+        else:
+            db.session.commit()
+            flash(_("Đã thêm quầy %(name)s.", name=counter.name), "success")
+            return redirect(url_for("admin.agency_edit", agency_id=agency.id, _anchor="counters"))
+    return _render_agency(agency, new_counter_form=form)
+
+
+@bp.post("/counters/<int:counter_id>", endpoint="agency_counter_rename")
+@roles_required("admin")
+def counter_rename(counter_id: int) -> Page:
+    """Rename a counter; its QR codes and answers stay with it."""
+    counter = _get_or_404(Counter, counter_id)
+    form = CounterForm(prefix=f"counter-{counter.id}")
+    if form.validate_on_submit():
+        try:
+            rename_counter(db.session, counter, form.name.data)
+        except AdminError as error:
+            add_error(form, error.field, error.message)
+        else:
+            db.session.commit()
+            flash(_("Đã đổi tên quầy thành %(name)s.", name=counter.name), "success")
+            return redirect(
+                url_for("admin.agency_edit", agency_id=counter.agency_id, _anchor="counters")
+            )
+    return _render_agency(counter.agency, failed_rename=(counter.id, form))
+
+
+# Sectors ---------------------------------------------------------------------------------
+
+
+@bp.get("/sectors")
+@roles_required("admin")
+def sectors() -> str:
+    """List the sectors with their labels and target groups."""
+    return render_template("admin/sectors.html", sectors=list_sectors(db.session))
+
+
+@bp.route("/sectors/<int:sector_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def sector_edit(sector_id: int) -> Page:
+    """Change a sector's labels and target group; its code stays."""
+    sector = _get_or_404(Sector, sector_id)
+    form = SectorForm(obj=sector)
+    if form.validate_on_submit():
+        try:
+            update_sector(
+                db.session, sector, label_vi=form.label_vi.data, label_en=form.label_en.data,
+                target_group=form.target_group.data,
+            )
+        except AdminError as error:
+            add_error(form, error.field, error.message)
+        else:
+            db.session.commit()
+            flash(_("Đã lưu lĩnh vực %(code)s.", code=sector.code), "success")
+            return redirect(url_for("admin.sectors"))
+    return render_template("admin/sector_edit.html", sector=sector, form=form), _status()
+
+
+# Audit log -------------------------------------------------------------------------------
+
+
+TARGET_LABELS = {
+    "User": _l("Tài khoản"),
+    "Agency": _l("Đơn vị"),
+    "Counter": _l("Quầy"),
+    "Sector": _l("Lĩnh vực"),
+    "SurveyCode": _l("Mã QR"),
+    "ApiToken": _l("Mã truy cập API"),
+}
+
+
+def target_label(target_type: str) -> str:
+    return str(TARGET_LABELS.get(target_type, target_type))
+
+
+def compact_json(details: dict[str, Any] | None) -> str:
+    """Return the details as one line of JSON, readable Vietnamese included."""
+    if not details:
+        return ""
+    return json.dumps(details, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
+def _audit_page_url(page: int) -> str:
+    args: dict[str, Any] = request.args.to_dict()
+    args["page"] = page
+    return url_for("admin.audit", **args)
+
+
+@bp.get("/audit", endpoint="audit")
+@roles_required("admin")
+def audit_log() -> Page:
+    """Show the audit log, newest first, narrowed by action, actor and dates."""
+    form = AuditFilterForm(formdata=request.args, actions=audit_actions(db.session))
+    if not form.validate():
+        return render_template("admin/audit.html", form=form, result=None), 400
+    filters = AuditFilters(
+        action=form.action.data or None, actor=form.actor.data,
+        date_from=form.date_from.data, date_to=form.date_to.data,
+    )
+    result = audit_events(db.session, filters, ZoneInfo(current_app.config["TIMEZONE"]),
+                          page=request.args.get("page", 1, type=int) or 1)
+    return render_template(
+        "admin/audit.html", form=form, result=result, compact_json=compact_json,
+        target_label=target_label,
+        previous_url=_audit_page_url(result.page - 1) if result.has_previous else None,
+        next_url=_audit_page_url(result.page + 1) if result.has_next else None,
+    )

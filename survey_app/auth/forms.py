@@ -1,0 +1,43 @@
+"""Forms of the account pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from survey_app.auth.services import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[InputRequired(message=_l("Vui lòng nhập email.")), Length(max=254)],
+    )
+    password = PasswordField(
+        _l("Mật khẩu"),
+        validators=[InputRequired(message=_l("Vui lòng nhập mật khẩu.")), Length(max=200)],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Mật khẩu hiện tại"),
+        validators=[InputRequired(message=_l("Vui lòng nhập mật khẩu hiện tại."))],
+    )
+    new_password = PasswordField(
+        _l("Mật khẩu mới"),
+        validators=[
+            InputRequired(message=_l("Vui lòng nhập mật khẩu mới.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l("Mật khẩu mới cần ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Nhập lại mật khẩu mới"),
+        validators=[EqualTo("new_password", message=_l("Hai mật khẩu mới không khớp nhau."))],
+    )

@@ -1,0 +1,295 @@
+"""Reads and writes behind accounts: users, passwords, sign-in throttling, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from survey_app import audit
+from survey_app.hashing import keyed_hash
+from survey_app.models import ROLES, Agency, ApiToken, LoginFailure, User, utcnow
+from survey_app.text import clean_text
+
+MIN_PASSWORD_LENGTH = 10
+# Checked when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not a real password", method=method)
+    return _DUMMY_HASHES[method]
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be carried out.
+
+    `reason` is a stable key that pages translate into a message beside the right field;
+    the English text is for the command line and logs.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def normalise_email(email: str) -> str:
+    return (clean_text(email) or "").lower()
+
+
+def hash_password(password: str) -> str:
+    """Return a scrypt hash of the password."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters", "password_short"
+        )
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def find_agency(session: Session, code: str) -> Agency | None:
+    return session.scalar(select(Agency).where(Agency.code == (clean_text(code) or "")))
+
+
+def create_user(
+    session: Session,
+    email: str,
+    password: str,
+    role: str,
+    agency: Agency | None = None,
+    name: str = "",
+    actor: User | None = None,
+) -> User:
+    """Create an account; managers and staff need an agency. Only flushes."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise AccountError("not a valid email address", "email_invalid")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}", "role_invalid")
+    if role != "admin" and agency is None:
+        raise AccountError("a manager or staff member needs an agency", "agency_required")
+    if find_user(session, email) is not None:
+        raise AccountError("an account with this email already exists", "email_taken")
+    check_password_rules(password)
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        role=role,
+        agency=agency,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        "user.created",
+        actor=actor,
+        target=user,
+        email=email,
+        role=role,
+        agency=agency.code if agency else None,
+    )
+    return user
+
+
+def set_password(session: Session, user: User, password: str, actor: User | None = None) -> None:
+    """Replace the password and sign the user out of every other session."""
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    session.flush()
+    action = (
+        "user.password_changed" if actor is None or actor.id == user.id else "user.password_reset"
+    )
+    audit.record(session, action, actor=actor, target=user)
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    role: str,
+    agency: Agency | None,
+    name: str,
+    is_enabled: bool,
+    actor: User | None = None,
+) -> None:
+    """Change an account's role, agency, name or status, and log what changed."""
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}", "role_invalid")
+    if role != "admin" and agency is None:
+        raise AccountError("a manager or staff member needs an agency", "agency_required")
+    changes = {}
+    for field, value in (
+        ("role", role),
+        ("agency_id", agency.id if agency else None),
+        ("name", name),
+        ("is_enabled", is_enabled),
+    ):
+        if getattr(user, field) != value:
+            changes[field] = [getattr(user, field), value]
+            setattr(user, field, value)
+    if not changes:
+        return
+    if "role" in changes or "agency_id" in changes or "is_enabled" in changes:
+        user.session_version += 1  # the old scope must not survive in an open session
+    session.flush()
+    audit.record(session, "user.updated", actor=actor, target=user, changes=changes)
+
+
+def disable_user(session: Session, user: User, actor: User | None = None) -> None:
+    update_user(
+        session,
+        user,
+        role=user.role,
+        agency=user.agency,
+        name=user.name,
+        is_enabled=False,
+        actor=actor,
+    )
+
+
+# Signing in ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User | None
+    locked_for: timedelta | None = None  # set when attempts are refused for now
+
+
+def _window() -> timedelta:
+    return timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW"])
+
+
+def _lock_remaining(
+    session: Session, column: InstrumentedAttribute[str], key: str, limit: int, now: datetime
+) -> timedelta | None:
+    since = now - _window()
+    recent = list(
+        session.scalars(
+            select(LoginFailure.at)
+            .where(column == key, LoginFailure.at > since)
+            .order_by(LoginFailure.at.desc())
+            .limit(limit)
+        )
+    )
+    if len(recent) < limit:
+        return None
+    # Open again once the oldest of the last `limit` failures leaves the window.
+    return recent[-1] + _window() - now
+
+
+def authenticate(
+    session: Session, email: str, password: str, address: str | None, now: datetime | None = None
+) -> SignIn:
+    """Check the credentials unless too many recent failures lock the account or address."""
+    now = now or utcnow()
+    config = current_app.config
+    email = normalise_email(email)
+    account_hash = keyed_hash("account", email)
+    address_hash = keyed_hash("address", address or "")
+    locks = [
+        _lock_remaining(
+            session,
+            LoginFailure.account_hash,
+            account_hash,
+            config["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+            now,
+        ),
+        _lock_remaining(
+            session,
+            LoginFailure.address_hash,
+            address_hash,
+            config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+            now,
+        ),
+    ]
+    locked_for = max((lock for lock in locks if lock is not None), default=None)
+    user = find_user(session, email)
+    if locked_for is not None:
+        audit.record(session, "login.refused", actor=user, email_hash=account_hash)
+        return SignIn(None, locked_for)
+
+    is_valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    if user is not None and is_valid and user.is_enabled:
+        session.execute(delete(LoginFailure).where(LoginFailure.account_hash == account_hash))
+        user.last_login_at = now
+        audit.record(session, "login.success", actor=user)
+        return SignIn(user)
+
+    session.add(LoginFailure(at=now, account_hash=account_hash, address_hash=address_hash))
+    reason = (
+        "unknown_account" if user is None else ("disabled" if not user.is_enabled else "password")
+    )
+    audit.record(session, "login.failure", actor=user, reason=reason, email_hash=account_hash)
+    return SignIn(None)
+
+
+def count_recent_failures(session: Session, email: str, now: datetime | None = None) -> int:
+    since = (now or utcnow()) - _window()
+    return (
+        session.scalar(
+            select(func.count(LoginFailure.id)).where(
+                LoginFailure.account_hash == keyed_hash("account", normalise_email(email)),
+                LoginFailure.at > since,
+            )
+        )
+        or 0
+    )
+
+
+# API tokens ------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "sat_"
+
+
+def token_hash(token: str) -> str:
+    # Tokens are long random strings: a plain SHA-256 cannot be reversed or guessed.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    session: Session, user: User, label: str = "", actor: User | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token for a manager or admin; return it and its secret, shown only once."""
+    if user.role not in ("admin", "manager"):
+        raise AccountError("API tokens are for managers and admins", "token_role")
+    if not user.is_enabled:
+        raise AccountError("the account is disabled", "disabled")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, token_hash=token_hash(secret), prefix=secret[:12], label=label)
+    session.add(token)
+    session.flush()
+    audit.record(session, "token.created", actor=actor, target=token, owner=user.email)
+    return token, secret
+
+
+def revoke_token(session: Session, token: ApiToken, actor: User | None = None) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+        audit.record(session, "token.revoked", actor=actor, target=token, owner=token.user.email)
+
+
+def user_for_token(session: Session, secret: str) -> User | None:
+    """Return the enabled owner of an active token, noting when it was used."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
+    if token is None or not token.is_active or not token.user.is_enabled:
+        return None
+    token.last_used_at = utcnow()
+    return token.user

@@ -1,0 +1,231 @@
+"""Signing in and out, passwords, lockout, audit entries and security headers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from werkzeug.security import check_password_hash
+
+from survey_app.auth.services import create_user
+from survey_app.extensions import db
+from survey_app.models import Agency, AuditEvent, LoginFailure, User
+from tests.conftest import create_agency, hidden_value
+
+PASSWORD = "mat-khau-dung-1"
+
+
+def make_user(app, email="canbo@xa.example", role="staff", agency_code="XA", password=PASSWORD,
+              parent_code=None, level="commune"):
+    with app.app_context():
+        agency = None
+        if role != "admin":
+            agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
+            if agency is None:
+                parent = db.session.scalar(select(Agency).where(Agency.code == parent_code))
+                agency = create_agency(agency_code, f"Đơn vị {agency_code}", level, parent)
+        user = create_user(db.session, email, password, role, agency)
+        db.session.commit()
+        return user.id
+
+
+def login(client, email, password=PASSWORD, next_url=None):
+    page = client.get("/login")
+    token = hidden_value(page.get_data(as_text=True), "csrf_token")
+    path = "/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(path, data={"email": email, "password": password, "csrf_token": token})
+
+
+def audit_actions(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_login_page_is_in_vietnamese_and_english(client):
+    assert "Đăng nhập" in client.get("/login").get_data(as_text=True)
+    assert "Sign in" in client.get("/login?lang=en").get_data(as_text=True)
+
+
+def test_staff_member_signs_in_and_lands_on_their_pages(app, client):
+    make_user(app)
+    result = login(client, "CanBo@Xa.example ")  # emails match whatever their case
+    assert result.status_code == 302
+    assert result.headers["Location"] == "/manage/"
+    page = client.get("/manage/").get_data(as_text=True)
+    assert "canbo@xa.example" in page
+    assert "Đơn vị XA" in page
+    assert audit_actions(app)[-1] == "login.success"
+
+
+def test_password_is_stored_as_a_modern_hash(app):
+    user_id = make_user(app)
+    with app.app_context():
+        stored = db.session.get(User, user_id).password_hash
+    assert stored.startswith("scrypt:")
+    assert PASSWORD not in stored
+    assert check_password_hash(stored, PASSWORD)
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(app, client):
+    make_user(app)
+    wrong = login(client, "canbo@xa.example", "sai-mat-khau-1")
+    unknown = login(client, "ai-do@xa.example", "sai-mat-khau-1")
+    for result in (wrong, unknown):
+        assert result.status_code == 401
+        assert "Email hoặc mật khẩu không đúng." in result.get_data(as_text=True)
+    assert audit_actions(app)[-2:] == ["login.failure", "login.failure"]
+    with app.app_context():
+        details = [e.details for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "login.failure"))]
+    assert [d["reason"] for d in details] == ["password", "unknown_account"]
+    assert all("ai-do" not in str(d) for d in details)  # a mistyped email is not kept
+
+
+def test_disabled_account_cannot_sign_in(app, client):
+    user_id = make_user(app)
+    with app.app_context():
+        db.session.get(User, user_id).is_enabled = False
+        db.session.commit()
+    result = login(client, "canbo@xa.example")
+    assert result.status_code == 401
+    assert "Email hoặc mật khẩu không đúng." in result.get_data(as_text=True)
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(app, client):
+    make_user(app)
+    for _ in range(5):
+        assert login(client, "canbo@xa.example", "sai-mat-khau-1").status_code == 401
+
+    locked = login(client, "canbo@xa.example")
+    assert locked.status_code == 429
+    assert "Đăng nhập tạm thời bị khóa" in locked.get_data(as_text=True)
+    assert "15 phút" in locked.get_data(as_text=True)
+    assert "login.refused" in audit_actions(app)
+
+    # Once the failures are older than the window, the right password works again.
+    with app.app_context():
+        for failure in db.session.scalars(select(LoginFailure)):
+            failure.at -= timedelta(minutes=16)
+        db.session.commit()
+    assert login(client, "canbo@xa.example").status_code == 302
+
+
+def test_a_success_before_the_limit_clears_the_failures(app, client):
+    make_user(app)
+    for _ in range(4):
+        login(client, "canbo@xa.example", "sai-mat-khau-1")
+    assert login(client, "canbo@xa.example").status_code == 302
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    for _ in range(4):
+        assert login(client, "canbo@xa.example", "sai-mat-khau-1").status_code == 401
+    assert login(client, "canbo@xa.example").status_code == 302
+
+
+def test_twenty_failures_from_one_address_lock_that_address(app, client):
+    make_user(app)
+    for n in range(20):
+        assert login(client, f"nguoi{n}@xa.example", "sai-mat-khau-1").status_code == 401
+    # canbo never failed, but the address did: twenty guesses across accounts is an attack.
+    assert login(client, "canbo@xa.example").status_code == 429
+
+
+def test_one_locked_account_does_not_lock_the_office(app, client):
+    make_user(app)
+    make_user(app, email="canbo2@xa.example")
+    for _ in range(6):
+        login(client, "canbo@xa.example", "sai-mat-khau-1")
+    assert login(client, "canbo2@xa.example").status_code == 302
+
+
+def _csrf(client) -> str:
+    return hidden_value(client.get("/account/password").get_data(as_text=True), "csrf_token")
+
+
+def test_logout_needs_a_post_and_ends_the_session(app, client):
+    make_user(app)
+    login(client, "canbo@xa.example")
+    assert client.get("/logout").status_code == 405
+    result = client.post("/logout", data={"csrf_token": _csrf(client)})
+    assert result.status_code == 302
+    assert client.get("/manage/").status_code == 302
+    assert "logout" in audit_actions(app)
+
+
+def test_change_own_password_ends_other_sessions(app, client):
+    make_user(app)
+    other_device = app.test_client()
+    login(client, "canbo@xa.example")
+    login(other_device, "canbo@xa.example")
+
+    token = _csrf(client)
+    wrong = client.post("/account/password", data={
+        "csrf_token": token, "current_password": "khong-dung-1",
+        "new_password": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"})
+    assert wrong.status_code == 400
+    assert "Mật khẩu hiện tại không đúng." in wrong.get_data(as_text=True)
+
+    done = client.post("/account/password", data={
+        "csrf_token": token, "current_password": PASSWORD,
+        "new_password": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"})
+    assert done.status_code == 302
+    assert client.get("/manage/").status_code == 200  # this session goes on
+    assert other_device.get("/manage/").status_code == 302  # the other one is signed out
+    assert "user.password_changed" in audit_actions(app)
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    assert login(client, "canbo@xa.example", "mat-khau-moi-1").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])
+def test_login_never_redirects_to_another_site(app, client, target):
+    make_user(app)
+    result = login(client, "canbo@xa.example", next_url=target)
+    assert result.headers["Location"] == "/manage/"
+
+
+def test_login_returns_to_the_page_asked_for(app, client):
+    make_user(app)
+    assert client.get("/manage/").headers["Location"].startswith("/login?next=/manage/")
+    result = login(client, "canbo@xa.example", next_url="/manage/")
+    assert result.headers["Location"] == "/manage/"
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(app, client):
+    make_user(app)
+    result = login(client, "canbo@xa.example")
+    cookie = result.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/s/ZZZZ2222", "/static/public.css"])
+def test_security_headers_on_every_response(client, path):
+    with client.get(path) as response:
+        headers = response.headers
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in headers  # only in production, over HTTPS
+
+
+def test_hsts_in_production(monkeypatch, tmp_path):
+    from survey_app import create_app
+
+    monkeypatch.setenv("APP_ENV", "production")
+    app = create_app({"SECRET_KEY": "s" * 64, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+    assert "max-age=" in app.test_client().get("/").headers["Strict-Transport-Security"]
+
+
+def test_audit_log_refuses_updates_and_deletes(app):
+    from sqlalchemy import delete
+    from sqlalchemy.exc import DatabaseError
+
+    make_user(app)
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent.id)) is not None
+        for statement in (update(AuditEvent).values(action="forged"), delete(AuditEvent)):
+            with pytest.raises(DatabaseError, match="append-only"), db.session.begin_nested():
+                db.session.execute(statement)
