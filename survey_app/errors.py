@@ -18,6 +18,13 @@ def _messages(status: int) -> tuple[str, str]:
             _("Yêu cầu không hợp lệ"),
             _("Trang đã hết hạn hoặc yêu cầu bị lỗi. Vui lòng tải lại trang và thử lại."),
         ),
+        403: (
+            _("Không có quyền truy cập"),
+            _(
+                "Tài khoản của Ông/Bà không được xem trang này. Nếu cần, vui lòng liên hệ "
+                "quản trị viên để được cấp quyền."
+            ),
+        ),
         404: (
             _("Không tìm thấy mã đánh giá"),
             _(

@@ -139,3 +139,10 @@ def test_token_is_stored_only_as_a_hash(app, world):
         token = db.session.scalar(select(ApiToken))
         assert secret not in (token.token_hash, token.prefix)
         assert secret.startswith(token.prefix)
+
+
+def test_forbidden_page_says_so_in_plain_words(app, world):
+    client = world.login(app.test_client(), "staff_a")
+    status, html = page(client, f"/manage/agencies/{world.b_id}")
+    assert status == 403
+    assert "Không có quyền truy cập" in html
