@@ -47,11 +47,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey_app.admin import bp as admin_bp
     from survey_app.api import bp as api_bp
     from survey_app.auth import bp as auth_bp
+    from survey_app.counters import bp as counters_bp
     from survey_app.main import bp as main_bp
     from survey_app.manage import bp as manage_bp
     from survey_app.survey import bp as survey_bp
 
-    for blueprint in (main_bp, survey_bp, auth_bp, manage_bp, admin_bp, api_bp):
+    for blueprint in (main_bp, survey_bp, auth_bp, manage_bp, counters_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
     # The API authenticates each request by its bearer token, not by a session cookie.
     csrf.exempt(api_bp)

@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from survey_app import accounts_cli
 from survey_app.codes import survey_url, survey_url_root
+from survey_app.counters import cli as codes_cli
 from survey_app.extensions import db
 from survey_app.migrate import alembic_config
 
@@ -84,3 +85,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_command)
     accounts_cli.init_app(app)
+    codes_cli.init_app(app)

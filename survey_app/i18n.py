@@ -33,9 +33,9 @@ def remember_language() -> None:
 
 def language_url(language: str) -> str:
     """Return the current page's address (as a GET) in another language."""
-    args = request.args.to_dict(flat=True)
-    args["lang"] = language
-    return f"{request.path}?{urlencode(args)}"
+    args = request.args.to_dict(flat=False)  # keeps repeated parameters (?code=A&code=B)
+    args["lang"] = [language]
+    return f"{request.path}?{urlencode(args, doseq=True)}"
 
 
 def current_language() -> str:

@@ -23,6 +23,8 @@ PUBLIC = {
     "survey.find",
     "survey.show",
     "survey.thanks",
+    "counters.qr_svg",
+    "counters.qr_png",
     "auth.login",
     "auth.logout",
 }
@@ -43,12 +45,24 @@ def agency_a_readers() -> dict[str, str]:
             "manager_province": OK, "admin": OK}
 
 
+def agency_a_code_keepers() -> dict[str, str]:
+    """Commune A's own staff and admins: managers read codes but do not change them."""
+    return {"anonymous": LOGIN, "staff_a": OK, "staff_b": FORBIDDEN, "manager_a": FORBIDDEN,
+            "manager_province": FORBIDDEN, "admin": OK}
+
+
 Url = Callable[[World], str]
 
 MATRIX: dict[str, tuple[Url, dict[str, str]]] = {
     "manage.index": (lambda w: "/manage/", everyone_signed_in()),
     "manage.agency": (lambda w: f"/manage/agencies/{w.a_id}", agency_a_readers()),
     "auth.change_password": (lambda w: "/account/password", everyone_signed_in()),
+    "counters.create": (lambda w: f"/agencies/{w.a_id}/codes", agency_a_code_keepers()),
+    "counters.replace": (lambda w: f"/codes/{w.code_a}/replace", agency_a_code_keepers()),
+    "counters.revoke": (lambda w: f"/codes/{w.code_a}/revoke", agency_a_code_keepers()),
+    "counters.poster": (lambda w: f"/codes/{w.code_a}/poster", agency_a_readers()),
+    "counters.tent": (lambda w: f"/codes/{w.code_a}/tent", agency_a_readers()),
+    "counters.sheet": (lambda w: f"/agencies/{w.a_id}/codes/sheet", agency_a_readers()),
     "admin.users": (lambda w: "/admin/users", admins_only()),
     "admin.agencies": (lambda w: "/admin/agencies", admins_only()),
     "admin.sectors": (lambda w: "/admin/sectors", admins_only()),

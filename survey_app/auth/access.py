@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_app.extensions import db
-from survey_app.models import Agency, User
+from survey_app.models import Agency, SurveyCode, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,3 +93,23 @@ def agency_or_403(session: Session, user: User, agency_id: int) -> Agency:
     if not can_see_agency(session, user, agency.id):
         abort(403)
     return agency
+
+
+def survey_code_or_403(session: Session, user: User, code: str) -> SurveyCode:
+    """Return the survey code if its agency is within the user's scope; 404/403 otherwise."""
+    survey_code = session.scalar(select(SurveyCode).where(SurveyCode.code == code.strip().upper()))
+    if survey_code is None:
+        abort(404)
+    if not can_see_agency(session, user, survey_code.agency_id):
+        abort(403)
+    return survey_code
+
+
+def can_manage_codes(session: Session, user: User, agency_id: int) -> bool:
+    """Return whether the user may create, replace or revoke the agency's codes.
+
+    Staff of the agency and admins may; managers read but do not change codes.
+    """
+    if user.role == "admin":
+        return True
+    return user.role == "staff" and user.agency_id == agency_id

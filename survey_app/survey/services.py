@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import abort, current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,16 @@ def find_survey_code(session: Session, code: str) -> SurveyCode | None:
             joinedload(SurveyCode.sector),
         )
     )
+
+
+def active_survey_code_or_abort(session: Session, code: str) -> SurveyCode:
+    """Return the active code; 404 when there is no such code, 410 when it was revoked."""
+    survey_code = find_survey_code(session, code)
+    if survey_code is None:
+        abort(404)
+    if not survey_code.is_active:
+        abort(410)
+    return survey_code
 
 
 # Submit tokens -------------------------------------------------------------------------

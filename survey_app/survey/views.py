@@ -16,6 +16,7 @@ from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
 from survey_app.survey import bp
 from survey_app.survey.forms import survey_form_class
 from survey_app.survey.services import (
+    active_survey_code_or_abort,
     find_survey_code,
     issue_submit_token,
     read_submit_token,
@@ -23,15 +24,6 @@ from survey_app.survey.services import (
     response_for_nonce,
 )
 from survey_app.text import clean_code
-
-
-def _active_code_or_abort(code: str) -> SurveyCode:
-    survey_code = find_survey_code(db.session, code)
-    if survey_code is None:
-        abort(404)
-    if not survey_code.is_active:
-        abort(410)
-    return survey_code
 
 
 @bp.get("/s")
@@ -46,7 +38,7 @@ def find() -> WerkzeugResponse:
 @bp.route("/s/<code>", methods=["GET", "POST"])
 def show(code: str) -> WerkzeugResponse | tuple[str, int]:
     """Show the questionnaire of one counter and sector, and take its answers."""
-    survey_code = _active_code_or_abort(code)
+    survey_code = active_survey_code_or_abort(db.session, code)
     if survey_code.code != code:
         # Typed in lower case, say: one canonical address per code.
         return redirect(url_for("survey.show", code=survey_code.code), code=308)

@@ -1,0 +1,115 @@
+"""`flask codes ...`: list, create and revoke survey codes from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from survey_app.auth.services import find_agency
+from survey_app.codes import survey_url
+from survey_app.counters.services import (
+    CodeError,
+    find_or_create_counter,
+    issue_code,
+    revoke_code,
+)
+from survey_app.extensions import db
+from survey_app.models import Agency, Counter, Sector, SurveyCode
+from survey_app.text import clean_code, clean_text
+
+codes_cli = AppGroup("codes", help="Survey codes (the QR codes at the counters).")
+
+
+def _agency_or_fail(code: str) -> Agency:
+    agency = find_agency(db.session, code)
+    if agency is None:
+        raise click.ClickException(f"no agency with code {code!r}")
+    return agency
+
+
+@codes_cli.command("list")
+@click.option("--agency", "agency_code", help="Only this agency's codes.")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked codes.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def list_codes(agency_code: str | None, include_revoked: bool, as_json: bool) -> None:
+    """List survey codes with their address, agency, counter and sector."""
+    query = select(SurveyCode).join(SurveyCode.agency).join(SurveyCode.counter)
+    if agency_code:
+        query = query.where(SurveyCode.agency_id == _agency_or_fail(agency_code).id)
+    if not include_revoked:
+        query = query.where(SurveyCode.revoked_at.is_(None))
+    rows = db.session.scalars(query.order_by(Agency.code, Counter.name, SurveyCode.id)).all()
+    items = [
+        {
+            "code": c.code,
+            "url": survey_url(c.code),
+            "agency": c.agency.code,
+            "agency_name": c.agency.name,
+            "counter": c.counter.name,
+            "sector": c.sector.code,
+            "sector_label": c.sector.label_vi,
+            "active": c.is_active,
+            "created_at": c.created_at.isoformat(),
+            "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
+        }
+        for c in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    for item in items:
+        state = "active" if item["active"] else "revoked"
+        click.echo(
+            f"{item['code']}  {state:<7}  {item['agency']:<16}  {item['counter']:<12}  "
+            f"{item['sector']:<12}  {item['url']}"
+        )
+
+
+@codes_cli.command("create")
+@click.option("--agency", "agency_code", required=True, help="The agency's code.")
+@click.option(
+    "--counter",
+    "counter_name",
+    required=True,
+    help="The counter's name; created when the agency has none of that name.",
+)
+@click.option("--sector", "sector_code", required=True, help="The sector's code, e.g. DAT_DAI.")
+def create_code(agency_code: str, counter_name: str, sector_code: str) -> None:
+    """Issue a code for a counter and sector; print its address alone on the last line."""
+    agency = _agency_or_fail(agency_code)
+    sector = db.session.scalar(select(Sector).where(Sector.code == clean_code(sector_code)))
+    if sector is None:
+        raise click.ClickException(f"no sector with code {sector_code!r}")
+    name = clean_text(counter_name)
+    if not name or len(name) > 100:
+        raise click.ClickException("the counter name must have 1 to 100 characters")
+    counter = find_or_create_counter(db.session, agency, name)
+    code = issue_code(db.session, agency, counter, sector)
+    db.session.commit()
+    click.echo(f"created {code.code} for {agency.code} · {counter.name} · {sector.code}")
+    click.echo(survey_url(code.code))
+
+
+@codes_cli.command("revoke")
+@click.argument("code")
+def revoke(code: str) -> None:
+    """Withdraw a code: its address answers 410 from now on."""
+    survey_code = db.session.scalar(
+        select(SurveyCode).where(SurveyCode.code == (clean_code(code) or ""))
+    )
+    if survey_code is None:
+        raise click.ClickException(f"no survey code {code!r}")
+    try:
+        revoke_code(db.session, survey_code)
+    except CodeError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"revoked {survey_code.code}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(codes_cli)
