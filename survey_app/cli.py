@@ -49,15 +49,29 @@ def db_revision(message: str, autogenerate: bool) -> None:
     command.revision(_alembic(), message=message, autogenerate=autogenerate)
 
 
+tallies_cli = AppGroup("tallies", help="The rollup tables behind every figure.")
+
+
+@tallies_cli.command("rebuild")
+def tallies_rebuild() -> None:
+    """Recount the rollups from the responses (after a bulk load or a time zone change)."""
+    from survey_app import tallies
+
+    counted = tallies.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"rollups rebuilt from {counted} responses")
+
+
 @click.command("seed")
 @with_appcontext
 def seed_command() -> None:
     """Load the reference sectors (adds only what is missing)."""
-    from survey_app.seed import seed_sectors
+    from survey_app.seed import seed_sectors, seed_targets
 
-    added = seed_sectors(db.session)
+    sectors = seed_sectors(db.session)
+    targets = seed_targets(db.session)
     db.session.commit()
-    click.echo(f"sectors: {added} added")
+    click.echo(f"sectors: {sectors} added; target years: {targets} added")
 
 
 @click.command("demo")
@@ -82,6 +96,7 @@ def demo_command() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(tallies_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_command)
     accounts_cli.init_app(app)

@@ -13,11 +13,12 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from survey_app import tallies
 from survey_app.auth.services import create_user, find_user
 from survey_app.codes import active_code_for, create_survey_code
 from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode
 from survey_app.questionnaire import CURRENT, WISH_CHOICES
-from survey_app.seed import seed_sectors
+from survey_app.seed import seed_sectors, seed_targets
 from survey_app.survey.services import DUPLICATE_DOSSIER, dossier_hash
 
 PROVINCE = ("DEMO-TTHCC", "Trung tâm Phục vụ hành chính công tỉnh (demo)")
@@ -90,6 +91,7 @@ def _get_or_create_counter(session: Session, agency: Agency, name: str) -> Count
 def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -> list[SurveyCode]:
     """Create the demo province and its responses if missing; return its active codes."""
     seed_sectors(session)
+    seed_targets(session)
     sectors = {s.code: s for s in session.scalars(select(Sector))}
     province = _get_or_create_agency(session, *PROVINCE, "province", None)
     agencies = {province.code: province}
@@ -119,6 +121,7 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
     )
     if not has_responses:
         _add_responses(session, codes, now or datetime.now(UTC), random.Random(seed))
+        tallies.rebuild(session)
     return codes
 
 

@@ -9,12 +9,17 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Column,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -361,3 +366,68 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     address_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class TargetYear(Base):
+    """The targets that periods ending in a year are judged against (editable data).
+
+    Defaults follow Nghị quyết 76/NQ-CP: by 2025, 90% overall and 85% for land, construction
+    and investment; by 2030, 95% and 90%. A period is judged against the latest year not
+    after the period's end.
+    """
+
+    __tablename__ = "target_years"
+    __table_args__ = (
+        CheckConstraint("min_sample >= 1", name="min_sample"),
+        CheckConstraint(
+            " AND ".join(
+                f"{c} BETWEEN 0 AND 100"
+                for c in ("sipas_all", "sipas_land", "sipas_construction", "sipas_investment",
+                          "sipas_land_construction_investment")
+            ),
+            name="thresholds",
+        ),
+    )
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sipas_all: Mapped[float] = mapped_column(Float)
+    sipas_land: Mapped[float] = mapped_column(Float)
+    sipas_construction: Mapped[float] = mapped_column(Float)
+    sipas_investment: Mapped[float] = mapped_column(Float)
+    sipas_land_construction_investment: Mapped[float] = mapped_column(Float)
+    min_sample: Mapped[int] = mapped_column(default=30)
+
+
+# Rollups ---------------------------------------------------------------------------------
+# Tallies are read from these tables, never by counting the responses table: one row per
+# (local day or month, code, status) holds how many responses gave each answer. They are
+# kept exact in the same transaction as every insert and status change (survey_app.tallies).
+
+RATING_QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q6")
+TALLY_COUNT_COLUMNS: tuple[str, ...] = (
+    "responses",
+    *(f"{q}_{value}" for q in RATING_QUESTIONS for value in range(1, 6)),
+    *(f"q7_{answer}" for answer in INTEGRITY_ANSWERS),
+    "wish_respondents",
+    *(f"wish_{code}" for code in WISH_CODES),
+)
+
+
+def _tally_table(name: str, *period_columns: str) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column(period_columns[0], Date, primary_key=True),
+        Column("survey_code_id", ForeignKey("survey_codes.id"), primary_key=True),
+        Column("status", String(10), primary_key=True),
+        *(Column(extra, Date, nullable=False) for extra in period_columns[1:]),
+        Column("agency_id", ForeignKey("agencies.id"), nullable=False),
+        Column("counter_id", ForeignKey("counters.id"), nullable=False),
+        Column("sector_id", ForeignKey("sectors.id"), nullable=False),
+        *(Column(c, Integer, nullable=False, default=0) for c in TALLY_COUNT_COLUMNS),
+        Index(f"ix_{name}_agency_{period_columns[0]}", "agency_id", period_columns[0]),
+    )
+
+
+tally_days = _tally_table("tally_days", "day", "month")
+tally_months = _tally_table("tally_months", "month")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey_app.models import Sector
+from survey_app.models import Sector, TargetYear
 
 # (code, Vietnamese label, English label, target group)
 SECTORS: tuple[tuple[str, str, str, str | None], ...] = (
@@ -60,6 +60,36 @@ def seed_sectors(session: Session) -> int:
                 label_en=label_en,
                 target_group=group,
                 position=position,
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+# year: (all sectors, land, construction, investment, the three pooled), minimum sample
+TARGETS = {
+    2025: (90.0, 85.0, 85.0, 85.0, 85.0, 30),
+    2030: (95.0, 90.0, 90.0, 90.0, 90.0, 30),
+}
+
+
+def seed_targets(session: Session) -> int:
+    """Add the default targets of the years that have none; return how many were added."""
+    existing = set(session.scalars(select(TargetYear.year)))
+    added = 0
+    for year, (overall, land, construction, investment, pooled, min_sample) in TARGETS.items():
+        if year in existing:
+            continue
+        session.add(
+            TargetYear(
+                year=year,
+                sipas_all=overall,
+                sipas_land=land,
+                sipas_construction=construction,
+                sipas_investment=investment,
+                sipas_land_construction_investment=pooled,
+                min_sample=min_sample,
             )
         )
         added += 1

@@ -24,7 +24,7 @@ from survey_app.codes import create_survey_code  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
 from survey_app.migrate import upgrade  # noqa: E402
 from survey_app.models import Agency, Counter, Response, Sector, SurveyCode  # noqa: E402
-from survey_app.seed import seed_sectors  # noqa: E402
+from survey_app.seed import seed_sectors, seed_targets  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -52,6 +52,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
         seed_sectors(db.session)
+        seed_targets(db.session)
         db.session.commit()
     return url
 

@@ -13,6 +13,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from survey_app import tallies
 from survey_app.hashing import keyed_hash
 from survey_app.models import Response, ResponseWish, SurveyCode, utcnow
 from survey_app.questionnaire import NOT_APPLICABLE, Questionnaire
@@ -180,4 +181,5 @@ def record_response(
         with session.begin_nested():
             response = build(True)
             session.add(response)
+    tallies.record_response(session, response)
     return response, True

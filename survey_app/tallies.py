@@ -1,0 +1,399 @@
+"""Tallies of survey answers for any filter and grouping, read from exact rollup tables.
+
+Design, chosen for ten million responses and more: the dashboard, the exports and the API
+never count the responses table. Each response adds 1 to the matching columns of two
+rollup rows, one for its local day and one for its local month (per code and status), in
+the same transaction that stores it; a status change moves it from one row to another.
+A tally then sums a few thousand rollup rows instead of millions of responses:
+
+- whole months of a period are read from `tally_months` (about codes x months rows);
+- the partial months at either edge are read from `tally_days`;
+- both parts share one GROUP BY, so any grouping (sector, agency, counter, month, code,
+  status) comes out of one query.
+
+`rebuild()` recomputes both tables from the responses (after a bulk load, or if the time
+zone setting ever changes); `tests/test_tallies.py` checks that the incremental rows always
+equal a rebuild and a naive recount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, and_, delete, func, insert, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from survey_app.models import (
+    INTEGRITY_ANSWERS,
+    RATING_QUESTIONS,
+    TALLY_COUNT_COLUMNS,
+    WISH_CODES,
+    Response,
+    ResponseWish,
+    Sector,
+    tally_days,
+    tally_months,
+)
+from survey_app.sipas import AnswerCounts
+
+GROUPINGS = ("none", "sector", "agency", "counter", "code", "month", "status")
+_GROUP_COLUMNS = {
+    "sector": "sector_id",
+    "agency": "agency_id",
+    "counter": "counter_id",
+    "code": "survey_code_id",
+    "month": "month",
+    "status": "status",
+}
+
+
+# Filters ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local calendar dates, both included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("the period ends before it starts")
+
+
+@dataclass(frozen=True)
+class TallyFilter:
+    """Which responses a tally covers. None means no restriction."""
+
+    period: Period
+    agency_ids: frozenset[int] | None = None  # already expanded to the agencies below
+    counter_id: int | None = None
+    sector_ids: frozenset[int] | None = None
+    statuses: tuple[str, ...] | None = ("counted",)
+
+
+def deployment_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def local_date(moment: datetime, zone: ZoneInfo | None = None) -> date:
+    """Return the local calendar date of a UTC moment."""
+    return moment.astimezone(zone or deployment_zone()).date()
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _split(period: Period) -> tuple[list[Period], Period | None]:
+    """Split a period into partial-month edges (read by day) and whole months."""
+    first_whole = period.start if period.start.day == 1 else _next_month(period.start)
+    after_last_whole = month_start(period.end + timedelta(days=1))
+    if first_whole >= after_last_whole:
+        return [period], None
+    edges = []
+    if period.start < first_whole:
+        edges.append(Period(period.start, first_whole - timedelta(days=1)))
+    if after_last_whole <= period.end:
+        edges.append(Period(after_last_whole, period.end))
+    return edges, Period(first_whole, after_last_whole - timedelta(days=1))
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+def _part(
+    table: Any, period_column: str, period: Period, flt: TallyFilter, keys: list[str]
+) -> Select[Any]:
+    conditions: list[ColumnElement[bool]] = [
+        table.c[period_column] >= period.start,
+        table.c[period_column] <= period.end,
+    ]
+    if flt.agency_ids is not None:
+        conditions.append(table.c.agency_id.in_(sorted(flt.agency_ids)))
+    if flt.counter_id is not None:
+        conditions.append(table.c.counter_id == flt.counter_id)
+    if flt.sector_ids is not None:
+        conditions.append(table.c.sector_id.in_(sorted(flt.sector_ids)))
+    if flt.statuses is not None:
+        conditions.append(table.c.status.in_(flt.statuses))
+    columns = [table.c[_GROUP_COLUMNS[k]].label(k) for k in keys]
+    columns += [func.sum(table.c[c]).label(c) for c in TALLY_COUNT_COLUMNS]
+    query = select(*columns).where(and_(*conditions))
+    return query.group_by(*(table.c[_GROUP_COLUMNS[k]] for k in keys)) if keys else query
+
+
+def tally_rows(
+    session: Session, flt: TallyFilter, group_by: str | Iterable[str] = "none"
+) -> list[dict[str, Any]]:
+    """Return summed rollup counts, one dict per group (group keys plus count columns)."""
+    keys = [group_by] if isinstance(group_by, str) else list(group_by)
+    keys = [k for k in keys if k != "none"]
+    unknown = set(keys) - set(_GROUP_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown grouping {sorted(unknown)}; choose from {GROUPINGS}")
+    edges, whole = _split(flt.period)
+    parts = [_part(tally_days, "day", edge, flt, keys) for edge in edges]
+    if whole is not None:
+        parts.append(_part(tally_months, "month", whole, flt, keys))
+    union = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    outer = select(
+        *(union.c[k] for k in keys),
+        *(func.coalesce(func.sum(union.c[c]), 0).label(c) for c in TALLY_COUNT_COLUMNS),
+    )
+    if keys:
+        outer = outer.group_by(*(union.c[k] for k in keys))
+    rows = [dict(row._mapping) for row in session.execute(outer)]
+    # Without a grouping an empty scope still gives one row of zeros; with one, no row.
+    return [row for row in rows if keys == [] or row["responses"]]
+
+
+def answer_counts(row: Mapping[str, Any]) -> AnswerCounts:
+    """Turn one tally row into the counts the scoring functions take."""
+    return AnswerCounts(
+        responses=int(row["responses"]),
+        ratings={q: {v: int(row[f"{q}_{v}"]) for v in range(1, 6)} for q in RATING_QUESTIONS},
+        integrity={a: int(row[f"q7_{a}"]) for a in INTEGRITY_ANSWERS},
+        wishes={code: int(row[f"wish_{code}"]) for code in WISH_CODES},
+        wish_respondents=int(row["wish_respondents"]),
+    )
+
+
+def count_answers(
+    session: Session, flt: TallyFilter, group_by: str = "none"
+) -> dict[Any, AnswerCounts]:
+    """Return the answer counts of each group (key None without grouping)."""
+    return {
+        (row[group_by] if group_by != "none" else None): answer_counts(row)
+        for row in tally_rows(session, flt, group_by)
+    }
+
+
+def count_by_status(
+    session: Session, flt: TallyFilter, group_by: str = "none"
+) -> dict[Any, dict[str, int]]:
+    """Return {group: {status: responses}} over every status, for raw vs counted figures."""
+    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
+    keys = ["status"] if group_by == "none" else [group_by, "status"]
+    result: dict[Any, dict[str, int]] = {}
+    for row in tally_rows(session, everything, keys):
+        group = row[group_by] if group_by != "none" else None
+        result.setdefault(group, {})[row["status"]] = int(row["responses"])
+    return result
+
+
+def sector_ids_of_groups(session: Session, groups: Iterable[str]) -> frozenset[int]:
+    """Return the ids of the sectors that belong to any of the target groups."""
+    return frozenset(
+        session.scalars(select(Sector.id).where(Sector.target_group.in_(list(groups))))
+    )
+
+
+# Keeping the rollups exact ---------------------------------------------------------------
+
+
+def _increments(response: Response, wishes: Iterable[str]) -> dict[str, int]:
+    """Return the count columns a response adds 1 to."""
+    columns = {"responses": 1}
+    for q in RATING_QUESTIONS:
+        value = getattr(response, q)
+        if value is not None:
+            columns[f"{q}_{value}"] = 1
+    if response.q7 is not None:
+        columns[f"q7_{response.q7}"] = 1
+    chosen = set(wishes)
+    if chosen:
+        columns["wish_respondents"] = 1
+        for code in chosen:
+            columns[f"wish_{code}"] = 1
+    return columns
+
+
+def _upsert(session: Session, table: Any, keys: dict[str, Any], deltas: dict[str, int]) -> None:
+    dialect = session.get_bind().dialect.name
+    values = {**keys, **{c: deltas.get(c, 0) for c in TALLY_COUNT_COLUMNS}}
+    if dialect in ("postgresql", "sqlite"):
+        builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = builder(table).values(**values)
+        primary = [c.name for c in table.primary_key.columns]
+        statement = statement.on_conflict_do_update(
+            index_elements=primary,
+            set_={c: table.c[c] + statement.excluded[c] for c in deltas},
+        )
+        session.execute(statement)
+        return
+    # Other databases: update, or insert when there was nothing to update.
+    matched = session.execute(
+        update(table)
+        .where(*(table.c[k] == v for k, v in keys.items() if table.c[k].primary_key))
+        .values({c: table.c[c] + d for c, d in deltas.items()})
+    )
+    if not matched.rowcount:  # type: ignore[attr-defined]
+        session.execute(insert(table).values(**values))
+
+
+def bump(
+    session: Session,
+    response: Response,
+    sign: int,
+    status: str | None = None,
+    wishes: Iterable[str] | None = None,
+) -> None:
+    """Add (sign=1) or remove (sign=-1) a response in the rollups, under a status."""
+    day = local_date(response.created_at)
+    deltas = {
+        c: sign * n
+        for c, n in _increments(response, response.wish_codes if wishes is None else wishes).items()
+    }
+    common = {
+        "survey_code_id": response.survey_code_id,
+        "status": status or response.status,
+        "agency_id": response.agency_id,
+        "counter_id": response.counter_id,
+        "sector_id": response.sector_id,
+    }
+    _upsert(session, tally_days, {"day": day, "month": month_start(day), **common}, deltas)
+    _upsert(session, tally_months, {"month": month_start(day), **common}, deltas)
+
+
+def record_response(session: Session, response: Response) -> None:
+    """Count a newly stored response. Only flushes (part of the caller's transaction)."""
+    bump(session, response, +1)
+
+
+def change_status(session: Session, response: Response, status: str, reason: str | None) -> None:
+    """Move a response to another status (flag, restore), keeping the rollups exact."""
+    if response.status == status:
+        return
+    bump(session, response, -1)
+    response.status = status
+    response.status_reason = reason
+    session.flush()
+    bump(session, response, +1)
+
+
+def rebuild(session: Session, batch_size: int = 5000) -> int:
+    """Recompute both rollup tables from the responses; return how many were counted."""
+    session.execute(delete(tally_days))
+    session.execute(delete(tally_months))
+    zone = deployment_zone()
+    days: dict[tuple[Any, ...], dict[str, int]] = {}
+    total = 0
+    for response, wishes in _responses_with_wishes(session, batch_size):
+        day = local_date(response.created_at, zone)
+        key = (
+            day,
+            response.survey_code_id,
+            response.status,
+            response.agency_id,
+            response.counter_id,
+            response.sector_id,
+        )
+        sums = days.setdefault(key, dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
+        for column, n in _increments(response, wishes).items():
+            sums[column] += n
+        total += 1
+    months: dict[tuple[Any, ...], dict[str, int]] = {}
+    day_rows = []
+    for (day, code, status, agency, counter, sector), sums in days.items():
+        keys = {
+            "survey_code_id": code,
+            "status": status,
+            "agency_id": agency,
+            "counter_id": counter,
+            "sector_id": sector,
+        }
+        day_rows.append({"day": day, "month": month_start(day), **keys, **sums})
+        month = months.setdefault(
+            (month_start(day), code, status, agency, counter, sector),
+            dict.fromkeys(TALLY_COUNT_COLUMNS, 0),
+        )
+        for column, n in sums.items():
+            month[column] += n
+    month_rows = [
+        {
+            "month": m,
+            "survey_code_id": c,
+            "status": s,
+            "agency_id": a,
+            "counter_id": co,
+            "sector_id": se,
+            **sums,
+        }
+        for (m, c, s, a, co, se), sums in months.items()
+    ]
+    for table, rows in ((tally_days, day_rows), (tally_months, month_rows)):
+        for chunk in _chunks(rows, batch_size):
+            session.execute(insert(table), chunk)
+    session.flush()
+    return total
+
+
+def _responses_with_wishes(
+    session: Session, batch_size: int
+) -> Iterator[tuple[Response, list[str]]]:
+    last_id = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(Response)
+                .where(Response.id > last_id)
+                .order_by(Response.id)
+                .limit(batch_size)
+            )
+        )
+        if not batch:
+            return
+        ids = [r.id for r in batch]
+        wishes: dict[int, list[str]] = {}
+        for response_id, wish in session.execute(
+            select(ResponseWish.response_id, ResponseWish.wish).where(
+                ResponseWish.response_id.in_(ids)
+            )
+        ):
+            wishes.setdefault(response_id, []).append(wish)
+        for response in batch:
+            yield response, wishes.get(response.id, [])
+        last_id = ids[-1]
+        session.expunge_all()
+
+
+def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def naive_recount(session: Session, flt: TallyFilter) -> AnswerCounts:
+    """Count the responses table directly, response by response (tests and checks only)."""
+    zone = deployment_zone()
+    start = datetime.combine(flt.period.start, datetime.min.time(), zone).astimezone(UTC)
+    end = datetime.combine(
+        flt.period.end + timedelta(days=1), datetime.min.time(), zone
+    ).astimezone(UTC)
+    query = select(Response).where(Response.created_at >= start, Response.created_at < end)
+    if flt.agency_ids is not None:
+        query = query.where(Response.agency_id.in_(sorted(flt.agency_ids)))
+    if flt.counter_id is not None:
+        query = query.where(Response.counter_id == flt.counter_id)
+    if flt.sector_ids is not None:
+        query = query.where(Response.sector_id.in_(sorted(flt.sector_ids)))
+    if flt.statuses is not None:
+        query = query.where(Response.status.in_(flt.statuses))
+    totals = dict.fromkeys(TALLY_COUNT_COLUMNS, 0)
+    for response in session.scalars(query):
+        for column, n in _increments(response, response.wish_codes).items():
+            totals[column] += n
+    return answer_counts(totals)
