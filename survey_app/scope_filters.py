@@ -1,0 +1,128 @@
+"""Turn what a person asks for (period, agency, counter, sector) into a tally filter.
+
+The dashboard, the exports and the API all go through `resolve`, so the scope of the
+signed-in user (or of the API token's owner) is enforced in one place: asking for an
+agency outside it is an error, never an empty or silently widened answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_app.auth.access import agency_with_descendants, visible_agency_ids
+from survey_app.models import TARGET_GROUPS, Agency, Counter, Sector, User
+from survey_app.tallies import Period, TallyFilter, month_start, sector_ids_of_groups
+from survey_app.text import clean_code
+
+PRESETS = ("this_month", "this_quarter", "this_year", "last_12_months")
+
+
+class FilterError(ValueError):
+    """A filter that cannot be answered; `reason` is a stable key for pages and the API."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ResolvedFilter:
+    tally: TallyFilter
+    agency: Agency | None
+    counter: Counter | None
+    sector: Sector | None
+    target_group: str | None
+
+
+def preset_period(name: str, today: date) -> Period:
+    """Return the period of a preset, in local dates, ending today at the latest."""
+    if name == "this_month":
+        return Period(month_start(today), today)
+    if name == "this_quarter":
+        first_month = 3 * ((today.month - 1) // 3) + 1
+        return Period(date(today.year, first_month, 1), today)
+    if name == "this_year":
+        return Period(date(today.year, 1, 1), today)
+    if name == "last_12_months":
+        start = month_start(today)
+        for _ in range(11):
+            start = month_start(start - timedelta(days=1))
+        return Period(start, today)
+    raise FilterError(f"unknown period {name!r}; choose from {', '.join(PRESETS)}", "period")
+
+
+def quarter_period(year: int, quarter: int) -> Period:
+    """Return the whole calendar quarter (1..4) of a year."""
+    if quarter not in (1, 2, 3, 4):
+        raise FilterError("quarter must be 1, 2, 3 or 4", "period")
+    start = date(year, 3 * quarter - 2, 1)
+    end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+    return Period(start, end - timedelta(days=1))
+
+
+def parse_period(start: str | None, end: str | None) -> Period:
+    """Return the period between two YYYY-MM-DD dates, both included."""
+    if not start or not end:
+        raise FilterError("both dates are needed (YYYY-MM-DD)", "period")
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as error:
+        raise FilterError("dates must be written YYYY-MM-DD", "period") from error
+    if last < first:
+        raise FilterError("the end date is before the start date", "period")
+    if (last - first).days > 3660:
+        raise FilterError("a period may cover at most ten years", "period")
+    return Period(first, last)
+
+
+def resolve(
+    session: Session,
+    user: User,
+    period: Period,
+    agency_code: str | None = None,
+    counter_id: int | None = None,
+    sector_code: str | None = None,
+    target_group: str | None = None,
+    statuses: tuple[str, ...] | None = ("counted",),
+) -> ResolvedFilter:
+    """Check the request against the user's scope and return the filter to tally."""
+    visible = visible_agency_ids(session, user)
+    agency = None
+    agency_ids = None if visible is None else frozenset(visible)
+    if agency_code:
+        agency = session.scalar(select(Agency).where(Agency.code == clean_code(agency_code)))
+        if agency is None:
+            raise FilterError(f"no agency with code {agency_code!r}", "unknown_agency")
+        if visible is not None and agency.id not in visible:
+            raise FilterError(f"agency {agency.code} is outside your scope", "forbidden_agency")
+        agency_ids = frozenset(agency_with_descendants(session, agency.id))
+    counter = None
+    if counter_id is not None:
+        counter = session.get(Counter, counter_id)
+        if counter is None:
+            raise FilterError(f"no counter {counter_id}", "unknown_counter")
+        if agency_ids is not None and counter.agency_id not in agency_ids:
+            if visible is not None and counter.agency_id not in visible:
+                raise FilterError(f"counter {counter_id} is outside your scope",
+                                  "forbidden_counter")
+            raise FilterError(f"counter {counter_id} is not of agency {agency_code}",
+                              "unknown_counter")
+    sector = None
+    sector_ids = None
+    if sector_code:
+        sector = session.scalar(select(Sector).where(Sector.code == clean_code(sector_code)))
+        if sector is None:
+            raise FilterError(f"no sector with code {sector_code!r}", "unknown_sector")
+        sector_ids = frozenset({sector.id})
+    if target_group:
+        if target_group not in TARGET_GROUPS:
+            raise FilterError(f"target group must be one of {', '.join(TARGET_GROUPS)}",
+                              "unknown_group")
+        in_group = sector_ids_of_groups(session, [target_group])
+        sector_ids = in_group if sector_ids is None else sector_ids & in_group
+    tally = TallyFilter(period, agency_ids, counter_id, sector_ids, statuses)
+    return ResolvedFilter(tally, agency, counter, sector, target_group)
