@@ -1,0 +1,168 @@
+"""The rollups stay exact: every tally equals a naive recount of the responses."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from survey_app import reports, sipas, tallies
+from survey_app.extensions import db
+from survey_app.models import Response, SurveyCode, tally_days, tally_months
+from survey_app.questionnaire import CURRENT
+from survey_app.survey.services import record_response
+from survey_app.tallies import Period, TallyFilter
+from tests.conftest import create_agency, create_code
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(y, m, d, hh=9, mm=0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=VN).astimezone(UTC)
+
+
+def answers(rng: random.Random) -> dict:
+    pick = lambda: rng.choice(["1", "2", "3", "4", "5", "5", "4"])  # noqa: E731
+    return {
+        "q1": pick(), "q2": pick(), "q3": pick(),
+        "q4": rng.choice(["na", pick()]), "q5": rng.choice(["na", "na", pick()]), "q6": pick(),
+        "q7": rng.choice([None, "no", "no", "yes", "decline"]),
+        "q8": rng.sample(["speed", "online", "attitude", "facilities"], rng.choice([0, 1, 2])),
+        "comment": None, "dossier": None,
+    }
+
+
+def store(code: SurveyCode, when: datetime, values: dict, nonce: str) -> Response:
+    response, _ = record_response(db.session, code, CURRENT, values, nonce, "vi", now=when)
+    return response
+
+
+@pytest.fixture
+def spread(app):
+    """Two communes, four codes, 150 responses over fourteen months, committed."""
+    rng = random.Random(7)
+    with app.app_context():
+        province = create_agency("T", "Tỉnh")
+        a = create_agency("A", "Xã A", "commune", province)
+        b = create_agency("B", "Xã B", "commune", province)
+        codes = [create_code(a, "Quầy 1", "DAT_DAI"), create_code(a, "Quầy 2", "HO_TICH"),
+                 create_code(b, "Quầy 1", "XAY_DUNG"), create_code(b, "Quầy 1", "DAU_TU")]
+        start = local(2024, 11, 1, 0, 1)
+        for n in range(150):
+            when = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 425))
+            store(rng.choice(codes), when, answers(rng), f"n{n}")
+        db.session.commit()
+        return {"a": a.id, "b": b.id, "province": province.id,
+                "codes": [c.id for c in codes], "sectors": [c.sector_id for c in codes]}
+
+
+FILTERS = [
+    lambda s: Period(date(2024, 11, 1), date(2025, 12, 31)),  # everything
+    lambda s: Period(date(2025, 1, 1), date(2025, 3, 31)),  # whole months only
+    lambda s: Period(date(2025, 2, 10), date(2025, 2, 20)),  # inside one month
+    lambda s: Period(date(2024, 11, 17), date(2025, 7, 3)),  # both edges partial
+]
+
+
+def test_tallies_equal_a_naive_recount_for_any_filter(app, spread):
+    with app.app_context():
+        for flt in (
+            TallyFilter(make_period(spread), agency_ids=agencies, sector_ids=sectors,
+                        statuses=statuses)
+            for make_period in FILTERS
+            for agencies in (None, frozenset({spread["a"]}))
+            for sectors in (None, frozenset(spread["sectors"][2:]))
+            for statuses in (("counted",), None)
+        ):
+            [counts] = tallies.count_answers(db.session, flt).values()
+            assert counts == tallies.naive_recount(db.session, flt), flt
+
+
+def test_incremental_rollups_equal_a_rebuild(app, spread):
+    with app.app_context():
+        def snapshot():
+            return {
+                table.name: sorted(
+                    tuple(row) for row in db.session.execute(select(table)).all()
+                )
+                for table in (tally_days, tally_months)
+            }
+
+        incremental = snapshot()
+        assert tallies.rebuild(db.session) == 150
+        assert snapshot() == incremental
+
+
+def test_grouping_by_month_and_sector_adds_up_to_the_whole(app, spread):
+    period = Period(date(2024, 11, 15), date(2025, 12, 31))
+    with app.app_context():
+        whole = tallies.count_answers(db.session, TallyFilter(period))[None]
+        for grouping in ("month", "sector", "agency", "counter", "code"):
+            parts = tallies.count_answers(db.session, TallyFilter(period), grouping)
+            assert sipas.pool(parts.values()) == whole, grouping
+        months = tallies.count_answers(db.session, TallyFilter(period), "month")
+        assert min(months) == date(2024, 11, 1) and max(months) == date(2025, 12, 1)
+
+
+def test_period_edges_follow_the_local_day(app):
+    """23:30 on the last day in Hà Nội counts; 00:30 the next day does not."""
+    with app.app_context():
+        code = create_code()
+        rng = random.Random(1)
+        store(code, local(2025, 3, 31, 23, 30), answers(rng), "inside")
+        store(code, local(2025, 4, 1, 0, 30), answers(rng), "outside")
+        store(code, local(2025, 1, 1, 0, 5), answers(rng), "first minute")
+        db.session.commit()
+        q1 = tallies.count_answers(db.session, TallyFilter(Period(date(2025, 1, 1),
+                                                                  date(2025, 3, 31))))
+        assert q1[None].responses == 2
+        march_31 = tallies.count_answers(db.session, TallyFilter(Period(date(2025, 3, 31),
+                                                                        date(2025, 3, 31))))
+        assert march_31[None].responses == 1
+
+
+def test_empty_scope_gives_zero_counts_not_an_error(app):
+    with app.app_context():
+        [counts] = tallies.count_answers(
+            db.session, TallyFilter(Period(date(2020, 1, 1), date(2020, 1, 31)))).values()
+        assert counts == sipas.AnswerCounts()
+
+
+def test_status_change_moves_a_response_out_of_the_counted_figures(app, spread):
+    period = Period(date(2024, 11, 1), date(2025, 12, 31))
+    with app.app_context():
+        before = tallies.count_answers(db.session, TallyFilter(period))[None]
+        raw_before = tallies.count_by_status(db.session, TallyFilter(period))[None]
+        response = db.session.scalar(select(Response).where(Response.status == "counted"))
+        tallies.change_status(db.session, response, "flagged", "manual:abuse")
+        db.session.commit()
+        after = tallies.count_answers(db.session, TallyFilter(period))[None]
+        raw_after = tallies.count_by_status(db.session, TallyFilter(period))[None]
+        assert after.responses == before.responses - 1
+        assert raw_after == {**raw_before, "counted": raw_before["counted"] - 1,
+                             "flagged": raw_before.get("flagged", 0) + 1}
+        assert after == tallies.naive_recount(db.session, TallyFilter(period))
+        tallies.change_status(db.session, response, "counted", None)
+        assert tallies.count_answers(db.session, TallyFilter(period))[None] == before
+
+
+def test_report_pools_sectors_into_target_scopes(app, spread):
+    period = Period(date(2024, 11, 1), date(2025, 12, 31))
+    with app.app_context():
+        report = reports.build_report(db.session, TallyFilter(period))
+        by_sector = {code: fig.counts for code, fig in report.sectors.items()}
+        assert set(by_sector) == {"DAT_DAI", "HO_TICH", "XAY_DUNG", "DAU_TU"}
+        pooled = sipas.pool([by_sector["DAT_DAI"], by_sector["XAY_DUNG"], by_sector["DAU_TU"]])
+        lci = report.scopes[reports.POOLED]
+        assert lci.counts == pooled
+        assert lci.scores == sipas.score(pooled)
+        assert report.scopes["all"].counts == sipas.pool(by_sector.values())
+        assert report.scopes["LAND"].counts == by_sector["DAT_DAI"]
+        assert report.target_year is not None and report.target_year.year == 2025
+        [check] = report.scopes["all"].targets
+        assert check.threshold == 90.0
+        assert report.scopes["LAND"].targets[0].threshold == 85.0
+        assert report.sectors["HO_TICH"].targets[0].threshold == 90.0  # no group: as "all"
