@@ -48,11 +48,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey_app.api import bp as api_bp
     from survey_app.auth import bp as auth_bp
     from survey_app.counters import bp as counters_bp
+    from survey_app.dashboard import bp as dashboard_bp
+    from survey_app.exports import bp as exports_bp
     from survey_app.main import bp as main_bp
     from survey_app.manage import bp as manage_bp
+    from survey_app.review import bp as review_bp
     from survey_app.survey import bp as survey_bp
+    from survey_app.targets import bp as targets_bp
 
-    for blueprint in (main_bp, survey_bp, auth_bp, manage_bp, counters_bp, admin_bp, api_bp):
+    for blueprint in (
+        main_bp, survey_bp, auth_bp, manage_bp, counters_bp, dashboard_bp, review_bp,
+        exports_bp, admin_bp, targets_bp, api_bp,
+    ):
         app.register_blueprint(blueprint)
     # The API authenticates each request by its bearer token, not by a session cookie.
     csrf.exempt(api_bp)

@@ -24,7 +24,9 @@ from survey_app.codes import create_survey_code  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
 from survey_app.migrate import upgrade  # noqa: E402
 from survey_app.models import Agency, Counter, Response, Sector, SurveyCode  # noqa: E402
+from survey_app.questionnaire import CURRENT  # noqa: E402
 from survey_app.seed import seed_sectors, seed_targets  # noqa: E402
+from survey_app.survey.services import record_response  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -200,6 +202,19 @@ class World:
                 user = create_user(db.session, email, PASSWORD, role, agencies[persona])
                 self.user_ids[persona] = user.id
             db.session.commit()
+
+    def add_response_a(self, app: Flask) -> int:
+        """Store one response with a comment through commune A's code; return its id."""
+        with app.app_context():
+            code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == self.code_a))
+            response, _ = record_response(
+                db.session, code, CURRENT,
+                {"q1": "5", "q2": "4", "q3": "5", "q4": "na", "q5": "na", "q6": "4",
+                 "comment": "Phiếu mẫu của xã A"}, "world-a", "vi",
+            )
+            db.session.commit()
+            self.response_a = response.id
+            return response.id
 
     def login(self, client: FlaskClient, persona: str) -> FlaskClient:
         if persona == "anonymous":

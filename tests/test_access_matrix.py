@@ -25,10 +25,11 @@ PUBLIC = {
     "survey.thanks",
     "counters.qr_svg",
     "counters.qr_png",
+    "api.openapi_document",
     "auth.login",
     "auth.logout",
 }
-TOKEN_ONLY = {"api.me"}
+TOKEN_ONLY = {"api.me", "api.tallies", "api.responses"}
 
 
 def everyone_signed_in() -> dict[str, str]:
@@ -51,6 +52,11 @@ def agency_a_code_keepers() -> dict[str, str]:
             "manager_province": FORBIDDEN, "admin": OK}
 
 
+def managers_and_admins() -> dict[str, str]:
+    return {p: {"anonymous": LOGIN, "staff_a": FORBIDDEN, "staff_b": FORBIDDEN}.get(p, OK)
+            for p in PERSONAS}
+
+
 Url = Callable[[World], str]
 
 MATRIX: dict[str, tuple[Url, dict[str, str]]] = {
@@ -63,6 +69,22 @@ MATRIX: dict[str, tuple[Url, dict[str, str]]] = {
     "counters.poster": (lambda w: f"/codes/{w.code_a}/poster", agency_a_readers()),
     "counters.tent": (lambda w: f"/codes/{w.code_a}/tent", agency_a_readers()),
     "counters.sheet": (lambda w: f"/agencies/{w.a_id}/codes/sheet", agency_a_readers()),
+    "exports.tallies": (lambda w: "/exports/tallies.xlsx?from=2025-01-01&to=2025-03-31",
+                        managers_and_admins()),
+    "exports.responses": (lambda w: "/exports/responses.csv?from=2025-01-01&to=2025-03-31",
+                          managers_and_admins()),
+    "dashboard.index": (lambda w: "/dashboard/", managers_and_admins()),
+    "dashboard.report": (lambda w: "/dashboard/report", managers_and_admins()),
+    "dashboard.method": (lambda w: "/dashboard/method", managers_and_admins()),
+    "review.comments": (lambda w: "/review/comments", managers_and_admins()),
+    "review.queue": (lambda w: "/review/flagged", managers_and_admins()),
+    "review.flag": (lambda w: f"/review/responses/{w.response_a}/flag", managers_and_admins()),
+    "review.restore": (
+        lambda w: f"/review/responses/{w.response_a}/restore", managers_and_admins()
+    ),
+    "targets.index": (lambda w: "/admin/targets", admins_only()),
+    "targets.new": (lambda w: "/admin/targets/new", admins_only()),
+    "targets.edit": (lambda w: "/admin/targets/2025", admins_only()),
     "admin.users": (lambda w: "/admin/users", admins_only()),
     "admin.agencies": (lambda w: "/admin/agencies", admins_only()),
     "admin.sectors": (lambda w: "/admin/sectors", admins_only()),
@@ -100,6 +122,7 @@ def outcome(response) -> str:
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_access_matrix(app, world, persona):
+    world.add_response_a(app)
     client = world.login(app.test_client(), persona)
     # CSRF is tested on its own; here every POST must reach the access check.
     app.config["WTF_CSRF_ENABLED"] = False
@@ -108,7 +131,8 @@ def test_access_matrix(app, world, persona):
     wrong = []
     for endpoint, (url, expected) in sorted(MATRIX.items()):
         for method in sorted(methods_of[endpoint]):
-            got = outcome(client.open(url(world), method=method))
+            with client.open(url(world), method=method) as response:
+                got = outcome(response)
             if got != expected[persona]:
                 wrong.append(f"{method} {endpoint}: expected {expected[persona]}, got {got}")
     assert not wrong, f"{persona}:\n" + "\n".join(wrong)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import current_app, jsonify, request
+from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import select
 
-from survey_app.api import bp
-from survey_app.api.auth import api_user, token_required
+from survey_app.api import bp, openapi, serialize
+from survey_app.api.auth import api_error, api_user, token_required
 from survey_app.auth.access import visible_agency_ids
 from survey_app.extensions import db
 from survey_app.models import Agency
+from survey_app.reports import build_report
+from survey_app.scope_filters import FilterError
+from survey_app.tallies import deployment_zone
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
 
 
 @bp.get("/me")
@@ -34,3 +41,76 @@ def me() -> Any:
         agency=user.agency.code if user.agency else None,
         scope=scope,
     )
+
+
+@bp.get("/tallies")
+@token_required
+def tallies() -> Any:
+    """Return the figures of every target scope and sector for a period and filter."""
+    try:
+        resolved = serialize.filter_from_args(db.session, api_user(), request.args)
+    except FilterError as error:
+        return api_error(serialize.filter_error_status(error), str(error))
+    report = build_report(db.session, resolved.tally)
+    return _private(jsonify(serialize.report_dict(report)))
+
+
+@bp.get("/responses")
+@token_required
+def responses() -> Any:
+    """Return the responses of a period and filter, every status, oldest first, a page at a time."""
+    try:
+        resolved = serialize.filter_from_args(db.session, api_user(), request.args, statuses=None)
+        limit = _limit(request.args.get("limit"))
+        after_id = _read_cursor(request.args.get("cursor"))
+    except FilterError as error:
+        return api_error(serialize.filter_error_status(error), str(error))
+    # One more than asked, to know whether another page follows without counting.
+    items = serialize.response_page(
+        db.session, resolved.tally, deployment_zone(), after_id, limit + 1
+    )
+    next_cursor = _make_cursor(items[limit - 1]["id"]) if len(items) > limit else None
+    return _private(jsonify(items=items[:limit], next=next_cursor))
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Any:
+    """Describe the API (public: it holds no data)."""
+    return jsonify(openapi.document())
+
+
+def _private(response: Any) -> Any:
+    # Figures and comments of a scope are for the token's owner only, never a shared cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _limit(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    limit = serialize.whole_number(value, "limit")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise FilterError(f"limit must be between 1 and {MAX_LIMIT}", "parameter")
+    return limit
+
+
+# The cursor is signed so that clients treat it as opaque: its content may change later
+# without breaking anyone, and a forged or mangled one is refused instead of guessed at.
+def _cursor_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="api-responses-cursor")
+
+
+def _make_cursor(last_id: int) -> str:
+    return str(_cursor_serializer().dumps(last_id))
+
+
+def _read_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        last_id = _cursor_serializer().loads(cursor)
+    except BadData as error:
+        raise FilterError("the cursor is not one this API gave", "parameter") from error
+    if not isinstance(last_id, int) or isinstance(last_id, bool) or last_id < 0:
+        raise FilterError("the cursor is not one this API gave", "parameter")
+    return last_id

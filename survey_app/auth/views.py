@@ -18,11 +18,21 @@ from survey_app.auth.services import MIN_PASSWORD_LENGTH, authenticate, set_pass
 from survey_app.extensions import db
 
 
+@bp.app_template_global()
+def home_url() -> str:
+    """Return where a person starts: managers the figures, staff their codes."""
+    if not current_user.is_authenticated:
+        return url_for("auth.login")
+    if current_user.role in ("manager", "admin"):
+        return url_for("dashboard.index")
+    return url_for("manage.index")
+
+
 def _safe_next(target: str | None) -> str:
     # Only paths of this site: never an open redirect to somewhere else.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("manage.index")
+    return home_url()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -84,7 +94,7 @@ def change_password() -> Any:
             db.session.commit()
             login_user(user)  # this session continues under the new version
             flash(_("Đã đổi mật khẩu."), "success")
-            return redirect(url_for("manage.index"))
+            return redirect(home_url())
     status = 400 if request.method == "POST" else 200
     return render_template(
         "auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH

@@ -1,0 +1,342 @@
+"""The OpenAPI 3.1 description of API v1, built from the same constants the code uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from survey_app.models import INTEGRITY_ANSWERS, LANGUAGES, RESPONSE_STATUSES, ROLES, WISH_CODES
+from survey_app.reports import SCOPES
+from survey_app.sipas import ELEMENT_KEYS, Status
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    kind = schema["type"]
+    return {**schema, "type": [kind, "null"]}
+
+
+PERCENT = {"type": "number", "minimum": 0, "maximum": 100}
+COUNT = {"type": "integer", "minimum": 0}
+RATING = _nullable({"type": "integer", "minimum": 1, "maximum": 5})
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ref("Error")}},
+    }
+
+
+def _json_response(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+UNAUTHORIZED = _error_response("Missing, unknown or revoked token, or its owner is disabled.")
+BAD_REQUEST = _error_response(
+    "A missing, malformed or reversed date, or another malformed parameter."
+)
+FORBIDDEN = _error_response("The agency or counter is outside the token owner's scope.")
+NOT_FOUND = _error_response("No agency, counter or sector with that code or id.")
+
+FILTER_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "from",
+        "in": "query",
+        "required": True,
+        "description": "First local day of the period (deployment time zone), included.",
+        "schema": {"type": "string", "format": "date"},
+    },
+    {
+        "name": "to",
+        "in": "query",
+        "required": True,
+        "description": "Last local day of the period, included. At most ten years after `from`.",
+        "schema": {"type": "string", "format": "date"},
+    },
+    {
+        "name": "agency",
+        "in": "query",
+        "required": False,
+        "description": "Agency code; the agency and every agency below it. Without it, every "
+        "agency in the token owner's scope.",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "counter",
+        "in": "query",
+        "required": False,
+        "description": "Counter id.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    {
+        "name": "sector",
+        "in": "query",
+        "required": False,
+        "description": "Sector code, e.g. DAT_DAI.",
+        "schema": {"type": "string"},
+    },
+]
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["status", "message"],
+                "properties": {
+                    "status": {"type": "integer", "description": "The HTTP status."},
+                    "message": {"type": "string"},
+                    "title": {"type": "string"},
+                },
+            }
+        },
+    },
+    "Me": {
+        "type": "object",
+        "required": ["email", "name", "role", "agency", "scope"],
+        "properties": {
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+            "role": {"type": "string", "enum": [r for r in ROLES if r != "staff"]},
+            "agency": {"type": ["string", "null"]},
+            "scope": {
+                "type": "object",
+                "required": ["all_agencies", "agencies"],
+                "properties": {
+                    "all_agencies": {"type": "boolean"},
+                    "agencies": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "Share": {
+        "type": "object",
+        "description": "Satisfied answers among the valid ones, in percent (0..100, unrounded), "
+        "with the Wilson 95% interval; null when no answer is valid.",
+        "required": ["valid", "satisfied", "share", "ci_low", "ci_high"],
+        "properties": {
+            "valid": COUNT,
+            "satisfied": COUNT,
+            "share": _nullable(PERCENT),
+            "ci_low": _nullable(PERCENT),
+            "ci_high": _nullable(PERCENT),
+        },
+    },
+    "TargetCheck": {
+        "type": "object",
+        "required": ["metric", "threshold", "status", "uncertain"],
+        "properties": {
+            "metric": {"type": "string", "examples": ["sipas_index"]},
+            "threshold": PERCENT,
+            "status": {"type": "string", "enum": [s.value for s in Status]},
+            "uncertain": {
+                "type": "boolean",
+                "description": "The 95% interval holds values on both sides of the target.",
+            },
+        },
+    },
+    "Scope": {
+        "type": "object",
+        "required": [
+            "responses", "flagged", "sipas_index", "elements", "overall", "integrity", "targets",
+        ],
+        "properties": {
+            "responses": {**COUNT, "description": "Counted responses."},
+            "flagged": {
+                **COUNT,
+                "description": "Responses stored but not counted (duplicates and flagged).",
+            },
+            "by_status": {"type": "object", "additionalProperties": COUNT},
+            "sipas_index": {
+                **_nullable(PERCENT),
+                "description": "Mean of the defined element shares q1..q5.",
+            },
+            "sipas_ci_low": _nullable(PERCENT),
+            "sipas_ci_high": _nullable(PERCENT),
+            "elements": {
+                "type": "object",
+                "required": list(ELEMENT_KEYS),
+                "properties": {key: _ref("Share") for key in ELEMENT_KEYS},
+            },
+            "overall": _ref("Share"),
+            "integrity": _ref("Share"),
+            "wish_respondents": COUNT,
+            "wishes": {"type": "object", "additionalProperties": PERCENT},
+            "targets": {"type": "array", "items": _ref("TargetCheck")},
+        },
+    },
+    "Tallies": {
+        "type": "object",
+        "required": ["from", "to", "target_year", "min_sample", "scopes", "sectors"],
+        "properties": {
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "target_year": {
+                "type": ["integer", "null"],
+                "description": "The year whose targets judge the period (latest not after `to`).",
+            },
+            "min_sample": {"type": "integer", "minimum": 1},
+            "scopes": {
+                "type": "object",
+                "required": list(SCOPES),
+                "properties": {scope: _ref("Scope") for scope in SCOPES},
+            },
+            "sectors": {
+                "type": "object",
+                "description": "One entry per sector code with at least one counted response.",
+                "additionalProperties": _ref("Scope"),
+            },
+        },
+    },
+    "Response": {
+        "type": "object",
+        "required": [
+            "id", "created_at", "agency", "counter", "sector", "code",
+            "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8",
+            "comment", "status", "reason", "language", "questionnaire_version",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "created_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "In the deployment time zone, with its offset.",
+            },
+            "agency": {"type": "string", "description": "Agency code."},
+            "counter": {"type": "string", "description": "Counter name."},
+            "sector": {"type": "string", "description": "Sector code."},
+            "code": {"type": "string", "description": "The survey (QR) code answered through."},
+            **{key: RATING for key in ("q1", "q2", "q3", "q4", "q5", "q6")},
+            "q7": {"type": ["string", "null"], "enum": [*INTEGRITY_ANSWERS, None]},
+            "q8": {
+                "type": "array",
+                "maxItems": 2,
+                "items": {"type": "string", "enum": list(WISH_CODES)},
+            },
+            "comment": {"type": ["string", "null"], "maxLength": 1000},
+            "status": {"type": "string", "enum": list(RESPONSE_STATUSES)},
+            "reason": {
+                "type": ["string", "null"],
+                "description": "Why a response is not counted; null when counted.",
+            },
+            "language": {"type": "string", "enum": list(LANGUAGES)},
+            "questionnaire_version": {"type": "string"},
+        },
+    },
+    "ResponsePage": {
+        "type": "object",
+        "required": ["items", "next"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("Response")},
+            "next": {
+                "type": ["string", "null"],
+                "description": "Pass as `cursor` for the next page; null on the last page.",
+            },
+        },
+    },
+}  # fmt: skip
+
+PATHS: dict[str, Any] = {
+    "/me": {
+        "get": {
+            "operationId": "me",
+            "summary": "The token's owner, role and the agencies within its scope.",
+            "responses": {"200": _json_response("The owner.", "Me"), "401": UNAUTHORIZED},
+        }
+    },
+    "/tallies": {
+        "get": {
+            "operationId": "tallies",
+            "summary": "SIPAS-style figures of a period for every target scope and sector.",
+            "description": "Only counted responses are scored; `flagged` tells how many were "
+            "stored but left out. Scopes are pooled, never averaged.",
+            "parameters": FILTER_PARAMETERS,
+            "responses": {
+                "200": _json_response("The figures.", "Tallies"),
+                "400": BAD_REQUEST,
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        }
+    },
+    "/responses": {
+        "get": {
+            "operationId": "responses",
+            "summary": "Every stored response of a period (all statuses), oldest first.",
+            "description": "Ordered by id, ascending. Follow `next` until it is null; a "
+            "response stored during the walk appears on a later page.",
+            "parameters": [
+                *FILTER_PARAMETERS,
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                },
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "required": False,
+                    "description": "The `next` value of the previous page (opaque).",
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "200": _json_response("One page of responses.", "ResponsePage"),
+                "400": BAD_REQUEST,
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document.",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """Return the OpenAPI document of API v1."""
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "survey_app API",
+            "version": API_VERSION,
+            "description": "Citizen-satisfaction figures (SIPAS style) and responses, read "
+            "with a personal token within its owner's scope. Percentages are 0..100, "
+            "unrounded.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal token: flask tokens create <email>.",
+                }
+            },
+        },
+    }

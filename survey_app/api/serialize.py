@@ -1,0 +1,250 @@
+"""Plain data for the API and the exports: filters from query parameters, figures, responses.
+
+The API answers with these dicts as JSON and the exports write the same values as rows, so
+a figure or a response reads the same wherever it is downloaded. Percentages are 0..100
+and never rounded here: rounding is for display.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from survey_app import sipas
+from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode, User
+from survey_app.reports import Report, ScopeFigures
+from survey_app.scope_filters import FilterError, ResolvedFilter, parse_period, resolve
+from survey_app.tallies import Period, TallyFilter
+
+FILTER_PARAMETERS = ("from", "to", "agency", "counter", "sector")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+# Query parameters -------------------------------------------------------------------------
+
+
+def whole_number(value: str, name: str) -> int:
+    """Return a non-negative integer parameter, or raise FilterError (reason "parameter")."""
+    if not _WHOLE_NUMBER.fullmatch(value):
+        raise FilterError(f"{name} must be a whole number, got {value!r}", "parameter")
+    return int(value)
+
+
+def filter_from_args(
+    session: Session,
+    user: User,
+    args: Mapping[str, str],
+    statuses: tuple[str, ...] | None = ("counted",),
+) -> ResolvedFilter:
+    """Resolve the from/to/agency/counter/sector parameters within the user's scope."""
+    period = parse_period(args.get("from"), args.get("to"))
+    counter = args.get("counter") or None
+    return resolve(
+        session,
+        user,
+        period,
+        agency_code=args.get("agency") or None,
+        counter_id=None if counter is None else whole_number(counter, "counter"),
+        sector_code=args.get("sector") or None,
+        statuses=statuses,
+    )
+
+
+def filter_error_status(error: FilterError) -> int:
+    """Return the HTTP status of a filter that cannot be answered."""
+    if error.reason.startswith("forbidden"):
+        return 403
+    if error.reason.startswith("unknown"):
+        return 404
+    return 400
+
+
+def filter_summary(args: Mapping[str, str]) -> dict[str, str]:
+    """Return the filter parameters that were given, as asked (for the audit log)."""
+    return {name: args[name] for name in FILTER_PARAMETERS if args.get(name)}
+
+
+# Figures ----------------------------------------------------------------------------------
+
+
+def share_dict(share: sipas.Share) -> dict[str, Any]:
+    return {
+        "valid": share.valid,
+        "satisfied": share.satisfied,
+        "share": share.share,
+        "ci_low": share.ci_low,
+        "ci_high": share.ci_high,
+    }
+
+
+def scope_dict(figures: ScopeFigures) -> dict[str, Any]:
+    """Return every figure of one scope: counted and not counted, index, shares, verdicts."""
+    scores = figures.scores
+    return {
+        "responses": figures.responses,
+        "flagged": figures.not_counted,
+        "by_status": dict(sorted(figures.by_status.items())),
+        "sipas_index": scores.sipas_index,
+        "sipas_ci_low": scores.sipas_low,
+        "sipas_ci_high": scores.sipas_high,
+        "elements": {key: share_dict(share) for key, share in scores.elements.items()},
+        "overall": share_dict(scores.overall),
+        "integrity": share_dict(scores.integrity),
+        "wish_respondents": scores.wish_respondents,
+        "wishes": dict(sorted(scores.wishes.items())),
+        "targets": [
+            {
+                "metric": check.metric,
+                "threshold": check.threshold,
+                "status": check.judgement.status.value,
+                "uncertain": check.judgement.uncertain,
+            }
+            for check in figures.targets
+        ],
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """Return the figures of a period: the target scopes, and each sector counted in it."""
+    return {
+        "from": report.period.start.isoformat(),
+        "to": report.period.end.isoformat(),
+        "target_year": report.target_year.year if report.target_year else None,
+        "min_sample": report.min_sample,
+        "scopes": {key: scope_dict(figures) for key, figures in report.scopes.items()},
+        "sectors": {
+            code: scope_dict(figures)
+            for code, figures in report.sectors.items()
+            if figures.responses > 0
+        },
+    }
+
+
+# Responses --------------------------------------------------------------------------------
+
+RESPONSE_FIELDS = (
+    "id", "created_at", "agency", "counter", "sector", "code",
+    "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8",
+    "comment", "status", "reason", "language", "questionnaire_version",
+)  # fmt: skip
+
+
+def utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the UTC moments of local midnight on the first day and after the last day."""
+    start = datetime.combine(period.start, time.min, zone)
+    end = datetime.combine(period.end + timedelta(days=1), time.min, zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _response_columns() -> list[Any]:
+    return [
+        Response.id,
+        Response.created_at,
+        Agency.code.label("agency"),
+        Counter.name.label("counter"),
+        Sector.code.label("sector"),
+        SurveyCode.code.label("code"),
+        Response.q1,
+        Response.q2,
+        Response.q3,
+        Response.q4,
+        Response.q5,
+        Response.q6,
+        Response.q7,
+        Response.comment,
+        Response.status,
+        Response.status_reason,
+        Response.language,
+        Response.questionnaire_version,
+    ]
+
+
+def _responses_query(flt: TallyFilter, zone: ZoneInfo) -> Select[Any]:
+    start, end = utc_bounds(flt.period, zone)
+    query = (
+        select(*_response_columns())
+        .join(Agency, Agency.id == Response.agency_id)
+        .join(Counter, Counter.id == Response.counter_id)
+        .join(Sector, Sector.id == Response.sector_id)
+        .join(SurveyCode, SurveyCode.id == Response.survey_code_id)
+        .where(Response.created_at >= start, Response.created_at < end)
+    )
+    if flt.agency_ids is not None:
+        query = query.where(Response.agency_id.in_(sorted(flt.agency_ids)))
+    if flt.counter_id is not None:
+        query = query.where(Response.counter_id == flt.counter_id)
+    if flt.sector_ids is not None:
+        query = query.where(Response.sector_id.in_(sorted(flt.sector_ids)))
+    if flt.statuses is not None:
+        query = query.where(Response.status.in_(flt.statuses))
+    return query
+
+
+def _wishes_of(session: Session, ids: Sequence[int]) -> dict[int, list[str]]:
+    wishes: dict[int, list[str]] = {}
+    if ids:
+        rows = session.execute(
+            select(ResponseWish.response_id, ResponseWish.wish)
+            .where(ResponseWish.response_id.in_(ids))
+            .order_by(ResponseWish.response_id, ResponseWish.wish)
+        )
+        for response_id, wish in rows:
+            wishes.setdefault(response_id, []).append(wish)
+    return wishes
+
+
+def response_page(
+    session: Session, flt: TallyFilter, zone: ZoneInfo, after_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """Return up to `limit` responses with an id above `after_id`, oldest first.
+
+    Keyset pagination on the primary key: each page is one query for the responses and
+    one for their wishes, however deep into the list it starts.
+    """
+    rows = session.execute(
+        _responses_query(flt, zone).where(Response.id > after_id).order_by(Response.id).limit(limit)
+    ).all()
+    wishes = _wishes_of(session, [row.id for row in rows])
+    return [
+        {
+            "id": row.id,
+            "created_at": row.created_at.astimezone(zone).isoformat(),
+            "agency": row.agency,
+            "counter": row.counter,
+            "sector": row.sector,
+            "code": row.code,
+            "q1": row.q1,
+            "q2": row.q2,
+            "q3": row.q3,
+            "q4": row.q4,
+            "q5": row.q5,
+            "q6": row.q6,
+            "q7": row.q7,
+            "q8": wishes.get(row.id, []),
+            "comment": row.comment,
+            "status": row.status,
+            "reason": row.status_reason,
+            "language": row.language,
+            "questionnaire_version": row.questionnaire_version,
+        }
+        for row in rows
+    ]
+
+
+def iter_responses(
+    session: Session, flt: TallyFilter, zone: ZoneInfo, batch_size: int
+) -> Iterator[dict[str, Any]]:
+    """Yield every response of the filter, oldest first, reading `batch_size` at a time."""
+    after_id = 0
+    while True:
+        page = response_page(session, flt, zone, after_id, batch_size)
+        yield from page
+        if len(page) < batch_size:
+            return
+        after_id = page[-1]["id"]

@@ -1,0 +1,196 @@
+"""Reads behind the dashboard: the choices of its filters and the figures of a filter.
+
+Counting and scoring live in tallies.py, reports.py and sipas.py; this module only asks
+them for the scopes the dashboard shows and names the agencies and counters they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from survey_app import sipas
+from survey_app.auth.access import visible_agency_ids
+from survey_app.models import Agency, Counter, Sector, User
+from survey_app.reports import (
+    ALL,
+    INDEX_METRIC,
+    THRESHOLD_COLUMNS,
+    Report,
+    ScopeFigures,
+    TargetCheck,
+    build_report,
+    grouped_figures,
+)
+from survey_app.scope_filters import ResolvedFilter
+from survey_app.tallies import Period, deployment_zone, month_start
+
+TREND_MONTHS = 12
+
+
+def local_today() -> date:
+    """Return today's date where the offices are."""
+    return datetime.now(deployment_zone()).date()
+
+
+def last_complete_quarter(today: date) -> tuple[int, int]:
+    """Return (year, quarter) of the last quarter that has ended before today."""
+    current = (today.month - 1) // 3 + 1
+    return (today.year, current - 1) if current > 1 else (today.year - 1, 4)
+
+
+# Choices of the filters ------------------------------------------------------------------
+
+
+def agencies_in_scope(session: Session, user: User) -> list[Agency]:
+    """Return the agencies the user may read, the province before its communes."""
+    query = select(Agency).order_by(Agency.level.desc(), Agency.name)
+    visible = visible_agency_ids(session, user)
+    if visible is not None:
+        query = query.where(Agency.id.in_(sorted(visible)))
+    return list(session.scalars(query))
+
+
+def counters_of(session: Session, agency_id: int) -> list[Counter]:
+    return list(
+        session.scalars(
+            select(Counter).where(Counter.agency_id == agency_id).order_by(Counter.name)
+        )
+    )
+
+
+def all_sectors(session: Session) -> list[Sector]:
+    return list(session.scalars(select(Sector).order_by(Sector.position, Sector.id)))
+
+
+# Figures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: date
+    figures: ScopeFigures
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    """Everything the dashboard and the quarterly report show for one filter."""
+
+    report: Report
+    # The target of the filtered scope: the sector group's when one sector of a group is
+    # chosen, otherwise the all-sector one. Agencies, counters, elements and the trend are
+    # judged against it.
+    threshold: float | None
+    agencies: list[tuple[Agency, ScopeFigures]]
+    counters: list[tuple[Counter, ScopeFigures]]
+    trend_period: Period | None
+    months: list[MonthFigures]
+
+
+def scope_threshold(report: Report, sector: Sector | None) -> float | None:
+    """Return the target that the filtered scope as a whole is judged against."""
+    if report.target_year is None:
+        return None
+    scope = sector.target_group if sector is not None and sector.target_group else ALL
+    return float(getattr(report.target_year, THRESHOLD_COLUMNS[scope]))
+
+
+def empty_figures(key: str, threshold: float | None, min_sample: int) -> ScopeFigures:
+    """Return the figures of a scope without a single response."""
+    counts = sipas.AnswerCounts()
+    scores = sipas.score(counts)
+    checks = []
+    if threshold is not None:
+        checks.append(
+            TargetCheck(INDEX_METRIC, threshold, sipas.judge_index(scores, threshold, min_sample))
+        )
+    return ScopeFigures(key, counts, scores, {}, checks)
+
+
+def trend_period(period: Period, months: int = TREND_MONTHS) -> Period:
+    """Return the whole months up to the period's end: at least `months`, or the period's."""
+    start = month_start(period.end)
+    for _ in range(months - 1):
+        start = month_start(start - timedelta(days=1))
+    return Period(min(start, month_start(period.start)), period.end)
+
+
+def _months(period: Period) -> list[date]:
+    months, month = [], month_start(period.start)
+    while month <= period.end:
+        months.append(month)
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return months
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def dashboard_figures(
+    session: Session,
+    resolved: ResolvedFilter,
+    *,
+    with_counters: bool = True,
+    with_trend: bool = True,
+) -> DashboardFigures:
+    """Count and score the filter: its scopes and sectors, agencies, counters and months."""
+    tally = resolved.tally
+    report = build_report(session, tally)
+    threshold = scope_threshold(report, resolved.sector)
+    min_sample = report.min_sample
+
+    by_agency = grouped_figures(session, tally, "agency", threshold, min_sample)
+    if resolved.counter is not None:
+        # One counter: listing every other agency with nothing would only add noise.
+        agency_ids: Iterable[int] = by_agency.keys()
+    elif tally.agency_ids is not None:
+        agency_ids = tally.agency_ids
+    else:
+        agency_ids = session.scalars(select(Agency.id))
+    agencies = list(
+        session.scalars(
+            select(Agency)
+            .where(Agency.id.in_(sorted(set(agency_ids))))
+            .order_by(Agency.level.desc(), Agency.name)
+        )
+    )
+    agency_rows = [
+        (a, by_agency.get(a.id) or empty_figures(str(a.id), threshold, min_sample))
+        for a in agencies
+    ]
+
+    counter_rows: list[tuple[Counter, ScopeFigures]] = []
+    if with_counters:
+        by_counter = grouped_figures(session, tally, "counter", threshold, min_sample)
+        if by_counter:
+            counters = session.scalars(
+                select(Counter)
+                .where(Counter.id.in_(sorted(by_counter)))
+                .options(joinedload(Counter.agency))
+            ).all()
+            counter_rows = [(c, by_counter[c.id]) for c in counters]
+            counter_rows.sort(key=lambda row: (row[0].agency.name, row[0].name))
+
+    months: list[MonthFigures] = []
+    span = None
+    if with_trend:
+        span = trend_period(tally.period)
+        by_month = {
+            _as_date(key): figures
+            for key, figures in grouped_figures(
+                session, replace(tally, period=span), "month", threshold, min_sample
+            ).items()
+        }
+        months = [
+            MonthFigures(
+                month,
+                by_month.get(month) or empty_figures(month.isoformat(), threshold, min_sample),
+            )
+            for month in _months(span)
+        ]
+    return DashboardFigures(report, threshold, agency_rows, counter_rows, span, months)

@@ -1,0 +1,274 @@
+"""Reads and writes behind the review pages: comments, the responses left out of the figures,
+and flagging or restoring one response. Writes only flush and are audit-logged; the view
+commits once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from survey_app import audit, tallies
+from survey_app.models import Agency, AuditEvent, Counter, Response, Sector
+from survey_app.tallies import Period, TallyFilter
+
+PAGE_SIZE = 50
+# Answers of q6 ("overall") that count as dissatisfied: 1 and 2.
+LOW_OVERALL_MAX = 2
+# The reasons a manager may give; stored as "manual:<code>" in Response.status_reason.
+MANUAL_PREFIX = "manual:"
+MANUAL_REASONS = ("abuse", "test", "other")
+NOTE_MAX_LENGTH = 200
+STATUS_CHOICES = ("all", "counted", "not_counted")
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """Which responses a review page lists. None means no restriction."""
+
+    period: Period
+    agency_ids: frozenset[int] | None = None
+    sector_ids: frozenset[int] | None = None
+    status: str = "all"  # one of STATUS_CHOICES
+    is_low_only: bool = False
+    search: str | None = None
+    with_comment_only: bool = True
+
+
+@dataclass(frozen=True)
+class FlagNote:
+    """Who flagged a response by hand, when, and what they wrote (from the audit log)."""
+
+    actor_email: str | None
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    response: Response
+    agency: Agency
+    counter_name: str
+    sector: Sector
+    flag_note: FlagNote | None = None
+
+    @property
+    def is_low_overall(self) -> bool:
+        return self.response.q6 is not None and self.response.q6 <= LOW_OVERALL_MAX
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    items: list[ReviewItem]
+    # The id to continue from ("before") when older items remain, else None.
+    next_before: int | None
+
+
+@dataclass(frozen=True)
+class StatusTotals:
+    counted: int
+    not_counted: int
+
+    @property
+    def stored(self) -> int:
+        return self.counted + self.not_counted
+
+
+class Outcome(StrEnum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"  # already in the status asked for
+    CONFLICT = "conflict"  # another response is counted for the same dossier code
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+def utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the UTC moments where a period of local dates starts and ends (excluded)."""
+    start = datetime.combine(period.start, time.min, zone).astimezone(UTC)
+    end = datetime.combine(period.end + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return start, end
+
+
+def casefold_pattern(text: str) -> str:
+    """Return a regular expression matching `text` anywhere, in upper or lower case.
+
+    Neither SQLite's lower()/LIKE nor PostgreSQL under the C locale fold "Á" or "Ộ", so
+    each letter becomes a class of its cases ("cán" -> "[cC][áÁ][nN]") and the database
+    compares code points. Every other character is matched literally: a backslash before
+    any character that is not a letter or digit means that character in both Python's
+    `re` (SQLite's REGEXP) and PostgreSQL's regular expressions, so "%", "_", "." or "*"
+    typed by a person are never wildcards.
+    """
+    parts = []
+    for char in text:
+        cases = sorted({c for c in (char, char.lower(), char.upper()) if len(c) == 1})
+        if len(cases) > 1:
+            parts.append("[" + "".join(cases) + "]")
+        elif char.isalnum():
+            parts.append(char)
+        else:
+            parts.append("\\" + char)
+    return "".join(parts)
+
+
+def _conditions(flt: ReviewFilter, zone: ZoneInfo) -> list[ColumnElement[bool]]:
+    start, end = utc_bounds(flt.period, zone)
+    conditions: list[ColumnElement[bool]] = [
+        Response.created_at >= start,
+        Response.created_at < end,
+    ]
+    if flt.with_comment_only:
+        conditions.append(Response.comment.is_not(None))
+    if flt.agency_ids is not None:
+        conditions.append(Response.agency_id.in_(sorted(flt.agency_ids)))
+    if flt.sector_ids is not None:
+        conditions.append(Response.sector_id.in_(sorted(flt.sector_ids)))
+    if flt.status == "counted":
+        conditions.append(Response.status == "counted")
+    elif flt.status == "not_counted":
+        conditions.append(Response.status != "counted")
+    if flt.is_low_only:
+        conditions.append(Response.q6 <= LOW_OVERALL_MAX)
+    if flt.search:
+        conditions.append(Response.comment.regexp_match(casefold_pattern(flt.search)))
+    return conditions
+
+
+def review_page(session: Session, flt: ReviewFilter, zone: ZoneInfo,
+                before: int | None = None) -> ReviewPage:
+    """Return one page of the responses of a filter, newest first, below `before` if given."""
+    query = (
+        select(Response, Agency, Counter.name, Sector)
+        .join(Agency, Agency.id == Response.agency_id)
+        .join(Counter, Counter.id == Response.counter_id)
+        .join(Sector, Sector.id == Response.sector_id)
+        .where(*_conditions(flt, zone))
+    )
+    # Keyset pagination: newest first, continuing below the last item shown. Unlike an
+    # offset, it neither repeats nor skips an item when responses arrive or are flagged
+    # between two pages.
+    boundary = None
+    if before is not None:
+        boundary = session.scalar(select(Response.created_at).where(Response.id == before))
+    if boundary is not None:
+        query = query.where(or_(
+            Response.created_at < boundary,
+            and_(Response.created_at == boundary, Response.id < before),
+        ))
+    query = query.order_by(Response.created_at.desc(), Response.id.desc()).limit(PAGE_SIZE + 1)
+    rows = session.execute(query).all()
+    shown = rows[:PAGE_SIZE]
+    notes = _flag_notes(session, [row[0].id for row in shown if is_manual(row[0].status_reason)])
+    items = [
+        ReviewItem(response, agency, counter_name, sector, notes.get(response.id))
+        for response, agency, counter_name, sector in shown
+    ]
+    more = len(rows) > PAGE_SIZE
+    return ReviewPage(items, shown[-1][0].id if more and shown else None)
+
+
+def _flag_notes(session: Session, response_ids: list[int]) -> dict[int, FlagNote]:
+    """Return the latest manual flagging of each response, read from the audit log."""
+    if not response_ids:
+        return {}
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "response.flagged",
+            AuditEvent.target_type == "Response",
+            AuditEvent.target_id.in_([str(i) for i in response_ids]),
+        )
+        .order_by(AuditEvent.id)
+    )
+    notes = {}
+    for event in events:
+        notes[int(event.target_id or 0)] = FlagNote(
+            event.actor_email, event.at, (event.details or {}).get("note")
+        )
+    return notes
+
+
+def status_totals(session: Session, flt: TallyFilter) -> StatusTotals:
+    """Return how many responses of a filter are counted, and how many are stored but not."""
+    by_status = tallies.count_by_status(session, flt).get(None, {})
+    counted = by_status.get("counted", 0)
+    return StatusTotals(counted, sum(by_status.values()) - counted)
+
+
+def agencies_in_scope(session: Session, visible: set[int] | None) -> list[Agency]:
+    """Return the agencies a user may filter by (visible=None: all), by name."""
+    query = select(Agency).order_by(Agency.name, Agency.code)
+    if visible is not None:
+        query = query.where(Agency.id.in_(sorted(visible)))
+    return list(session.scalars(query))
+
+
+def list_sectors(session: Session) -> list[Sector]:
+    return list(session.scalars(select(Sector).order_by(Sector.position, Sector.code)))
+
+
+def is_manual(reason: str | None) -> bool:
+    return bool(reason and reason.startswith(MANUAL_PREFIX))
+
+
+def earliest_day() -> date:
+    """The first day "all time" covers: no response predates the service."""
+    return date(2000, 1, 1)
+
+
+# Writing ---------------------------------------------------------------------------------
+
+
+def response_for_change(session: Session, response_id: int) -> Response | None:
+    """Return a response read fresh and locked until the commit.
+
+    With the row locked (PostgreSQL; SQLite has one writer at a time), two people flagging
+    the same response at once change it, and its rollups, only once: the second one sees
+    the status the first one left.
+    """
+    return session.scalar(
+        select(Response).where(Response.id == response_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def flag_response(session: Session, response: Response, reason: str,
+                  note: str | None = None) -> Outcome:
+    """Leave a response out of the figures for a manager's reason; log who and why."""
+    if reason not in MANUAL_REASONS:
+        raise ValueError(f"unknown reason {reason!r}; choose from {MANUAL_REASONS}")
+    if response.status == "flagged":
+        return Outcome.UNCHANGED
+    old_status, old_reason = response.status, response.status_reason
+    new_reason = MANUAL_PREFIX + reason
+    tallies.change_status(session, response, "flagged", new_reason)
+    audit.record(session, "response.flagged", target=response,
+                 old_status=old_status, old_reason=old_reason,
+                 new_status="flagged", new_reason=new_reason, note=note or None)
+    return Outcome.CHANGED
+
+
+def restore_response(session: Session, response: Response) -> Outcome:
+    """Count a response again, unless another one is already counted for its dossier code."""
+    if response.is_counted:
+        return Outcome.UNCHANGED
+    old_status, old_reason = response.status, response.status_reason
+    try:
+        # The savepoint keeps the transaction usable (PostgreSQL included) when the partial
+        # unique index refuses a second counted response for the same dossier code.
+        with session.begin_nested():
+            tallies.change_status(session, response, "counted", None)
+    except IntegrityError:
+        session.refresh(response)
+        return Outcome.CONFLICT
+    audit.record(session, "response.restored", target=response,
+                 old_status=old_status, old_reason=old_reason,
+                 new_status="counted", new_reason=None)
+    return Outcome.CHANGED

@@ -1,0 +1,328 @@
+"""Exports: files that open in Excel with Vietnamese intact, formulas defused, streamed, audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from survey_app import tallies
+from survey_app.exports import views as export_views
+from survey_app.extensions import db
+from survey_app.models import Agency, AuditEvent, Response, SurveyCode
+from survey_app.questionnaire import CURRENT
+from survey_app.reports import SCOPES, build_report
+from survey_app.scope_filters import parse_period
+from survey_app.survey.services import record_response
+from survey_app.tallies import TallyFilter
+from tests.conftest import create_code
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+Q1 = {"from": "2025-01-01", "to": "2025-03-31"}
+VIETNAMESE = "Cán bộ nhiệt tình, hướng dẫn chu đáo; phòng chờ hơi chật."
+FORMULA = "=1+1"
+RESPONSE_HEADER = [
+    "id", "created_at", "agency", "counter", "sector", "code",
+    "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8",
+    "comment", "status", "reason", "language", "questionnaire_version",
+]  # fmt: skip
+
+ANSWERS: dict[str, Any] = {
+    "q1": "5", "q2": "4", "q3": "5", "q4": "na", "q5": "3", "q6": "4",
+    "q7": "no", "q8": [], "comment": None, "dossier": None,
+}  # fmt: skip
+
+
+def local(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=VN).astimezone(UTC)
+
+
+def store(code: str, when: datetime, nonce: str, **answers: Any) -> Response:
+    survey_code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
+    response, _ = record_response(
+        db.session, survey_code, CURRENT, {**ANSWERS, **answers}, nonce, "vi", now=when
+    )
+    return response
+
+
+@pytest.fixture
+def stored(app, world):
+    """Responses in A, B and the province in Q1 2025: a duplicate, a flagged one, a formula."""
+    with app.app_context():
+        province = db.session.get(Agency, world.province_id)
+        province_code = create_code(province, "Quầy 5", "XAY_DUNG").code
+        store(world.code_a, local(2025, 1, 2, 8, 15), "a1", comment=VIETNAMESE,
+              q8=["speed", "online"], dossier="HS-1")  # fmt: skip
+        store(world.code_a, local(2025, 1, 3), "a2", dossier="HS-1")  # a duplicate
+        store(world.code_a, local(2025, 2, 3), "a3", comment=FORMULA, q1="2")
+        store(world.code_a, local(2025, 2, 4), "a4", comment="-2 điểm vì chờ lâu", q7="yes")
+        tallies.change_status(
+            db.session, store(world.code_a, local(2025, 2, 5), "a5"), "flagged", "manual:abuse"
+        )
+        for n in range(3):
+            store(world.code_b, local(2025, 3, 1 + n), f"b{n}", q1="3", q6=str(3 + n % 3))
+        store(province_code, local(2025, 3, 31, 23, 30), "p1", q2="1")
+        store(province_code, local(2025, 4, 1, 0, 30), "p2")  # the next local day: left out
+        db.session.commit()
+
+
+def download(client, path: str, **params: Any) -> tuple[Any, bytes]:
+    with client.get(path, query_string=params) as result:
+        return result, result.get_data()
+
+
+def csv_rows(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+
+
+def xlsx_rows(body: bytes) -> list[tuple[Any, ...]]:
+    workbook = load_workbook(io.BytesIO(body))
+    return [tuple(cell.value for cell in row) for row in workbook.active.iter_rows()]
+
+
+def audit_entries(app) -> list[AuditEvent]:
+    with app.app_context():
+        events = list(db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export.downloaded")
+            .order_by(AuditEvent.id)
+        ))  # fmt: skip
+        db.session.expunge_all()
+        return events
+
+
+# Responses -----------------------------------------------------------------------------------
+
+
+def test_responses_csv_opens_with_vietnamese_intact(app, world, stored):
+    client = world.login(app.test_client(), "manager_province")
+    result, body = download(client, "/exports/responses.csv", **Q1)
+    assert result.status_code == 200
+    assert result.mimetype == "text/csv" and result.mimetype_params["charset"] == "utf-8"
+    assert result.headers["Content-Disposition"] == (
+        'attachment; filename="responses_2025-01-01_2025-03-31.csv"'
+    )
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert body.count(b"\r\n") == body.count(b"\n")
+    header, *rows = csv_rows(body)
+    assert header == RESPONSE_HEADER
+    by_comment = {row[14]: dict(zip(header, row, strict=True)) for row in rows}
+    assert len(rows) == 9  # every status, but not 00:30 on 1 April
+    first = by_comment[VIETNAMESE]
+    assert first["created_at"] == "2025-01-02T08:15:00+07:00"
+    assert (first["agency"], first["counter"], first["sector"]) == ("XA-A", "Quầy 1", "DAT_DAI")
+    assert (first["q4"], first["q8"], first["status"]) == ("", "online;speed", "counted")
+    statuses = sorted((row[15], row[16]) for row in rows)
+    assert ("duplicate", "dossier_repeat") in statuses and ("flagged", "manual:abuse") in statuses
+    last = max(rows, key=lambda row: row[1])
+    assert last[1] == "2025-03-31T23:30:00+07:00"
+
+
+def test_a_formula_in_a_comment_stays_text(app, world, stored):
+    client = world.login(app.test_client(), "manager_a")
+    _result, body = download(client, "/exports/responses.csv", **Q1)
+    comments = [row[14] for row in csv_rows(body)[1:]]
+    assert "'" + FORMULA in comments and FORMULA not in comments
+    assert "'-2 điểm vì chờ lâu" in comments
+    assert VIETNAMESE in comments  # ordinary text is left alone
+
+    _result, body = download(client, "/exports/responses.xlsx", **Q1)
+    sheet = load_workbook(io.BytesIO(body)).active
+    [cell] = [row[14] for row in sheet.iter_rows(min_row=2) if row[14].value == FORMULA]
+    assert cell.data_type == "s"  # a string, as typed: Excel shows it and never runs it
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert "<f>" not in xml and "<f " not in xml
+
+
+def test_responses_xlsx_has_the_same_rows(app, world, stored):
+    client = world.login(app.test_client(), "manager_province")
+    result, body = download(client, "/exports/responses.xlsx", **Q1, agency="XA-A")
+    assert result.status_code == 200
+    assert result.mimetype == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert result.headers["Content-Disposition"] == (
+        'attachment; filename="responses_2025-01-01_2025-03-31_XA-A.xlsx"'
+    )
+    header, *rows = xlsx_rows(body)
+    assert list(header) == RESPONSE_HEADER
+    assert len(rows) == 5 and {row[2] for row in rows} == {"XA-A"}
+    first = next(row for row in rows if row[14] == VIETNAMESE)
+    assert first[1] == datetime(2025, 1, 2, 8, 15)  # local wall-clock time, a real date
+    assert (first[3], first[6], first[9], first[13]) == ("Quầy 1", 5, None, "online;speed")
+    _csv_result, csv_body = download(client, "/exports/responses.csv", **Q1, agency="XA-A")
+    assert [row[0] for row in csv_rows(csv_body)[1:]] == [str(row[0]) for row in rows]
+
+
+def test_responses_are_read_in_batches_and_each_written_once(app, world, stored, monkeypatch):
+    monkeypatch.setattr(export_views, "BATCH_SIZE", 2)
+    client = world.login(app.test_client(), "admin")
+    with client.get("/exports/responses.csv", query_string=Q1) as result:
+        assert result.is_streamed
+        body = result.get_data()
+    ids = [int(row[0]) for row in csv_rows(body)[1:]]
+    assert len(ids) == 9 and ids == sorted(set(ids))
+    _result, body = download(client, "/exports/responses.xlsx", **Q1)
+    assert [row[0] for row in xlsx_rows(body)[1:]] == ids
+
+
+# Tallies -------------------------------------------------------------------------------------
+
+
+def expected_report(app, world, agency_ids=None):
+    with app.app_context():
+        return build_report(db.session, TallyFilter(parse_period(Q1["from"], Q1["to"]),
+                                                    agency_ids))  # fmt: skip
+
+
+def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
+    client = world.login(app.test_client(), "manager_province")
+    result, body = download(client, "/exports/tallies.csv", **Q1)
+    assert result.status_code == 200
+    assert result.headers["Content-Disposition"] == (
+        'attachment; filename="tallies_2025-01-01_2025-03-31.csv"'
+    )
+    assert body.startswith(b"\xef\xbb\xbf") and body.count(b"\r\n") == body.count(b"\n")
+    header, *rows = csv_rows(body)
+    assert header[:5] == ["Loại", "Mã", "Tên", "Phiếu được tính", "Phiếu không được tính"]
+    assert len(header) == 25 and all(len(row) == 25 for row in rows)
+    assert [row[1] for row in rows] == [
+        *SCOPES, "DAT_DAI", "XAY_DUNG", "HO_TICH", "TINH", "XA-A", "XA-B",
+    ]  # fmt: skip
+    by_key = {row[1]: row for row in rows}
+    report = expected_report(app, world)
+    everything = report.scopes["all"]
+    assert by_key["all"][:5] == ["Phạm vi", "all", "Tất cả lĩnh vực", "7", "2"]
+    assert by_key["all"][3] == str(everything.responses) and everything.not_counted == 2
+    assert float(by_key["all"][5]) == everything.scores.sipas_index  # unrounded
+    assert float(by_key["all"][6]) == everything.scores.sipas_low
+    assert float(by_key["all"][8]) == everything.scores.elements["q1"].share
+    assert by_key["all"][9] == str(everything.scores.elements["q1"].valid)
+    assert by_key["all"][22:] == ["90.0", "Chưa đủ mẫu", ""]
+    assert by_key["LAND_CONSTRUCTION_INVESTMENT"][2] == "Đất đai, xây dựng, đầu tư (gộp)"
+    assert by_key["DAT_DAI"][:5] == ["Lĩnh vực", "DAT_DAI", "Đất đai", "3", "2"]
+    assert by_key["HO_TICH"][2] == "Hộ tịch"
+    assert by_key["XA-A"][:5] == ["Đơn vị", "XA-A", "Xã A", "3", "2"]
+    assert by_key["TINH"][2] == "Trung tâm Phục vụ hành chính công tỉnh"
+    assert by_key["all"][14:16] == ["", "0"]  # q4: everyone answered N/A, no share
+
+
+def test_tallies_xlsx_matches_the_csv(app, world, stored):
+    client = world.login(app.test_client(), "manager_a")
+    result, body = download(client, "/exports/tallies.xlsx", **Q1)
+    assert result.status_code == 200
+    assert result.headers["Content-Disposition"] == (
+        'attachment; filename="tallies_2025-01-01_2025-03-31.xlsx"'
+    )
+    header, *rows = xlsx_rows(body)
+    assert header[2] == "Tên" and header[5] == "Chỉ số SIPAS (%)"
+    assert [row[1] for row in rows] == [*SCOPES, "DAT_DAI", "XA-A"]
+    report = expected_report(app, world, frozenset({world.a_id}))
+    land = next(row for row in rows if row[1] == "LAND")
+    figures = report.scopes["LAND"]
+    assert land[2:5] == ("Đất đai", 3, 2)
+    assert land[5] == figures.scores.sipas_index
+    assert land[8] == figures.scores.elements["q1"].share
+    assert land[22:25] == (85.0, "Chưa đủ mẫu", None)
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet.cell(row=2, column=6).number_format == "0.0"  # shown to one decimal
+    _result, csv_body = download(client, "/exports/tallies.csv", **Q1)
+    assert [row[1] for row in csv_rows(csv_body)[1:]] == [row[1] for row in rows]
+
+
+# Who may download, and the record of it --------------------------------------------------------
+
+PATHS = ["/exports/tallies.csv", "/exports/tallies.xlsx",
+         "/exports/responses.csv", "/exports/responses.xlsx"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_staff_and_visitors_cannot_download(app, world, stored, path):
+    staff = world.login(app.test_client(), "staff_a")
+    assert download(staff, path, **Q1)[0].status_code == 403
+    result, _body = download(app.test_client(), path, **Q1)
+    assert result.status_code == 302 and result.headers["Location"].startswith("/login")
+    assert audit_entries(app) == []
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({}, 400),
+        ({"from": "2025-03-31", "to": "2025-01-01"}, 400),
+        ({**Q1, "counter": "quay-1"}, 400),
+        ({**Q1, "agency": "XA-B"}, 403),
+        ({**Q1, "agency": "TINH"}, 403),
+        ({**Q1, "agency": "KHONG-CO"}, 404),
+        ({**Q1, "sector": "KHONG_CO"}, 404),
+    ],
+)
+def test_a_commune_manager_downloads_only_their_commune(app, world, path, params, status):
+    client = world.login(app.test_client(), "manager_a")
+    assert download(client, path, **params)[0].status_code == status
+    assert audit_entries(app) == []
+
+
+def test_each_download_is_audited_before_the_file_is_sent(app, world, stored):
+    client = world.login(app.test_client(), "manager_a")
+    with client.get("/exports/responses.csv", query_string={**Q1, "sector": "DAT_DAI"}) as result:
+        # The headers are out and no row has been read yet: the entry is already there.
+        [event] = audit_entries(app)
+        body = result.get_data()
+    assert event.actor_email == "lanhdao.a@xa.example"
+    assert event.details == {
+        "kind": "responses.csv",
+        "filters": {**Q1, "sector": "DAT_DAI"},
+        "rows": len(csv_rows(body)) - 1,
+    }
+    download(client, "/exports/responses.xlsx", **Q1)
+    download(client, "/exports/tallies.csv", **Q1)
+    download(client, "/exports/tallies.xlsx", **Q1, agency="XA-A")
+    kinds = [(e.details["kind"], e.details["rows"]) for e in audit_entries(app)[1:]]
+    assert kinds == [("responses.xlsx", 5), ("tallies.csv", 7), ("tallies.xlsx", 7)]
+    assert audit_entries(app)[-1].details["filters"] == {**Q1, "agency": "XA-A"}
+
+
+def test_a_streamed_download_gives_its_database_connection_back(tmp_path, monkeypatch):
+    """The rows are read after the view returned: that session must be closed at the end.
+
+    The other tests share one connection; this one runs on a pooled engine of its own.
+    """
+    from survey_app import create_app
+    from survey_app.auth.services import create_user
+    from survey_app.migrate import upgrade
+    from survey_app.seed import seed_sectors, seed_targets
+    from tests.conftest import PASSWORD, create_agency, hidden_value
+
+    url = f"sqlite:///{tmp_path / 'pooled.sqlite3'}"
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        seed_sectors(db.session)
+        seed_targets(db.session)
+        agency = create_agency("XA-C", "Xã C", "commune")
+        code = create_code(agency, "Quầy 1", "DAT_DAI").code
+        create_user(db.session, "lanhdao.c@xa.example", PASSWORD, "manager", agency)
+        for n in range(5):
+            store(code, local(2025, 1, 2 + n), f"pooled-{n}")
+        db.session.commit()
+    engine = db.engine_for(app)
+    try:
+        client = app.test_client()
+        token = hidden_value(client.get("/login").get_data(as_text=True), "csrf_token")
+        client.post("/login", data={"email": "lanhdao.c@xa.example", "password": PASSWORD,
+                                    "csrf_token": token})  # fmt: skip
+        monkeypatch.setattr(export_views, "BATCH_SIZE", 2)
+        with client.get("/exports/responses.csv", query_string=Q1) as result:
+            assert len(csv_rows(result.get_data())) == 6
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
