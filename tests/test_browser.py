@@ -6,37 +6,17 @@ downloaded). Without Chromium, Playwright or axe-playwright-python the module is
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser_support import WCAG_TAGS, LiveServer, chromium, require, serve
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's chromium package to run the "
-        "browser tests",
-        allow_module_level=True,
-    )
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="Playwright is not installed: pip install -e '.[test]' to run the browser tests",
-)
-axe_sync = pytest.importorskip(
-    "axe_playwright_python.sync_playwright",
-    reason="axe-playwright-python is not installed: pip install -e '.[test]' to run the "
-    "browser tests",
-)
-
-from flask import Flask  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+sync_api, axe_sync = require("playwright.sync_api", "axe_playwright_python.sync_playwright")
 
 from survey_app.questionnaire import CURRENT  # noqa: E402
 
@@ -44,16 +24,7 @@ pytestmark = pytest.mark.browser
 
 expect = sync_api.expect
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 SUBMIT = "Gửi đánh giá"
 THANKS_TITLE = "Cảm ơn Ông/Bà đã đánh giá"
@@ -78,44 +49,20 @@ EXPECTED_WISHES = ["attitude"]
 # Fixtures ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LiveServer:
-    app: Flask
-    url: str
-
-    @property
-    def netloc(self) -> str:
-        return urlsplit(self.url).netloc
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app on a fresh SQLite file, migrated and seeded, served from a daemon thread."""
-    from survey_app import create_app
+    with serve(tmp_path_factory.mktemp("browser"), _seed) as live:
+        yield live
+
+
+def _seed(app: Flask) -> None:
     from survey_app.extensions import db
-    from survey_app.migrate import upgrade
     from survey_app.seed import seed_sectors
 
-    database = tmp_path_factory.mktemp("browser") / "survey.sqlite3"
-    url = f"sqlite:///{database}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("APP_ENV", "testing")
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests-" + "x" * 32})
-    upgrade(url)
     with app.app_context():
         seed_sectors(db.session)
         db.session.commit()
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        db.engine_for(app).dispose()
 
 
 @pytest.fixture
@@ -147,15 +94,8 @@ def form_code(live_server: LiveServer) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright = sync_api.sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

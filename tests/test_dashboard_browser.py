@@ -6,101 +6,46 @@ Chromium, Playwright, axe-playwright-python or pypdfium2 the module is skipped.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask import Flask
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser_support import WCAG_TAGS, LiveServer, chromium, require, serve
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's chromium package to run the "
-        "browser tests",
-        allow_module_level=True,
-    )
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="Playwright is not installed: pip install -e '.[test]' to run the browser tests",
+sync_api, axe_sync, pypdfium2 = require(
+    "playwright.sync_api", "axe_playwright_python.sync_playwright", "pypdfium2"
 )
-axe_sync = pytest.importorskip(
-    "axe_playwright_python.sync_playwright",
-    reason="axe-playwright-python is not installed: pip install -e '.[test]'",
-)
-pypdfium2 = pytest.importorskip(
-    "pypdfium2", reason="pypdfium2 is not installed: pip install -e '.[test]'"
-)
-
-from flask import Flask  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 LAPTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "vi-VN"}
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 A4 = (595, 842)  # PDF points
 MANAGER = "lanhdao.tinh@demo.example"
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    app: Flask
-    url: str
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app on a fresh SQLite file holding the demo province, served from a thread."""
-    from survey_app import create_app
+    with serve(tmp_path_factory.mktemp("dashboard"), _load_demo) as live:
+        yield live
+
+
+def _load_demo(app: Flask) -> None:
     from survey_app.demo import load_demo
     from survey_app.extensions import db
-    from survey_app.migrate import upgrade
 
-    database = tmp_path_factory.mktemp("dashboard") / "survey.sqlite3"
-    url = f"sqlite:///{database}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("APP_ENV", "testing")
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "dashboard-tests-" + "x" * 32})
-    upgrade(url)
     with app.app_context():
         load_demo(db.session)
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        db.engine_for(app).dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright = sync_api.sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -8,48 +8,20 @@ Without Chromium, Playwright, pypdfium2 or zxing-cpp the module is skipped.
 from __future__ import annotations
 
 import itertools
-import os
-import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask import Flask
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser_support import LiveServer, chromium, require, serve
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's chromium package to run the "
-        "browser tests",
-        allow_module_level=True,
-    )
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="Playwright is not installed: pip install -e '.[test]' to run the browser tests",
-)
-pypdfium2 = pytest.importorskip(
-    "pypdfium2", reason="pypdfium2 is not installed: pip install -e '.[test]'"
-)
-zxingcpp = pytest.importorskip(
-    "zxingcpp", reason="zxing-cpp is not installed: pip install -e '.[test]'"
-)
-
-from flask import Flask  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+sync_api, pypdfium2, zxingcpp = require("playwright.sync_api", "pypdfium2", "zxingcpp")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 EMAIL, PASSWORD = "canbo.in@xa.example", "mat-khau-dung-1"
 CALL_TO_ACTION = "Quét mã QR để đánh giá mức độ hài lòng"
 ANONYMOUS = "Phiếu ẩn danh, không cần đăng nhập, mất khoảng 1 phút."
@@ -59,12 +31,6 @@ A5 = (420, 595)
 # 150 dpi: a module of the smallest QR (on a card) is about 8 pixels wide.
 RENDER_SCALE = 150 / 72
 AGENCY_NUMBERS = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    app: Flask
-    url: str
 
 
 @dataclass(frozen=True)
@@ -78,38 +44,21 @@ class Printed:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app on a fresh SQLite file, migrated and seeded, served from a daemon thread."""
-    from survey_app import create_app
+    """The app on a fresh SQLite file, seeded, with one admin account, served from a thread."""
+    with serve(tmp_path_factory.mktemp("print"), _seed_with_admin) as live:
+        yield live
+
+
+def _seed_with_admin(app: Flask) -> None:
     from survey_app.auth.services import create_user
     from survey_app.extensions import db
-    from survey_app.migrate import upgrade
     from survey_app.seed import seed_sectors
 
-    database = tmp_path_factory.mktemp("print") / "survey.sqlite3"
-    url = f"sqlite:///{database}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("APP_ENV", "testing")
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "print-tests-" + "x" * 32})
-    upgrade(url)
     with app.app_context():
         seed_sectors(db.session)
+        # Admins see every agency, so one account opens every test's pages.
+        create_user(db.session, EMAIL, PASSWORD, "admin", None)
         db.session.commit()
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="print-server", daemon=True)
-    thread.start()
-    try:
-        live = LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
-        with app.app_context():
-            # Admins see every agency, so one account opens every test's pages.
-            create_user(db.session, EMAIL, PASSWORD, "admin", None)
-            db.session.commit()
-        yield live
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        db.engine_for(app).dispose()
 
 
 @pytest.fixture
@@ -140,15 +89,8 @@ def issue_codes(live_server: LiveServer) -> Callable[..., tuple[int, list[str]]]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright = sync_api.sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
