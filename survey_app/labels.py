@@ -13,6 +13,21 @@ TARGET_GROUP_LABELS = {
     "CONSTRUCTION": _l("Xây dựng"),
     "INVESTMENT": _l("Đầu tư"),
 }
+# The scopes of reports.SCOPES.
+SCOPE_LABELS = {
+    "all": _l("Tất cả lĩnh vực"),
+    **TARGET_GROUP_LABELS,
+    "LAND_CONSTRUCTION_INVESTMENT": _l("Đất đai, xây dựng, đầu tư (gộp)"),
+}
+ELEMENT_LABELS = {
+    "q1": _l("Tiếp cận dịch vụ"),
+    "q2": _l("Thủ tục hành chính"),
+    "q3": _l("Công chức trực tiếp giải quyết công việc"),
+    "q4": _l("Kết quả giải quyết"),
+    "q5": _l("Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị"),
+}
+# The values of sipas.Status.
+STATUS_LABELS = {"met": _l("Đạt"), "below": _l("Chưa đạt"), "insufficient": _l("Chưa đủ mẫu")}
 
 
 def role_label(role: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,6 +79,13 @@ class TallyFilter:
     counter_id: int | None = None
     sector_ids: frozenset[int] | None = None
     statuses: tuple[str, ...] | None = ("counted",)
+
+
+def utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the UTC moments where a period of local dates starts and ends (excluded)."""
+    start = datetime.combine(period.start, time.min, zone).astimezone(UTC)
+    end = datetime.combine(period.end + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return start, end
 
 
 def deployment_zone() -> ZoneInfo:
@@ -378,11 +385,7 @@ def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, An
 
 def naive_recount(session: Session, flt: TallyFilter) -> AnswerCounts:
     """Count the responses table directly, response by response (tests and checks only)."""
-    zone = deployment_zone()
-    start = datetime.combine(flt.period.start, datetime.min.time(), zone).astimezone(UTC)
-    end = datetime.combine(
-        flt.period.end + timedelta(days=1), datetime.min.time(), zone
-    ).astimezone(UTC)
+    start, end = utc_bounds(flt.period, deployment_zone())
     query = select(Response).where(Response.created_at >= start, Response.created_at < end)
     if flt.agency_ids is not None:
         query = query.where(Response.agency_id.in_(sorted(flt.agency_ids)))

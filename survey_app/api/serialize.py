@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,7 @@ from survey_app import sipas
 from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode, User
 from survey_app.reports import Report, ScopeFigures
 from survey_app.scope_filters import FilterError, ResolvedFilter, parse_period, resolve
-from survey_app.tallies import Period, TallyFilter
+from survey_app.tallies import TallyFilter, utc_bounds
 
 FILTER_PARAMETERS = ("from", "to", "agency", "counter", "sector")
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
@@ -133,13 +132,6 @@ RESPONSE_FIELDS = (
     "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8",
     "comment", "status", "reason", "language", "questionnaire_version",
 )  # fmt: skip
-
-
-def utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """Return the UTC moments of local midnight on the first day and after the last day."""
-    start = datetime.combine(period.start, time.min, zone)
-    end = datetime.combine(period.end + timedelta(days=1), time.min, zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _response_columns() -> list[Any]:

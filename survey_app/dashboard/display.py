@@ -13,36 +13,19 @@ from typing import Any
 
 from flask_babel import format_date, format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from survey_app import sipas
 from survey_app.dashboard import charts
 from survey_app.dashboard.forms import QUARTER_NAMES
 from survey_app.dashboard.services import DashboardFigures
-from survey_app.labels import TARGET_GROUP_LABELS, number
+from survey_app.labels import ELEMENT_LABELS, SCOPE_LABELS, STATUS_LABELS, number
 from survey_app.models import Sector
 from survey_app.questionnaire import WISH_CHOICES
-from survey_app.reports import ALL, POOLED, SCOPES, ScopeFigures
+from survey_app.reports import ALL, SCOPES, ScopeFigures
 from survey_app.scope_filters import ResolvedFilter
 
-ELEMENT_LABELS = {
-    "q1": _l("Tiếp cận dịch vụ"),
-    "q2": _l("Thủ tục hành chính"),
-    "q3": _l("Công chức trực tiếp giải quyết công việc"),
-    "q4": _l("Kết quả giải quyết"),
-    "q5": _l("Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị"),
-}
-SCOPE_LABELS = {
-    ALL: _l("Tất cả lĩnh vực"),
-    **TARGET_GROUP_LABELS,
-    POOLED: _l("Đất đai, xây dựng, đầu tư (gộp)"),
-}
-STATUS_WORDS = {
-    sipas.Status.MET: _l("Đạt"),
-    sipas.Status.BELOW: _l("Chưa đạt"),
-    sipas.Status.INSUFFICIENT: _l("Chưa đủ mẫu"),
-}
+STATUS_WORDS = STATUS_LABELS
 # Sorting by status puts the figures that need attention first.
 STATUS_RANK = {
     (sipas.Status.BELOW, False): 0,

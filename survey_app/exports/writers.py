@@ -26,7 +26,6 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -37,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from survey_app.api.serialize import RESPONSE_FIELDS, iter_responses, scope_dict
 from survey_app.i18n import current_language
-from survey_app.labels import target_group_label
+from survey_app.labels import STATUS_LABELS, target_group_label
 from survey_app.models import TARGET_GROUPS, Agency
 from survey_app.reports import ALL, POOLED, THRESHOLD_COLUMNS, build_report, grouped_figures
 from survey_app.sipas import ELEMENT_KEYS
@@ -50,7 +49,6 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 
-STATUS_LABELS = {"met": _l("Đạt"), "below": _l("Chưa đạt"), "insufficient": _l("Chưa đủ mẫu")}
 
 
 @dataclass

@@ -5,7 +5,7 @@ commits once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app import audit, tallies
 from survey_app.models import Agency, AuditEvent, Counter, Response, Sector
-from survey_app.tallies import Period, TallyFilter
+from survey_app.tallies import Period, TallyFilter, utc_bounds
 
 PAGE_SIZE = 50
 # Answers of q6 ("overall") that count as dissatisfied: 1 and 2.
@@ -87,13 +87,6 @@ class Outcome(StrEnum):
 
 
 # Reading ---------------------------------------------------------------------------------
-
-
-def utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """Return the UTC moments where a period of local dates starts and ends (excluded)."""
-    start = datetime.combine(period.start, time.min, zone).astimezone(UTC)
-    end = datetime.combine(period.end + timedelta(days=1), time.min, zone).astimezone(UTC)
-    return start, end
 
 
 def casefold_pattern(text: str) -> str:
