@@ -57,6 +57,26 @@ class Config:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
     LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
     LOGIN_FAILURE_WINDOW = _env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+    # Rate limits (Flask-Limiter syntax). Everyone at an office shares one public address,
+    # so limits go per QR code and per device; the per-address ceiling only stops floods.
+    # Storage: memory for one process; redis://127.0.0.1:6379 when several workers serve.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_PER_DEVICE = os.environ.get("RATELIMIT_PER_DEVICE", "20 per hour")
+    RATELIMIT_PER_CODE = os.environ.get("RATELIMIT_PER_CODE", "600 per hour")
+    RATELIMIT_PER_ADDRESS = os.environ.get("RATELIMIT_PER_ADDRESS", "3000 per hour")
+    # A second response from one device to one code within this many seconds is flagged.
+    DEVICE_REPEAT_WINDOW = _env_int("DEVICE_REPEAT_WINDOW", 6 * 3600)
+    # A submit sooner than this many seconds after the form was rendered is flagged.
+    MIN_SECONDS_TO_ANSWER = _env_int("MIN_SECONDS_TO_ANSWER", 8)
+    # More responses than this at one code within ten minutes are flagged as a burst.
+    BURST_PER_CODE_10_MIN = _env_int("BURST_PER_CODE_10_MIN", 40)
+
+    # Privacy: comments, dossier and device hashes older than this are purged
+    # (`flask purge`); every tally stays the same.
+    RETENTION_DAYS = _env_int("RETENTION_DAYS", 730)
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
     # Werkzeug's scrypt defaults (N=2**15, r=8, p=1).
     PASSWORD_HASH_METHOD = "scrypt"
 

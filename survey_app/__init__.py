@@ -30,6 +30,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     _finish_config(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy, the client's address and scheme come from its headers;
+        # trust exactly as many hops as there are proxies, or anyone could forge them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
 
     from survey_app import cli, errors, i18n, labels, security
     from survey_app.auth.access import login_manager

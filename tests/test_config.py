@@ -53,3 +53,20 @@ def test_bad_time_zone_fails_at_start(tmp_path):
 )
 def test_database_url_uses_psycopg_3(given, used):
     assert normalise_database_url(given) == used
+
+
+def test_client_address_comes_from_a_trusted_proxy_only(tmp_path):
+    from flask import request
+
+    for proxies, expected in ((0, "10.0.0.1"), (1, "203.0.113.7")):
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+                          "TRUSTED_PROXIES": proxies})
+        @app.get("/whoami")
+        def whoami() -> str:
+            return request.remote_addr or ""
+
+        response = app.test_client().get(
+            "/whoami", headers={"X-Forwarded-For": "203.0.113.7"},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        )
+        assert response.get_data(as_text=True) == expected
