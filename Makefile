@@ -27,6 +27,13 @@ run: install
 	$(BIN)/flask demo
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+## make serve: install, migrate and serve wsgi:app with gunicorn (gunicorn.conf.py; see
+## docs/deployment.md for the settings a production deployment needs)
+.PHONY: serve
+serve: install
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
 ## make test: install, lint, type-check and run the whole suite (SQLite, and PostgreSQL
 ## too when TEST_DATABASE_URL names a database)
 test: install lint typecheck

@@ -30,6 +30,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     _finish_config(app)
+    from survey_app.wsgi_guards import RequireUtf8QueryString
+
+    app.wsgi_app = RequireUtf8QueryString(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy, the client's address and scheme come from its headers;
         # trust exactly as many hops as there are proxies, or anyone could forge them.
@@ -40,7 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
 
-    from survey_app import cli, errors, i18n, labels, security
+    from survey_app import cli, errors, i18n, labels, limits, security
     from survey_app.auth.access import login_manager
     from survey_app.extensions import csrf, db
 
@@ -75,6 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The survey form checks its CSRF token itself (FlaskForm), so that a stale token
     # re-renders the form with every answer kept instead of failing with a bare error.
     csrf.exempt(survey_bp)
+    limits.init_app(app)
     return app
 
 

@@ -94,10 +94,48 @@ def demo_command() -> None:
         click.echo(f"  {email:<28} {role:<8} {name}")
 
 
+@click.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep personal details this many days (default: the RETENTION_DAYS setting).",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be cleared; change nothing.")
+@with_appcontext
+def purge_command(days: int | None, dry_run: bool) -> None:
+    """Clear comments and hashes of old responses and delete old failed sign-ins.
+
+    Answers, statuses and every tally stay the same; the audit log is never touched.
+    """
+    from survey_app import audit
+    from survey_app.purge import purge
+
+    retention = days if days is not None else current_app.config["RETENTION_DAYS"]
+    if retention < 1:
+        raise click.ClickException("RETENTION_DAYS must be at least 1")
+    result = purge(db.session, retention, dry_run=dry_run)
+    verb = "would be cleared" if dry_run else "cleared"
+    click.echo(
+        f"responses created before {result.cutoff:%Y-%m-%d %H:%M} UTC "
+        f"(older than {retention} days):"
+    )
+    for name, n in result.cleared.items():
+        click.echo(f"  {name}: {n} {verb}")
+    click.echo(f"login failures {'to delete' if dry_run else 'deleted'}: {result.login_failures}")
+    if dry_run:
+        db.session.rollback()
+        click.echo("dry run: nothing was changed")
+        return
+    audit.record(db.session, "data.purged", **result.as_details())
+    db.session.commit()
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(tallies_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(purge_command)
     accounts_cli.init_app(app)
     codes_cli.init_app(app)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from survey_app import limits
 from survey_app.extensions import db
 
 
@@ -70,8 +71,14 @@ def render_error(error: HTTPException) -> tuple[Response | str, int]:
         title = _("Không tìm thấy trang")
         advice = _("Trang này không tồn tại. Vui lòng kiểm tra lại địa chỉ.")
     if request.path.startswith("/api/"):
-        return jsonify(error={"status": status, "title": title, "message": advice}), status
-    return render_template("errors/error.html", status=status, title=title, advice=advice), status
+        response = jsonify(error={"status": status, "title": title, "message": advice})
+    else:
+        response = make_response(
+            render_template("errors/error.html", status=status, title=title, advice=advice)
+        )
+    if status == 429:
+        response.headers["Retry-After"] = str(limits.retry_after())
+    return response, status
 
 
 def render_server_error(error: Exception) -> tuple[Response | str, int]:

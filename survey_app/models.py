@@ -212,6 +212,8 @@ class Response(Base):
         ),
         Index("ix_responses_agency_created", "agency_id", "created_at"),
         Index("ix_responses_code_created", "survey_code_id", "created_at"),
+        # The repeat check: has this device answered at this code lately?
+        Index("ix_responses_device_code_created", "device_hash", "survey_code_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -229,6 +231,10 @@ class Response(Base):
     q7: Mapped[str | None] = mapped_column(String(10))
     comment: Mapped[str | None] = mapped_column(Text)
     dossier_hash: Mapped[str | None] = mapped_column(String(64))
+    # Keyed hashes of the device cookie's id and of the client address (key rotated
+    # monthly); neither the id nor the address is kept (survey_app.devices).
+    device_hash: Mapped[str | None] = mapped_column(String(64))
+    address_hash: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(10), default="counted")
     status_reason: Mapped[str | None] = mapped_column(String(40))

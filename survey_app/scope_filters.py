@@ -7,6 +7,7 @@ agency outside it is an error, never an empty or silently widened answer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,6 +20,13 @@ from survey_app.tallies import Period, TallyFilter, month_start, sector_ids_of_g
 from survey_app.text import clean_code
 
 PRESETS = ("this_month", "this_quarter", "this_year", "last_12_months")
+# Dates are read as written in the API and the exports, YYYY-MM-DD and nothing looser, and
+# only in years the service can hold: the edges of the calendar overflow the time-zone
+# arithmetic of a period's bounds.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The largest id an INTEGER column holds: PostgreSQL refuses to compare with a larger one.
+MAX_ID = 2**31 - 1
 
 
 class FilterError(ValueError):
@@ -68,10 +76,14 @@ def parse_period(start: str | None, end: str | None) -> Period:
     """Return the period between two YYYY-MM-DD dates, both included."""
     if not start or not end:
         raise FilterError("both dates are needed (YYYY-MM-DD)", "period")
+    if not (_ISO_DATE.fullmatch(start) and _ISO_DATE.fullmatch(end)):
+        raise FilterError("dates must be written YYYY-MM-DD", "period")
     try:
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError as error:
         raise FilterError("dates must be written YYYY-MM-DD", "period") from error
+    if first.year < FIRST_YEAR or last.year > LAST_YEAR:
+        raise FilterError(f"dates must fall in the years {FIRST_YEAR} to {LAST_YEAR}", "period")
     if last < first:
         raise FilterError("the end date is before the start date", "period")
     if (last - first).days > 3660:
@@ -102,7 +114,7 @@ def resolve(
         agency_ids = frozenset(agency_with_descendants(session, agency.id))
     counter = None
     if counter_id is not None:
-        counter = session.get(Counter, counter_id)
+        counter = session.get(Counter, counter_id) if 0 < counter_id <= MAX_ID else None
         if counter is None:
             raise FilterError(f"no counter {counter_id}", "unknown_counter")
         if agency_ids is not None and counter.agency_id not in agency_ids:

@@ -14,9 +14,10 @@ def clean_text(value: object) -> str | None:
     """Return the text in NFC, without control characters or outer blanks, or None if empty."""
     if value is None:
         return None
-    text = unicodedata.normalize("NFC", str(value))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text).strip()
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    # Controls go first: a removed NUL between a letter and its accent must not stop the
+    # two from composing.
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
     return text or None
 
 

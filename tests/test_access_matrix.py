@@ -26,6 +26,7 @@ PUBLIC = {
     "counters.qr_svg",
     "counters.qr_png",
     "api.openapi_document",
+    "main.healthz",
     "auth.login",
     "auth.logout",
 }

@@ -6,6 +6,7 @@ from typing import Any
 
 from survey_app.models import INTEGRITY_ANSWERS, LANGUAGES, RESPONSE_STATUSES, ROLES, WISH_CODES
 from survey_app.reports import SCOPES
+from survey_app.scope_filters import FIRST_YEAR, LAST_YEAR
 from survey_app.sipas import ELEMENT_KEYS, Status
 
 OPENAPI_VERSION = "3.1.0"
@@ -44,25 +45,31 @@ BAD_REQUEST = _error_response(
 FORBIDDEN = _error_response("The agency or counter is outside the token owner's scope.")
 NOT_FOUND = _error_response("No agency, counter or sector with that code or id.")
 
+# An optional parameter may also be sent empty, as a GET form sends a field left blank:
+# the same as leaving it out.
+OPTIONAL = {"required": False, "allowEmptyValue": True}
+
 FILTER_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "from",
         "in": "query",
         "required": True,
-        "description": "First local day of the period (deployment time zone), included.",
+        "description": "First local day of the period (deployment time zone), included, "
+        f"written YYYY-MM-DD, in the years {FIRST_YEAR} to {LAST_YEAR}.",
         "schema": {"type": "string", "format": "date"},
     },
     {
         "name": "to",
         "in": "query",
         "required": True,
-        "description": "Last local day of the period, included. At most ten years after `from`.",
+        "description": "Last local day of the period, included, written YYYY-MM-DD, in the "
+        f"years {FIRST_YEAR} to {LAST_YEAR}. At most ten years after `from`.",
         "schema": {"type": "string", "format": "date"},
     },
     {
         "name": "agency",
         "in": "query",
-        "required": False,
+        **OPTIONAL,
         "description": "Agency code; the agency and every agency below it. Without it, every "
         "agency in the token owner's scope.",
         "schema": {"type": "string"},
@@ -70,14 +77,14 @@ FILTER_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "counter",
         "in": "query",
-        "required": False,
+        **OPTIONAL,
         "description": "Counter id.",
         "schema": {"type": "integer", "minimum": 0},
     },
     {
         "name": "sector",
         "in": "query",
-        "required": False,
+        **OPTIONAL,
         "description": "Sector code, e.g. DAT_DAI.",
         "schema": {"type": "string"},
     },
@@ -279,13 +286,13 @@ PATHS: dict[str, Any] = {
                 {
                     "name": "limit",
                     "in": "query",
-                    "required": False,
+                    **OPTIONAL,
                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
                 },
                 {
                     "name": "cursor",
                     "in": "query",
-                    "required": False,
+                    **OPTIONAL,
                     "description": "The `next` value of the previous page (opaque).",
                     "schema": {"type": "string"},
                 },

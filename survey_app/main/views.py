@@ -1,9 +1,13 @@
-"""The home page: where a citizen without a camera types the code from the poster."""
+"""The home page, and the health check the proxy and the monitoring call."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, jsonify, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
 
+from survey_app.extensions import db
 from survey_app.main import bp
 
 
@@ -11,3 +15,23 @@ from survey_app.main import bp
 def index() -> str:
     """Explain the service and offer a box to type a survey code."""
     return render_template("main/index.html")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Say whether this worker can reach the database (200) or not (503).
+
+    Public and GET only, so no CSRF token applies. The answer names no host, database or
+    error: what went wrong goes to the server's log, not to whoever asks.
+    """
+    try:
+        db.session.execute(text("SELECT 1"))
+        body, status = {"status": "ok", "database": "ok"}, 200
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        current_app.logger.warning("health check: database unreachable (%s)", type(error).__name__)
+        body, status = {"status": "error", "database": "unreachable"}, 503
+    response = jsonify(body)
+    # A cached "ok" would hide an outage from the proxy.
+    response.headers["Cache-Control"] = "no-store"
+    return response, status

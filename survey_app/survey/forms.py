@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -9,7 +10,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    StopValidation,
+    ValidationError,
+)
 
 from survey_app.questionnaire import (
     COMMENT_MAX_LENGTH,
@@ -20,6 +29,19 @@ from survey_app.questionnaire import (
 from survey_app.text import clean_code, clean_text
 
 DOSSIER_PATTERN = r"^[A-Z0-9./-]+$"
+# The hidden field that only a machine fills in (see the template).
+HONEYPOT_FIELD = "website"
+
+
+class SingleValue:
+    """Refuse a field sent more than once (q1=1&q1=5): which one did the citizen mean?"""
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if len(field.raw_data or []) > 1:
+            raise StopValidation(str(self.message))
 
 
 class ChoiceList:
@@ -39,6 +61,20 @@ class ChoiceList:
             raise ValidationError(_("Vui lòng chọn tối đa %(n)d ý.", n=self.limit))
 
 
+def _text_filter(clean: Callable[[object], str | None]) -> Callable[[object], object]:
+    """Clean typed text; leave anything else (an uploaded file) for TextOnly to refuse."""
+    return lambda value: clean(value) if value is None or isinstance(value, str) else value
+
+
+class TextOnly:
+    """Refuse a file sent where a citizen types text (a script, not a phone, does that)."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if field.data is not None and not isinstance(field.data, str):
+            field.data = None
+            raise StopValidation(_("Ô này chỉ nhận chữ, vui lòng nhập lại."))
+
+
 def _question_field(question: Question) -> Field:
     invalid = _l("Câu trả lời không hợp lệ, vui lòng chọn lại.")
     if question.kind == "multi":
@@ -54,7 +90,7 @@ def _question_field(question: Question) -> Field:
     )
     return RadioField(
         validate_choice=False,
-        validators=[presence, AnyOf(question.values, message=invalid)],
+        validators=[SingleValue(invalid), presence, AnyOf(question.values, message=invalid)],
     )
 
 
@@ -62,9 +98,12 @@ def _question_field(question: Question) -> Field:
 def survey_form_class(questionnaire: Questionnaire) -> type[FlaskForm]:
     """Return the form class for one questionnaire version."""
     fields: dict[str, Any] = {q.key: _question_field(q) for q in questionnaire.questions}
+    once = SingleValue(_l("Ô này chỉ nhận một nội dung, vui lòng nhập lại."))
     fields["comment"] = TextAreaField(
-        filters=[clean_text],
+        filters=[_text_filter(clean_text)],
         validators=[
+            once,
+            TextOnly(),
             Optional(),
             Length(
                 max=COMMENT_MAX_LENGTH,
@@ -75,8 +114,10 @@ def survey_form_class(questionnaire: Questionnaire) -> type[FlaskForm]:
         ],
     )
     fields["dossier"] = StringField(
-        filters=[clean_code],
+        filters=[_text_filter(clean_code)],
         validators=[
+            once,
+            TextOnly(),
             Optional(),
             Length(
                 max=DOSSIER_MAX_LENGTH,
@@ -92,4 +133,6 @@ def survey_form_class(questionnaire: Questionnaire) -> type[FlaskForm]:
         ],
     )
     fields["submit_token"] = HiddenField()
+    # Only its being filled in matters; what was typed is neither kept nor shown back.
+    fields[HONEYPOT_FIELD] = StringField()
     return type("SurveyForm", (FlaskForm,), fields)

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from survey_app import tallies
+from survey_app import devices, tallies
 from survey_app.hashing import keyed_hash
 from survey_app.models import Response, ResponseWish, SurveyCode, utcnow
 from survey_app.questionnaire import NOT_APPLICABLE, Questionnaire
 from survey_app.text import clean_code
 
 DUPLICATE_DOSSIER = "dossier_repeat"
+# Why a response is flagged for review instead of counted (stable keys, stored as they are).
+HONEYPOT = "honeypot"
+TOO_FAST = "too_fast"
+DEVICE_REPEAT = "device_repeat"
+BURST = "burst"
+BURST_WINDOW = timedelta(minutes=10)
 
 
 def find_survey_code(session: Session, code: str) -> SurveyCode | None:
@@ -58,6 +64,7 @@ def active_survey_code_or_abort(session: Session, code: str) -> SurveyCode:
 class SubmitToken:
     nonce: str
     code: str
+    issued_at: datetime  # when the form carrying it was rendered
 
 
 def _token_serializer() -> URLSafeTimedSerializer:
@@ -75,8 +82,8 @@ def read_submit_token(token: str | None, survey_code: SurveyCode) -> SubmitToken
     if not token:
         return None
     try:
-        payload = _token_serializer().loads(
-            token, max_age=current_app.config["SUBMIT_TOKEN_MAX_AGE"]
+        payload, issued_at = _token_serializer().loads(
+            token, max_age=current_app.config["SUBMIT_TOKEN_MAX_AGE"], return_timestamp=True
         )
     except (BadSignature, SignatureExpired):
         return None
@@ -85,7 +92,7 @@ def read_submit_token(token: str | None, survey_code: SurveyCode) -> SubmitToken
     nonce = payload.get("n")
     if not isinstance(nonce, str) or not nonce:
         return None
-    return SubmitToken(nonce=nonce, code=survey_code.code)
+    return SubmitToken(nonce=nonce, code=survey_code.code, issued_at=issued_at)
 
 
 def response_for_nonce(session: Session, nonce: str) -> Response | None:
@@ -119,6 +126,84 @@ def _scale_value(value: str | None) -> int | None:
     return None if value is None or value in ("", NOT_APPLICABLE) else int(value)
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Where a submission came from and how it was made: what the abuse flags look at.
+
+    The device id and the address are only hashed (survey_app.devices), never stored.
+    """
+
+    device_id: str | None = None
+    address: str | None = None
+    rendered_at: datetime | None = None  # when the form was rendered (its submit token)
+    is_honeypot_filled: bool = False
+
+
+def _has_recent_response_from_device(
+    session: Session, survey_code: SurveyCode, hashed_device: str, since: datetime
+) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Response.device_hash == hashed_device,
+                    Response.survey_code_id == survey_code.id,
+                    Response.created_at >= since,
+                )
+            )
+        )
+    )
+
+
+def _recent_responses_at_code(
+    session: Session, survey_code: SurveyCode, since: datetime, at_most: int
+) -> int:
+    """Count the code's responses since a moment, stopping at `at_most` (all we need)."""
+    recent = (
+        select(Response.id)
+        .where(Response.survey_code_id == survey_code.id, Response.created_at >= since)
+        .limit(at_most)
+        .subquery()
+    )
+    return session.scalar(select(func.count()).select_from(recent)) or 0
+
+
+def flag_reason(
+    session: Session, survey_code: SurveyCode, sender: Sender, now: datetime
+) -> str | None:
+    """Return why a new response should be flagged for review, or None.
+
+    When several reasons apply, the strongest sign of a machine wins: honeypot, too_fast,
+    device_repeat, then burst. A setting of 0 turns its check off.
+    """
+    config = current_app.config
+    if sender.is_honeypot_filled:
+        return HONEYPOT
+    min_seconds = config["MIN_SECONDS_TO_ANSWER"]
+    if (
+        min_seconds > 0
+        and sender.rendered_at is not None
+        and (now - sender.rendered_at).total_seconds() < min_seconds
+    ):
+        return TOO_FAST
+    window = config["DEVICE_REPEAT_WINDOW"]
+    if (
+        window > 0
+        and sender.device_id is not None
+        and _has_recent_response_from_device(
+            session, survey_code, devices.device_hash(sender.device_id),
+            now - timedelta(seconds=window),
+        )
+    ):
+        return DEVICE_REPEAT
+    burst = config["BURST_PER_CODE_10_MIN"]
+    if burst > 0 and _recent_responses_at_code(
+        session, survey_code, now - BURST_WINDOW, burst
+    ) >= burst:
+        return BURST
+    return None
+
+
 def record_response(
     session: Session,
     survey_code: SurveyCode,
@@ -127,20 +212,36 @@ def record_response(
     nonce: str,
     language: str,
     now: datetime | None = None,
+    sender: Sender | None = None,
 ) -> tuple[Response, bool]:
     """Store one submitted form; return the response and whether it is new.
 
     `answers` are the validated form values: q1..q6 as "1".."5" or "na", q7 a code or
-    None, q8 a list of codes, comment and dossier already normalised.
+    None, q8 a list of codes, comment and dossier already normalised. A suspicious
+    response is stored too, flagged with its reason and left out of the counted tallies;
+    a repeated dossier code is stored as a duplicate unless it is flagged.
     """
     existing = response_for_nonce(session, nonce)
     if existing is not None:
         return existing, False
 
+    now = now or utcnow()
+    sender = sender or Sender()
     hashed = dossier_hash(answers["dossier"]) if answers.get("dossier") else None
-    is_repeat = hashed is not None and _has_counted_dossier(session, survey_code.agency_id, hashed)
+    flagged_for = flag_reason(session, survey_code, sender, now)
+    is_repeat = (
+        flagged_for is None
+        and hashed is not None
+        and _has_counted_dossier(session, survey_code.agency_id, hashed)
+    )
 
     def build(repeat: bool) -> Response:
+        if flagged_for is not None:
+            status, reason = "flagged", flagged_for
+        elif repeat:
+            status, reason = "duplicate", DUPLICATE_DOSSIER
+        else:
+            status, reason = "counted", None
         response = Response(
             survey_code_id=survey_code.id,
             agency_id=survey_code.agency_id,
@@ -156,11 +257,13 @@ def record_response(
             q7=answers.get("q7") or None,
             comment=answers.get("comment") or None,
             dossier_hash=hashed,
+            device_hash=devices.device_hash(sender.device_id) if sender.device_id else None,
+            address_hash=devices.address_hash(sender.address, now) if sender.address else None,
             language=language,
-            status="duplicate" if repeat else "counted",
-            status_reason=DUPLICATE_DOSSIER if repeat else None,
+            status=status,
+            status_reason=reason,
             submit_nonce=nonce,
-            created_at=now or utcnow(),
+            created_at=now,
         )
         response.wishes = [ResponseWish(wish=code) for code in answers.get("q8") or []]
         return response
@@ -176,7 +279,7 @@ def record_response(
         existing = response_for_nonce(session, nonce)
         if existing is not None:
             return existing, False
-        if hashed is None or is_repeat:
+        if hashed is None or is_repeat or flagged_for is not None:
             raise
         with session.begin_nested():
             response = build(True)

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from survey_app import devices
+from survey_app.errors import render_error
 from survey_app.extensions import db
 from survey_app.i18n import current_language
+from survey_app.limits import retry_after
 from survey_app.models import SurveyCode
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
 from survey_app.survey import bp
-from survey_app.survey.forms import survey_form_class
+from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
 from survey_app.survey.services import (
+    Sender,
     active_survey_code_or_abort,
     find_survey_code,
     issue_submit_token,
@@ -24,6 +31,9 @@ from survey_app.survey.services import (
     response_for_nonce,
 )
 from survey_app.text import clean_code
+
+# A phone that was given its anonymous id during a request gets the cookie that carries it.
+bp.after_request(devices.remember_device)
 
 
 @bp.get("/s")
@@ -45,13 +55,17 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
 
     form = survey_form_class(CURRENT)()
     if request.method == "GET":
+        devices.device_id()  # a new phone gets its anonymous id, and the cookie, with the form
         form.submit_token.data = issue_submit_token(survey_code)
         return _render_form(form, survey_code)
 
     is_valid = form.validate()
     if form.csrf_token.errors:
         # The session cookie was lost or is too old: keep the answers, ask to send again.
-        form.submit_token.data = issue_submit_token(survey_code)
+        # A submit token still good stays, so the time to answer counts from the first
+        # rendering, and a form already recorded is not recorded twice.
+        if read_submit_token(form.submit_token.data, survey_code) is None:
+            form.submit_token.data = issue_submit_token(survey_code)
         notice = _(
             "Phiên làm việc đã hết hạn. Các câu trả lời vẫn được giữ, "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
@@ -71,6 +85,13 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
     if not is_valid:
         return _render_form(form, survey_code, None, 422)
 
+    sender = Sender(
+        device_id=devices.device_id(),
+        address=request.remote_addr,
+        rendered_at=token.issued_at,
+        is_honeypot_filled=bool((form[HONEYPOT_FIELD].data or "").strip()),
+    )
+    # A flagged response gets the same thanks: nothing tells a machine it was noticed.
     record_response(
         db.session,
         survey_code,
@@ -78,9 +99,38 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         form.data,
         nonce=token.nonce,
         language=current_language(),
+        sender=sender,
     )
     db.session.commit()
     return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
+
+
+@bp.errorhandler(429)
+def refused(error: HTTPException) -> tuple[WerkzeugResponse | str, int]:
+    """Refuse a submission over a rate limit with its answers still on the page."""
+    survey_code = None
+    if request.method == "POST" and request.endpoint == "survey.show":
+        survey_code = find_survey_code(db.session, (request.view_args or {}).get("code", ""))
+    if survey_code is None or not survey_code.is_active:
+        return render_error(error)
+    try:
+        form = survey_form_class(CURRENT)()  # reads the posted answers back, unchecked
+    except HTTPException:  # the body itself is refused (too large)
+        return render_error(error)
+    seconds = retry_after()
+    minutes = max(1, math.ceil(seconds / 60))
+    notice = ngettext(
+        "Phiếu của Ông/Bà chưa được gửi vì có quá nhiều phiếu được gửi trong thời gian "
+        "ngắn. Các câu trả lời vẫn được giữ trên trang này, vui lòng bấm «Gửi đánh giá» "
+        "lại sau %(num)d phút.",
+        "Phiếu của Ông/Bà chưa được gửi vì có quá nhiều phiếu được gửi trong thời gian "
+        "ngắn. Các câu trả lời vẫn được giữ trên trang này, vui lòng bấm «Gửi đánh giá» "
+        "lại sau %(num)d phút.",
+        minutes,
+    )
+    response = make_response(_render_form(form, survey_code, notice, 429))
+    response.headers["Retry-After"] = str(seconds)
+    return response, 429
 
 
 def _render_form(

@@ -1,0 +1,83 @@
+"""Recognise a phone again without knowing whose it is, and a network without keeping it.
+
+A device carries a random id in a signed cookie, set by the survey pages only. The id says
+nothing about the person: no name, no number, nothing read from the phone. It lets the
+rate limits and the repeat check tell two citizens behind one office address apart.
+Responses keep keyed hashes of the device id and of the client address, never either one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response
+
+from survey_app.hashing import keyed_hash
+
+COOKIE_NAME = "sid_dev"
+COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
+# Sent back only to the survey pages, never to the staff pages.
+COOKIE_PATH = "/s"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-device")
+
+
+def known_device_id() -> str | None:
+    """Return the id carried by this request's device cookie, or None if none or forged."""
+    if "_known_device_id" not in g:
+        known = None
+        cookie = request.cookies.get(COOKIE_NAME)
+        if cookie:
+            try:
+                value = _serializer().loads(cookie)
+            except BadSignature:
+                value = None
+            if isinstance(value, str) and value:
+                known = value
+        g._known_device_id = known
+    return g._known_device_id
+
+
+def device_id() -> str:
+    """Return this device's id; a device without one is given one (and the cookie with it)."""
+    known = known_device_id()
+    if known is not None:
+        return known
+    if "_new_device_id" not in g:
+        g._new_device_id = secrets.token_urlsafe(16)
+    return g._new_device_id
+
+
+def remember_device(response: Response) -> Response:
+    """Set the cookie of a device that was given a new id during this request."""
+    new_id = g.get("_new_device_id")
+    if new_id is not None:
+        response.set_cookie(
+            COOKIE_NAME,
+            _serializer().dumps(new_id),
+            max_age=COOKIE_MAX_AGE,
+            path=COOKIE_PATH,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def device_hash(device: str) -> str:
+    """Return the keyed hash under which a device id is kept."""
+    return keyed_hash("device", device)
+
+
+def address_hash(address: str, at: datetime) -> str:
+    """Return the keyed hash of a client address, with a key that changes every month.
+
+    Within a month, responses from one address can be grouped (a flood shows up); across
+    months they cannot be linked, and no stored value turns back into an address.
+    """
+    return keyed_hash(f"address:{at:%Y-%m}", address)

@@ -1,0 +1,153 @@
+"""The production server: gunicorn with gunicorn.conf.py serves the app, then stops cleanly."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from survey_app.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE = ROOT / "gunicorn.conf.py"
+START_TIMEOUT = 15.0  # about two seconds on an idle machine; generous for a busy CI
+STOP_TIMEOUT = 10.0
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("gunicorn") is None,
+    reason="gunicorn is not installed (pip install -e .): the production server is not tested",
+)
+
+
+def settings(monkeypatch: pytest.MonkeyPatch, cores: int = 2, **env: str) -> dict[str, Any]:
+    """Return gunicorn.conf.py's settings, as gunicorn itself validates them."""
+    from gunicorn.config import Config
+
+    for name in [n for n in os.environ if n.startswith("GUNICORN_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    namespace = runpy.run_path(str(CONFIG_FILE))
+    config = Config()
+    known = {k: v for k, v in namespace.items() if k in config.settings}
+    for name, value in known.items():
+        config.set(name, value)
+    return {name: config.settings[name].get() for name in known}
+
+
+def test_defaults_bind_to_the_loopback_with_two_per_core_plus_one_sync_workers(monkeypatch):
+    config = settings(monkeypatch, cores=2)
+    assert config["bind"] == ["127.0.0.1:8000"]
+    assert config["workers"] == 5
+    assert config["worker_class"] == "sync" and config["threads"] == 1
+    assert config["timeout"] > 0 and config["graceful_timeout"] > 0
+    assert config["max_requests"] > 0 and 0 < config["max_requests_jitter"] < config["max_requests"]
+    assert settings(monkeypatch, cores=1)["workers"] == 3
+    assert settings(monkeypatch, cores=64)["workers"] == 12  # capped: database connections
+
+
+def test_the_environment_chooses_address_workers_and_threads(monkeypatch):
+    config = settings(monkeypatch, GUNICORN_BIND="unix:/tmp/survey.sock", GUNICORN_WORKERS="7",
+                      GUNICORN_THREADS="4", GUNICORN_TIMEOUT="90")
+    assert config["bind"] == ["unix:/tmp/survey.sock"]
+    assert (config["workers"], config["threads"], config["timeout"]) == (7, 4, 90)
+
+
+def test_gunicorn_trusts_no_forwarding_header_itself(monkeypatch):
+    # Forwarded headers are ProxyFix's business alone (TRUSTED_PROXIES).
+    config = settings(monkeypatch)
+    assert config["forwarded_allow_ips"] == []
+    assert config["secure_scheme_headers"] == {}
+    assert config["forwarder_headers"] == []
+
+
+def test_the_access_log_keeps_no_address_query_referrer_or_user_agent(monkeypatch):
+    log_format = settings(monkeypatch)["access_log_format"]
+    for field in ("%(h)s", "%(r)s", "%(q)s", "%(f)s", "%(a)s"):
+        assert field not in log_format
+    assert "}i)s" not in log_format  # no request header at all (X-Forwarded-For, X-Real-IP)
+    for field in ("%(t)s", "%(m)s", "%(U)s", "%(s)s"):
+        assert field in log_format
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode()
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "gunicorn exited while starting"
+        try:
+            if fetch(url)[0] == 200:
+                return
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.1)
+    pytest.fail(f"/healthz did not answer 200 within {START_TIMEOUT} s")
+
+
+def test_gunicorn_serves_the_app_with_two_workers_and_stops_on_sigterm(tmp_path):
+    database = f"sqlite:///{tmp_path / 'survey.sqlite3'}"
+    upgrade(database)
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "DATABASE_URL": database,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+    }
+    access_log, error_log = tmp_path / "access.log", tmp_path / "error.log"
+    with access_log.open("wb") as out, error_log.open("wb") as err:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=out, stderr=err,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_healthy(f"{base}/healthz", server)
+            status, home = fetch(f"{base}/")
+            assert status == 200
+            assert 'name="code"' in home  # the box where a citizen types the code
+
+            stopping = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=STOP_TIMEOUT) == 0
+            assert time.monotonic() - stopping < STOP_TIMEOUT
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+
+    errors = error_log.read_text()
+    assert errors.count("Booting worker with pid") == 2, errors
+    assert "Shutting down: Master" in errors, errors
+    requests = [line for line in access_log.read_text().splitlines() if '"GET ' in line]
+    assert any('"GET /healthz" 200' in line for line in requests), requests
+    assert any('"GET /" 200' in line for line in requests), requests
+    # The access log keeps no client address.
+    assert not any("127.0.0.1" in line for line in requests), requests
