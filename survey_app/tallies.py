@@ -238,7 +238,9 @@ def _upsert(session: Session, table: Any, keys: dict[str, Any], deltas: dict[str
         primary = [c.name for c in table.primary_key.columns]
         statement = statement.on_conflict_do_update(
             index_elements=primary,
-            set_={c: table.c[c] + statement.excluded[c] for c in deltas},
+            # Every count column, even those adding 0: one statement shape for every
+            # response, so SQLAlchemy compiles it once instead of once per answer pattern.
+            set_={c: table.c[c] + statement.excluded[c] for c in TALLY_COUNT_COLUMNS},
         )
         session.execute(statement)
         return

@@ -25,7 +25,6 @@ from survey_app.questionnaire import WISH_CHOICES
 from survey_app.reports import ALL, SCOPES, ScopeFigures
 from survey_app.scope_filters import ResolvedFilter
 
-STATUS_WORDS = STATUS_LABELS
 # Sorting by status puts the figures that need attention first.
 STATUS_RANK = {
     (sipas.Status.BELOW, False): 0,
@@ -98,7 +97,7 @@ def status_view(figures: ScopeFigures) -> StatusView | None:
     if not figures.targets:
         return None
     judgement = figures.targets[0].judgement
-    words = str(STATUS_WORDS[judgement.status])
+    words = str(STATUS_LABELS[judgement.status])
     if judgement.uncertain:
         words = _("%(status)s (chưa chắc chắn)", status=words)
     symbol = {"met": "✓", "below": "✗", "insufficient": "…"}[judgement.status.value]
