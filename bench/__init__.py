@@ -1,0 +1,1 @@
+"""Benchmarks of survey_app: run them with `python -m bench`."""
