@@ -25,7 +25,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, and_, delete, func, insert, select, union_all, update
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -295,7 +308,141 @@ def change_status(session: Session, response: Response, status: str, reason: str
 
 
 def rebuild(session: Session, batch_size: int = 5000) -> int:
-    """Recompute both rollup tables from the responses; return how many were counted."""
+    """Recompute both rollup tables from the responses; return how many were counted.
+
+    The database does the counting when it can reckon local days itself (one INSERT ...
+    SELECT ... GROUP BY per table: seconds for millions of responses); otherwise the
+    responses are read and counted here, batch by batch.
+    """
+    counted = rebuild_in_database(session)
+    return counted if counted is not None else rebuild_in_python(session, batch_size)
+
+
+def rebuild_in_database(session: Session) -> int | None:
+    """Recompute both rollup tables with SQL; return how many responses were counted.
+
+    Return None, changing nothing, when the database cannot tell local days exactly.
+    PostgreSQL converts with `AT TIME ZONE` under any zone rules. SQLite knows no zones,
+    so it shifts by the deployment zone's offset, which is exact only while that offset
+    stays the same over every stored response (Asia/Ho_Chi_Minh has kept +07:00 since
+    1975); a zone with daylight saving time falls back to `rebuild_in_python`.
+    """
+    first, last, total = session.execute(
+        select(func.min(Response.created_at), func.max(Response.created_at), func.count())
+    ).one()
+    local_day = _local_day_expression(session, deployment_zone(), first, last)
+    if local_day is None:
+        return None
+    session.execute(delete(tally_days))
+    session.execute(delete(tally_months))
+    keys = ("survey_code_id", "status", "agency_id", "counter_id", "sector_id")
+    by_day = _counts_by_day(local_day, keys)
+    session.execute(
+        insert(tally_days).from_select(
+            ["day", "month", *keys, *TALLY_COUNT_COLUMNS],
+            select(
+                by_day.c.day,
+                _month_of(session, by_day.c.day),
+                *(by_day.c[k] for k in keys),
+                *(by_day.c[c] for c in TALLY_COUNT_COLUMNS),
+            ),
+        )
+    )
+    # A month is the sum of its days: far fewer rows to read than the responses.
+    session.execute(
+        insert(tally_months).from_select(
+            ["month", *keys, *TALLY_COUNT_COLUMNS],
+            select(
+                tally_days.c.month,
+                *(tally_days.c[k] for k in keys),
+                *(func.sum(tally_days.c[c]) for c in TALLY_COUNT_COLUMNS),
+            ).group_by(tally_days.c.month, *(tally_days.c[k] for k in keys)),
+        )
+    )
+    return int(total)
+
+
+def _local_day_expression(
+    session: Session, zone: ZoneInfo, first: datetime | None, last: datetime | None
+) -> ColumnElement[Any] | None:
+    """Return SQL for the local date of `responses.created_at`, or None if not exact."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return cast(func.timezone(zone.key, Response.created_at), Date)
+    if dialect != "sqlite":
+        return None
+    offset = fixed_offset(zone, first, last)
+    if offset is None:
+        return None
+    # UTCDateTime keeps naive UTC text on SQLite, which date() reads with a modifier.
+    return func.date(Response.created_at, f"{int(offset.total_seconds()):+d} seconds")
+
+
+def fixed_offset(
+    zone: ZoneInfo, first: datetime | None, last: datetime | None
+) -> timedelta | None:
+    """Return the zone's UTC offset if it is the same from `first` to `last`, else None.
+
+    Checked once a day across the span: offsets change for months or for good, never
+    back and forth within a day. An empty span (no responses) takes today's offset.
+    """
+    start = first or datetime.now(UTC)
+    end = last or start
+    offset = start.astimezone(zone).utcoffset()
+    moment = start
+    while True:
+        if moment.astimezone(zone).utcoffset() != offset:
+            return None
+        if moment >= end:
+            return offset
+        moment = min(moment + timedelta(days=1), end)
+
+
+def _month_of(session: Session, day: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Return SQL for the first day of the month of a date column."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc("month", cast(day, DateTime)), Date)
+    return func.date(day, "start of month")
+
+
+def _counts_by_day(local_day: ColumnElement[Any], keys: tuple[str, ...]) -> Any:
+    """Return a subquery: the rollup counts of each local day, code and status."""
+    chosen = (
+        select(
+            ResponseWish.response_id,
+            *(
+                func.max(case((ResponseWish.wish == code, 1), else_=0)).label(f"wish_{code}")
+                for code in WISH_CODES
+            ),
+        )
+        .group_by(ResponseWish.response_id)
+        .subquery("chosen")
+    )
+
+    def how_many(condition: ColumnElement[bool], name: str) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name)
+
+    counts: list[ColumnElement[Any]] = [func.count().label("responses")]
+    for q in RATING_QUESTIONS:
+        counts += [how_many(getattr(Response, q) == v, f"{q}_{v}") for v in range(1, 6)]
+    counts += [how_many(Response.q7 == a, f"q7_{a}") for a in INTEGRITY_ANSWERS]
+    counts.append(func.count(chosen.c.response_id).label("wish_respondents"))
+    counts += [
+        func.coalesce(func.sum(chosen.c[f"wish_{code}"]), 0).label(f"wish_{code}")
+        for code in WISH_CODES
+    ]
+    key_columns = [getattr(Response, k) for k in keys]
+    return (
+        select(local_day.label("day"), *key_columns, *counts)
+        .select_from(Response)
+        .outerjoin(chosen, chosen.c.response_id == Response.id)
+        .group_by(local_day, *key_columns)
+        .subquery("by_day")
+    )
+
+
+def rebuild_in_python(session: Session, batch_size: int = 5000) -> int:
+    """Recompute both rollup tables by reading every response; return how many."""
     session.execute(delete(tally_days))
     session.execute(delete(tally_months))
     zone = deployment_zone()
