@@ -68,6 +68,9 @@ class Config:
     DEVICE_REPEAT_WINDOW = _env_int("DEVICE_REPEAT_WINDOW", 6 * 3600)
     # A submit sooner than this many seconds after the form was rendered is flagged.
     MIN_SECONDS_TO_ANSWER = _env_int("MIN_SECONDS_TO_ANSWER", 8)
+    # Seconds each worker may show the form of a code without asking the database again:
+    # another worker's revocation shows within this time (sending answers checks at once).
+    FORM_CODE_CACHE_SECONDS = _env_int("FORM_CODE_CACHE_SECONDS", 10)
     # More responses than this at one code within ten minutes are flagged as a burst.
     BURST_PER_CODE_10_MIN = _env_int("BURST_PER_CODE_10_MIN", 40)
 
@@ -98,6 +101,8 @@ class TestingConfig(Config):
     PUBLIC_BASE_URL = "http://survey.test"
     # The suite submits forms at machine speed; tests of the "too fast" flag turn it on.
     MIN_SECONDS_TO_ANSWER = 0
+    # Tests change codes behind the app's back; tests of the cache turn it on.
+    FORM_CODE_CACHE_SECONDS = 0
     # Still scrypt, with a smaller work factor, so the suite does not spend its time hashing.
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 

@@ -3,10 +3,13 @@
 Everyone at an office shares one public address (the office Wi-Fi, a carrier's NAT), so a
 plain per-address limit would turn honest citizens away. The limits that bite are per
 device (the anonymous cookie of survey_app.devices) and per QR code; the per-address one
-is far above what an office sends and only stops floods. Sending the form
-(`RATELIMIT_PER_*`) is limited; reading it is allowed `READ_FACTOR` times as often.
+is far above what an office sends and only stops floods.
 
-Only the form at /s/<code> is limited: static files, QR images and staff pages are not.
+Only sending the form (POST /s/<code>) is limited. Reading it stores nothing and costs a
+worker about a millisecond (the blank form is rendered once per worker, see
+survey/page_cache.py); a flood of reads is cut by the reverse proxy's per-address limit in
+front of the app (docs/deployment.md). Every other request, the form's reads included,
+leaves the limiter at its first check, so the limits cost nothing where they do not apply.
 Counts live in `RATELIMIT_STORAGE_URI`: memory for one process, Redis when several
 workers must share them.
 """
@@ -20,14 +23,11 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
-from limits import parse_many
 
 from survey_app import devices
 from survey_app.text import clean_code
 
 LIMITED_ENDPOINT = "survey.show"
-# A reload or the language switch reads the form again; reading costs less than storing.
-READ_FACTOR = 5
 EXTENSION_KEY = "survey_app.limiter"
 # When the storage cannot say how long a window lasts (it went away), ask for a minute.
 DEFAULT_RETRY_AFTER = 60
@@ -66,23 +66,18 @@ def _hashed_address() -> str:
 # What is allowed --------------------------------------------------------------------------
 
 
-def _setting(name: str, factor: int = 1) -> Callable[[], str]:
-    """Return a provider of the limit in a setting, read at each request, scaled by `factor`."""
+def _setting(name: str) -> Callable[[], str]:
+    """Return a provider of the limit in a setting, read at each request."""
 
     def provide() -> str:
         value: str = current_app.config[name]
-        if factor == 1:
-            return value
-        return "; ".join(
-            f"{item.amount * factor} per {item.multiples} {item.GRANULARITY.name}"
-            for item in parse_many(value)
-        )
+        return value
 
     return provide
 
 
-def _is_not_the_form() -> bool:
-    return request.endpoint != LIMITED_ENDPOINT
+def _is_not_a_submission() -> bool:
+    return request.method != "POST" or request.endpoint != LIMITED_ENDPOINT
 
 
 # Flask-Limiter checks the limits with the shortest window first, and within one window in
@@ -115,15 +110,9 @@ def init_app(app: Flask) -> None:
             key_func=key_func,
             scope=scope,
             methods=["POST"],
-            exempt_when=_is_not_the_form,
         )(survey_bp)
-        limiter.limit(
-            _setting(setting, READ_FACTOR),
-            key_func=key_func,
-            scope=f"{scope}-read",
-            methods=["GET", "HEAD"],
-            exempt_when=_is_not_the_form,
-        )(survey_bp)
+    # Checked before any limit is resolved: everything but a submission leaves at once.
+    limiter.request_filter(_is_not_a_submission)
     limiter.init_app(app)
     app.extensions[EXTENSION_KEY] = limiter
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 from survey_app import audit
 from survey_app.codes import create_survey_code
 from survey_app.models import Agency, Counter, Sector, SurveyCode, User, utcnow
+from survey_app.survey.services import recent_codes
 
 
 class CodeError(ValueError):
@@ -68,6 +69,7 @@ def revoke_code(
         raise CodeError("the code is already revoked", "already_revoked")
     code.revoked_at = utcnow()
     session.flush()
+    recent_codes().forget(code.code)
     details = {"code": code.code}
     if replaced_by is not None:
         details["replaced_by"] = replaced_by.code

@@ -17,6 +17,7 @@ from survey_app import devices, tallies
 from survey_app.hashing import keyed_hash
 from survey_app.models import Response, ResponseWish, SurveyCode, utcnow
 from survey_app.questionnaire import NOT_APPLICABLE, Questionnaire
+from survey_app.survey.page_cache import RecentCodes
 from survey_app.text import clean_code
 
 DUPLICATE_DOSSIER = "dossier_repeat"
@@ -42,6 +43,51 @@ def find_survey_code(session: Session, code: str) -> SurveyCode | None:
             joinedload(SurveyCode.sector),
         )
     )
+
+
+@dataclass(frozen=True)
+class CodeLabels:
+    """What the blank form shows of a code, read once and kept a few seconds."""
+
+    code: str
+    is_active: bool
+    agency_name: str
+    counter_name: str
+    sector_label_vi: str
+    sector_label_en: str
+
+    def sector_label(self, language: str) -> str:
+        return self.sector_label_en if language == "en" else self.sector_label_vi
+
+
+def recent_codes() -> RecentCodes[CodeLabels]:
+    """Return this app's recently read codes (each app has its own, as each has its db)."""
+    codes: RecentCodes[CodeLabels] = current_app.extensions.setdefault(
+        "survey_app.recent_codes", RecentCodes()
+    )
+    return codes
+
+
+def code_labels(session: Session, code: str) -> CodeLabels | None:
+    """Return what the blank form shows of a code, from the last few seconds if known."""
+    normalised = clean_code(code)
+    if not normalised:
+        return None
+
+    def load() -> CodeLabels | None:
+        found = find_survey_code(session, normalised)
+        if found is None:
+            return None
+        return CodeLabels(
+            code=found.code,
+            is_active=found.is_active,
+            agency_name=found.agency.name,
+            counter_name=found.counter.name,
+            sector_label_vi=found.sector.label_vi,
+            sector_label_en=found.sector.label_en,
+        )
+
+    return recent_codes().get(normalised, current_app.config["FORM_CODE_CACHE_SECONDS"], load)
 
 
 def active_survey_code_or_abort(session: Session, code: str) -> SurveyCode:
@@ -71,9 +117,9 @@ def _token_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="survey-submit")
 
 
-def issue_submit_token(survey_code: SurveyCode) -> str:
-    """Return a new signed submit token for one rendering of the form."""
-    payload = {"n": secrets.token_urlsafe(18), "c": survey_code.code}
+def issue_submit_token(code: str) -> str:
+    """Return a new signed submit token for one rendering of the form of `code`."""
+    payload = {"n": secrets.token_urlsafe(18), "c": code}
     return _token_serializer().dumps(payload)
 
 

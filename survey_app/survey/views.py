@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -21,9 +22,12 @@ from survey_app.models import SurveyCode
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
 from survey_app.survey import bp
 from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
+from survey_app.survey.page_cache import PageCache
 from survey_app.survey.services import (
+    CodeLabels,
     Sender,
     active_survey_code_or_abort,
+    code_labels,
     find_survey_code,
     issue_submit_token,
     read_submit_token,
@@ -34,6 +38,13 @@ from survey_app.text import clean_code
 
 # A phone that was given its anonymous id during a request gets the cookie that carries it.
 bp.after_request(devices.remember_device)
+
+
+
+def blank_forms() -> PageCache:
+    """Return this app's rendered blank forms (see page_cache)."""
+    pages: PageCache = current_app.extensions.setdefault("survey_app.blank_forms", PageCache())
+    return pages
 
 
 @bp.get("/s")
@@ -48,24 +59,29 @@ def find() -> WerkzeugResponse:
 @bp.route("/s/<code>", methods=["GET", "POST"])
 def show(code: str) -> WerkzeugResponse | tuple[str, int]:
     """Show the questionnaire of one counter and sector, and take its answers."""
+    if request.method in ("GET", "HEAD"):
+        labels = code_labels(db.session, code)
+        if labels is None:
+            abort(404)
+        if not labels.is_active:
+            abort(410)
+        if labels.code != code:
+            # Typed in lower case, say: one canonical address per code.
+            return redirect(url_for("survey.show", code=labels.code), code=308)
+        devices.device_id()  # a new phone gets its anonymous id, and the cookie, with the form
+        return _blank_form(labels), 200
+
     survey_code = active_survey_code_or_abort(db.session, code)
     if survey_code.code != code:
-        # Typed in lower case, say: one canonical address per code.
         return redirect(url_for("survey.show", code=survey_code.code), code=308)
-
     form = survey_form_class(CURRENT)()
-    if request.method == "GET":
-        devices.device_id()  # a new phone gets its anonymous id, and the cookie, with the form
-        form.submit_token.data = issue_submit_token(survey_code)
-        return _render_form(form, survey_code)
-
     is_valid = form.validate()
     if form.csrf_token.errors:
         # The session cookie was lost or is too old: keep the answers, ask to send again.
         # A submit token still good stays, so the time to answer counts from the first
         # rendering, and a form already recorded is not recorded twice.
         if read_submit_token(form.submit_token.data, survey_code) is None:
-            form.submit_token.data = issue_submit_token(survey_code)
+            form.submit_token.data = issue_submit_token(survey_code.code)
         notice = _(
             "Phiên làm việc đã hết hạn. Các câu trả lời vẫn được giữ, "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
@@ -76,7 +92,7 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
     if token is not None and response_for_nonce(db.session, token.nonce) is not None:
         return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
     if token is None:
-        form.submit_token.data = issue_submit_token(survey_code)
+        form.submit_token.data = issue_submit_token(survey_code.code)
         notice = _(
             "Phiếu đã quá hạn hoặc không hợp lệ. Các câu trả lời vẫn được giữ, "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
@@ -131,6 +147,31 @@ def refused(error: HTTPException) -> tuple[WerkzeugResponse | str, int]:
     response = make_response(_render_form(form, survey_code, notice, 429))
     response.headers["Retry-After"] = str(seconds)
     return response, 429
+
+
+def _blank_form(labels: CodeLabels) -> str:
+    """Return the form without answers, with this request's CSRF and submit tokens."""
+    language = current_language()
+    key = (
+        CURRENT.version,
+        labels.code,
+        language,
+        request.query_string,
+        labels.agency_name,
+        labels.counter_name,
+        labels.sector_label(language),
+    )
+
+    def render() -> tuple[str, str, str]:
+        survey_code = active_survey_code_or_abort(db.session, labels.code)
+        form = survey_form_class(CURRENT)()
+        form.submit_token.data = issue_submit_token(survey_code.code)
+        page, _status = _render_form(form, survey_code)
+        return page, generate_csrf(), form.submit_token.data
+
+    return blank_forms().page(
+        key, render, csrf=generate_csrf(), submit=issue_submit_token(labels.code)
+    )
 
 
 def _render_form(

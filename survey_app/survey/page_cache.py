@@ -1,0 +1,98 @@
+"""The blank form, rendered once per code, language and address, then reused.
+
+Rendering the questionnaire (some hundred translated strings, six questions of choices,
+the face sprite) costs far more than everything else a citizen's first request does. A
+blank form differs from one request to the next only in its two hidden tokens, so each
+worker keeps the rendered page with two slots in their place and fills them in per
+request. The key holds everything else the page shows: the code, the names of its agency,
+counter and sector (a renamed agency gets a new page at once), the language and the query
+string (the language links repeat it). The code's state is kept a few seconds (`RecentCodes`);
+sending answers always reads it from the database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from threading import Lock
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+# Never in a token (URL-safe base64, hex and dots) nor in any page we render.
+CSRF_SLOT = "\x00csrf-token\x00"
+SUBMIT_SLOT = "\x00submit-token\x00"
+
+
+class PageCache:
+    """A small least-recently-used store of rendered pages with token slots."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = Lock()  # threaded workers share one cache
+
+    def page(
+        self, key: Hashable, render: Callable[[], tuple[str, str, str]], csrf: str, submit: str
+    ) -> str:
+        """Return the page for `key` with the tokens filled in.
+
+        `render()` renders the page with some tokens and returns (page, its CSRF token,
+        its submit token); it runs when `key` is not cached yet.
+        """
+        with self._lock:
+            template = self._pages.get(key)
+            if template is not None:
+                self._pages.move_to_end(key)
+        if template is None:
+            page, rendered_csrf, rendered_submit = render()
+            template = page.replace(rendered_csrf, CSRF_SLOT).replace(
+                rendered_submit, SUBMIT_SLOT
+            )
+            if template.count(CSRF_SLOT) != 1 or template.count(SUBMIT_SLOT) != 1:
+                return page  # a token also appears elsewhere: serve it, but never cache it
+            with self._lock:
+                self._pages[key] = template
+                while len(self._pages) > self._size:
+                    self._pages.popitem(last=False)
+        return template.replace(CSRF_SLOT, csrf).replace(SUBMIT_SLOT, submit)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+class RecentCodes(Generic[T]):
+    """What each code was a few seconds ago, so that reading the form skips the database.
+
+    Only reading the blank form uses it: sending answers always looks the code up afresh,
+    so a revoked code never takes another response. Revoking in this process forgets the
+    code at once; other workers notice within `ttl` seconds. Unknown codes are not kept,
+    so a code just created opens at once everywhere.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._codes: OrderedDict[str, tuple[float, T]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, code: str, ttl: float, load: Callable[[], T | None]) -> T | None:
+        now = time.monotonic()
+        if ttl > 0:
+            with self._lock:
+                kept = self._codes.get(code)
+            if kept is not None and kept[0] > now:
+                return kept[1]
+        found = load()
+        if found is not None and ttl > 0:
+            with self._lock:
+                self._codes[code] = (now + ttl, found)
+                self._codes.move_to_end(code)
+                while len(self._codes) > self._size:
+                    self._codes.popitem(last=False)
+        return found
+
+    def forget(self, code: str) -> None:
+        with self._lock:
+            self._codes.pop(code, None)
