@@ -29,20 +29,23 @@ BURST = "burst"
 BURST_WINDOW = timedelta(minutes=10)
 
 
-def find_survey_code(session: Session, code: str) -> SurveyCode | None:
-    """Return the survey code as typed or scanned (any case), with its labels loaded."""
+def find_survey_code(session: Session, code: str, with_labels: bool = True) -> SurveyCode | None:
+    """Return the survey code as typed or scanned (any case).
+
+    With labels, its agency, counter and sector come in the same query (a page shows
+    them); without, they load only if asked for (taking answers rarely needs them).
+    """
     normalised = clean_code(code)
     if not normalised:
         return None
-    return session.scalar(
-        select(SurveyCode)
-        .where(SurveyCode.code == normalised)
-        .options(
+    query = select(SurveyCode).where(SurveyCode.code == normalised)
+    if with_labels:
+        query = query.options(
             joinedload(SurveyCode.agency),
             joinedload(SurveyCode.counter),
             joinedload(SurveyCode.sector),
         )
-    )
+    return session.scalar(query)
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,11 @@ def code_labels(session: Session, code: str) -> CodeLabels | None:
     return recent_codes().get(normalised, current_app.config["FORM_CODE_CACHE_SECONDS"], load)
 
 
-def active_survey_code_or_abort(session: Session, code: str) -> SurveyCode:
+def active_survey_code_or_abort(
+    session: Session, code: str, with_labels: bool = True
+) -> SurveyCode:
     """Return the active code; 404 when there is no such code, 410 when it was revoked."""
-    survey_code = find_survey_code(session, code)
+    survey_code = find_survey_code(session, code, with_labels)
     if survey_code is None:
         abort(404)
     if not survey_code.is_active:

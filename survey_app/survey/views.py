@@ -71,7 +71,7 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         devices.device_id()  # a new phone gets its anonymous id, and the cookie, with the form
         return _blank_form(labels), 200
 
-    survey_code = active_survey_code_or_abort(db.session, code)
+    survey_code = active_survey_code_or_abort(db.session, code, with_labels=False)
     if survey_code.code != code:
         return redirect(url_for("survey.show", code=survey_code.code), code=308)
     form = survey_form_class(CURRENT)()
@@ -89,8 +89,6 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         return _render_form(form, survey_code, notice, 400)
 
     token = read_submit_token(form.submit_token.data, survey_code)
-    if token is not None and response_for_nonce(db.session, token.nonce) is not None:
-        return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
     if token is None:
         form.submit_token.data = issue_submit_token(survey_code.code)
         notice = _(
@@ -99,6 +97,10 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         )
         return _render_form(form, survey_code, notice, 400)
     if not is_valid:
+        if response_for_nonce(db.session, token.nonce) is not None:
+            # This form was already recorded (record_response checks that itself when
+            # the answers are valid): a replay gets the same thanks, not new errors.
+            return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
         return _render_form(form, survey_code, None, 422)
 
     sender = Sender(
