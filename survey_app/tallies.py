@@ -242,20 +242,31 @@ def _increments(response: Response, wishes: Iterable[str]) -> dict[str, int]:
     return columns
 
 
+# One upsert statement per dialect and table, built once: building its 42 "column +
+# excluded.column" expressions cost more than running it.
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert_statement(dialect: str, table: Any) -> Any:
+    statement = _UPSERTS.get((dialect, table.name))
+    if statement is None:
+        builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        inserting = builder(table)
+        statement = inserting.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            # Every count column, even those adding 0: one statement shape for every
+            # response, so it is compiled once, not once per answer pattern.
+            set_={c: table.c[c] + inserting.excluded[c] for c in TALLY_COUNT_COLUMNS},
+        )
+        _UPSERTS[(dialect, table.name)] = statement
+    return statement
+
+
 def _upsert(session: Session, table: Any, keys: dict[str, Any], deltas: dict[str, int]) -> None:
     dialect = session.get_bind().dialect.name
     values = {**keys, **{c: deltas.get(c, 0) for c in TALLY_COUNT_COLUMNS}}
     if dialect in ("postgresql", "sqlite"):
-        builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = builder(table).values(**values)
-        primary = [c.name for c in table.primary_key.columns]
-        statement = statement.on_conflict_do_update(
-            index_elements=primary,
-            # Every count column, even those adding 0: one statement shape for every
-            # response, so SQLAlchemy compiles it once instead of once per answer pattern.
-            set_={c: table.c[c] + statement.excluded[c] for c in TALLY_COUNT_COLUMNS},
-        )
-        session.execute(statement)
+        session.execute(_upsert_statement(dialect, table), values)
         return
     # Other databases: update, or insert when there was nothing to update.
     matched = session.execute(
