@@ -70,7 +70,14 @@ from typing import Any
 
 from flask import Flask
 
-from bench.live_app import Gunicorn, gunicorn, median, stderr_log, throwaway_database
+from bench.live_app import (
+    Gunicorn,
+    gunicorn,
+    median,
+    stderr_log,
+    stop_cleanly_on_sigterm,
+    throwaway_database,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the networking flags Chromium tries to reach Google's hosts at every start.
@@ -424,7 +431,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="one Lighthouse run, not three")
     args = parser.parse_args(argv)
-    result = run(quick=args.quick, log=stderr_log())
+    stop_cleanly_on_sigterm()
+    try:
+        result = run(quick=args.quick, log=stderr_log())
+    except KeyboardInterrupt:
+        sys.exit(130)
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     print()
 

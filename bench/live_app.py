@@ -226,6 +226,20 @@ def median(values: list[float]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt for a benchmark run alone from the command line.
+
+    Python's default SIGTERM ends the process at once, skipping every `finally`: gunicorn
+    would outlive us and the temporary directory would stay. As an exception, the context
+    managers here stop the one and remove the other on the way out.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def stderr_log() -> Callable[[str], None]:
     """Return a log function for running a benchmark alone: stderr, seconds since start."""
     started = time.monotonic()

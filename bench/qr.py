@@ -82,6 +82,7 @@ from bench.live_app import (
     make_app,
     median,
     stderr_log,
+    stop_cleanly_on_sigterm,
     throwaway_database,
 )
 
@@ -511,7 +512,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     args = parser.parse_args(argv)
-    result = run(quick=args.quick, log=stderr_log())
+    stop_cleanly_on_sigterm()
+    try:
+        result = run(quick=args.quick, log=stderr_log())
+    except KeyboardInterrupt:
+        sys.exit(130)
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     print()
 
