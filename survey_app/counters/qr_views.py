@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from flask import Response, request
+from flask import Response, abort, request
 
 from survey_app import qr
 from survey_app.codes import survey_url
 from survey_app.counters import bp
 from survey_app.extensions import db
-from survey_app.survey.services import active_survey_code_or_abort
+from survey_app.survey.services import code_labels
 
 # The image of a code never changes, but the code can be revoked, and then its image must
 # answer 410. So not `immutable`: a day of freshness, then a revalidation that costs one
@@ -31,7 +31,13 @@ def _qr_response(
     code: str, kind: str, mimetype: str, render: Callable[[str], str | bytes]
 ) -> Response:
     """Answer with the QR of an active code, or 304 when the client's copy is current."""
-    survey_code = active_survey_code_or_abort(db.session, code)
+    # The same few-seconds memory of the code as the form's: a sheet of 48 images costs
+    # 48 lookups otherwise, and a code revoked here is forgotten at once.
+    survey_code = code_labels(db.session, code)
+    if survey_code is None:
+        abort(404)
+    if not survey_code.is_active:
+        abort(410)
     # Looked up in any case, but the image always carries the canonical address.
     url = survey_url(survey_code.code)
     etag = _etag(kind, url)
