@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html import unescape
 from typing import Any
 
@@ -27,6 +27,7 @@ from survey_app.models import Agency, Counter, Response, Sector, SurveyCode  # n
 from survey_app.questionnaire import CURRENT  # noqa: E402
 from survey_app.seed import seed_sectors, seed_targets  # noqa: E402
 from survey_app.survey.services import record_response  # noqa: E402
+from tests import browser_support  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -164,6 +165,43 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for backend in BACKENDS:
         parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.get(backend, {}).items()))
         terminalreporter.write_line(f"database {backend}: {parts or 'no test'}")
+    terminalreporter.write_line(browser_summary(terminalreporter.stats))
+
+
+def browser_summary(stats: dict[str, list[Any]]) -> str:
+    """Return «browser tests: N ran, M skipped», with why any were skipped.
+
+    A browser test is one marked `browser`; a browser module skipped as a whole (no
+    Chromium, say) is counted apart, by its file name.
+    """
+    ran, skipped, modules, reasons = 0, 0, 0, set()
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in stats.get(outcome, []):
+            keywords = getattr(report, "keywords", None)
+            if keywords is None:  # a collection report: a whole module skipped
+                nodeid = getattr(report, "nodeid", "")
+                if outcome == "skipped" and "browser" in nodeid.rsplit("/", 1)[-1]:
+                    modules += 1
+                    reasons.add(_skip_reason(report))
+                continue
+            if "browser" not in keywords:
+                continue
+            if outcome == "skipped":
+                skipped += 1
+                reasons.add(_skip_reason(report))
+            elif report.when == "call" or (outcome == "error" and report.when == "setup"):
+                ran += 1
+    line = f"browser tests: {ran} ran, {skipped} skipped"
+    if modules:
+        line += f", {modules} browser modules skipped"
+    return line + (f" ({'; '.join(sorted(reasons))})" if reasons else "")
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = getattr(report, "longrepr", None)
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "skipped")
 
 
 # People and places for access tests ------------------------------------------------------
@@ -230,3 +268,68 @@ class World:
 @pytest.fixture
 def world(app: Flask) -> World:
     return World(app)
+
+
+# Browser tests: one Chromium and one live server for the whole run ------------------------
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[browser_support.LiveServer]:
+    """The app on a SQLite file holding the demo province, served once from a thread."""
+    directory = tmp_path_factory.mktemp("live-server")
+    with browser_support.serve(directory, browser_support.load_demo_data) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, launched once through Playwright."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=browser_support.TIMEOUT_MS)
+    with browser_support.chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(
+    browser: Any, live_server: browser_support.LiveServer
+) -> Callable[[str], dict[str, Any]]:
+    """Return the cookies of a demo account, signed in through the form once per run."""
+    states: dict[str, dict[str, Any]] = {}
+
+    def state(persona: str) -> dict[str, Any]:
+        if persona not in states:
+            email = browser_support.ACCOUNTS[persona]
+            states[persona] = browser_support.sign_in(browser, live_server, email)
+        return states[persona]
+
+    return state
+
+
+@pytest.fixture
+def new_page(
+    browser: Any, signed_in_state: Callable[[str], dict[str, Any]]
+) -> Iterator[Callable[..., Any]]:
+    """Open pages in fresh contexts, closed after the test.
+
+    `new_page()` is a citizen's phone; `new_page("manager")` a laptop signed in as the
+    demo's provincial manager (or "admin", "staff", "commune_manager"). Keyword arguments
+    go to the context (`java_script_enabled=False`, `viewport=...`).
+    """
+    contexts: list[Any] = []
+
+    def open_page(persona: str | None = None, **options: Any) -> Any:
+        settings = dict(browser_support.PHONE if persona is None else browser_support.LAPTOP)
+        if persona is not None:
+            settings["storage_state"] = signed_in_state(persona)
+        context = browser.new_context(**{**settings, **options})
+        context.set_default_timeout(browser_support.TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -1,22 +1,22 @@
 """The citizen's survey in a real browser: Chromium driven by Playwright, checked by axe-core.
 
-These tests serve the app over HTTP from a thread and use Debian's Chromium (no browser is
-downloaded). Without Chromium, Playwright or axe-playwright-python the module is skipped.
+The app is served over HTTP from a thread (once for the whole run, see tests/conftest.py)
+and Debian's Chromium is driven through Playwright (no browser is downloaded). Without
+Chromium, Playwright or axe-playwright-python the module is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
-from tests.browser_support import WCAG_TAGS, LiveServer, chromium, require, serve
+from tests.browser_support import LiveServer, assert_no_axe_violations, require
 
-sync_api, axe_sync = require("playwright.sync_api", "axe_playwright_python.sync_playwright")
+sync_api, _axe = require("playwright.sync_api", "axe_playwright_python.sync_playwright")
 
 from survey_app.questionnaire import CURRENT  # noqa: E402
 
@@ -24,11 +24,10 @@ pytestmark = pytest.mark.browser
 
 expect = sync_api.expect
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-
 SUBMIT = "Gửi đánh giá"
 THANKS_TITLE = "Cảm ơn Ông/Bà đã đánh giá"
 MISSING_TITLE = "Vui lòng trả lời các câu còn thiếu"
+MISSING_MESSAGE = "Vui lòng chọn một câu trả lời cho câu này."
 COMMENT = "Cán bộ hướng dẫn tận tình, nhưng phòng chờ hơi nóng."
 
 # What the citizen taps (question -> label text) and what the database must then hold.
@@ -45,29 +44,29 @@ WISH = ("q8", "Thái độ phục vụ")
 EXPECTED = {"q1": 4, "q2": 5, "q3": 3, "q4": None, "q5": 2, "q6": 4, "q7": "no"}
 EXPECTED_WISHES = ["attitude"]
 
+# The same answers as an English-speaking citizen reads them.
+ENGLISH_ANSWERS = {
+    "q1": "Satisfied",
+    "q2": "Very satisfied",
+    "q3": "Neutral",
+    "q4": "Result not received yet",
+    "q5": "Dissatisfied",
+    "q6": "Satisfied",
+    "q7": "No",
+}
+ENGLISH_WISH = ("q8", "Attitude of service")
+
 
 # Fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app on a fresh SQLite file, migrated and seeded, served from a daemon thread."""
-    with serve(tmp_path_factory.mktemp("browser"), _seed) as live:
-        yield live
-
-
-def _seed(app: Flask) -> None:
-    from survey_app.extensions import db
-    from survey_app.seed import seed_sectors
-
-    with app.app_context():
-        seed_sectors(db.session)
-        db.session.commit()
-
-
 @pytest.fixture
 def form_code(live_server: LiveServer) -> str:
-    """A new survey code for each test, so each test counts only its own responses."""
+    """A new survey code for each test, so each test counts only its own responses.
+
+    The codes belong to an agency outside the demo province, so the demo's figures, which
+    other browser tests read, stay as they are.
+    """
     from survey_app.codes import create_survey_code
     from survey_app.extensions import db
     from survey_app.models import Agency, Counter, Sector
@@ -92,26 +91,19 @@ def form_code(live_server: LiveServer) -> str:
     return code
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
-def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """Open a page in a fresh browser context (a phone by default); all closed afterwards."""
-    contexts: list[Any] = []
+def revoked_code(live_server: LiveServer, form_code: str) -> str:
+    """A code that was withdrawn at its counter."""
+    from survey_app.counters.services import revoke_code
+    from survey_app.extensions import db
+    from survey_app.models import SurveyCode
 
-    def open_page(**options: Any) -> Any:
-        context = browser.new_context(**{**PHONE, "locale": "vi-VN", **options})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
+    with live_server.app.app_context():
+        code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == form_code))
+        assert code is not None
+        revoke_code(db.session, code)
+        db.session.commit()
+    return form_code
 
 
 # Helpers -------------------------------------------------------------------------------
@@ -130,16 +122,20 @@ def choose(page: Any, question: str, label: str, *, touch: bool = True) -> None:
         text.click()
 
 
-def answer_everything(page: Any, *, touch: bool = True) -> None:
-    for question, label in ANSWERS.items():
-        choose(page, question, label, touch=touch)
-    choose(page, *WISH, touch=touch)
+def answer_everything(
+    page: Any, *, touch: bool = True, answers: dict[str, str] = ANSWERS,
+    wish: tuple[str, str] = WISH, leave_out: str | None = None,
+) -> None:
+    for question, label in answers.items():
+        if question != leave_out:
+            choose(page, question, label, touch=touch)
+    choose(page, *wish, touch=touch)
     page.locator("#comment").press_sequentially(COMMENT)
 
 
-def submit(page: Any, *, touch: bool = True) -> Any:
+def submit(page: Any, *, touch: bool = True, name: str = SUBMIT) -> Any:
     """Press «Gửi đánh giá»; return the response of the navigation it causes."""
-    button = page.get_by_role("button", name=SUBMIT)
+    button = page.get_by_role("button", name=name)
     with page.expect_navigation() as navigation:
         if touch:
             button.tap()
@@ -148,9 +144,9 @@ def submit(page: Any, *, touch: bool = True) -> Any:
     return navigation.value
 
 
-def assert_thanks_page(page: Any, code: str) -> None:
+def assert_thanks_page(page: Any, code: str, title: str = THANKS_TITLE) -> None:
     assert urlsplit(page.url).path == f"/s/{code}/thanks"
-    expect(page.locator("h1")).to_have_text(THANKS_TITLE)
+    expect(page.locator("h1")).to_have_text(title)
 
 
 def stored_responses(server: LiveServer, code: str) -> list[dict[str, Any]]:
@@ -175,7 +171,7 @@ def stored_responses(server: LiveServer, code: str) -> list[dict[str, Any]]:
         ]
 
 
-def assert_one_response_as_answered(server: LiveServer, code: str) -> None:
+def assert_one_response_as_answered(server: LiveServer, code: str, language: str = "vi") -> None:
     responses = stored_responses(server, code)
     assert len(responses) == 1, f"expected exactly one response, got {responses!r}"
     (response,) = responses
@@ -184,20 +180,22 @@ def assert_one_response_as_answered(server: LiveServer, code: str) -> None:
     assert response["comment"] == COMMENT
     assert response["dossier_hash"] is None
     assert response["status"] == "counted"
-    assert response["language"] == "vi"
+    assert response["language"] == language
 
 
-def axe_report(violations: list[dict[str, Any]]) -> str:
-    lines = [f"{len(violations)} axe-core violation(s) of {', '.join(WCAG_TAGS)}:"]
-    for v in violations:
-        lines.append(f"- {v['id']} ({v.get('impact')}): {v['help']} <{v.get('helpUrl', '')}>")
-        for node in v["nodes"]:
-            target = " ".join(str(t) for t in node["target"])
-            lines.append(f"    at {target}: {node.get('html', '')}")
-            summary = (node.get("failureSummary") or "").replace("\n", " / ")
-            if summary:
-                lines.append(f"      {summary}")
-    return "\n".join(lines)
+def focus_ring(locator: Any) -> dict[str, str]:
+    """The outline and box shadow the browser draws around an element right now."""
+    result: dict[str, str] = locator.evaluate(
+        "e => { const s = getComputedStyle(e); return {style: s.outlineStyle, "
+        "width: s.outlineWidth, color: s.outlineColor, shadow: s.boxShadow}; }"
+    )
+    return result
+
+
+def assert_visible_focus_ring(locator: Any) -> None:
+    ring = focus_ring(locator)
+    has_outline = ring["style"] not in ("none", "") and float(ring["width"].removesuffix("px")) >= 2
+    assert has_outline or ring["shadow"] not in ("none", ""), f"no visible focus ring: {ring}"
 
 
 # Tests ---------------------------------------------------------------------------------
@@ -268,22 +266,164 @@ def test_missing_answers_are_listed_and_given_answers_kept(
     assert stored_responses(live_server, form_code) == []
 
 
-def test_form_works_without_javascript(
-    live_server: LiveServer, form_code: str, new_page: Callable[..., Any]
+@pytest.mark.parametrize("javascript", [True, False], ids=["with JavaScript", "without"])
+def test_one_answer_left_out_is_shown_beside_it_then_fixed(
+    live_server: LiveServer, form_code: str, new_page: Callable[..., Any], javascript: bool
 ) -> None:
-    page = new_page(java_script_enabled=False)
+    page = new_page(java_script_enabled=javascript)
     page.goto(form_url(live_server, form_code))
-    assert page.evaluate("1 + 1") == 2  # Playwright's own scripts still run
-    assert page.locator("#comment-count").inner_text().startswith("Tối đa")  # page JS did not
+    # Without JavaScript the page's own script did not run (Playwright's still do).
+    counter_text = page.locator("#comment-count").inner_text()
+    assert counter_text.startswith("Tối đa") is not javascript, counter_text
 
-    answer_everything(page)
+    answer_everything(page, leave_out="q3")
+    navigation = submit(page)
+    assert navigation is not None and navigation.status == 422
+
+    # The message sits inside question 3, under its text; no other question has one.
+    message = page.locator("fieldset#q3 .error-message")
+    expect(message).to_be_visible()
+    expect(message).to_contain_text(MISSING_MESSAGE)
+    expect(page.locator(".error-message")).to_have_count(1)
+    legend, first_choice = page.locator("fieldset#q3 legend"), page.locator("#q3-1")
+    assert legend.bounding_box()["y"] < message.bounding_box()["y"]
+    assert message.bounding_box()["y"] < first_choice.bounding_box()["y"]
+    expect(page.locator("fieldset#q3")).to_have_attribute("aria-describedby", "q3-error")
+    expect(page.locator("#error-summary a")).to_have_count(1)
+
+    # Every other answer is kept, the comment too.
+    for question, label in [*ANSWERS.items(), WISH]:
+        checked = page.locator(f"fieldset#{question} label.choice:has(input:checked) .text")
+        expect(checked).to_have_text([] if question == "q3" else [label])
+    expect(page.locator("#comment")).to_have_value(COMMENT)
+    assert stored_responses(live_server, form_code) == []
+
+    choose(page, "q3", ANSWERS["q3"])
     navigation = submit(page)
     assert navigation is not None and navigation.status == 200
     assert_thanks_page(page, form_code)
     assert_one_response_as_answered(live_server, form_code)
 
 
-@pytest.mark.parametrize("state", ["empty form", "form with errors", "thank-you page"])
+def test_switch_to_english_answer_and_switch_back(
+    live_server: LiveServer, form_code: str, new_page: Callable[..., Any]
+) -> None:
+    page = new_page()
+    page.goto(form_url(live_server, form_code))
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="English").tap()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Satisfaction survey")
+    expect(page.get_by_role("button", name="Send feedback")).to_be_visible()
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 360, f"the English form is {scroll_width}px wide"
+
+    answer_everything(page, answers=ENGLISH_ANSWERS, wish=ENGLISH_WISH)
+    navigation = submit(page, name="Send feedback")
+    assert navigation is not None and navigation.status == 200
+    assert_thanks_page(page, form_code, "Thank you for your feedback")
+    assert_one_response_as_answered(live_server, form_code, language="en")
+
+    # The choice is remembered until the citizen switches back.
+    with page.expect_navigation():
+        page.get_by_role("link", name="Tiếng Việt").tap()
+    assert_thanks_page(page, form_code)
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    page.goto(form_url(live_server, form_code))
+    expect(page.locator("h1")).to_have_text("Phiếu đánh giá mức độ hài lòng")
+    expect(page.get_by_role("button", name=SUBMIT)).to_be_visible()
+
+
+def test_form_can_be_filled_and_sent_with_the_keyboard_alone(
+    live_server: LiveServer, form_code: str, new_page: Callable[..., Any]
+) -> None:
+    page = new_page(is_mobile=False, has_touch=False)
+    page.goto(form_url(live_server, form_code))
+
+    def focused() -> dict[str, str]:
+        result: dict[str, str] = page.evaluate(
+            "() => { const e = document.activeElement; "
+            "return {tag: e.tagName, id: e.id, name: e.getAttribute('name') || ''}; }"
+        )
+        return result
+
+    def tab_to(name: str, most: int = 3) -> None:
+        """Press Tab until an element named `name` has the focus (within a few presses)."""
+        for _ in range(most):
+            page.keyboard.press("Tab")
+            if focused()["name"] == name or focused()["id"] == name:
+                return
+        raise AssertionError(f"Tab did not reach {name!r}; the focus is on {focused()}")
+
+    # Arrows move through a question's choices (and choose), Tab goes to the next question.
+    steps = {"q1": 3, "q2": 4, "q3": 2, "q4": 5, "q5": 1, "q6": 3}
+    for question, downs in steps.items():
+        tab_to(question)
+        for _ in range(downs):
+            page.keyboard.press("ArrowDown")
+        focused_label = page.locator(f"fieldset#{question} label.choice:has(input:focus)")
+        expect(focused_label).to_have_count(1)
+        assert_visible_focus_ring(focused_label)
+    tab_to("q7")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    tab_to("q8")
+    page.keyboard.press("Space")  # a checkbox is ticked with the space bar
+    tab_to("comment", most=10)
+    assert_visible_focus_ring(page.locator("#comment"))
+    page.keyboard.type(COMMENT)
+    tab_to("dossier")
+    assert_visible_focus_ring(page.locator("#dossier"))
+    page.keyboard.press("Tab")
+    button = page.get_by_role("button", name=SUBMIT)
+    expect(button).to_be_focused()
+    assert_visible_focus_ring(button)
+    with page.expect_navigation() as navigation:
+        page.keyboard.press("Enter")
+    assert navigation.value is not None and navigation.value.status == 200
+
+    assert_thanks_page(page, form_code)
+    stored = stored_responses(live_server, form_code)
+    assert len(stored) == 1
+    (response,) = stored
+    assert {key: response[key] for key in EXPECTED} == {
+        "q1": 4, "q2": 5, "q3": 3, "q4": None, "q5": 2, "q6": 4, "q7": "no",
+    }
+    assert response["wishes"] == ["facilities"] and response["comment"] == COMMENT
+
+
+def test_a_revoked_code_says_so(
+    live_server: LiveServer, revoked_code: str, new_page: Callable[..., Any]
+) -> None:
+    page = new_page()
+    response = page.goto(form_url(live_server, revoked_code))
+    assert response is not None and response.status == 410
+    expect(page.locator("h1")).to_have_text("Mã QR này đã ngừng sử dụng")
+    expect(page.locator("main")).to_contain_text("nhờ cán bộ tại quầy cung cấp mã QR mới")
+    expect(page.locator("form")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_no_axe_violations(page)
+
+
+def test_an_unknown_code_says_so(live_server: LiveServer, new_page: Callable[..., Any]) -> None:
+    page = new_page()
+    response = page.goto(form_url(live_server, "ZZZZ2345"))
+    assert response is not None and response.status == 404
+    expect(page.locator("h1")).to_have_text("Không tìm thấy mã đánh giá")
+    expect(page.locator("main")).to_contain_text("kiểm tra lại mã trên tờ QR")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # In English too.
+    with page.expect_navigation():
+        page.get_by_role("link", name="English").tap()
+    expect(page.locator("h1")).to_have_text("Survey code not found")
+    assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize(
+    "state", ["empty form", "form with errors", "English form", "thank-you page", "home page"]
+)
 def test_pages_have_no_wcag_violations(
     live_server: LiveServer, form_code: str, new_page: Callable[..., Any], state: str
 ) -> None:
@@ -291,20 +431,18 @@ def test_pages_have_no_wcag_violations(
     if state == "thank-you page":
         page.goto(f"{form_url(live_server, form_code)}/thanks")
         expect(page.locator("h1")).to_have_text(THANKS_TITLE)
+    elif state == "home page":
+        response = page.goto(f"{live_server.url}/")
+        assert response is not None and response.status == 200
+    elif state == "English form":
+        page.goto(f"{form_url(live_server, form_code)}?lang=en")
+        expect(page.locator("h1")).to_have_text("Satisfaction survey")
     else:
         page.goto(form_url(live_server, form_code))
         if state == "form with errors":
             submit(page)
             expect(page.locator("#error-summary")).to_be_visible()
-
-    results = axe_sync.Axe().run(
-        page,
-        options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]},
-    )
-    violations = results.response["violations"]
-    if violations:
-        print(axe_report(violations))
-    assert not violations, axe_report(violations)
+    assert_no_axe_violations(page)
 
 
 def test_no_request_leaves_the_server(

@@ -1,75 +1,110 @@
 """The dashboard of the demo province in Chromium: as a manager reads it, and as it prints.
 
-The app is served from a thread over a fresh SQLite file holding the demo data. Without
-Chromium, Playwright, axe-playwright-python or pypdfium2 the module is skipped.
+The app is served from a thread over the SQLite file holding the demo data (one live server
+and one Chromium for the whole run, see tests/conftest.py). Without Chromium, Playwright,
+axe-playwright-python or pypdfium2 the module is skipped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
-from flask import Flask
+from babel.numbers import format_percent
 
-from tests.browser_support import WCAG_TAGS, LiveServer, chromium, require, serve
+from tests.browser_support import LiveServer, assert_no_axe_violations, require
 
-sync_api, axe_sync, pypdfium2 = require(
+sync_api, _axe, pypdfium2 = require(
     "playwright.sync_api", "axe_playwright_python.sync_playwright", "pypdfium2"
 )
 
 pytestmark = pytest.mark.browser
 
-LAPTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "vi-VN"}
+expect = sync_api.expect
+
 A4 = (595, 842)  # PDF points
-MANAGER = "lanhdao.tinh@demo.example"
+# The headline cards and the scope of /api/v1/tallies each one shows.
+CARD_SCOPES = ("all", "LAND", "CONSTRUCTION", "INVESTMENT", "LAND_CONSTRUCTION_INVESTMENT")
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app on a fresh SQLite file holding the demo province, served from a thread."""
-    with serve(tmp_path_factory.mktemp("dashboard"), _load_demo) as live:
-        yield live
-
-
-def _load_demo(app: Flask) -> None:
-    from survey_app.demo import load_demo
-    from survey_app.extensions import db
-
-    with app.app_context():
-        load_demo(db.session)
-        db.session.commit()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def manager_page(browser: Any, live_server: LiveServer) -> Iterator[tuple[Any, list[str]]]:
-    """A signed-in page of the province's manager, and the console problems it logs."""
-    context = browser.new_context(**LAPTOP)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+def open_dashboard(page: Any, server: LiveServer) -> list[str]:
+    """Open the dashboard; return the console errors and warnings it will log."""
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning")
             else None)
-    page.goto(f"{live_server.url}/login")
-    page.fill("input[name=email]", MANAGER)
-    page.fill("input[name=password]", "matkhau-demo")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    yield page, problems
-    context.close()
+    response = page.goto(f"{server.url}/dashboard/")
+    assert response is not None and response.status == 200
+    return problems
 
 
-def test_dashboard_reads_well_and_breaks_no_rule(manager_page, live_server):
-    page, problems = manager_page
-    page.goto(f"{live_server.url}/dashboard/")
-    expect = sync_api.expect
+def api_token(server: LiveServer, email: str) -> str:
+    """A personal API token of a demo account, made as `flask tokens create` makes it."""
+    from survey_app.auth.services import create_token, find_user
+    from survey_app.extensions import db
+
+    with server.app.app_context():
+        user = find_user(db.session, email)
+        assert user is not None
+        _token, secret = create_token(db.session, user, label="browser test")
+        db.session.commit()
+    return secret
+
+
+def shown_period(page: Any) -> tuple[str, str]:
+    """The period the dashboard says it shows, as the API's YYYY-MM-DD dates."""
+    text = page.locator(".scope-line strong").inner_text()
+    days = re.findall(r"\d{2}/\d{2}/\d{4}", text)
+    assert len(days) == 2, text
+    start, end = (datetime.strptime(day, "%d/%m/%Y").date().isoformat() for day in days)
+    return start, end
+
+
+def shown_figures(page: Any) -> dict[str, tuple[str, int]]:
+    """Each headline card's index as written, and its number of counted responses."""
+    figures = {}
+    for scope in CARD_SCOPES:
+        card = page.locator(f"article.card-{scope.lower()}")
+        value = card.locator(".card-value").inner_text().strip()
+        n_text = card.locator(".card-meta", has_text="phiếu").inner_text()
+        figures[scope] = (value, int(re.sub(r"\D", "", n_text)))
+    return figures
+
+
+def api_figures(page: Any, server: LiveServer, token: str, **query: str) -> dict[str, Any]:
+    """The same figures from /api/v1/tallies, written as the dashboard writes them."""
+    reply = page.request.get(
+        f"{server.url}/api/v1/tallies", params=query,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert reply.status == 200, reply.text()
+    scopes = reply.json()["scopes"]
+
+    def written(index: float | None) -> str:
+        return "—" if index is None else format_percent(index / 100, "#,##0.0%", locale="vi")
+
+    return {
+        scope: (written(scopes[scope]["sipas_index"]), scopes[scope]["responses"])
+        for scope in CARD_SCOPES
+    }
+
+
+def counted_on_dashboard(page: Any) -> int:
+    """«Phiếu được tính» of all sectors, from the table at the foot of the dashboard."""
+    cell = page.locator("#counts tbody tr").first.locator("td").first
+    return int(re.sub(r"\D", "", cell.inner_text()))
+
+
+# Tests ---------------------------------------------------------------------------------
+
+
+def test_dashboard_reads_well_and_breaks_no_rule(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    page = new_page("manager")
+    problems = open_dashboard(page, live_server)
     expect(page.locator("h1")).to_have_text("Kết quả đánh giá sự hài lòng")
     # Six headline cards, each figure with one decimal and a comma.
     cards = page.locator("article.card")
@@ -87,19 +122,83 @@ def test_dashboard_reads_well_and_breaks_no_rule(manager_page, live_server):
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     # No blocked style or script: the Content-Security-Policy would log it.
     assert problems == []
-    results = axe_sync.Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
-    violations = results.response["violations"]
-    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+    assert_no_axe_violations(page)
 
 
-def test_sort_link_and_filters_work_without_javascript(browser, live_server):
-    context = browser.new_context(**LAPTOP, java_script_enabled=False)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login")
-    page.fill("input[name=email]", MANAGER)
-    page.fill("input[name=password]", "matkhau-demo")
+def test_period_and_sector_filters_show_what_the_api_says(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    from tests.browser_support import ACCOUNTS
+
+    token = api_token(live_server, ACCOUNTS["manager"])
+    page = new_page("manager")
+    open_dashboard(page, live_server)
+    start, end = shown_period(page)
+    assert start.endswith("-01-01"), "the dashboard opens on this year"
+    before = shown_figures(page)
+    assert before == api_figures(page, live_server, token, **{"from": start, "to": end})
+
+    page.select_option("#period", "last_12_months")
+    page.select_option("#sector", "DAT_DAI")
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.get_by_role("button", name="Xem số liệu").click()
+    expect(page.locator(".scope-line")).to_contain_text("Đất đai")
+    expect(page.locator("#period")).to_have_value("last_12_months")
+    expect(page.locator("#sector")).to_have_value("DAT_DAI")
+
+    start, end = shown_period(page)
+    after = shown_figures(page)
+    assert after != before, "the filters changed nothing on the page"
+    expected = api_figures(page, live_server, token, **{"from": start, "to": end},
+                           sector="DAT_DAI")
+    assert after == expected
+    # Land only: the land card and the all-sectors card count the same responses, and
+    # the construction and investment cards have none.
+    assert after["all"][1] == after["LAND"][1] > 0
+    assert after["CONSTRUCTION"][1] == after["INVESTMENT"][1] == 0
+
+
+def test_flagging_a_comment_takes_one_off_the_counted_figure(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    page = new_page("manager")
+    page.goto(f"{live_server.url}/dashboard/?period=last_12_months")
+    counted_before = counted_on_dashboard(page)
+
+    page.goto(f"{live_server.url}/review/comments")
+    expect(page.locator("h1")).to_have_text("Ý kiến của người dân")
+    total = page.locator(".panel li", has_text="phiếu được tính vào số liệu")
+    total_before = int(re.sub(r"\D", "", total.inner_text()))
+
+    # Open the newest comment that still counts, and flag it.
+    row = page.locator("tbody tr", has=page.locator("summary", has_text="Đánh dấu không tính"))
+    row = row.first
+    row_id = row.get_attribute("id")
+    assert row_id and row_id.startswith("response-")
+    comment = row.locator("td").nth(3).inner_text()
+    assert comment.strip(), "the newest row has no comment"
+    row.locator("summary", has_text="Đánh dấu không tính").click()
+    flag_button = row.get_by_role("button", name="Đánh dấu")
+    expect(flag_button).to_be_visible()
+    row.locator("input[name=note]").fill("Thử nghiệm trên trình duyệt")
+    with page.expect_navigation():
+        flag_button.click()
+
+    expect(page.locator(".flash")).to_contain_text(f"Đã đánh dấu phiếu #{row_id[9:]}")
+    flagged_row = page.locator(f"#{row_id}")
+    expect(flagged_row).to_contain_text("Thử nghiệm trên trình duyệt")
+    expect(flagged_row.get_by_role("button", name="Khôi phục")).to_have_count(1)
+    expect(total).to_contain_text(f"{total_before - 1:,}".replace(",", "."))
+    assert int(re.sub(r"\D", "", total.inner_text())) == total_before - 1
+
+    page.goto(f"{live_server.url}/dashboard/?period=last_12_months")
+    assert counted_on_dashboard(page) == counted_before - 1
+
+
+def test_sort_link_and_filters_work_without_javascript(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    page = new_page("manager", java_script_enabled=False)
     page.goto(f"{live_server.url}/dashboard/")
     page.select_option("#agency", "DEMO-X-CUAVIET")
     with page.expect_navigation():
@@ -112,11 +211,15 @@ def test_sort_link_and_filters_work_without_javascript(browser, live_server):
     numbers = [int(t.replace(".", "")) for t in
                page.locator("#by-sector tbody td:nth-child(2)").all_inner_texts()]
     assert numbers == sorted(numbers, reverse=True) and len(numbers) > 1
-    context.close()
 
 
-def test_quarterly_report_prints_on_a4(manager_page, live_server):
-    page, problems = manager_page
+def test_quarterly_report_prints_on_a4(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    page = new_page("manager")
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning")
+            else None)
     page.goto(f"{live_server.url}/dashboard/report")
     page.emulate_media(media="print")
     assert not page.locator(".masthead").is_visible()

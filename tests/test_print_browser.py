@@ -2,27 +2,27 @@
 
 Each page is printed with Playwright, rendered to images with pdfium and every QR on it is
 decoded with zxing-cpp: the decoded addresses must be exactly the codes' survey addresses.
+The app is served once for the whole run over the demo data (see tests/conftest.py).
 Without Chromium, Playwright, pypdfium2 or zxing-cpp the module is skipped.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import Flask
 
-from tests.browser_support import LiveServer, chromium, require, serve
+from tests.browser_support import LiveServer, assert_no_axe_violations, require
 
 sync_api, pypdfium2, zxingcpp = require("playwright.sync_api", "pypdfium2", "zxingcpp")
 
 pytestmark = pytest.mark.browser
 
-EMAIL, PASSWORD = "canbo.in@xa.example", "mat-khau-dung-1"
 CALL_TO_ACTION = "Quét mã QR để đánh giá mức độ hài lòng"
 ANONYMOUS = "Phiếu ẩn danh, không cần đăng nhập, mất khoảng 1 phút."
 # Page sizes in PDF points (1/72 inch), rounded.
@@ -40,25 +40,6 @@ class Printed:
     sizes: list[tuple[int, int]]
     qr_texts: list[list[str]]
     texts: list[str]
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app on a fresh SQLite file, seeded, with one admin account, served from a thread."""
-    with serve(tmp_path_factory.mktemp("print"), _seed_with_admin) as live:
-        yield live
-
-
-def _seed_with_admin(app: Flask) -> None:
-    from survey_app.auth.services import create_user
-    from survey_app.extensions import db
-    from survey_app.seed import seed_sectors
-
-    with app.app_context():
-        seed_sectors(db.session)
-        # Admins see every agency, so one account opens every test's pages.
-        create_user(db.session, EMAIL, PASSWORD, "admin", None)
-        db.session.commit()
 
 
 @pytest.fixture
@@ -87,26 +68,10 @@ def issue_codes(live_server: LiveServer) -> Callable[..., tuple[int, list[str]]]
     return make
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
-def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    """A laptop-sized page, signed in through the sign-in form."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="vi-VN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Đăng nhập").click()
-    assert "/login" not in page.url, "could not sign in"
-    yield page
-    context.close()
+def page(new_page: Callable[..., Any]) -> Any:
+    """A laptop-sized page of the demo's admin, who sees every agency."""
+    return new_page("admin", viewport={"width": 1200, "height": 900})
 
 
 # Helpers -------------------------------------------------------------------------------
@@ -123,6 +88,11 @@ def print_pdf(page: Any, url: str) -> Printed:
     """Open a page, print it as Chromium would on A4, and read the PDF back."""
     response = page.goto(url)
     assert response is not None and response.status == 200, url
+    return print_this_page(page)
+
+
+def print_this_page(page: Any) -> Printed:
+    """Print the page as Chromium would on A4, and read the PDF back."""
     # Honour the page's own @page size (the tent is A5); A4 is the default paper.
     pdf_bytes = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
     pdf = pypdfium2.PdfDocument(pdf_bytes)
@@ -150,6 +120,60 @@ def normalised(text: str) -> str:
 
 
 # Tests ---------------------------------------------------------------------------------
+
+
+COUNTER_NUMBERS = itertools.count(1)
+
+
+def test_staff_create_codes_then_print_the_sheet_and_a_tent(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    """The demo's counter clerk, through the pages only: two new codes, printed."""
+    page = new_page("staff", viewport={"width": 1200, "height": 900})
+    counter = f"Quầy lưu động {next(COUNTER_NUMBERS)}"
+    page.goto(f"{live_server.url}/manage/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Phường Đông Hà (demo)").first.click()
+    sync_api.expect(page.locator("h1")).to_have_text("Phường Đông Hà (demo)")
+
+    def create(counter_choice: dict[str, str], sector: str, new_name: str = "") -> str:
+        form = page.locator("#new-code")
+        form.get_by_label("Quầy", exact=True).select_option(**counter_choice)
+        if new_name:
+            form.get_by_label("Tên quầy mới").fill(new_name)
+        form.get_by_label("Lĩnh vực").select_option(label=sector)
+        with page.expect_navigation():
+            form.get_by_role("button", name="Tạo mã").click()
+        flash = page.locator(".flash-success")
+        sync_api.expect(flash).to_contain_text(f"cho {counter} · {sector}")
+        match = re.search(r"Đã tạo mã ([A-Z0-9]{8}) ", flash.inner_text())
+        assert match, flash.inner_text()
+        code = match.group(1)
+        sync_api.expect(page.locator(f"#code-{code}")).to_contain_text("Đang dùng")
+        return code
+
+    first = create({"value": "new"}, "Hộ tịch", new_name=counter)
+    second = create({"label": counter}, "Chứng thực")
+    urls = survey_urls(live_server, [first, second])
+
+    # The counter's sheet: both codes on one A4 page, each QR scanning to its address.
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"In mã của {counter}").click()
+    printed = print_this_page(page)
+    assert printed.sizes == [A4]
+    assert set(printed.qr_texts[0]) == urls and len(printed.qr_texts[0]) == 2
+    assert first in printed.texts[0] and second in printed.texts[0]
+
+    # The first code's table tent: one A5 page, the same QR on both faces.
+    page.go_back()
+    with page.expect_navigation():
+        page.locator(f"#code-{first}").get_by_role("link", name="Thẻ để bàn A6").click()
+    printed = print_this_page(page)
+    (first_url,) = survey_urls(live_server, [first])
+    assert printed.sizes == [A5]
+    assert printed.qr_texts == [[first_url, first_url]]
+    assert CALL_TO_ACTION in printed.texts[0]
+
 
 
 def test_eight_codes_print_on_two_a4_sheets_and_every_qr_scans(
@@ -251,7 +275,7 @@ def test_print_pages_have_no_wcag_violations(
     issue_codes: Callable[..., tuple[int, list[str]]],
     kind: str,
 ) -> None:
-    axe_sync = pytest.importorskip(
+    pytest.importorskip(
         "axe_playwright_python.sync_playwright",
         reason="axe-playwright-python is not installed: pip install -e '.[test]'",
     )
@@ -262,9 +286,4 @@ def test_print_pages_have_no_wcag_violations(
         sync_api.expect(page.get_by_role("status")).to_be_visible()
     else:
         page.goto(f"{live_server.url}/codes/{code}/{kind}")
-    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-    results = axe_sync.Axe().run(
-        page, options={"runOnly": {"type": "tag", "values": tags}, "resultTypes": ["violations"]}
-    )
-    violations = results.response["violations"]
-    assert not violations, [(v["id"], [n["html"] for n in v["nodes"]]) for v in violations]
+    assert_no_axe_violations(page)
