@@ -39,6 +39,11 @@ serve: install
 test: install lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make screenshots: regenerate docs/screenshots/ from the demo data in Chromium
+.PHONY: screenshots
+screenshots: install
+	$(BIN)/python -m tests.screenshots docs/screenshots
+
 lint:
 	$(BIN)/ruff check .
 
