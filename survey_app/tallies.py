@@ -136,7 +136,12 @@ def _split(period: Period) -> tuple[list[Period], Period | None]:
 
 
 def _part(
-    table: Any, period_column: str, period: Period, flt: TallyFilter, keys: list[str]
+    table: Any,
+    period_column: str,
+    period: Period,
+    flt: TallyFilter,
+    keys: list[str],
+    counts: Iterable[str],
 ) -> Select[Any]:
     conditions: list[ColumnElement[bool]] = [
         table.c[period_column] >= period.start,
@@ -151,28 +156,37 @@ def _part(
     if flt.statuses is not None:
         conditions.append(table.c.status.in_(flt.statuses))
     columns = [table.c[_GROUP_COLUMNS[k]].label(k) for k in keys]
-    columns += [func.sum(table.c[c]).label(c) for c in TALLY_COUNT_COLUMNS]
+    columns += [func.sum(table.c[c]).label(c) for c in counts]
     query = select(*columns).where(and_(*conditions))
     return query.group_by(*(table.c[_GROUP_COLUMNS[k]] for k in keys)) if keys else query
 
 
 def tally_rows(
-    session: Session, flt: TallyFilter, group_by: str | Iterable[str] = "none"
+    session: Session,
+    flt: TallyFilter,
+    group_by: str | Iterable[str] = "none",
+    counts: tuple[str, ...] = TALLY_COUNT_COLUMNS,
 ) -> list[dict[str, Any]]:
-    """Return summed rollup counts, one dict per group (group keys plus count columns)."""
+    """Return summed rollup counts, one dict per group (group keys plus count columns).
+
+    `counts` names the count columns to sum; "responses" is always among them. Summing
+    one column instead of 42 makes a count of responses several times cheaper.
+    """
+    if "responses" not in counts:
+        counts = ("responses", *counts)
     keys = [group_by] if isinstance(group_by, str) else list(group_by)
     keys = [k for k in keys if k != "none"]
     unknown = set(keys) - set(_GROUP_COLUMNS)
     if unknown:
         raise ValueError(f"unknown grouping {sorted(unknown)}; choose from {GROUPINGS}")
     edges, whole = _split(flt.period)
-    parts = [_part(tally_days, "day", edge, flt, keys) for edge in edges]
+    parts = [_part(tally_days, "day", edge, flt, keys, counts) for edge in edges]
     if whole is not None:
-        parts.append(_part(tally_months, "month", whole, flt, keys))
+        parts.append(_part(tally_months, "month", whole, flt, keys, counts))
     union = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     outer = select(
         *(union.c[k] for k in keys),
-        *(func.coalesce(func.sum(union.c[c]), 0).label(c) for c in TALLY_COUNT_COLUMNS),
+        *(func.coalesce(func.sum(union.c[c]), 0).label(c) for c in counts),
     )
     if keys:
         outer = outer.group_by(*(union.c[k] for k in keys))
@@ -209,7 +223,7 @@ def count_by_status(
     everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
     keys = ["status"] if group_by == "none" else [group_by, "status"]
     result: dict[Any, dict[str, int]] = {}
-    for row in tally_rows(session, everything, keys):
+    for row in tally_rows(session, everything, keys, counts=("responses",)):
         group = row[group_by] if group_by != "none" else None
         result.setdefault(group, {})[row["status"]] = int(row["responses"])
     return result
