@@ -272,10 +272,8 @@ def record_response(
     response is stored too, flagged with its reason and left out of the counted tallies;
     a repeated dossier code is stored as a duplicate unless it is flagged.
     """
-    existing = response_for_nonce(session, nonce)
-    if existing is not None:
-        return existing, False
-
+    # A form sent again (a double tap, a retry, a replay) is found by the unique submit
+    # nonce when its insert fails below: no query up front for what is rare.
     now = now or utcnow()
     sender = sender or Sender()
     hashed = dossier_hash(answers["dossier"]) if answers.get("dossier") else None
@@ -325,8 +323,8 @@ def record_response(
             response = build(is_repeat)
             session.add(response)
     except IntegrityError:
-        # Either the same form was submitted concurrently, or another response with the
-        # same dossier code was counted in the meantime.
+        # Either the same form was sent before or concurrently, or another response with
+        # the same dossier code was counted in the meantime.
         existing = response_for_nonce(session, nonce)
         if existing is not None:
             return existing, False

@@ -109,6 +109,7 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         rendered_at=token.issued_at,
         is_honeypot_filled=bool((form[HONEYPOT_FIELD].data or "").strip()),
     )
+    thanks = url_for("survey.thanks", code=survey_code.code)  # before the commit expires it
     # A flagged response gets the same thanks: nothing tells a machine it was noticed.
     record_response(
         db.session,
@@ -120,7 +121,7 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         sender=sender,
     )
     db.session.commit()
-    return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
+    return redirect(thanks, code=303)
 
 
 @bp.errorhandler(429)
