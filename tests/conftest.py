@@ -286,9 +286,11 @@ def live_server(
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, launched once through Playwright."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=browser_support.TIMEOUT_MS)
+    sync_api = pytest.importorskip(
+        "playwright.sync_api",
+        reason="Playwright is not installed: pip install -e '.[test]' to run the browser tests",
+    )
+    sync_api.expect.set_options(timeout=browser_support.TIMEOUT_MS)
     with browser_support.chromium() as launched:
         yield launched
 

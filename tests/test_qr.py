@@ -15,7 +15,7 @@ from sqlalchemy import select
 from survey_app import qr
 from survey_app.extensions import db
 from survey_app.models import SurveyCode, utcnow
-from tests.browser_support import CHROMIUM, chromium
+from tests.browser_support import CHROMIUM
 
 BASE_URL = "http://survey.test"  # PUBLIC_BASE_URL of the testing config
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -136,21 +136,20 @@ def test_svg_is_a_compact_scalable_image(client, survey_code):
     reason=f"Chromium not found at {CHROMIUM}: install Debian's chromium package to check "
     "the SVG as a browser draws it",
 )
-def test_svg_drawn_by_a_browser_reads_as_the_survey_address(client, survey_code):
-    pytest.importorskip(
-        "playwright.sync_api",
-        reason="Playwright is not installed: pip install -e '.[test]' to run the browser tests",
-    )
+def test_svg_drawn_by_a_browser_reads_as_the_survey_address(client, survey_code, browser):
+    # `browser` is the run's one Chromium (tests/conftest.py); it skips without Playwright.
     svg = fetch(client, f"/s/{survey_code}/qr.svg").data
     source = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 800, "height": 800})
+    page = browser.new_page(viewport={"width": 800, "height": 800})
+    try:
         page.set_content(
             f'<body style="margin:0;background:#fff">'
             f'<img alt="QR" src="{source}" width="600" height="600"></body>'
         )
         page.wait_for_function("document.images[0].complete")
         shot = page.locator("img").screenshot()
+    finally:
+        page.close()
     image = png_image(shot)
     assert image.size == (600, 600)
     assert decode(image).text == f"{BASE_URL}/s/{survey_code}"
