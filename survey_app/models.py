@@ -420,16 +420,18 @@ TALLY_COUNT_COLUMNS: tuple[str, ...] = (
 
 
 def _tally_table(name: str, *period_columns: str) -> Table:
+    # No foreign keys: rollup rows are derived, written only by survey_app.tallies in the
+    # transaction that stores or moves a response, and the responses table has the keys.
     return Table(
         name,
         Base.metadata,
         Column(period_columns[0], Date, primary_key=True),
-        Column("survey_code_id", ForeignKey("survey_codes.id"), primary_key=True),
+        Column("survey_code_id", Integer, primary_key=True, autoincrement=False),
         Column("status", String(10), primary_key=True),
         *(Column(extra, Date, nullable=False) for extra in period_columns[1:]),
-        Column("agency_id", ForeignKey("agencies.id"), nullable=False),
-        Column("counter_id", ForeignKey("counters.id"), nullable=False),
-        Column("sector_id", ForeignKey("sectors.id"), nullable=False),
+        Column("agency_id", Integer, nullable=False),
+        Column("counter_id", Integer, nullable=False),
+        Column("sector_id", Integer, nullable=False),
         *(Column(c, Integer, nullable=False, default=0) for c in TALLY_COUNT_COLUMNS),
         Index(f"ix_{name}_agency_{period_columns[0]}", "agency_id", period_columns[0]),
     )

@@ -37,6 +37,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     union_all,
     update,
 )
@@ -394,6 +395,10 @@ def rebuild_in_database(session: Session) -> int | None:
     local_day = _local_day_expression(session, deployment_zone(), first, last)
     if local_day is None:
         return None
+    if session.get_bind().dialect.name == "postgresql":
+        # Room to sort millions of rows in memory rather than on disk, for this one
+        # transaction only.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(delete(tally_days))
     session.execute(delete(tally_months))
     keys = ("survey_code_id", "status", "agency_id", "counter_id", "sector_id")
