@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from survey_app import sipas
 from survey_app.models import TARGET_GROUPS, Sector, TargetYear
-from survey_app.tallies import Period, TallyFilter, count_answers, count_by_status
+from survey_app.tallies import Period, TallyFilter, count_answers_and_statuses
 
 ALL = "all"
 POOLED = "LAND_CONSTRUCTION_INVESTMENT"
@@ -110,8 +110,7 @@ def build_report(session: Session, flt: TallyFilter) -> Report:
     target_year = targets_for(session, flt.period)
     min_sample = target_year.min_sample if target_year else sipas.DEFAULT_MIN_SAMPLE
     sectors = {s.id: s for s in session.scalars(select(Sector))}
-    counted = count_answers(session, flt, "sector")
-    statuses = count_by_status(session, flt, "sector")
+    counted, statuses = count_answers_and_statuses(session, flt, "sector")
 
     def threshold(scope: str) -> float | None:
         return getattr(target_year, THRESHOLD_COLUMNS[scope]) if target_year else None
@@ -153,8 +152,7 @@ def grouped_figures(
     session: Session, flt: TallyFilter, group_by: str, threshold: float | None, min_sample: int
 ) -> dict[Any, ScopeFigures]:
     """Return the figures of each agency, counter, code or month, judged against one target."""
-    counted = count_answers(session, flt, group_by)
-    statuses = count_by_status(session, flt, group_by)
+    counted, statuses = count_answers_and_statuses(session, flt, group_by)
     return {
         key: _figures(
             str(key),

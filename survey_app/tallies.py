@@ -253,6 +253,33 @@ def count_answers(
     }
 
 
+def count_answers_and_statuses(
+    session: Session, flt: TallyFilter, group_by: str = "none"
+) -> tuple[dict[Any, AnswerCounts], dict[Any, dict[str, int]]]:
+    """Return count_answers and count_by_status of a filter, from one read of the rollups.
+
+    One query grouped by status too: reading the rows once costs less than reading them
+    twice, even when the second read sums a single column.
+    """
+    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
+    keys = ["status"] if group_by == "none" else [group_by, "status"]
+    wanted = None if flt.statuses is None else set(flt.statuses)
+    summed: dict[Any, dict[str, int]] = {}
+    by_status: dict[Any, dict[str, int]] = {}
+    for row in tally_rows(session, everything, keys):
+        group = row[group_by] if group_by != "none" else None
+        by_status.setdefault(group, {})[row["status"]] = int(row["responses"])
+        if wanted is not None and row["status"] not in wanted:
+            continue
+        totals = summed.setdefault(group, dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
+        for column in TALLY_COUNT_COLUMNS:
+            totals[column] += int(row[column])
+    counted = {group: answer_counts(totals) for group, totals in summed.items()}
+    if group_by == "none" and None not in counted:
+        counted[None] = answer_counts(dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
+    return counted, by_status
+
+
 def count_by_status(
     session: Session, flt: TallyFilter, group_by: str = "none"
 ) -> dict[Any, dict[str, int]]:

@@ -239,3 +239,19 @@ def test_fixed_offset_over_a_span():
     summer = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)
     assert tallies.fixed_offset(ZoneInfo("Europe/Paris"), *summer) == timedelta(hours=2)
     assert tallies.fixed_offset(VN, None, None) == timedelta(hours=7)
+
+
+def test_one_read_gives_what_the_two_reads_give(app, spread):
+    with app.app_context():
+        for response in db.session.scalars(select(Response).order_by(Response.id).limit(20)):
+            tallies.change_status(db.session, response, "flagged", "manual")
+        db.session.flush()
+        for make_period in FILTERS:
+            for group_by in ("none", "sector", "agency", "month", "code"):
+                for statuses in (("counted",), ("flagged",), ("counted", "flagged"), None):
+                    flt = TallyFilter(make_period(spread), statuses=statuses)
+                    counted, by_status = tallies.count_answers_and_statuses(
+                        db.session, flt, group_by
+                    )
+                    assert counted == tallies.count_answers(db.session, flt, group_by), flt
+                    assert by_status == tallies.count_by_status(db.session, flt, group_by)
