@@ -50,6 +50,21 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+## make bench: install, then measure the survey page, submissions, tallies over 1, 3 and 10
+## million responses, page weight and Lighthouse, and the QR sheet; writes
+## bench/results/latest.json and docs/performance.md (under 15 minutes)
+.PHONY: bench bench-quick bench-tools
+bench-tools:
+	bench/tools.sh
+
+bench: install bench-tools
+	$(BIN)/python -m bench
+
+## make bench-quick: the same with 1 million responses and shorter phases (under 5 minutes);
+## writes bench/results/quick.json and bench/results/quick.md
+bench-quick: install bench-tools
+	$(BIN)/python -m bench --quick
+
 ## make translations: extract the strings and update both catalogs
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --omit-header .
