@@ -410,12 +410,20 @@ class TargetYear(Base):
 # kept exact in the same transaction as every insert and status change (survey_app.tallies).
 
 RATING_QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q6")
+# The 'counted' row of a day or month and code also holds how many responses of each other
+# status it has (0 on the other rows), so that the usual read (counted answers, and the
+# counts by status beside them) touches only the counted rows: at most codes x months
+# rows a year, however many responses were flagged or found duplicate.
+STATUS_COUNT_COLUMNS: tuple[str, ...] = tuple(
+    f"responses_{status}" for status in RESPONSE_STATUSES if status != "counted"
+)
 TALLY_COUNT_COLUMNS: tuple[str, ...] = (
     "responses",
     *(f"{q}_{value}" for q in RATING_QUESTIONS for value in range(1, 6)),
     *(f"q7_{answer}" for answer in INTEGRITY_ANSWERS),
     "wish_respondents",
     *(f"wish_{code}" for code in WISH_CODES),
+    *STATUS_COUNT_COLUMNS,
 )
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     text,
     union_all,
@@ -49,6 +50,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from survey_app.models import (
     INTEGRITY_ANSWERS,
     RATING_QUESTIONS,
+    STATUS_COUNT_COLUMNS,
     TALLY_COUNT_COLUMNS,
     WISH_CODES,
     Response,
@@ -229,7 +231,8 @@ def tally_rows(
     statement = _read_statement(keys, counts, len(edges), whole is not None, shape)
     rows = [dict(row._mapping) for row in session.execute(statement, parameters)]
     # Without a grouping an empty scope still gives one row of zeros; with one, no row.
-    return [row for row in rows if keys == [] or row["responses"]]
+    # (A counted row may count no counted response, only those of other statuses.)
+    return [row for row in rows if keys == [] or any(row[c] for c in counts)]
 
 
 def answer_counts(row: Mapping[str, Any]) -> AnswerCounts:
@@ -250,7 +253,15 @@ def count_answers(
     return {
         (row[group_by] if group_by != "none" else None): answer_counts(row)
         for row in tally_rows(session, flt, group_by)
+        if group_by == "none" or row["responses"]
     }
+
+
+def _statuses_of_counted_row(row: Mapping[str, Any]) -> dict[str, int]:
+    """Return {status: responses} held by a counted row (its own count and the others')."""
+    statuses = {"counted": int(row["responses"])}
+    statuses.update({c.removeprefix("responses_"): int(row[c]) for c in STATUS_COUNT_COLUMNS})
+    return {status: n for status, n in statuses.items() if n}
 
 
 def count_answers_and_statuses(
@@ -258,18 +269,31 @@ def count_answers_and_statuses(
 ) -> tuple[dict[Any, AnswerCounts], dict[Any, dict[str, int]]]:
     """Return count_answers and count_by_status of a filter, from one read of the rollups.
 
-    One query grouped by status too: reading the rows once costs less than reading them
-    twice, even when the second read sums a single column.
+    Counted answers (the usual filter) read only the counted rows, which also hold the
+    counts of the other statuses. Any other choice of statuses reads the rows of every
+    status, grouped by status too.
     """
+    if flt.statuses == ("counted",):
+        counted: dict[Any, AnswerCounts] = {}
+        by_status: dict[Any, dict[str, int]] = {}
+        for row in tally_rows(session, flt, group_by):
+            group = row[group_by] if group_by != "none" else None
+            if group_by == "none" or row["responses"]:
+                counted[group] = answer_counts(row)
+            statuses = _statuses_of_counted_row(row)
+            if statuses:
+                by_status[group] = statuses
+        return counted, by_status
     everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
     keys = ["status"] if group_by == "none" else [group_by, "status"]
     wanted = None if flt.statuses is None else set(flt.statuses)
     summed: dict[Any, dict[str, int]] = {}
-    by_status: dict[Any, dict[str, int]] = {}
+    by_status = {}
     for row in tally_rows(session, everything, keys):
         group = row[group_by] if group_by != "none" else None
-        by_status.setdefault(group, {})[row["status"]] = int(row["responses"])
-        if wanted is not None and row["status"] not in wanted:
+        if row["responses"]:
+            by_status.setdefault(group, {})[row["status"]] = int(row["responses"])
+        if (wanted is not None and row["status"] not in wanted) or not row["responses"]:
             continue
         totals = summed.setdefault(group, dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
         for column in TALLY_COUNT_COLUMNS:
@@ -283,13 +307,19 @@ def count_answers_and_statuses(
 def count_by_status(
     session: Session, flt: TallyFilter, group_by: str = "none"
 ) -> dict[Any, dict[str, int]]:
-    """Return {group: {status: responses}} over every status, for raw vs counted figures."""
-    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
-    keys = ["status"] if group_by == "none" else [group_by, "status"]
+    """Return {group: {status: responses}} over every status, for raw vs counted figures.
+
+    Read from the counted rows alone, which hold the counts of every status.
+    """
+    counted_rows = TallyFilter(
+        flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, ("counted",)
+    )
+    counts = ("responses", *STATUS_COUNT_COLUMNS)
     result: dict[Any, dict[str, int]] = {}
-    for row in tally_rows(session, everything, keys, counts=("responses",)):
-        group = row[group_by] if group_by != "none" else None
-        result.setdefault(group, {})[row["status"]] = int(row["responses"])
+    for row in tally_rows(session, counted_rows, group_by, counts=counts):
+        statuses = _statuses_of_counted_row(row)
+        if statuses:
+            result[row[group_by] if group_by != "none" else None] = statuses
     return result
 
 
@@ -369,15 +399,22 @@ def bump(
         c: sign * n
         for c, n in _increments(response, response.wish_codes if wishes is None else wishes).items()
     }
+    status = status or response.status
     common = {
         "survey_code_id": response.survey_code_id,
-        "status": status or response.status,
+        "status": status,
         "agency_id": response.agency_id,
         "counter_id": response.counter_id,
         "sector_id": response.sector_id,
     }
     _upsert(session, tally_days, {"day": day, "month": month_start(day), **common}, deltas)
     _upsert(session, tally_months, {"month": month_start(day), **common}, deltas)
+    if status != "counted":
+        # The counted rows of the same day and month keep the count of this status too.
+        marker = {f"responses_{status}": sign}
+        counted = {**common, "status": "counted"}
+        _upsert(session, tally_days, {"day": day, "month": month_start(day), **counted}, marker)
+        _upsert(session, tally_months, {"month": month_start(day), **counted}, marker)
 
 
 def record_response(session: Session, response: Response) -> None:
@@ -441,6 +478,7 @@ def rebuild_in_database(session: Session) -> int | None:
             ),
         )
     )
+    _count_statuses_on_counted_days(session, keys)
     # A month is the sum of its days: far fewer rows to read than the responses.
     session.execute(
         insert(tally_months).from_select(
@@ -453,6 +491,34 @@ def rebuild_in_database(session: Session) -> int | None:
         )
     )
     return int(total)
+
+
+def _count_statuses_on_counted_days(session: Session, keys: tuple[str, ...]) -> None:
+    """Copy each day's count of every other status onto its counted row (made if missing)."""
+    row_keys = ("day", "month", *(k for k in keys if k != "status"))
+    builder = postgresql_insert if session.get_bind().dialect.name == "postgresql" else (
+        sqlite_insert
+    )
+    answers = [c for c in TALLY_COUNT_COLUMNS if c not in STATUS_COUNT_COLUMNS]
+    source = select(
+        *(tally_days.c[k] for k in row_keys),
+        literal("counted").label("status"),
+        *(literal(0).label(c) for c in answers),
+        *(
+            func.sum(case((tally_days.c.status == c.removeprefix("responses_"),
+                           tally_days.c.responses), else_=0)).label(c)
+            for c in STATUS_COUNT_COLUMNS
+        ),
+    ).where(tally_days.c.status != "counted").group_by(*(tally_days.c[k] for k in row_keys))
+    inserting = builder(tally_days).from_select(
+        [*row_keys, "status", *answers, *STATUS_COUNT_COLUMNS], source
+    )
+    session.execute(
+        inserting.on_conflict_do_update(
+            index_elements=[c.name for c in tally_days.primary_key.columns],
+            set_={c: inserting.excluded[c] for c in STATUS_COUNT_COLUMNS},
+        )
+    )
 
 
 def _local_day_expression(
@@ -524,6 +590,7 @@ def _counts_by_day(local_day: ColumnElement[Any], keys: tuple[str, ...]) -> Any:
         func.coalesce(func.sum(chosen.c[f"wish_{code}"]), 0).label(f"wish_{code}")
         for code in WISH_CODES
     ]
+    counts += [literal(0).label(c) for c in STATUS_COUNT_COLUMNS]  # filled in afterwards
     key_columns = [getattr(Response, k) for k in keys]
     return (
         select(local_day.label("day"), *key_columns, *counts)
@@ -554,6 +621,10 @@ def rebuild_in_python(session: Session, batch_size: int = 5000) -> int:
         sums = days.setdefault(key, dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
         for column, n in _increments(response, wishes).items():
             sums[column] += n
+        if response.status != "counted":
+            counted_key = (*key[:2], "counted", *key[3:])
+            counted = days.setdefault(counted_key, dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
+            counted[f"responses_{response.status}"] += 1
         total += 1
     months: dict[tuple[Any, ...], dict[str, int]] = {}
     day_rows = []
