@@ -350,40 +350,56 @@ def _increments(response: Response, wishes: Iterable[str]) -> dict[str, int]:
     return columns
 
 
-# One upsert statement per dialect and table, built once: building its 42 "column +
-# excluded.column" expressions cost more than running it.
-_UPSERTS: dict[tuple[str, str], Any] = {}
+# The upserts are built once per dialect, not per response: building their 42 "column +
+# excluded.column" expressions cost more than running them. Every count column is set,
+# even those adding 0: one statement shape for every response, compiled once.
+_UPSERTS: dict[str, Any] = {}
+_DAY_KEYS = ("day", "month", "survey_code_id", "status", "agency_id", "counter_id", "sector_id")
 
 
-def _upsert_statement(dialect: str, table: Any) -> Any:
-    statement = _UPSERTS.get((dialect, table.name))
-    if statement is None:
-        builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        inserting = builder(table)
-        statement = inserting.on_conflict_do_update(
-            index_elements=[c.name for c in table.primary_key.columns],
-            # Every count column, even those adding 0: one statement shape for every
-            # response, so it is compiled once, not once per answer pattern.
-            set_={c: table.c[c] + inserting.excluded[c] for c in TALLY_COUNT_COLUMNS},
+def _upsert_into(dialect: str, table: Any) -> Any:
+    builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    columns = [c for c in _DAY_KEYS if c in table.c] + list(TALLY_COUNT_COLUMNS)
+    inserting = builder(table).values({c: bindparam(c) for c in columns})
+    return inserting.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={c: table.c[c] + inserting.excluded[c] for c in TALLY_COUNT_COLUMNS},
+    )
+
+
+def _upserts(dialect: str) -> list[Any]:
+    """Return the statements that add one set of counts to a day row and its month row."""
+    if dialect not in _UPSERTS:
+        days, months = _upsert_into(dialect, tally_days), _upsert_into(dialect, tally_months)
+        # PostgreSQL runs both in one statement (a data-modifying WITH): one round trip.
+        _UPSERTS[dialect] = (
+            [months.add_cte(days.cte("day_row"))] if dialect == "postgresql" else [days, months]
         )
-        _UPSERTS[(dialect, table.name)] = statement
-    return statement
+    upserts: list[Any] = _UPSERTS[dialect]
+    return upserts
 
 
-def _upsert(session: Session, table: Any, keys: dict[str, Any], deltas: dict[str, int]) -> None:
+def _add(session: Session, keys: dict[str, Any], deltas: dict[str, int]) -> None:
+    """Add counts to the day row of `keys` (day, month, code, status...) and its month row."""
     dialect = session.get_bind().dialect.name
     values = {**keys, **{c: deltas.get(c, 0) for c in TALLY_COUNT_COLUMNS}}
     if dialect in ("postgresql", "sqlite"):
-        session.execute(_upsert_statement(dialect, table), values)
+        for statement in _upserts(dialect):
+            session.execute(statement, values)
         return
     # Other databases: update, or insert when there was nothing to update.
-    matched = session.execute(
-        update(table)
-        .where(*(table.c[k] == v for k, v in keys.items() if table.c[k].primary_key))
-        .values({c: table.c[c] + d for c, d in deltas.items()})
-    )
-    if not matched.rowcount:  # type: ignore[attr-defined]
-        session.execute(insert(table).values(**values))
+    for table in (tally_days, tally_months):
+        row_keys = {k: v for k, v in keys.items() if k in table.c}
+        matched = session.execute(
+            update(table)
+            .where(*(table.c[k] == v for k, v in row_keys.items() if table.c[k].primary_key))
+            .values({c: table.c[c] + d for c, d in deltas.items()})
+        )
+        if not matched.rowcount:  # type: ignore[attr-defined]
+            session.execute(
+                insert(table).values(**row_keys, **{c: deltas.get(c, 0) for c in
+                                                    TALLY_COUNT_COLUMNS})
+            )
 
 
 def bump(
@@ -407,14 +423,12 @@ def bump(
         "counter_id": response.counter_id,
         "sector_id": response.sector_id,
     }
-    _upsert(session, tally_days, {"day": day, "month": month_start(day), **common}, deltas)
-    _upsert(session, tally_months, {"month": month_start(day), **common}, deltas)
+    _add(session, {"day": day, "month": month_start(day), **common}, deltas)
     if status != "counted":
         # The counted rows of the same day and month keep the count of this status too.
         marker = {f"responses_{status}": sign}
-        counted = {**common, "status": "counted"}
-        _upsert(session, tally_days, {"day": day, "month": month_start(day), **counted}, marker)
-        _upsert(session, tally_months, {"month": month_start(day), **counted}, marker)
+        _add(session, {"day": day, "month": month_start(day), **common, "status": "counted"},
+             marker)
 
 
 def record_response(session: Session, response: Response) -> None:
