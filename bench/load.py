@@ -464,6 +464,10 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             at_rate = post_at_rate(app.url, forms[closed_loop_forms:], settings.rate)
             log(f"  p99 {at_rate['p99_ms']} ms")
             app_memory = app.peak_memory()
+        log("load: profile of the form and of a submission (in process)")
+        from bench.profile import profile
+
+        request_profile = profile(url, codes[-1])
 
         bare_env = _app_environment(url, free_port(), BARE_PAGE_FILE=str(directory / "page.html"))
         log("load: the bare Flask app under gunicorn")
@@ -487,6 +491,7 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
                          "ratio": _ratio(app_submit, bare_submit)}
     results["submit_at_rate"] = at_rate
     results["memory"] = {"app": app_memory, "bare": bare_memory}
+    results["profile"] = request_profile
     results["checks"] = {
         "app_posts_answered": app_submit["requests"],
         "app_responses_stored": stored,

@@ -35,6 +35,10 @@ def _fmt(value: Any, digits: int = 1) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
+        if abs(value) < 1:
+            return f"{value:.3f}"
+        if abs(value) < 100:
+            return f"{value:.{max(digits, 2)}f}"
         return f"{value:,.{digits}f}"
     return str(value)
 
@@ -228,6 +232,7 @@ def _load_sections(results: dict[str, Any]) -> list[str]:
         f"{', '.join(f'{k}: {v:,}' for k, v in at_rate['statuses'].items())}, connection "
         f"errors {at_rate['errors']}.\n"
     )
+    out += _profile_section(load.get("profile"))
     out.append("## 5. Memory\n")
     memory = load["memory"]
     out.append("Peak resident memory (VmHWM) at the end of each server's load phases.\n")
@@ -237,6 +242,25 @@ def _load_sections(results: dict[str, Any]) -> list[str]:
         ["bare Flask", memory["bare"]["master_mb"],
          ", ".join(_fmt(w) for w in memory["bare"]["workers_mb"])],
     ]))
+    out.append("")
+    return out
+
+
+def _profile_section(profiled: dict[str, Any] | None) -> list[str]:
+    if not profiled:
+        return []
+    out = ["### Profile of a request\n", profiled["note"] + "\n"]
+    out.append(_table(["Request", "Wall ms", "CPU ms", "SQL statements"], [
+        [name, profiled[key]["wall_ms"], profiled[key]["cpu_ms"],
+         profiled[key]["sql_statements"]]
+        for key, name in (("page", "GET /s/<code>"), ("submit", "POST /s/<code>"))
+    ]))
+    for key, name in (("page", "GET /s/<code>"), ("submit", "POST /s/<code>")):
+        out.append(f"\nHeaviest functions of {name} (per request, under the profiler):\n")
+        out.append(_table(["Function", "Calls", "Cumulative ms", "Own ms"], [
+            [f"`{row['function']}`", row["calls_per_request"], row["cumulative_ms"],
+             row["own_ms"]] for row in profiled[key]["top"]
+        ]))
     out.append("")
     return out
 
