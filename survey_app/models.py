@@ -447,3 +447,6 @@ def _tally_table(name: str, *period_columns: str) -> Table:
 
 tally_days = _tally_table("tally_days", "day", "month")
 tally_months = _tally_table("tally_months", "month")
+# Whole calendar years (keyed by their 1 January): SIPAS is reported by year, and a year
+# over a province then sums one row per code instead of twelve.
+tally_years = _tally_table("tally_years", "year")

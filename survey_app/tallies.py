@@ -58,6 +58,7 @@ from survey_app.models import (
     Sector,
     tally_days,
     tally_months,
+    tally_years,
 )
 from survey_app.sipas import AnswerCounts
 
@@ -136,6 +137,39 @@ def _split(period: Period) -> tuple[list[Period], Period | None]:
     return edges, Period(first_whole, after_last_whole - timedelta(days=1))
 
 
+def year_start(day: date) -> date:
+    return day.replace(month=1, day=1)
+
+
+def _split_by_level(
+    period: Period, whole_years: bool = True
+) -> tuple[list[Period], list[Period], Period | None]:
+    """Split a period into the parts read by day, by month and by whole year."""
+    years: Period | None = None
+    rest = [period]
+    if whole_years:
+        first = period.start if period.start == year_start(period.start) else date(
+            period.start.year + 1, 1, 1
+        )
+        after_last = date(period.end.year + 1, 1, 1) if (
+            period.end.month, period.end.day
+        ) == (12, 31) else year_start(period.end)
+        if first < after_last:
+            years = Period(first, after_last - timedelta(days=1))
+            rest = []
+            if period.start < first:
+                rest.append(Period(period.start, first - timedelta(days=1)))
+            if after_last <= period.end:
+                rest.append(Period(after_last, period.end))
+    days: list[Period] = []
+    months: list[Period] = []
+    for part in rest:
+        edges, whole = _split(part)
+        days += edges
+        months += [whole] if whole is not None else []
+    return days, months, years
+
+
 # Reading ---------------------------------------------------------------------------------
 
 
@@ -172,15 +206,21 @@ def _part(
 
 
 def _read_statement(
-    keys: list[str], counts: tuple[str, ...], edges: int, whole: bool,
+    keys: list[str], counts: tuple[str, ...], levels: tuple[int, int, int],
     shape: tuple[bool, bool, bool, bool],
 ) -> Select[Any]:
-    cache_key = (tuple(keys), counts, edges, whole, shape)
+    cache_key = (tuple(keys), counts, levels, shape)
     statement = _READS.get(cache_key)
     if statement is None:
-        parts = [_part(tally_days, "day", n, shape, keys, counts) for n in range(edges)]
-        if whole:
-            parts.append(_part(tally_months, "month", edges, shape, keys, counts))
+        parts: list[Select[Any]] = []
+        for table, column, how_many in zip(
+            (tally_days, tally_months, tally_years), ("day", "month", "year"), levels,
+            strict=True,
+        ):
+            parts += [
+                _part(table, column, len(parts) + n, shape, keys, counts)
+                for n in range(how_many)
+            ]
         union = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
         statement = select(
             *(union.c[k] for k in keys),
@@ -210,7 +250,7 @@ def tally_rows(
     unknown = set(keys) - set(_GROUP_COLUMNS)
     if unknown:
         raise ValueError(f"unknown grouping {sorted(unknown)}; choose from {GROUPINGS}")
-    edges, whole = _split(flt.period)
+    days, months, years = _split_by_level(flt.period, whole_years="month" not in keys)
     shape = (
         flt.agency_ids is not None,
         flt.counter_id is not None,
@@ -218,7 +258,7 @@ def tally_rows(
         flt.statuses is not None,
     )
     parameters: dict[str, Any] = {}
-    for n, period in enumerate([*edges, *([whole] if whole else [])]):
+    for n, period in enumerate([*days, *months, *([years] if years else [])]):
         parameters[f"start_{n}"], parameters[f"end_{n}"] = period.start, period.end
     if flt.agency_ids is not None:
         parameters["agency_ids"] = sorted(flt.agency_ids)
@@ -228,7 +268,8 @@ def tally_rows(
         parameters["sector_ids"] = sorted(flt.sector_ids)
     if flt.statuses is not None:
         parameters["statuses"] = list(flt.statuses)
-    statement = _read_statement(keys, counts, len(edges), whole is not None, shape)
+    levels = (len(days), len(months), 1 if years else 0)
+    statement = _read_statement(keys, counts, levels, shape)
     rows = [dict(row._mapping) for row in session.execute(statement, parameters)]
     # Without a grouping an empty scope still gives one row of zeros; with one, no row.
     # (A counted row may count no counted response, only those of other statuses.)
@@ -354,7 +395,9 @@ def _increments(response: Response, wishes: Iterable[str]) -> dict[str, int]:
 # excluded.column" expressions cost more than running them. Every count column is set,
 # even those adding 0: one statement shape for every response, compiled once.
 _UPSERTS: dict[str, Any] = {}
-_DAY_KEYS = ("day", "month", "survey_code_id", "status", "agency_id", "counter_id", "sector_id")
+_DAY_KEYS = (
+    "day", "month", "year", "survey_code_id", "status", "agency_id", "counter_id", "sector_id"
+)
 
 
 def _upsert_into(dialect: str, table: Any) -> Any:
@@ -370,17 +413,20 @@ def _upsert_into(dialect: str, table: Any) -> Any:
 def _upserts(dialect: str) -> list[Any]:
     """Return the statements that add one set of counts to a day row and its month row."""
     if dialect not in _UPSERTS:
-        days, months = _upsert_into(dialect, tally_days), _upsert_into(dialect, tally_months)
-        # PostgreSQL runs both in one statement (a data-modifying WITH): one round trip.
+        days, months, years = (
+            _upsert_into(dialect, table) for table in (tally_days, tally_months, tally_years)
+        )
+        # PostgreSQL runs all three in one statement (a data-modifying WITH): one round trip.
         _UPSERTS[dialect] = (
-            [months.add_cte(days.cte("day_row"))] if dialect == "postgresql" else [days, months]
+            [years.add_cte(days.cte("day_row")).add_cte(months.cte("month_row"))]
+            if dialect == "postgresql" else [days, months, years]
         )
     upserts: list[Any] = _UPSERTS[dialect]
     return upserts
 
 
 def _add(session: Session, keys: dict[str, Any], deltas: dict[str, int]) -> None:
-    """Add counts to the day row of `keys` (day, month, code, status...) and its month row."""
+    """Add counts to the day row of `keys` (day, month, year, code...) and its month and year."""
     dialect = session.get_bind().dialect.name
     values = {**keys, **{c: deltas.get(c, 0) for c in TALLY_COUNT_COLUMNS}}
     if dialect in ("postgresql", "sqlite"):
@@ -388,7 +434,7 @@ def _add(session: Session, keys: dict[str, Any], deltas: dict[str, int]) -> None
             session.execute(statement, values)
         return
     # Other databases: update, or insert when there was nothing to update.
-    for table in (tally_days, tally_months):
+    for table in (tally_days, tally_months, tally_years):
         row_keys = {k: v for k, v in keys.items() if k in table.c}
         matched = session.execute(
             update(table)
@@ -423,12 +469,11 @@ def bump(
         "counter_id": response.counter_id,
         "sector_id": response.sector_id,
     }
-    _add(session, {"day": day, "month": month_start(day), **common}, deltas)
+    periods = {"day": day, "month": month_start(day), "year": year_start(day)}
+    _add(session, {**periods, **common}, deltas)
     if status != "counted":
-        # The counted rows of the same day and month keep the count of this status too.
-        marker = {f"responses_{status}": sign}
-        _add(session, {"day": day, "month": month_start(day), **common, "status": "counted"},
-             marker)
+        # The counted rows of the same day, month and year keep this status's count too.
+        _add(session, {**periods, **common, "status": "counted"}, {f"responses_{status}": sign})
 
 
 def record_response(session: Session, response: Response) -> None:
@@ -479,6 +524,7 @@ def rebuild_in_database(session: Session) -> int | None:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(delete(tally_days))
     session.execute(delete(tally_months))
+    session.execute(delete(tally_years))
     keys = ("survey_code_id", "status", "agency_id", "counter_id", "sector_id")
     by_day = _counts_by_day(local_day, keys)
     session.execute(
@@ -504,7 +550,26 @@ def rebuild_in_database(session: Session) -> int | None:
             ).group_by(tally_days.c.month, *(tally_days.c[k] for k in keys)),
         )
     )
+    # And a year the sum of its months.
+    year = _year_of(session, tally_months.c.month)
+    session.execute(
+        insert(tally_years).from_select(
+            ["year", *keys, *TALLY_COUNT_COLUMNS],
+            select(
+                year,
+                *(tally_months.c[k] for k in keys),
+                *(func.sum(tally_months.c[c]) for c in TALLY_COUNT_COLUMNS),
+            ).group_by(year, *(tally_months.c[k] for k in keys)),
+        )
+    )
     return int(total)
+
+
+def _year_of(session: Session, day: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Return SQL for 1 January of the year of a date column."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc("year", cast(day, DateTime)), Date)
+    return func.date(day, "start of year")
 
 
 def _count_statuses_on_counted_days(session: Session, keys: tuple[str, ...]) -> None:
@@ -619,6 +684,7 @@ def rebuild_in_python(session: Session, batch_size: int = 5000) -> int:
     """Recompute both rollup tables by reading every response; return how many."""
     session.execute(delete(tally_days))
     session.execute(delete(tally_months))
+    session.execute(delete(tally_years))
     zone = deployment_zone()
     days: dict[tuple[Any, ...], dict[str, int]] = {}
     total = 0
@@ -669,7 +735,20 @@ def rebuild_in_python(session: Session, batch_size: int = 5000) -> int:
         }
         for (m, c, s, a, co, se), sums in months.items()
     ]
-    for table, rows in ((tally_days, day_rows), (tally_months, month_rows)):
+    years: dict[tuple[Any, ...], dict[str, int]] = {}
+    for row in month_rows:
+        key = (year_start(row["month"]), *(row[k] for k in (
+            "survey_code_id", "status", "agency_id", "counter_id", "sector_id")))
+        summed = years.setdefault(key, dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
+        for column in TALLY_COUNT_COLUMNS:
+            summed[column] += row[column]
+    year_rows = [
+        {"year": y, "survey_code_id": c, "status": s, "agency_id": a, "counter_id": co,
+         "sector_id": se, **sums}
+        for (y, c, s, a, co, se), sums in years.items()
+    ]
+    for table, rows in ((tally_days, day_rows), (tally_months, month_rows),
+                        (tally_years, year_rows)):
         for chunk in _chunks(rows, batch_size):
             session.execute(insert(table), chunk)
     session.flush()

@@ -18,6 +18,7 @@ from survey_app.models import (
     SurveyCode,
     tally_days,
     tally_months,
+    tally_years,
     utcnow,
 )
 from survey_app.purge import PERSONAL_FIELDS, personal_columns, purge
@@ -98,7 +99,7 @@ def figures(app: Flask) -> dict[str, Any]:
             table.name: sorted(
                 (tuple(row) for row in db.session.execute(select(table))), key=repr
             )
-            for table in (tally_days, tally_months)
+            for table in (tally_days, tally_months, tally_years)
         }
         return {
             "scopes": report.scopes,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from survey_app import reports, sipas, tallies
 from survey_app.extensions import db
-from survey_app.models import Response, SurveyCode, tally_days, tally_months
+from survey_app.models import Response, SurveyCode, tally_days, tally_months, tally_years
 from survey_app.questionnaire import CURRENT
 from survey_app.survey.services import record_response
 from survey_app.tallies import Period, TallyFilter
@@ -88,7 +88,7 @@ def test_incremental_rollups_equal_a_rebuild(app, spread):
                 table.name: sorted(
                     tuple(row) for row in db.session.execute(select(table)).all()
                 )
-                for table in (tally_days, tally_months)
+                for table in (tally_days, tally_months, tally_years)
             }
 
         incremental = snapshot()
@@ -172,7 +172,7 @@ def rollup_rows():
     """Every row of both rollup tables, sorted, to compare two ways of building them."""
     return {
         table.name: sorted(tuple(row) for row in db.session.execute(select(table)).all())
-        for table in (tally_days, tally_months)
+        for table in (tally_days, tally_months, tally_years)
     }
 
 
