@@ -300,9 +300,10 @@ def _tallies_section(results: dict[str, Any], chart_name: str | None) -> list[st
         for size, measured in per_db["sizes"].items():
             rows.append([kind, f"{int(size) / 1e6:g} M", measured["load_s"],
                          measured["rollup_build_s"], measured["rollup_rows"]["tally_days"],
-                         measured["rollup_rows"]["tally_months"]])
+                         measured["rollup_rows"]["tally_months"],
+                         measured["rollup_rows"].get("tally_years")])
     out.append(_table(["Database", "Responses", "Load s", "Rollup rebuild s", "Day rows",
-                       "Month rows"], rows))
+                       "Month rows", "Year rows"], rows))
     explain = tallies["databases"].get("postgresql", {}).get("explain")
     if explain:
         out.append("\nPostgreSQL's plan of the year's rollup read at the largest size:\n")

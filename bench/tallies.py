@@ -807,7 +807,7 @@ class Measurement:
             db.session.commit()
             seconds = time.perf_counter() - started
             sizes = {t: int(db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
-                     for t in ("tally_days", "tally_months")}
+                     for t in ("tally_days", "tally_months", "tally_years")}
         return seconds, sizes
 
     def filters(self) -> dict[str, tuple[str, TallyFilter]]:
