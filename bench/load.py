@@ -83,8 +83,8 @@ class Settings:
     @classmethod
     def for_run(cls, quick: bool) -> Settings:
         if quick:
-            return cls(seconds=6, connections=4, rate=100, rate_seconds=5)
-        return cls(seconds=15, connections=4, rate=100, rate_seconds=10)
+            return cls(seconds=5, connections=4, rate=100, rate_seconds=5)
+        return cls(seconds=10, connections=4, rate=100, rate_seconds=10)
 
 
 # PostgreSQL ------------------------------------------------------------------------------
