@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
     command = "make bench-quick" if args.quick else "make bench"
-    if args.only != list(PARTS):
-        command = f"python -m bench{' --quick' if args.quick else ''} --only {' '.join(args.only)}"
+    name = "quick" if args.quick else "latest"
+    json_path = RESULTS / f"{name}.json"
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
@@ -70,6 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine.describe(),
         "parts": {},
     }
+    if args.only != list(PARTS):
+        # Some parts only: their figures replace those of the last run, the others stay.
+        command = f"python -m bench{' --quick' if args.quick else ''} --only {' '.join(args.only)}"
+        if json_path.exists():
+            results = json.loads(json_path.read_text("utf-8"))
+            results["command"] = f"{results['command']}, then {command}"
+        else:
+            results["command"] = command
     started = time.monotonic()
     failed = False
     for part in args.only:
@@ -83,13 +91,16 @@ def main(argv: list[str] | None = None) -> int:
                        "traceback": traceback.format_exc(limit=8)}
             log(f"{part} failed: {outcome['error']}")
         outcome["part_seconds"] = round(time.monotonic() - part_started, 1)
+        outcome["run_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         results["parts"][part] = outcome
         log(f"{part} took {outcome['part_seconds']} s")
-    results["seconds"] = round(time.monotonic() - started, 1)
+    if args.only == list(PARTS):
+        results["seconds"] = round(time.monotonic() - started, 1)
+    else:
+        results["seconds"] = round(sum(p.get("part_seconds", 0) for p in
+                                       results["parts"].values()), 1)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "quick" if args.quick else "latest"
-    json_path = RESULTS / f"{name}.json"
     json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
     if args.quick:
         markdown_path = RESULTS / "quick.md"

@@ -200,6 +200,7 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    workers: int
 
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -239,7 +240,8 @@ def gunicorn(name: str, module: str, env: dict[str, str], directory: Path) -> It
             cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = Server(name, f"http://{env['GUNICORN_BIND']}", process, log_path)
+    workers = int(env.get("GUNICORN_WORKERS") or _default_workers())
+    server = Server(name, f"http://{env['GUNICORN_BIND']}", process, log_path, workers)
     try:
         _wait_until_serving(server)
         yield server
@@ -253,12 +255,24 @@ def gunicorn(name: str, module: str, env: dict[str, str], directory: Path) -> It
                 process.wait(timeout=10)
 
 
+def _default_workers() -> int:
+    """Return how many workers gunicorn.conf.py asks for when nothing is set."""
+    import runpy
+
+    saved = os.environ.pop("GUNICORN_WORKERS", None)
+    try:
+        return int(runpy.run_path(str(GUNICORN_CONFIG))["workers"])
+    finally:
+        if saved is not None:
+            os.environ["GUNICORN_WORKERS"] = saved
+
+
 def _wait_until_serving(server: Server) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.name} exited; log:\n{server.log_tail()}")
-        if len(server.worker_pids()) == WORKERS:
+        if len(server.worker_pids()) == server.workers:
             try:
                 with urllib.request.urlopen(server.url + "/s/none-such", timeout=2):
                     return
@@ -464,6 +478,20 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             at_rate = post_at_rate(app.url, forms[closed_loop_forms:], settings.rate)
             log(f"  p99 {at_rate['p99_ms']} ms")
             app_memory = app.peak_memory()
+        # The same rate against the deployment's own default: gunicorn.conf.py's
+        # 2 x cores + 1 sync workers, so that one worker's wait on the database (the
+        # commit's flush to disk) leaves the cores to the others.
+        default_env = _app_environment(url, free_port())
+        default_env.pop("GUNICORN_WORKERS")
+        log("load: survey_app with gunicorn.conf.py's default number of workers")
+        with gunicorn("app-default", "wsgi:app", default_env, directory) as app_default:
+            _warm(app_default.url, f"/s/{codes[0]}")
+            default_forms = render_forms(app_default.url, codes, at_rate_forms)
+            log(f"load: POST at {settings.rate}/s for {settings.rate_seconds} s, "
+                f"{len(app_default.worker_pids())} workers")
+            at_rate_default = post_at_rate(app_default.url, default_forms, settings.rate)
+            at_rate_default["workers"] = len(app_default.worker_pids())
+            log(f"  p99 {at_rate_default['p99_ms']} ms")
         log("load: profile of the form and of a submission (in process)")
         from bench.profile import profile
 
@@ -490,6 +518,7 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     results["submit"] = {"app": app_submit, "bare": bare_submit,
                          "ratio": _ratio(app_submit, bare_submit)}
     results["submit_at_rate"] = at_rate
+    results["submit_at_rate_default_workers"] = at_rate_default
     results["memory"] = {"app": app_memory, "bare": bare_memory}
     results["profile"] = request_profile
     results["checks"] = {

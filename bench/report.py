@@ -89,8 +89,15 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         rows.append(("Submission: survey_app ÷ bare Flask + SQLAlchemy insert, requests/s",
                      f"≥ {SUBMIT_RATIO}", f"{submit['ratio']:.2f} ({submit['app']['rps']:,.0f}"
                      f" ÷ {submit['bare']['rps']:,.0f})", submit["ratio"] >= SUBMIT_RATIO))
-        rows.append((f"Submission p99 at {at_rate['rate']} per second", f"≤ {SUBMIT_P99_MS:.0f} ms",
-                     f"{at_rate['p99_ms']:.1f} ms", at_rate["p99_ms"] <= SUBMIT_P99_MS))
+        rows.append((f"Submission p99 at {at_rate['rate']} per second, 2 sync workers",
+                     f"≤ {SUBMIT_P99_MS:.0f} ms", f"{at_rate['p99_ms']:.1f} ms",
+                     at_rate["p99_ms"] <= SUBMIT_P99_MS))
+        default = load.get("submit_at_rate_default_workers")
+        if default:
+            rows.append((f"Submission p99 at {default['rate']} per second, "
+                         f"{default['workers']} sync workers (the default)",
+                         f"≤ {SUBMIT_P99_MS:.0f} ms", f"{default['p99_ms']:.1f} ms",
+                         default["p99_ms"] <= SUBMIT_P99_MS))
     rows += tally_targets(results)
     browser = _part(results, "browser")
     if browser:
@@ -233,6 +240,17 @@ def _load_sections(results: dict[str, Any]) -> list[str]:
         f"errors {at_rate['errors']}.\n"
     )
     out += _profile_section(load.get("profile"))
+    default = load.get("submit_at_rate_default_workers")
+    if default:
+        out.append(
+            f"The same steady {default['rate']} per second against the deployment's default, "
+            f"gunicorn.conf.py's 2 × cores + 1 = {default['workers']} sync workers (one "
+            f"worker's wait on the database leaves the cores to the others): achieved "
+            f"{default['achieved_rps']:.1f}/s, p50 {default['p50_ms']:.1f} ms, p90 "
+            f"{default['p90_ms']:.1f} ms, **p99 {default['p99_ms']:.1f} ms**, max "
+            f"{default['max_ms']:.1f} ms; answers "
+            f"{', '.join(f'{k}: {v:,}' for k, v in default['statuses'].items())}.\n"
+        )
     out.append("## 5. Memory\n")
     memory = load["memory"]
     out.append("Peak resident memory (VmHWM) at the end of each server's load phases.\n")
