@@ -185,6 +185,7 @@ def _part(
     shape: tuple[bool, bool, bool, bool],
     keys: list[str],
     counts: Iterable[str],
+    alone: bool = False,
 ) -> Select[Any]:
     conditions: list[ColumnElement[bool]] = [
         table.c[period_column] >= bindparam(f"start_{n}"),
@@ -200,7 +201,10 @@ def _part(
     if has_statuses:
         conditions.append(table.c.status.in_(bindparam("statuses", expanding=True)))
     columns = [table.c[_GROUP_COLUMNS[k]].label(k) for k in keys]
-    columns += [func.sum(table.c[c]).label(c) for c in counts]
+    if alone:  # the whole read: an empty scope still sums to 0, not NULL
+        columns += [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in counts]
+    else:
+        columns += [func.sum(table.c[c]).label(c) for c in counts]
     query = select(*columns).where(and_(*conditions))
     return query.group_by(*(table.c[_GROUP_COLUMNS[k]] for k in keys)) if keys else query
 
@@ -212,22 +216,26 @@ def _read_statement(
     cache_key = (tuple(keys), counts, levels, shape)
     statement = _READS.get(cache_key)
     if statement is None:
+        alone = sum(levels) == 1  # one table, one range: no union to sum over again
         parts: list[Select[Any]] = []
         for table, column, how_many in zip(
             (tally_days, tally_months, tally_years), ("day", "month", "year"), levels,
             strict=True,
         ):
             parts += [
-                _part(table, column, len(parts) + n, shape, keys, counts)
+                _part(table, column, len(parts) + n, shape, keys, counts, alone)
                 for n in range(how_many)
             ]
-        union = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        statement = select(
-            *(union.c[k] for k in keys),
-            *(func.coalesce(func.sum(union.c[c]), 0).label(c) for c in counts),
-        )
-        if keys:
-            statement = statement.group_by(*(union.c[k] for k in keys))
+        if alone:
+            statement = parts[0]
+        else:
+            union = union_all(*parts).subquery()
+            statement = select(
+                *(union.c[k] for k in keys),
+                *(func.coalesce(func.sum(union.c[c]), 0).label(c) for c in counts),
+            )
+            if keys:
+                statement = statement.group_by(*(union.c[k] for k in keys))
         _READS[cache_key] = statement
     return statement
 
