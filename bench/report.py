@@ -167,7 +167,8 @@ def render(results: dict[str, Any], chart_name: str | None) -> str:
         ("Software", f"Python {machine['python']}, Flask {machine['flask']}, SQLAlchemy "
                      f"{machine['sqlalchemy']}, gunicorn {machine['gunicorn']}, psycopg "
                      f"{machine['psycopg']}, {machine['postgresql']}, SQLite "
-                     f"{machine['sqlite']}, {machine['wrk']}, {machine['chromium']}"),
+                     f"{machine['sqlite']}, {(machine['wrk'] or 'wrk ?').split(' Copyright')[0]}, "
+                     f"{machine['chromium']}"),
     ]))
     out.append("")
     out.append("## Targets\n")
@@ -179,6 +180,7 @@ def render(results: dict[str, Any], chart_name: str | None) -> str:
     out += _load_sections(results)
     out += _tallies_section(results, chart_name)
     out += _browser_section(results)
+    out += _memory_section(results)
     out += _qr_section(results)
     return "\n".join(out).rstrip() + "\n"
 
@@ -251,6 +253,15 @@ def _load_sections(results: dict[str, Any]) -> list[str]:
             f"{default['max_ms']:.1f} ms; answers "
             f"{', '.join(f'{k}: {v:,}' for k, v in default['statuses'].items())}.\n"
         )
+    out.append("")
+    return out
+
+
+def _memory_section(results: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    load = _part(results, "load")
+    if load is None:
+        return ["## 5. Memory\n", f"Not measured ({_failure(results, 'load')}).\n"]
     out.append("## 5. Memory\n")
     memory = load["memory"]
     out.append("Peak resident memory (VmHWM) at the end of each server's load phases.\n")
@@ -413,9 +424,8 @@ def _qr_section(results: dict[str, Any]) -> list[str]:
         return out + [f"Not measured ({_failure(results, 'qr')}).\n"]
     http = qr["http_ms"]
     out.append(
-        f"The A4 sheet of {qr['codes']} codes ({qr['pages']} pages) over HTTP, one gunicorn "
-        f"worker, sheet HTML then its {qr['codes']} QR images one after another "
-        f"({qr['counted']}).\n"
+        f"The A4 sheet of {qr['codes']} codes ({qr['pages']} pages) over HTTP from one "
+        f"gunicorn worker: {qr['counted']}.\n"
     )
     rows = [[name, http[name]["runs"], http[name]["sheet"], http[name]["images"],
              http[name]["total"]] for name in ("cold", "cached")]
@@ -463,7 +473,7 @@ def line_chart(
     """Draw series [{"name", "points": [[x, y], ...], "dashed", "colour"}], log-scale y."""
     import math
 
-    width, height, left, right, top, bottom = 860, 420, 70, 300, 40, 50
+    width, height, left, right, top, bottom = 900, 420, 70, 330, 40, 50
     xs = [x for s in series for x, _ in s["points"]] or [1.0, 10.0]
     ys = [y for s in series for _, y in s["points"] if y > 0] or [1.0, 1000.0]
     x_max = max(xs)
@@ -538,3 +548,21 @@ def summary(results: dict[str, Any]) -> str:
         if failure:
             lines.append(f"  !!  {part}: {failure}")
     return "\n".join(lines)
+
+
+def main() -> None:
+    """Write docs/performance.md and its chart again from bench/results/latest.json.
+
+    For when only the hand-written analysis (bench/analysis.md) changed.
+    """
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    results = json.loads((root / "bench" / "results" / "latest.json").read_text("utf-8"))
+    chart = root / "docs" / "performance-tallies.svg"
+    chart.write_text(tallies_chart(results), "utf-8")
+    (root / "docs" / "performance.md").write_text(render(results, chart.name), "utf-8")
+
+
+if __name__ == "__main__":
+    main()
