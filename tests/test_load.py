@@ -53,11 +53,13 @@ pytestmark = pytest.mark.load
 SERVER_URL = postgres_server_url()  # or the whole module is skipped, saying why
 
 CLIENTS = 20
-MIXED_SUBMISSIONS = 2000  # spread over 30 codes
+# Enough for every worker to meet every other at the same rollup rows many times over;
+# how fast they go is measured by `make bench`, not here.
+MIXED_SUBMISSIONS = 800  # spread over 30 codes
 CRASH_SUBMISSIONS = 300  # one worker is killed a third of the way through
-# Bounds, not targets: on two idle cores the 2,000 take about 50 s and the 600 about 20 s;
+# Bounds, not targets: on two idle cores the 800 take about 20 s and the 300 about 10 s;
 # a busy machine gets some slack before a run counts as stuck.
-MIXED_SECONDS = 150
+MIXED_SECONDS = 120
 CRASH_SECONDS = 100
 SECTORS = ("DAT_DAI", "XAY_DUNG", "DAU_TU", "HO_TICH", "CHUNG_THUC", "DN")
 
@@ -188,7 +190,7 @@ def test_one_dossier_sent_from_twenty_forms_at_once_is_counted_once(world, serve
     assert statuses == {"counted": 1, "duplicate": 19}
 
 
-def test_thousands_of_citizens_at_thirty_codes_are_each_stored_once(world, server):
+def test_hundreds_of_citizens_at_thirty_codes_are_each_stored_once(world, server):
     batch = submissions(world.codes["mixed"], MIXED_SUBMISSIONS, "mixed", seed=3)
     log_offset = server.log_size()
 
