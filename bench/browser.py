@@ -56,12 +56,10 @@ Run alone: `python -m bench.browser [--quick]` prints that JSON.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -71,24 +69,15 @@ from typing import Any
 from flask import Flask
 
 from bench.live_app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     Gunicorn,
     gunicorn,
     median,
-    stderr_log,
-    stop_cleanly_on_sigterm,
+    run_alone,
     throwaway_database,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the networking flags Chromium tries to reach Google's hosts at every start.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PHONE: dict[str, Any] = {
     "viewport": {"width": 360, "height": 740},
     "device_scale_factor": 2,
@@ -425,19 +414,11 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.browser", description="Page weight and Lighthouse scores."
+def main() -> None:
+    run_alone(
+        run, "python -m bench.browser", "Page weight and Lighthouse scores.",
+        "one Lighthouse run, not three",
     )
-    parser.add_argument("--quick", action="store_true", help="one Lighthouse run, not three")
-    args = parser.parse_args(argv)
-    stop_cleanly_on_sigterm()
-    try:
-        result = run(quick=args.quick, log=stderr_log())
-    except KeyboardInterrupt:
-        sys.exit(130)
-    json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
-    print()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -31,6 +32,16 @@ GUNICORN_CONFIG = PROJECT_ROOT / "gunicorn.conf.py"
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 SECRET_KEY = "benchmark-only-" + "k" * 40
+CHROMIUM = "/usr/bin/chromium"
+# Without the networking flags Chromium tries to reach Google's hosts at every start.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -248,3 +259,23 @@ def stderr_log() -> Callable[[str], None]:
         print(f"[{time.monotonic() - started:5.1f} s] {line}", file=sys.stderr, flush=True)
 
     return log
+
+
+def run_alone(
+    run: Callable[..., dict[str, Any]], prog: str, description: str, quick_help: str
+) -> None:
+    """Run one benchmark from the command line and print its results as JSON."""
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args()
+    stop_cleanly_on_sigterm()
+    try:
+        result = run(quick=args.quick, log=stderr_log())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
+    print()

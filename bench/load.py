@@ -34,7 +34,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,9 +53,8 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-GUNICORN_CONFIG = PROJECT_ROOT / "gunicorn.conf.py"
-SECRET_KEY = "benchmark-only-" + "k" * 40
+from bench.live_app import GUNICORN_CONFIG, PROJECT_ROOT, SECRET_KEY, free_port
+
 WORKERS = 2
 STARTUP_TIMEOUT = 40.0
 
@@ -153,12 +151,6 @@ def count_rows(url: str, table: str) -> int:
 
 
 # gunicorn --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _app_environment(url: str, port: int, **extra: str) -> dict[str, str]:

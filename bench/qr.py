@@ -60,13 +60,10 @@ Run alone: `python -m bench.qr [--quick]` prints that JSON.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
-import json
 import os
 import pstats
 import re
-import sys
 import time
 from collections.abc import Callable
 from html import unescape
@@ -76,13 +73,14 @@ import requests
 from flask import Flask
 
 from bench.live_app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     PROJECT_ROOT,
     Gunicorn,
     gunicorn,
     make_app,
     median,
-    stderr_log,
-    stop_cleanly_on_sigterm,
+    run_alone,
     throwaway_database,
 )
 
@@ -103,15 +101,6 @@ RESERVE_SECONDS = 35.0
 SLOW_MS = 1000.0
 REQUEST_TIMEOUT = (5, 30)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PAGE_TIMEOUT_MS = 30_000
 
 IMAGE_SRC = re.compile(r'<img[^>]*\bsrc="([^"]+)"')
@@ -506,19 +495,8 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.qr", description="Time a printable sheet of 48 QR codes."
-    )
-    parser.add_argument("--quick", action="store_true", help="fewer runs")
-    args = parser.parse_args(argv)
-    stop_cleanly_on_sigterm()
-    try:
-        result = run(quick=args.quick, log=stderr_log())
-    except KeyboardInterrupt:
-        sys.exit(130)
-    json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
-    print()
+def main() -> None:
+    run_alone(run, "python -m bench.qr", "Time a printable sheet of 48 QR codes.", "fewer runs")
 
 
 if __name__ == "__main__":
