@@ -17,7 +17,7 @@ from survey_app import tallies
 from survey_app.auth.services import create_user, find_user
 from survey_app.codes import active_code_for, create_survey_code
 from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode
-from survey_app.questionnaire import CURRENT, WISH_CHOICES
+from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_CHOICES
 from survey_app.seed import seed_sectors, seed_targets
 from survey_app.survey.services import DUPLICATE_DOSSIER, dossier_hash
 
@@ -153,8 +153,8 @@ def _add_responses(
         for _ in range(RESPONSES_PER_CODE):
             # Each element varies a little around the sector's level.
             q: dict[str, int | None] = {
-                f"q{k}": _scale_answer(rng, min(0.99, p + rng.uniform(-0.06, 0.04)))
-                for k in range(1, 7)
+                key: _scale_answer(rng, min(0.99, p + rng.uniform(-0.06, 0.04)))
+                for key in RATING_KEYS
             }
             if rng.random() < 0.25:
                 q["q4"] = None  # result not yet received
@@ -177,7 +177,6 @@ def _add_responses(
                 counter_id=survey_code.counter_id,
                 sector_id=survey_code.sector_id,
                 questionnaire_version=CURRENT.version,
-                q7=rng.choices(("no", "yes", "decline", None), weights=(70, 3, 7, 20))[0],
                 comment=rng.choice(COMMENTS) if rng.random() < 0.15 else None,
                 dossier_hash=hashed,
                 language="vi" if rng.random() < 0.97 else "en",
@@ -185,6 +184,8 @@ def _add_responses(
                 status_reason=DUPLICATE_DOSSIER if repeat else None,
                 created_at=_local_time(rng, now, zone),
                 **q,
+                **{INTEGRITY_KEY: rng.choices(("no", "yes", "decline", None),
+                                              weights=(70, 3, 7, 20))[0]},
             )
             if rng.random() < 0.6:
                 response.wishes = [

@@ -1,4 +1,4 @@
-"""Words for the machine values people see: roles, agency levels, target groups."""
+"""Words for the machine values people see: roles, agency levels, indicators, verdicts."""
 
 from __future__ import annotations
 
@@ -6,28 +6,31 @@ from flask import Flask
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
+from survey_app import questionnaire
+from survey_app.sipas import Judgement
+
 ROLE_LABELS = {"admin": _l("Quản trị"), "manager": _l("Lãnh đạo, quản lý"), "staff": _l("Cán bộ")}
 LEVEL_LABELS = {"province": _l("Cấp tỉnh"), "commune": _l("Cấp xã")}
-TARGET_GROUP_LABELS = {
-    "LAND": _l("Đất đai"),
-    "CONSTRUCTION": _l("Xây dựng"),
-    "INVESTMENT": _l("Đầu tư"),
+# The two indicators that carry targets (sipas.Indicator), as a report names them.
+INDICATOR_LABELS = {
+    "overall": _l("Hài lòng về giải quyết TTHC"),
+    "sipas_index": _l("Chỉ số hài lòng kiểu SIPAS"),
 }
-# The scopes of reports.SCOPES.
-SCOPE_LABELS = {
-    "all": _l("Tất cả lĩnh vực"),
-    **TARGET_GROUP_LABELS,
-    "LAND_CONSTRUCTION_INVESTMENT": _l("Đất đai, xây dựng, đầu tư (gộp)"),
-}
-ELEMENT_LABELS = {
-    "q1": _l("Tiếp cận dịch vụ"),
-    "q2": _l("Thủ tục hành chính"),
-    "q3": _l("Công chức trực tiếp giải quyết công việc"),
-    "q4": _l("Kết quả giải quyết"),
-    "q5": _l("Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị"),
-}
+# The elements' names come with the questionnaire.
+ELEMENT_LABELS = questionnaire.ELEMENT_LABELS
 # The values of sipas.Status.
 STATUS_LABELS = {"met": _l("Đạt"), "below": _l("Chưa đạt"), "insufficient": _l("Chưa đủ mẫu")}
+UNCERTAIN_STATUS_LABELS = {
+    "met": _l("Đạt (chưa chắc chắn)"),
+    "below": _l("Chưa đạt (chưa chắc chắn)"),
+}
+
+
+def verdict_label(judgement: Judgement) -> str:
+    """Return a verdict as one label, «Đạt (chưa chắc chắn)» included: the same in every output."""
+    if judgement.uncertain and judgement.status.value in UNCERTAIN_STATUS_LABELS:
+        return str(UNCERTAIN_STATUS_LABELS[judgement.status.value])
+    return str(STATUS_LABELS[judgement.status.value])
 
 
 def role_label(role: str) -> str:
@@ -38,10 +41,6 @@ def level_label(level: str) -> str:
     return str(LEVEL_LABELS.get(level, level))
 
 
-def target_group_label(group: str | None) -> str:
-    return str(TARGET_GROUP_LABELS[group]) if group in TARGET_GROUP_LABELS else "—"
-
-
 def number(value: float | int) -> str:
     """Format a number for the page's language: 1.234 in Vietnamese, 1,234 in English."""
     return format_decimal(value)
@@ -49,6 +48,6 @@ def number(value: float | int) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        role_label=role_label, level_label=level_label, target_group_label=target_group_label
+        role_label=role_label, level_label=level_label
     )
     app.jinja_env.filters["number"] = number

@@ -28,6 +28,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from survey_app.questionnaire import (
+    INTEGRITY_ANSWERS,
+    INTEGRITY_KEY,
+    RATING_KEYS,
+    SCALE_VALUES,
+    WISH_CODES,
+)
+from survey_app.sipas import ELEMENT_PAIRS, Indicator
+
 # Stable constraint names, so Alembic migrations can refer to them on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,10 +51,7 @@ AGENCY_LEVELS = ("province", "commune")
 AGENCY_CODE_PATTERN = r"^[A-Z0-9_-]+$"
 AGENCY_CODE_MAX_LENGTH = 40
 AGENCY_NAME_MAX_LENGTH = 200
-TARGET_GROUPS = ("LAND", "CONSTRUCTION", "INVESTMENT")
 RESPONSE_STATUSES = ("counted", "duplicate", "flagged")
-INTEGRITY_ANSWERS = ("no", "yes", "decline")
-WISH_CODES = ("facilities", "attitude", "guidance", "speed", "transparency", "online", "feedback")
 LANGUAGES = ("vi", "en")
 ROLES = ("admin", "manager", "staff")
 
@@ -111,17 +117,11 @@ class Sector(Base):
     """A field of administrative procedures (lĩnh vực), such as land or civil status."""
 
     __tablename__ = "sectors"
-    __table_args__ = (
-        CheckConstraint(
-            f"target_group IS NULL OR {_in('target_group', TARGET_GROUPS)}", name="target_group"
-        ),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     label_vi: Mapped[str] = mapped_column(String(200))
     label_en: Mapped[str] = mapped_column(String(200))
-    target_group: Mapped[str | None] = mapped_column(String(20))
     position: Mapped[int] = mapped_column(SmallInteger, default=0)
 
     def label(self, locale: str) -> str:
@@ -173,26 +173,25 @@ class SurveyCode(Base):
         return f"<SurveyCode {self.code}>"
 
 
-SCALE_CHECK = "{0} IS NULL OR {0} BETWEEN 1 AND 5"
+SCALE_CHECK = "{0} IS NULL OR {0} BETWEEN " + f"{SCALE_VALUES[0]} AND {SCALE_VALUES[-1]}"
 
 
 class Response(Base):
     """One citizen's answers, submitted through one survey code.
 
-    Agency, counter and sector are copied from the code so tallies need no join.
-    q1..q6 hold 1..5 (NULL for N/A where the questionnaire allows it); q8 lives in
-    ResponseWish. A response that is not counted keeps the reason why.
+    Agency, counter and sector are copied from the code so tallies need no join. There is
+    one column per rating question of the questionnaire (1..5, NULL for N/A where the
+    questionnaire allows it) and one for the integrity question; q8 lives in ResponseWish.
+    A response that is not counted keeps the reason why.
     """
 
     __tablename__ = "responses"
     __table_args__ = (
-        CheckConstraint(SCALE_CHECK.format("q1"), name="q1_scale"),
-        CheckConstraint(SCALE_CHECK.format("q2"), name="q2_scale"),
-        CheckConstraint(SCALE_CHECK.format("q3"), name="q3_scale"),
-        CheckConstraint(SCALE_CHECK.format("q4"), name="q4_scale"),
-        CheckConstraint(SCALE_CHECK.format("q5"), name="q5_scale"),
-        CheckConstraint(SCALE_CHECK.format("q6"), name="q6_scale"),
-        CheckConstraint(f"q7 IS NULL OR {_in('q7', INTEGRITY_ANSWERS)}", name="q7_answer"),
+        *(CheckConstraint(SCALE_CHECK.format(key), name=f"{key}_scale") for key in RATING_KEYS),
+        CheckConstraint(
+            f"{INTEGRITY_KEY} IS NULL OR {_in(INTEGRITY_KEY, INTEGRITY_ANSWERS)}",
+            name=f"{INTEGRITY_KEY}_answer",
+        ),
         CheckConstraint("comment IS NULL OR length(comment) <= 1000", name="comment_length"),
         CheckConstraint(_in("status", RESPONSE_STATUSES), name="status"),
         CheckConstraint(
@@ -222,13 +221,11 @@ class Response(Base):
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
     sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"))
     questionnaire_version: Mapped[str] = mapped_column(String(40))
-    q1: Mapped[int | None] = mapped_column(SmallInteger)
-    q2: Mapped[int | None] = mapped_column(SmallInteger)
-    q3: Mapped[int | None] = mapped_column(SmallInteger)
-    q4: Mapped[int | None] = mapped_column(SmallInteger)
-    q5: Mapped[int | None] = mapped_column(SmallInteger)
-    q6: Mapped[int | None] = mapped_column(SmallInteger)
-    q7: Mapped[str | None] = mapped_column(String(10))
+    # The answers: one column per question of the questionnaire (read with getattr).
+    for _key in RATING_KEYS:
+        vars()[_key] = mapped_column(_key, SmallInteger, nullable=True)
+    vars()[INTEGRITY_KEY] = mapped_column(INTEGRITY_KEY, String(10), nullable=True)
+    del _key
     comment: Mapped[str | None] = mapped_column(Text)
     dossier_hash: Mapped[str | None] = mapped_column(String(64))
     # Keyed hashes of the device cookie's id and of the client address (key rotated
@@ -250,6 +247,15 @@ class Response(Base):
     @property
     def is_counted(self) -> bool:
         return self.status == "counted"
+
+    def answer(self, key: str) -> Any:
+        """Return the stored answer to a question of the questionnaire (None: N/A or none)."""
+        return getattr(self, key)
+
+    @classmethod
+    def answer_column(cls, key: str) -> Any:
+        """Return the column of a question's answers, for queries."""
+        return getattr(cls, key)
 
     @property
     def wish_codes(self) -> list[str]:
@@ -375,33 +381,80 @@ class AuditEvent(Base):
 
 
 class TargetYear(Base):
-    """The targets that periods ending in a year are judged against (editable data).
+    """A year that has targets of its own, and the minimum sample its figures need.
 
-    Defaults follow Nghị quyết 76/NQ-CP: by 2025, 90% overall and 85% for land, construction
-    and investment; by 2030, 95% and 90%. A period is judged against the latest year not
-    after the period's end.
+    A period is judged against the targets of its own year, or of the latest earlier year
+    that has targets (survey_app.reports.TargetBook).
     """
 
     __tablename__ = "target_years"
-    __table_args__ = (
-        CheckConstraint("min_sample >= 1", name="min_sample"),
-        CheckConstraint(
-            " AND ".join(
-                f"{c} BETWEEN 0 AND 100"
-                for c in ("sipas_all", "sipas_land", "sipas_construction", "sipas_investment",
-                          "sipas_land_construction_investment")
-            ),
-            name="thresholds",
-        ),
-    )
+    __table_args__ = (CheckConstraint("min_sample >= 1", name="min_sample"),)
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    sipas_all: Mapped[float] = mapped_column(Float)
-    sipas_land: Mapped[float] = mapped_column(Float)
-    sipas_construction: Mapped[float] = mapped_column(Float)
-    sipas_investment: Mapped[float] = mapped_column(Float)
-    sipas_land_construction_investment: Mapped[float] = mapped_column(Float)
     min_sample: Mapped[int] = mapped_column(default=30)
+
+    targets: Mapped[list[Target]] = relationship(
+        back_populates="target_year", cascade="all, delete-orphan"
+    )
+
+
+target_scope_sectors = Table(
+    "target_scope_sectors",
+    Base.metadata,
+    Column("scope_id", ForeignKey("target_scopes.id", ondelete="CASCADE"), primary_key=True),
+    Column("sector_id", ForeignKey("sectors.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class TargetScope(Base):
+    """A named set of sectors that targets are set for: land, the three pooled, health...
+
+    The scope that covers every sector (`covers_all_sectors`) has no member rows, so a sector
+    added later belongs to it at once.
+    """
+
+    __tablename__ = "target_scopes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    label_vi: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    covers_all_sectors: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+    sectors: Mapped[list[Sector]] = relationship(
+        secondary=target_scope_sectors, order_by="Sector.position"
+    )
+
+    def label(self, locale: str) -> str:
+        return self.label_en if locale == "en" else self.label_vi
+
+    def __repr__(self) -> str:
+        return f"<TargetScope {self.code}>"
+
+
+INDICATORS = tuple(indicator.value for indicator in Indicator)
+
+
+class Target(Base):
+    """One target: in a year, an indicator of a scope must reach a threshold (percent)."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        UniqueConstraint("year", "indicator", "scope_id"),
+        CheckConstraint(_in("indicator", INDICATORS), name="indicator"),
+        CheckConstraint("threshold BETWEEN 0 AND 100", name="threshold"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("target_years.year", ondelete="CASCADE"))
+    indicator: Mapped[str] = mapped_column(String(20))
+    scope_id: Mapped[int] = mapped_column(ForeignKey("target_scopes.id", ondelete="CASCADE"),
+                                          index=True)
+    threshold: Mapped[float] = mapped_column(Float)
+
+    target_year: Mapped[TargetYear] = relationship(back_populates="targets")
+    scope: Mapped[TargetScope] = relationship()
 
 
 # Rollups ---------------------------------------------------------------------------------
@@ -409,7 +462,7 @@ class TargetYear(Base):
 # (local day or month, code, status) holds how many responses gave each answer. They are
 # kept exact in the same transaction as every insert and status change (survey_app.tallies).
 
-RATING_QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q6")
+RATING_QUESTIONS = RATING_KEYS
 # The 'counted' row of a day or month and code also holds how many responses of each other
 # status it has (0 on the other rows), so that the usual read (counted answers, and the
 # counts by status beside them) touches only the counted rows: at most codes x months
@@ -417,12 +470,19 @@ RATING_QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q6")
 STATUS_COUNT_COLUMNS: tuple[str, ...] = tuple(
     f"responses_{status}" for status in RESPONSE_STATUSES if status != "counted"
 )
+# For the interval of the index: for every pair of elements, how many responses answered both
+# (1..5), and of those how many were satisfied on the first, on the second and on both.
+PAIR_PARTS = ("valid", "first", "second", "both")
+PAIR_COUNT_COLUMNS: tuple[str, ...] = tuple(
+    f"pair_{first}_{second}_{part}" for first, second in ELEMENT_PAIRS for part in PAIR_PARTS
+)
 TALLY_COUNT_COLUMNS: tuple[str, ...] = (
     "responses",
-    *(f"{q}_{value}" for q in RATING_QUESTIONS for value in range(1, 6)),
-    *(f"q7_{answer}" for answer in INTEGRITY_ANSWERS),
+    *(f"{q}_{value}" for q in RATING_QUESTIONS for value in SCALE_VALUES),
+    *(f"{INTEGRITY_KEY}_{answer}" for answer in INTEGRITY_ANSWERS),
     "wish_respondents",
     *(f"wish_{code}" for code in WISH_CODES),
+    *PAIR_COUNT_COLUMNS,
     *STATUS_COUNT_COLUMNS,
 )
 

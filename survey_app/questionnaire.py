@@ -1,15 +1,56 @@
-"""The questionnaire as data, versioned.
+"""The questionnaire as data, versioned: the one source of every question key and answer.
 
 The texts are Vietnamese message ids: Vietnamese is the source of truth and English comes
 from the catalog. A response stores the version it was answered with, so a later version
 (for example the full SIPAS form) can be added beside this one without touching scoring.
+
+Everything else derives from here: the response columns and the rollup counts (models.py),
+the scoring keys (sipas.py), the labels of the elements, the API's fields and the export
+columns. This module imports no web framework, so that the pure scoring can read it; texts
+are translated when they are shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from flask_babel import lazy_gettext as _l
+
+class LazyText:
+    """A text of the questionnaire, translated each time it is shown (like lazy_gettext).
+
+    Equal and hashable by its message id, so questionnaires stay plain frozen data.
+    """
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __str__(self) -> str:
+        from flask_babel import gettext  # only when shown, inside a request or app context
+
+        return str(gettext(self.message))
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LazyText) and other.message == self.message
+
+    def __hash__(self) -> int:
+        return hash(self.message)
+
+    def __repr__(self) -> str:
+        return f"LazyText({self.message!r})"
+
+
+def _l(message: str) -> Any:
+    """Mark a text for the catalog; it is translated each time it is shown."""
+    return LazyText(message)
+
 
 # Each choice's HTML value is what the API reports; "na" is stored as NULL.
 NOT_APPLICABLE = "na"
@@ -30,6 +71,7 @@ class Question:
     kind: str  # "scale" (1..5), "single" or "multi"
     required: bool = True
     element: int | None = None  # SIPAS element 1..5 this question measures
+    element_label: object = ""  # the element's name in reports
     choices: tuple[Choice, ...] = ()
     na_choice: Choice | None = None
     max_choices: int = 1
@@ -94,6 +136,7 @@ SIPAS_2025_SHORT = Questionnaire(
             ),
             "scale",
             element=1,
+            element_label=_l("Tiếp cận dịch vụ"),
             choices=SCALE,
         ),
         Question(
@@ -105,6 +148,7 @@ SIPAS_2025_SHORT = Questionnaire(
             ),
             "scale",
             element=2,
+            element_label=_l("Thủ tục hành chính"),
             choices=SCALE,
         ),
         Question(
@@ -116,6 +160,7 @@ SIPAS_2025_SHORT = Questionnaire(
             ),
             "scale",
             element=3,
+            element_label=_l("Công chức trực tiếp giải quyết công việc"),
             choices=SCALE,
         ),
         Question(
@@ -124,6 +169,7 @@ SIPAS_2025_SHORT = Questionnaire(
             _l("Kết quả được trả đúng hẹn, thông tin đầy đủ, chính xác."),
             "scale",
             element=4,
+            element_label=_l("Kết quả giải quyết"),
             choices=SCALE,
             na_choice=Choice(NOT_APPLICABLE, _l("Chưa nhận kết quả")),
         ),
@@ -133,6 +179,7 @@ SIPAS_2025_SHORT = Questionnaire(
             _l("Cơ quan tiếp nhận góp ý, phản ánh, kiến nghị dễ dàng và phản hồi kịp thời."),
             "scale",
             element=5,
+            element_label=_l("Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị"),
             choices=SCALE,
             na_choice=Choice(NOT_APPLICABLE, _l("Chưa sử dụng")),
         ),
@@ -169,3 +216,24 @@ SIPAS_2025_SHORT = Questionnaire(
 
 CURRENT = SIPAS_2025_SHORT
 QUESTIONNAIRES = {q.version: q for q in (SIPAS_2025_SHORT,)}
+
+
+# Derived from the questionnaire: what every version shares (a later version keeps every key,
+# element and answer value, and changes only words and order).
+SCALE_VALUES: tuple[int, ...] = tuple(int(choice.value) for choice in SCALE)
+RATING_KEYS: tuple[str, ...] = tuple(q.key for q in CURRENT.questions if q.kind == "scale")
+ELEMENT_KEYS: tuple[str, ...] = tuple(
+    q.key for q in sorted(CURRENT.questions, key=lambda q: q.element or 0)
+    if q.kind == "scale" and q.element is not None
+)
+# The overall question (q6): the one rating that is not an element.
+OVERALL_KEY: str = next(
+    q.key for q in CURRENT.questions if q.kind == "scale" and q.element is None
+)
+INTEGRITY_KEY: str = next(q.key for q in CURRENT.questions if q.kind == "single")
+INTEGRITY_ANSWERS: tuple[str, ...] = CURRENT.question(INTEGRITY_KEY).values
+WISH_KEY: str = next(q.key for q in CURRENT.questions if q.kind == "multi")
+WISH_CODES: tuple[str, ...] = CURRENT.question(WISH_KEY).values
+ELEMENT_LABELS: dict[str, object] = {
+    key: CURRENT.question(key).element_label for key in ELEMENT_KEYS
+}

@@ -1,52 +1,179 @@
-"""The figures of a period and filter, judged against the targets of its year.
+"""The figures of a period and filter, each judged against the target of its own indicator.
 
-One function, `build_report`, feeds the dashboard, the exports and the API alike: it
-counts by sector in SQL (two rollup queries), pools the sectors into the target scopes
-(all sectors; land; construction; investment; the three together) and scores each scope
-with `sipas.py`. Scopes are pooled, never averaged.
+One function, `build_report`, feeds the dashboard, the print report, the exports and the API
+alike: it counts by sector and status in SQL (one rollup read), pools the sectors into the
+target scopes (all sectors, land, construction, investment, the three pooled, and any scope
+a deployment adds) and scores each with `sipas.py`. Scopes are pooled, never averaged.
+
+Two indicators carry targets (Nghị quyết 76/NQ-CP): O, satisfaction with how procedures
+are settled (question 6), and S, the SIPAS-style index. `TargetBook` holds every target
+(year, indicator, scope, threshold) and answers which one judges a figure; `judged` is the
+one function that turns scores into verdicts, wherever they are shown.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from survey_app import sipas
-from survey_app.models import TARGET_GROUPS, Sector, TargetYear
-from survey_app.tallies import Period, TallyFilter, count_answers_and_statuses
+from survey_app.models import Agency, Sector, Target, TargetScope, TargetYear
+from survey_app.sipas import Indicator
+from survey_app.tallies import Period, TallyFilter, answers_by_status
 
-ALL = "all"
-POOLED = "LAND_CONSTRUCTION_INVESTMENT"
-SCOPES = (ALL, *TARGET_GROUPS, POOLED)
-# Which TargetYear column judges each scope; a sector outside the groups is judged as "all".
-THRESHOLD_COLUMNS = {
-    ALL: "sipas_all",
-    "LAND": "sipas_land",
-    "CONSTRUCTION": "sipas_construction",
-    "INVESTMENT": "sipas_investment",
-    POOLED: "sipas_land_construction_investment",
-}
-INDEX_METRIC = "sipas_index"
+INDICATORS: tuple[Indicator, ...] = tuple(Indicator)
+COUNTED = "counted"
+
+
+# Targets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeDefinition:
+    """A target scope as a report uses it: a named set of sectors."""
+
+    code: str
+    label_vi: str
+    label_en: str
+    sector_ids: frozenset[int] | None  # None: every sector
+
+    def label(self, locale: str) -> str:
+        return self.label_en if locale == "en" else self.label_vi
+
+    def holds(self, sector_ids: Iterable[int]) -> bool:
+        return self.sector_ids is None or set(sector_ids) <= self.sector_ids
+
+    @property
+    def size(self) -> float:
+        return float("inf") if self.sector_ids is None else len(self.sector_ids)
 
 
 @dataclass(frozen=True)
 class TargetCheck:
-    metric: str
+    """A verdict on one indicator: the target (whose scope and year) and the judgement."""
+
+    metric: Indicator
     threshold: float
     judgement: sipas.Judgement
+    scope: str  # the code of the scope whose target this is
+    year: int  # the year whose targets were used
+
+
+@dataclass(frozen=True)
+class TargetBook:
+    """Every scope and target of the deployment, read once per report."""
+
+    scopes: tuple[ScopeDefinition, ...]
+    min_samples: Mapping[int, int]  # year -> minimum sample
+    thresholds: Mapping[tuple[int, Indicator, str], float]  # (year, indicator, scope) -> T
+
+    def year_for(self, year: int) -> int | None:
+        """Return the year whose targets judge figures of `year` (itself or the latest earlier)."""
+        return max((y for y in self.min_samples if y <= year), default=None)
+
+    def min_sample(self, year: int) -> int:
+        used = self.year_for(year)
+        return self.min_samples[used] if used is not None else sipas.DEFAULT_MIN_SAMPLE
+
+    def scope(self, code: str) -> ScopeDefinition:
+        return next(s for s in self.scopes if s.code == code)
+
+    def scope_of(self, sector_ids: Iterable[int] | None, indicator: Indicator,
+                 year: int) -> ScopeDefinition | None:
+        """Return the narrowest scope holding all these sectors that has a target for them.
+
+        A sector of land is judged by land's target, one of no named scope by the all-sector
+        one; None (no sector filter) means every sector.
+        """
+        used = self.year_for(year)
+        if used is None:
+            return None
+        wanted = None if sector_ids is None else frozenset(sector_ids)
+        candidates = [
+            s for s in self.scopes
+            if (used, indicator, s.code) in self.thresholds
+            and (s.sector_ids is None if wanted is None else s.holds(wanted))
+        ]
+        return min(candidates, key=lambda s: (s.size, s.code), default=None)
+
+    def checks(self, scores: sipas.Scores, year: int,
+               scopes: Mapping[Indicator, ScopeDefinition | None]) -> list[TargetCheck]:
+        """Judge each indicator of a figure against its own target (one per indicator)."""
+        used = self.year_for(year)
+        if used is None:
+            return []
+        min_sample = self.min_samples[used]
+        result = []
+        for indicator in INDICATORS:
+            scope = scopes.get(indicator)
+            if scope is None:
+                continue
+            threshold = self.thresholds.get((used, indicator, scope.code))
+            if threshold is None:
+                continue
+            judgement = sipas.judge_indicator(scores, indicator, threshold, min_sample)
+            result.append(TargetCheck(indicator, threshold, judgement, scope.code, used))
+        return result
+
+    def checks_for_sectors(self, scores: sipas.Scores, year: int,
+                           sector_ids: Iterable[int] | None) -> list[TargetCheck]:
+        """Judge a figure over some sectors (None: all) against the targets that fit them."""
+        ids = None if sector_ids is None else frozenset(sector_ids)
+        return self.checks(scores, year, {i: self.scope_of(ids, i, year) for i in INDICATORS})
+
+    def checks_for_scope(self, scores: sipas.Scores, year: int,
+                         scope: ScopeDefinition) -> list[TargetCheck]:
+        """Judge a target scope's figure against the scope's own targets."""
+        return self.checks(scores, year, dict.fromkeys(INDICATORS, scope))
+
+
+def load_target_book(session: Session) -> TargetBook:
+    """Read every scope, its sectors and every target."""
+    scopes = session.scalars(
+        select(TargetScope).options(selectinload(TargetScope.sectors))
+        .order_by(TargetScope.position, TargetScope.code)
+    ).all()
+    definitions = tuple(
+        ScopeDefinition(
+            s.code, s.label_vi, s.label_en,
+            None if s.covers_all_sectors else frozenset(sector.id for sector in s.sectors),
+        )
+        for s in scopes
+    )
+    codes = {s.id: s.code for s in scopes}
+    min_samples = {year: n for year, n in session.execute(
+        select(TargetYear.year, TargetYear.min_sample))}
+    thresholds = {
+        (year, Indicator(indicator), codes[scope_id]): float(threshold)
+        for year, indicator, scope_id, threshold in session.execute(
+            select(Target.year, Target.indicator, Target.scope_id, Target.threshold)
+        )
+    }
+    return TargetBook(definitions, min_samples, thresholds)
+
+
+# Figures -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ScopeFigures:
-    """Everything shown for one scope: counted figures, raw counts, and the verdicts."""
+    """Everything shown for one scope: counted figures, raw figures, counts by status, verdicts.
+
+    `counts` and `scores` cover the counted responses; `raw_counts` and `raw_scores` every
+    stored response, flagged and duplicate ones too, so a reader sees how much the flags move.
+    """
 
     key: str
     counts: sipas.AnswerCounts
     scores: sipas.Scores
     by_status: dict[str, int]
+    raw_counts: sipas.AnswerCounts = field(default_factory=sipas.AnswerCounts)
+    raw_scores: sipas.Scores = field(default_factory=lambda: sipas.score(sipas.AnswerCounts()))
     targets: list[TargetCheck] = field(default_factory=list)
 
     @property
@@ -57,109 +184,185 @@ class ScopeFigures:
     @property
     def not_counted(self) -> int:
         """Responses stored but left out of the figures (duplicates and flagged ones)."""
-        return sum(n for status, n in self.by_status.items() if status != "counted")
+        return sum(n for status, n in self.by_status.items() if status != COUNTED)
 
     @property
     def raw_responses(self) -> int:
         return sum(self.by_status.values())
 
+    def target(self, indicator: Indicator) -> TargetCheck | None:
+        return next((t for t in self.targets if t.metric is indicator), None)
+
+
+def figures_of(key: str, by_status: Mapping[str, sipas.AnswerCounts]) -> ScopeFigures:
+    """Score the counted and the raw answers of one scope (not judged yet)."""
+    counted = by_status.get(COUNTED, sipas.AnswerCounts())
+    everything = sipas.pool(by_status.values())
+    return ScopeFigures(
+        key=key,
+        counts=counted,
+        scores=sipas.score(counted),
+        by_status={status: c.responses for status, c in sorted(by_status.items())},
+        raw_counts=everything,
+        raw_scores=sipas.score(everything),
+    )
+
+
+def _pooled(parts: Iterable[Mapping[str, sipas.AnswerCounts]]) -> dict[str, sipas.AnswerCounts]:
+    """Pool the counts of disjoint parts, status by status."""
+    by_status: dict[str, list[sipas.AnswerCounts]] = {}
+    for part in parts:
+        for status, counts in part.items():
+            by_status.setdefault(status, []).append(counts)
+    return {status: sipas.pool(counts) for status, counts in by_status.items()}
+
 
 @dataclass(frozen=True)
 class Report:
     period: Period
-    target_year: TargetYear | None
+    target_year: int | None  # the year whose targets judge the period
     min_sample: int
     scopes: dict[str, ScopeFigures]
+    scope_labels: dict[str, tuple[str, str]]  # code -> (Vietnamese, English)
     sectors: dict[str, ScopeFigures]  # by sector code, only sectors with responses
     sector_labels: dict[str, tuple[str, str]]  # code -> (Vietnamese, English)
+    book: TargetBook
+    # The targets that judge the filter as a whole (its sector, or all sectors), by indicator.
+    filter_scopes: dict[Indicator, ScopeDefinition | None] = field(default_factory=dict)
+
+    @property
+    def period_year(self) -> int:
+        return self.period.end.year
+
+    @property
+    def borrows_targets(self) -> bool:
+        """True when the period's own year has no targets and an earlier year's judge it."""
+        return self.target_year is not None and self.target_year != self.period_year
+
+    def threshold(self, indicator: Indicator) -> float | None:
+        """Return the target of an indicator for the filter as a whole."""
+        scope = self.filter_scopes.get(indicator)
+        if scope is None or self.target_year is None:
+            return None
+        return self.book.thresholds.get((self.target_year, indicator, scope.code))
 
 
-def targets_for(session: Session, period: Period) -> TargetYear | None:
-    """Return the targets of the latest year not after the period's end."""
-    return session.scalar(
-        select(TargetYear)
-        .where(TargetYear.year <= period.end.year)
-        .order_by(TargetYear.year.desc())
-        .limit(1)
+def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = None) -> Report:
+    """Count, pool, score and judge every target scope and sector of a filter.
+
+    A period is judged by the targets of the year it ends in (or the latest earlier year
+    with targets).
+    """
+    book = book or load_target_book(session)
+    year = flt.period.end.year
+    sectors = {s.id: s for s in session.scalars(select(Sector))}
+    by_sector = answers_by_status(session, flt, "sector")
+
+    scopes = {}
+    for scope in book.scopes:
+        ids = [i for i in by_sector if scope.sector_ids is None or i in scope.sector_ids]
+        figures = figures_of(scope.code, _pooled(by_sector[i] for i in ids))
+        scopes[scope.code] = replace(
+            figures, targets=book.checks_for_scope(figures.scores, year, scope)
+        )
+
+    per_sector = {}
+    for sector_id in sorted(by_sector, key=lambda i: (sectors[i].position, sectors[i].code)):
+        code = sectors[sector_id].code
+        figures = figures_of(code, by_sector[sector_id])
+        per_sector[code] = replace(
+            figures, targets=book.checks_for_sectors(figures.scores, year, {sector_id})
+        )
+    return Report(
+        period=flt.period,
+        target_year=book.year_for(year),
+        min_sample=book.min_sample(year),
+        scopes=scopes,
+        scope_labels={s.code: (s.label_vi, s.label_en) for s in book.scopes},
+        sectors=per_sector,
+        sector_labels={s.code: (s.label_vi, s.label_en) for s in sectors.values()},
+        book=book,
+        filter_scopes={i: book.scope_of(flt.sector_ids, i, year) for i in INDICATORS},
     )
 
 
-def _figures(
-    key: str,
-    counts: sipas.AnswerCounts,
-    by_status: dict[str, int],
-    threshold: float | None,
-    min_sample: int,
-) -> ScopeFigures:
-    scores = sipas.score(counts)
-    checks = []
-    if threshold is not None:
-        checks.append(
-            TargetCheck(INDEX_METRIC, threshold, sipas.judge_index(scores, threshold, min_sample))
-        )
-    return ScopeFigures(key, counts, scores, by_status, checks)
-
-
-def _add(totals: dict[str, int], more: dict[str, int]) -> None:
-    for status, n in more.items():
-        totals[status] = totals.get(status, 0) + n
-
-
-def build_report(session: Session, flt: TallyFilter) -> Report:
-    """Count, pool and score every scope and sector of a filter."""
-    target_year = targets_for(session, flt.period)
-    min_sample = target_year.min_sample if target_year else sipas.DEFAULT_MIN_SAMPLE
-    sectors = {s.id: s for s in session.scalars(select(Sector))}
-    counted, statuses = count_answers_and_statuses(session, flt, "sector")
-
-    def threshold(scope: str) -> float | None:
-        return getattr(target_year, THRESHOLD_COLUMNS[scope]) if target_year else None
-
-    members: dict[str, list[int]] = {scope: [] for scope in SCOPES}
-    for sector_id in set(counted) | set(statuses):
-        members[ALL].append(sector_id)
-        group = sectors[sector_id].target_group
-        if group:
-            members[group].append(sector_id)
-            members[POOLED].append(sector_id)
-
-    scopes = {}
-    for scope, ids in members.items():
-        by_status: dict[str, int] = {}
-        for sector_id in ids:
-            _add(by_status, statuses.get(sector_id, {}))
-        pooled = sipas.pool(counted[i] for i in ids if i in counted)
-        scopes[scope] = _figures(scope, pooled, by_status, threshold(scope), min_sample)
-
-    per_sector = {}
-    for sector_id in sorted(
-        set(counted) | set(statuses), key=lambda i: (sectors[i].position, sectors[i].code)
-    ):
-        sector = sectors[sector_id]
-        counts = counted.get(sector_id, sipas.AnswerCounts())
-        per_sector[sector.code] = _figures(
-            sector.code,
-            counts,
-            statuses.get(sector_id, {}),
-            threshold(sector.target_group or ALL),
-            min_sample,
-        )
-    labels = {s.code: (s.label_vi, s.label_en) for s in sectors.values()}
-    return Report(flt.period, target_year, min_sample, scopes, per_sector, labels)
+def _month_year(key: Any) -> int:
+    return (key if isinstance(key, date) else date.fromisoformat(str(key))).year
 
 
 def grouped_figures(
-    session: Session, flt: TallyFilter, group_by: str, threshold: float | None, min_sample: int
+    session: Session, flt: TallyFilter, group_by: str, book: TargetBook
 ) -> dict[Any, ScopeFigures]:
-    """Return the figures of each agency, counter, code or month, judged against one target."""
-    counted, statuses = count_answers_and_statuses(session, flt, group_by)
-    return {
-        key: _figures(
-            str(key),
-            counted.get(key, sipas.AnswerCounts()),
-            statuses.get(key, {}),
-            threshold,
-            min_sample,
+    """Return the figures of each counter, code or month of a filter, judged.
+
+    Each group is judged by the targets that fit the filter's sectors; a month by those of
+    its own year.
+    """
+    by_group = answers_by_status(session, flt, group_by)
+    result = {}
+    for key in sorted(by_group):
+        figures = figures_of(str(key), by_group[key])
+        year = _month_year(key) if group_by == "month" else flt.period.end.year
+        result[key] = replace(
+            figures, targets=book.checks_for_sectors(figures.scores, year, flt.sector_ids)
         )
-        for key in sorted(set(counted) | set(statuses))
-    }
+    return result
+
+
+def judged_empty(key: str, flt: TallyFilter, book: TargetBook, year: int) -> ScopeFigures:
+    """Return the judged figures of a group without a single response."""
+    figures = figures_of(key, {})
+    return replace(figures, targets=book.checks_for_sectors(figures.scores, year,
+                                                            flt.sector_ids))
+
+
+@dataclass(frozen=True)
+class AgencyFigures:
+    """An agency's figures: with every agency below it (as its filter), and its own alone."""
+
+    agency: Agency
+    total: ScopeFigures
+    own: ScopeFigures
+    has_agencies_below: bool
+
+
+def agency_figures(
+    session: Session, flt: TallyFilter, agencies: Iterable[Agency], book: TargetBook
+) -> list[AgencyFigures]:
+    """Return each agency's figures over itself and every agency below it, and its own.
+
+    The same responses its own filter shows: an agency row of a province counts the
+    province's counters and every commune's, within the filter.
+    """
+    by_agency = answers_by_status(session, flt, "agency")
+    children: dict[int | None, list[int]] = {}
+    for agency_id, parent_id in session.execute(select(Agency.id, Agency.parent_id)):
+        children.setdefault(parent_id, []).append(agency_id)
+
+    def below(agency_id: int) -> list[int]:
+        found, stack = [], [agency_id]
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            stack += children.get(current, [])
+        return found
+
+    year = flt.period.end.year
+    rows = []
+    for agency in agencies:
+        ids = below(agency.id)
+        if flt.agency_ids is not None:
+            ids = [i for i in ids if i in flt.agency_ids]
+        total = figures_of(agency.code, _pooled(by_agency[i] for i in ids if i in by_agency))
+        own = figures_of(agency.code, by_agency.get(agency.id, {}))
+        rows.append(AgencyFigures(
+            agency,
+            replace(total, targets=book.checks_for_sectors(total.scores, year, flt.sector_ids)),
+            replace(own, targets=book.checks_for_sectors(own.scores, year, flt.sector_ids)),
+            has_agencies_below=len(ids) > 1,
+        ))
+    return rows
+
+
+def target_years(session: Session) -> list[TargetYear]:
+    return list(session.scalars(select(TargetYear).order_by(TargetYear.year)))

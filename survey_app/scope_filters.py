@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_app.auth.access import agency_with_descendants, visible_agency_ids
-from survey_app.models import TARGET_GROUPS, Agency, Counter, Sector, User
-from survey_app.tallies import Period, TallyFilter, month_start, sector_ids_of_groups
+from survey_app.models import Agency, Counter, Sector, User
+from survey_app.tallies import Period, TallyFilter, month_start
 from survey_app.text import clean_code
 
 PRESETS = ("this_month", "this_quarter", "this_year", "last_12_months")
@@ -43,7 +43,6 @@ class ResolvedFilter:
     agency: Agency | None
     counter: Counter | None
     sector: Sector | None
-    target_group: str | None
 
 
 def preset_period(name: str, today: date) -> Period:
@@ -98,7 +97,6 @@ def resolve(
     agency_code: str | None = None,
     counter_id: int | None = None,
     sector_code: str | None = None,
-    target_group: str | None = None,
     statuses: tuple[str, ...] | None = ("counted",),
 ) -> ResolvedFilter:
     """Check the request against the user's scope and return the filter to tally."""
@@ -130,11 +128,5 @@ def resolve(
         if sector is None:
             raise FilterError(f"no sector with code {sector_code!r}", "unknown_sector")
         sector_ids = frozenset({sector.id})
-    if target_group:
-        if target_group not in TARGET_GROUPS:
-            raise FilterError(f"target group must be one of {', '.join(TARGET_GROUPS)}",
-                              "unknown_group")
-        in_group = sector_ids_of_groups(session, [target_group])
-        sector_ids = in_group if sector_ids is None else sector_ids & in_group
     tally = TallyFilter(period, agency_ids, counter_id, sector_ids, statuses)
-    return ResolvedFilter(tally, agency, counter, sector, target_group)
+    return ResolvedFilter(tally, agency, counter, sector)

@@ -8,12 +8,15 @@ Decision on the SIPAS index (a mean of up to five element shares):
 
 - its n is the number of counted responses in scope (``AnswerCounts.responses``), the figure
   a reader sees beside it, and the one tested against the minimum sample;
-- its 95% interval is the mean of the Wilson bounds of the defined elements. The five element
-  shares come from the same people, so they are strongly and positively correlated, and the
-  marginal counts cannot tell us by how much. Whatever the correlation, the standard error of
-  a mean is at most the mean of the standard errors (triangle inequality), with equality
-  under perfect correlation, so averaging the bounds never claims more precision than the
-  data hold. It always contains the index, and it is easy to explain.
+- its 95% interval comes from response-level information. The element shares come from the
+  same people, so they are correlated; the rollups keep, for every pair of elements, how many
+  responses answered both and how many were satisfied on either and on both
+  (``PairCounts``). The delta method turns those into the variance of the mean of the
+  shares, and a Wilson interval on the effective sample size that variance implies
+  (Korn and Graubard 1998) keeps the bounds inside 0..100 and away from zero width near
+  100%. It agrees with a bootstrap over responses (tests/test_index_interval.py).
+- Counts without pair information (built by hand) fall back to the mean of the element
+  bounds, which assumes perfect correlation: never narrower than the truth.
 """
 
 import math
@@ -24,14 +27,26 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Final, TypeVar
 
-ELEMENT_KEYS: Final[tuple[str, ...]] = ("q1", "q2", "q3", "q4", "q5")
-OVERALL_KEY: Final = "q6"
-RATING_KEYS: Final[tuple[str, ...]] = (*ELEMENT_KEYS, OVERALL_KEY)
-SCALE: Final[tuple[int, ...]] = (1, 2, 3, 4, 5)
+# The keys come from the questionnaire (plain data, no web framework): scoring names no
+# question itself.
+from survey_app.questionnaire import (
+    ELEMENT_KEYS,
+    INTEGRITY_ANSWERS,
+    OVERALL_KEY,
+    RATING_KEYS,
+    SCALE_VALUES,
+)
+
+# Every unordered pair of elements, in a fixed order (q1-q2, q1-q3, ... q4-q5).
+ELEMENT_PAIRS: Final[tuple[tuple[str, str], ...]] = tuple(
+    (a, b) for i, a in enumerate(ELEMENT_KEYS) for b in ELEMENT_KEYS[i + 1 :]
+)
+SCALE: Final[tuple[int, ...]] = SCALE_VALUES
 SATISFIED_VALUES: Final = frozenset({4, 5})
-INTEGRITY_ANSWERS: Final[tuple[str, ...]] = ("no", "yes", "decline")
 Z_95: Final = 1.96
 DEFAULT_MIN_SAMPLE: Final = 30
+# A variance of the index below this (in squared fractions) is rounding noise around zero.
+VARIANCE_FLOOR: Final = 1e-12
 
 _K = TypeVar("_K")
 
@@ -44,16 +59,21 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
         raise ValueError(f"z must be a positive number, got {z}")
     if n == 0:
         return None
+    return _wilson(successes, n, z)
+
+
+def _wilson(successes: float, n: float, z: float = Z_95) -> tuple[float, float]:
+    """Return the Wilson interval of successes / n in percent (n > 0; both may be fractional)."""
     # The count form avoids dividing by n twice; it is the textbook formula times n / n.
     z2 = z * z
     centre = successes + z2 / 2
-    half = z * math.sqrt(successes * (n - successes) / n + z2 / 4)
+    half = z * math.sqrt(max(successes * (n - successes), 0.0) / n + z2 / 4)
     low = 100 * (centre - half) / (n + z2)
     high = 100 * (centre + half) / (n + z2)
     # At 0 and n the exact bound is 0 or 100; pin it so rounding cannot push it past the estimate.
-    if successes == 0:
+    if successes <= 0:
         low = 0.0
-    if successes == n:
+    if successes >= n:
         high = 100.0
     return max(low, 0.0), min(high, 100.0)
 
@@ -98,6 +118,37 @@ class Share:
         return None if interval is None else interval[1]
 
 
+@dataclass(frozen=True)
+class PairCounts:
+    """Hold how two elements were answered together, over the responses valid on both.
+
+    ``valid`` responses answered both with 1..5; of them, ``first_satisfied`` were satisfied
+    on the first element, ``second_satisfied`` on the second, ``both_satisfied`` on both.
+    """
+
+    valid: int = 0
+    first_satisfied: int = 0
+    second_satisfied: int = 0
+    both_satisfied: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse counts that cannot come from real answers."""
+        if not (
+            0 <= self.both_satisfied <= min(self.first_satisfied, self.second_satisfied)
+            and max(self.first_satisfied, self.second_satisfied) <= self.valid
+            and self.first_satisfied + self.second_satisfied - self.both_satisfied <= self.valid
+        ):
+            raise ValueError(f"impossible pair counts {self}")
+
+    def __add__(self, other: "PairCounts") -> "PairCounts":
+        return PairCounts(
+            self.valid + other.valid,
+            self.first_satisfied + other.first_satisfied,
+            self.second_satisfied + other.second_satisfied,
+            self.both_satisfied + other.both_satisfied,
+        )
+
+
 def _clean_counts(
     counts: Mapping[_K, int], allowed: Iterable[_K] | None, ceiling: int, what: str
 ) -> Mapping[_K, int]:
@@ -121,8 +172,9 @@ class AnswerCounts:
     ``ratings`` maps a question key (q1..q6) to {answer 1..5: count}; N/A and missing answers
     are simply absent. ``integrity`` counts the q7 answers no / yes / decline. ``wishes`` maps
     a q8 code to the number of responses choosing it, and ``wish_respondents`` is the number of
-    responses that chose at least one code. Zero counts are dropped, so equal tallies compare
-    equal however they were built.
+    responses that chose at least one code. ``pairs`` maps each pair of ELEMENT_PAIRS to how
+    the two were answered together (None when unknown, for counts built by hand). Zero counts
+    are dropped, so equal tallies compare equal however they were built.
     """
 
     responses: int = 0
@@ -130,6 +182,7 @@ class AnswerCounts:
     integrity: Mapping[str, int] = field(default_factory=dict)
     wishes: Mapping[str, int] = field(default_factory=dict)
     wish_respondents: int = 0
+    pairs: Mapping[tuple[str, str], PairCounts] | None = None
 
     def __post_init__(self) -> None:
         """Check that the counts fit together, and freeze copies of the mappings."""
@@ -154,6 +207,22 @@ class AnswerCounts:
             raise ValueError("q7 has more answers than there are responses")
         # Wish codes belong to the questionnaire version, not to scoring, so any code is allowed.
         wishes = _clean_counts(self.wishes, None, self.wish_respondents, "q8")
+        if self.pairs is None and self.responses == 0:
+            # Nobody answered: there is nothing about pairs left to know.
+            object.__setattr__(self, "pairs", {})
+        if self.pairs is not None:
+            unknown = set(self.pairs) - set(ELEMENT_PAIRS)
+            if unknown:
+                raise ValueError(f"unknown element pairs {sorted(unknown)}")
+            pairs = {
+                pair: counts
+                for pair in ELEMENT_PAIRS
+                if (counts := self.pairs.get(pair, PairCounts())) != PairCounts()
+            }
+            for (first, second), counts in pairs.items():
+                if counts.valid > self.responses:
+                    raise ValueError(f"{first}-{second} has more answers than there are responses")
+            object.__setattr__(self, "pairs", MappingProxyType(pairs))
         # Frozen dataclasses can only be set through object.__setattr__.
         object.__setattr__(self, "ratings", MappingProxyType(ratings))
         object.__setattr__(self, "integrity", integrity)
@@ -188,6 +257,7 @@ def pool(scopes: Iterable[AnswerCounts]) -> AnswerCounts:
     ratings: dict[str, dict[int, int]] = {}
     integrity: dict[str, int] = {}
     wishes: dict[str, int] = {}
+    pairs: dict[tuple[str, str], PairCounts] | None = {}
     for scope in scopes:
         responses += scope.responses
         wish_respondents += scope.wish_respondents
@@ -195,12 +265,18 @@ def pool(scopes: Iterable[AnswerCounts]) -> AnswerCounts:
             _add_counts(ratings.setdefault(key, {}), by_value)
         _add_counts(integrity, scope.integrity)
         _add_counts(wishes, scope.wishes)
+        if scope.pairs is None and scope.responses:
+            pairs = None  # one part without pair counts leaves the whole without them
+        elif pairs is not None and scope.pairs is not None:
+            for pair, counts in scope.pairs.items():
+                pairs[pair] = pairs.get(pair, PairCounts()) + counts
     return AnswerCounts(
         responses=responses,
         ratings=ratings,
         integrity=integrity,
         wishes=wishes,
         wish_respondents=wish_respondents,
+        pairs=pairs,
     )
 
 
@@ -242,11 +318,7 @@ def score(counts: AnswerCounts) -> Scores:
         # Exact arithmetic, so an index that is exactly on a target is not judged 1e-14 below it.
         exact = sum((Fraction(100 * s.satisfied, s.valid) for s in defined), Fraction(0))
         sipas_index = float(exact / len(defined))
-        bounds = [b for b in (s.interval for s in defined) if b is not None]
-        sipas_interval = (
-            math.fsum(low for low, _ in bounds) / len(bounds),
-            math.fsum(high for _, high in bounds) / len(bounds),
-        )
+        sipas_interval = index_interval(counts, elements, sipas_index)
     integrity = Share(
         valid=counts.integrity.get("no", 0) + counts.integrity.get("yes", 0),
         satisfied=counts.integrity.get("no", 0),
@@ -266,6 +338,55 @@ def score(counts: AnswerCounts) -> Scores:
         wishes=wishes,
         wish_respondents=counts.wish_respondents,
     )
+
+
+def index_interval(
+    counts: AnswerCounts, elements: Mapping[str, Share], index: float
+) -> tuple[float, float]:
+    """Return the 95% interval of the index (the mean of the defined element shares).
+
+    The delta method: with p_k = x_k / n_k, p_k - P_k is about the mean over the n_k valid
+    responses of (y_ik - P_k), so
+
+        Cov(p_j, p_k) = sum over responses valid on both of (y_ij - p_j)(y_ik - p_k) / (n_j n_k)
+                      = (s_jk - p_k s_j - p_j s_k + n_jk p_j p_k) / (n_j n_k)
+
+    with n_jk answering both, s_j and s_k satisfied on j and on k among them, s_jk on both;
+    Var(S) = sum over j, k of Cov(p_j, p_k) / K^2. The effective sample size
+    n_eff = S(1 - S) / Var(S), at most the number of valid element answers (the number of
+    responses when Var(S) is 0), then gives a Wilson interval for S.
+    """
+    defined = {key: share for key, share in elements.items() if share.valid > 0}
+    if counts.pairs is None:
+        bounds = [share.interval for share in defined.values() if share.interval is not None]
+        return (
+            math.fsum(low for low, _ in bounds) / len(bounds),
+            math.fsum(high for _, high in bounds) / len(bounds),
+        )
+    shares = {key: share.satisfied / share.valid for key, share in defined.items()}
+    variance = math.fsum(p * (1 - p) / defined[key].valid for key, p in shares.items())
+    for (first, second), pair in counts.pairs.items():
+        if first not in shares or second not in shares or pair.valid == 0:
+            continue
+        p, q = shares[first], shares[second]
+        covariance = (
+            pair.both_satisfied
+            - q * pair.first_satisfied
+            - p * pair.second_satisfied
+            + pair.valid * p * q
+        ) / (defined[first].valid * defined[second].valid)
+        variance += 2 * covariance
+    variance /= len(shares) ** 2
+    mean = index / 100
+    answers = sum(share.valid for share in defined.values())
+    if mean * (1 - mean) <= 0 or variance <= VARIANCE_FLOOR:
+        # Everyone satisfied on everything, or the answers cancel out exactly (tiny samples):
+        # claim no more than one share of the responses would.
+        effective = float(counts.responses)
+    else:
+        effective = min(mean * (1 - mean) / variance, float(answers))
+    effective = max(effective, 1.0)
+    return _wilson(mean * effective, effective)
 
 
 class Status(StrEnum):
@@ -320,3 +441,26 @@ def judge_index(
 ) -> Judgement:
     """Judge the SIPAS index against a target, with n = the responses in scope."""
     return judge(scores.sipas_index, scores.responses, threshold, min_sample, scores.sipas_interval)
+
+
+class Indicator(StrEnum):
+    """Name the two figures that carry targets (Nghị quyết 76/NQ-CP)."""
+
+    # O: satisfaction with how the administrative procedure was settled (q6).
+    OVERALL = "overall"
+    # S: the SIPAS-style index, the mean of the element shares.
+    SIPAS_INDEX = "sipas_index"
+
+
+def indicator_value(scores: Scores, indicator: Indicator) -> float | None:
+    """Return the value of an indicator in percent."""
+    return scores.overall.share if indicator is Indicator.OVERALL else scores.sipas_index
+
+
+def judge_indicator(
+    scores: Scores, indicator: Indicator, threshold: float, min_sample: int = DEFAULT_MIN_SAMPLE
+) -> Judgement:
+    """Judge one indicator of a scope against its own target."""
+    if indicator is Indicator.OVERALL:
+        return judge_share(scores.overall, threshold, min_sample)
+    return judge_index(scores, threshold, min_sample)

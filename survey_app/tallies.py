@@ -49,18 +49,19 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.models import (
     INTEGRITY_ANSWERS,
+    PAIR_PARTS,
     RATING_QUESTIONS,
     STATUS_COUNT_COLUMNS,
     TALLY_COUNT_COLUMNS,
     WISH_CODES,
     Response,
     ResponseWish,
-    Sector,
     tally_days,
     tally_months,
     tally_years,
 )
-from survey_app.sipas import AnswerCounts
+from survey_app.questionnaire import INTEGRITY_KEY, SCALE_VALUES
+from survey_app.sipas import ELEMENT_PAIRS, SATISFIED_VALUES, AnswerCounts, PairCounts
 
 GROUPINGS = ("none", "sector", "agency", "counter", "code", "month", "status")
 _GROUP_COLUMNS = {
@@ -288,10 +289,16 @@ def answer_counts(row: Mapping[str, Any]) -> AnswerCounts:
     """Turn one tally row into the counts the scoring functions take."""
     return AnswerCounts(
         responses=int(row["responses"]),
-        ratings={q: {v: int(row[f"{q}_{v}"]) for v in range(1, 6)} for q in RATING_QUESTIONS},
-        integrity={a: int(row[f"q7_{a}"]) for a in INTEGRITY_ANSWERS},
+        ratings={q: {v: int(row[f"{q}_{v}"]) for v in SCALE_VALUES} for q in RATING_QUESTIONS},
+        integrity={a: int(row[f"{INTEGRITY_KEY}_{a}"]) for a in INTEGRITY_ANSWERS},
         wishes={code: int(row[f"wish_{code}"]) for code in WISH_CODES},
         wish_respondents=int(row["wish_respondents"]),
+        pairs={
+            (first, second): PairCounts(
+                *(int(row[f"pair_{first}_{second}_{part}"]) for part in PAIR_PARTS)
+            )
+            for first, second in ELEMENT_PAIRS
+        },
     )
 
 
@@ -353,6 +360,23 @@ def count_answers_and_statuses(
     return counted, by_status
 
 
+def answers_by_status(
+    session: Session, flt: TallyFilter, group_by: str = "none"
+) -> dict[Any, dict[str, AnswerCounts]]:
+    """Return {group: {status: answer counts}} over every status, from one read.
+
+    The filter's statuses are ignored: a report needs the counted answers and all of them.
+    """
+    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
+    keys = ["status"] if group_by == "none" else [group_by, "status"]
+    result: dict[Any, dict[str, AnswerCounts]] = {}
+    for row in tally_rows(session, everything, keys):
+        if row["responses"]:
+            group = row[group_by] if group_by != "none" else None
+            result.setdefault(group, {})[row["status"]] = answer_counts(row)
+    return result
+
+
 def count_by_status(
     session: Session, flt: TallyFilter, group_by: str = "none"
 ) -> dict[Any, dict[str, int]]:
@@ -372,13 +396,6 @@ def count_by_status(
     return result
 
 
-def sector_ids_of_groups(session: Session, groups: Iterable[str]) -> frozenset[int]:
-    """Return the ids of the sectors that belong to any of the target groups."""
-    return frozenset(
-        session.scalars(select(Sector.id).where(Sector.target_group.in_(list(groups))))
-    )
-
-
 # Keeping the rollups exact ---------------------------------------------------------------
 
 
@@ -386,16 +403,27 @@ def _increments(response: Response, wishes: Iterable[str]) -> dict[str, int]:
     """Return the count columns a response adds 1 to."""
     columns = {"responses": 1}
     for q in RATING_QUESTIONS:
-        value = getattr(response, q)
+        value = response.answer(q)
         if value is not None:
             columns[f"{q}_{value}"] = 1
-    if response.q7 is not None:
-        columns[f"q7_{response.q7}"] = 1
+    integrity = response.answer(INTEGRITY_KEY)
+    if integrity is not None:
+        columns[f"{INTEGRITY_KEY}_{integrity}"] = 1
     chosen = set(wishes)
     if chosen:
         columns["wish_respondents"] = 1
         for code in chosen:
             columns[f"wish_{code}"] = 1
+    for first, second in ELEMENT_PAIRS:
+        a, b = response.answer(first), response.answer(second)
+        if a is None or b is None:
+            continue
+        columns[f"pair_{first}_{second}_valid"] = 1
+        is_first, is_second = a in SATISFIED_VALUES, b in SATISFIED_VALUES
+        for part, counts in (("first", is_first), ("second", is_second),
+                             ("both", is_first and is_second)):
+            if counts:
+                columns[f"pair_{first}_{second}_{part}"] = 1
     return columns
 
 
@@ -670,13 +698,24 @@ def _counts_by_day(local_day: ColumnElement[Any], keys: tuple[str, ...]) -> Any:
 
     counts: list[ColumnElement[Any]] = [func.count().label("responses")]
     for q in RATING_QUESTIONS:
-        counts += [how_many(getattr(Response, q) == v, f"{q}_{v}") for v in range(1, 6)]
-    counts += [how_many(Response.q7 == a, f"q7_{a}") for a in INTEGRITY_ANSWERS]
+        counts += [how_many(Response.answer_column(q) == v, f"{q}_{v}") for v in SCALE_VALUES]
+    counts += [how_many(Response.answer_column(INTEGRITY_KEY) == a, f"{INTEGRITY_KEY}_{a}")
+               for a in INTEGRITY_ANSWERS]
     counts.append(func.count(chosen.c.response_id).label("wish_respondents"))
     counts += [
         func.coalesce(func.sum(chosen.c[f"wish_{code}"]), 0).label(f"wish_{code}")
         for code in WISH_CODES
     ]
+    for first, second in ELEMENT_PAIRS:
+        a, b = Response.answer_column(first), Response.answer_column(second)
+        both_valid = and_(a.is_not(None), b.is_not(None))
+        a_satisfied, b_satisfied = a.in_(sorted(SATISFIED_VALUES)), b.in_(sorted(SATISFIED_VALUES))
+        counts += [
+            how_many(both_valid, f"pair_{first}_{second}_valid"),
+            how_many(and_(both_valid, a_satisfied), f"pair_{first}_{second}_first"),
+            how_many(and_(both_valid, b_satisfied), f"pair_{first}_{second}_second"),
+            how_many(and_(a_satisfied, b_satisfied), f"pair_{first}_{second}_both"),
+        ]
     counts += [literal(0).label(c) for c in STATUS_COUNT_COLUMNS]  # filled in afterwards
     key_columns = [getattr(Response, k) for k in keys]
     return (

@@ -2,6 +2,7 @@
 
 import math
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,15 +11,19 @@ from hypothesis import strategies as st
 
 from survey_app.sipas import (
     ELEMENT_KEYS,
+    ELEMENT_PAIRS,
     OVERALL_KEY,
     RATING_KEYS,
     Z_95,
     AnswerCounts,
+    Indicator,
     Judgement,
+    PairCounts,
     Share,
     Status,
     judge,
     judge_index,
+    judge_indicator,
     judge_share,
     pool,
     score,
@@ -46,7 +51,21 @@ def raw(
     return {"q1": q1, "q2": q2, "q3": q3, "q4": q4, "q5": q5, "q6": q6, "q7": q7, "q8": q8}
 
 
-def counts_of(responses: list[Raw]) -> AnswerCounts:
+def pair_counts_of(responses: list[Raw]) -> dict[tuple[str, str], PairCounts]:
+    """Count, for each pair of elements, how the responses answered both."""
+    pairs = {}
+    for first, second in ELEMENT_PAIRS:
+        both = [r for r in responses if r[first] is not None and r[second] is not None]
+        pairs[(first, second)] = PairCounts(
+            len(both),
+            sum(1 for r in both if r[first] >= 4),
+            sum(1 for r in both if r[second] >= 4),
+            sum(1 for r in both if r[first] >= 4 and r[second] >= 4),
+        )
+    return pairs
+
+
+def counts_of(responses: list[Raw], with_pairs: bool = True) -> AnswerCounts:
     """Tally raw responses the way the GROUP BY query does."""
     ratings = {key: Counter(r[key] for r in responses if r[key] is not None) for key in RATING_KEYS}
     integrity = Counter(r["q7"] for r in responses if r["q7"] is not None)
@@ -57,6 +76,7 @@ def counts_of(responses: list[Raw]) -> AnswerCounts:
         integrity=integrity,
         wishes=wishes,
         wish_respondents=sum(1 for r in responses if r["q8"]),
+        pairs=pair_counts_of(responses) if with_pairs else None,
     )
 
 
@@ -420,6 +440,17 @@ WORKED_EXAMPLE = AnswerCounts(
         "feedback": 1,
     },
     wish_respondents=25,
+    # How each pair of elements was answered together, from the 40 responses listed in
+    # the methodology: (both valid, first satisfied, second satisfied, both satisfied).
+    pairs={
+        ("q1", "q2"): PairCounts(40, 36, 35, 34),
+        ("q1", "q3"): PairCounts(40, 36, 38, 36),
+        ("q1", "q4"): PairCounts(30, 27, 27, 27),
+        ("q2", "q3"): PairCounts(40, 35, 38, 35),
+        ("q2", "q4"): PairCounts(30, 26, 27, 26),
+        ("q3", "q4"): PairCounts(30, 28, 27, 27),
+        **{(key, "q5"): PairCounts(8, 6, 6, 6) for key in ("q1", "q2", "q3", "q4")},
+    },
 )
 
 
@@ -438,7 +469,11 @@ def test_worked_example_of_the_methodology() -> None:
     ]
     assert rounded == [(76.9, 96.0), (73.9, 94.5), (83.5, 98.6), (74.4, 96.5), (40.9, 92.9)]
     assert scores.sipas_index == 87.5
-    assert scores.sipas_interval == pytest.approx((69.927376, 95.718592), abs=1e-6)
+    # From the pair counts: 71,2% – 95,2%; without them (every element assumed to move with
+    # the others) the mean of the element bounds, 69,9% – 95,7%, is wider.
+    assert scores.sipas_interval == pytest.approx((71.156973, 95.206559), abs=1e-6)
+    fallback = score(replace(WORKED_EXAMPLE, pairs=None))
+    assert fallback.sipas_interval == pytest.approx((69.927376, 95.718592), abs=1e-6)
     assert scores.overall == Share(valid=40, satisfied=37)
     assert scores.overall.share == 92.5
     assert scores.overall.interval == pytest.approx((80.135470, 97.416444), abs=1e-6)
@@ -449,6 +484,7 @@ def test_worked_example_of_the_methodology() -> None:
     assert scores.wishes["facilities"] == 24.0
     assert judge_index(scores, 85) == Judgement(Status.MET, uncertain=True)
     assert judge_index(scores, 90) == Judgement(Status.BELOW, uncertain=True)
+    assert judge_share(scores.overall, 85) == Judgement(Status.MET, uncertain=True)
     assert judge_share(scores.overall, 90) == Judgement(Status.MET, uncertain=True)
 
 
@@ -576,3 +612,67 @@ def test_judge_is_consistent_with_value_and_interval(
     assert judgement.status is (Status.MET if value >= threshold else Status.BELOW)
     low, high = present(share.interval)
     assert judgement.uncertain == (low < threshold <= high)
+
+
+# --- The interval of the index from pair counts ---------------------------------------------
+
+
+def test_index_of_perfectly_correlated_elements_has_the_interval_of_one_share() -> None:
+    # Each person gives the same answer to every element: S is one share of 40 people.
+    answers = [raw(*(5,) * 6)] * 30 + [raw(*(2,) * 6)] * 10
+    scores = score(counts_of(answers))
+    assert scores.sipas_index == 75.0
+    assert scores.sipas_interval == pytest.approx(present(wilson_interval(30, 40)), abs=1e-9)
+
+
+def test_index_of_independent_elements_is_narrower_than_the_mean_of_their_bounds() -> None:
+    # Satisfaction on one element says nothing of the others: 8 of 10 on each, spread out.
+    answers = [
+        raw(*(4 if (i + shift) % 10 < 8 else 2 for shift in (0, 3, 6, 1, 5)), q6=4)
+        for i in range(100)
+    ]
+    with_pairs = score(counts_of(answers))
+    without = score(counts_of(answers, with_pairs=False))
+    assert with_pairs.sipas_index == without.sipas_index == 80.0
+    low, high = present(with_pairs.sipas_interval)
+    old_low, old_high = present(without.sipas_interval)
+    assert old_low < low < 80.0 < high < old_high
+    assert (old_low, old_high) == pytest.approx(present(wilson_interval(80, 100)))
+
+
+def test_index_interval_stays_in_range_and_is_not_empty_at_100_percent() -> None:
+    scores = score(counts_of([raw()] * 30))
+    low, high = present(scores.sipas_interval)
+    assert high == 100.0
+    assert low == pytest.approx(present(wilson_interval(30, 30))[0])
+
+
+def test_pooling_adds_pair_counts_and_forgets_them_when_a_part_has_none() -> None:
+    a, b = [raw(q1=5, q2=2)] * 3, [raw(q1=4, q2=4, q4=None)] * 2
+    pooled = pool([counts_of(a), counts_of(b)])
+    assert pooled.pairs is not None
+    assert pooled.pairs[("q1", "q2")] == PairCounts(5, 5, 2, 2)
+    assert pooled == counts_of(a + b)
+    assert pool([counts_of(a), counts_of(b, with_pairs=False)]).pairs is None
+    # An empty part, with no pair counts to give, takes nothing away.
+    assert pool([counts_of(a), AnswerCounts()]).pairs == counts_of(a).pairs
+
+
+@pytest.mark.parametrize("counts", [(3, 4, 0, 0), (3, 2, 2, 3), (3, 2, 2, 0), (-1, 0, 0, 0)])
+def test_pair_counts_refuse_impossible_tallies(counts: tuple[int, int, int, int]) -> None:
+    with pytest.raises(ValueError):
+        PairCounts(*counts)
+
+
+def test_pairs_cannot_have_more_answers_than_responses() -> None:
+    with pytest.raises(ValueError):
+        AnswerCounts(responses=2, pairs={("q1", "q2"): PairCounts(3, 0, 0, 0)})
+
+
+def test_each_indicator_is_judged_against_its_own_figure() -> None:
+    # O (q6) is 100% satisfied, S is 75%: against 85, O is met and S is below.
+    answers = [raw(q1=5, q2=5, q3=2, q4=5, q5=5, q6=5)] * 40
+    scores = score(counts_of(answers))
+    assert scores.sipas_index == 80.0
+    assert judge_indicator(scores, Indicator.OVERALL, 85).status is Status.MET
+    assert judge_indicator(scores, Indicator.SIPAS_INDEX, 85).status is Status.BELOW

@@ -156,16 +156,28 @@ def test_report_pools_sectors_into_target_scopes(app, spread):
         by_sector = {code: fig.counts for code, fig in report.sectors.items()}
         assert set(by_sector) == {"DAT_DAI", "HO_TICH", "XAY_DUNG", "DAU_TU"}
         pooled = sipas.pool([by_sector["DAT_DAI"], by_sector["XAY_DUNG"], by_sector["DAU_TU"]])
-        lci = report.scopes[reports.POOLED]
+        lci = report.scopes["LAND_CONSTRUCTION_INVESTMENT"]
         assert lci.counts == pooled
         assert lci.scores == sipas.score(pooled)
         assert report.scopes["all"].counts == sipas.pool(by_sector.values())
         assert report.scopes["LAND"].counts == by_sector["DAT_DAI"]
-        assert report.target_year is not None and report.target_year.year == 2025
-        [check] = report.scopes["all"].targets
-        assert check.threshold == 90.0
-        assert report.scopes["LAND"].targets[0].threshold == 85.0
-        assert report.sectors["HO_TICH"].targets[0].threshold == 90.0  # no group: as "all"
+        assert report.target_year == 2025
+        # Each indicator against its own target: O (q6) 90 and S 85 over all sectors,
+        # 85 and 85 for land; a sector of no named scope is judged as all sectors.
+        thresholds = {
+            scope: {c.metric.value: c.threshold for c in figures.targets}
+            for scope, figures in [*report.scopes.items(), *report.sectors.items()]
+        }
+        assert thresholds["all"] == {"overall": 90.0, "sipas_index": 85.0}
+        assert thresholds["LAND"] == {"overall": 85.0, "sipas_index": 85.0}
+        assert thresholds["LAND_CONSTRUCTION_INVESTMENT"] == {"overall": 85.0,
+                                                              "sipas_index": 85.0}
+        assert thresholds["HO_TICH"] == {"overall": 90.0, "sipas_index": 85.0}
+        assert thresholds["DAU_TU"] == {"overall": 85.0, "sipas_index": 85.0}
+        overall = report.scopes["all"].target(sipas.Indicator.OVERALL)
+        assert overall is not None
+        assert overall.judgement == sipas.judge_share(report.scopes["all"].scores.overall, 90.0,
+                                                      report.min_sample)
 
 
 def rollup_rows():

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app import audit, tallies
 from survey_app.models import Agency, AuditEvent, Counter, Response, Sector
+from survey_app.questionnaire import OVERALL_KEY
 from survey_app.tallies import Period, TallyFilter, utc_bounds
 
 PAGE_SIZE = 50
@@ -60,7 +61,8 @@ class ReviewItem:
 
     @property
     def is_low_overall(self) -> bool:
-        return self.response.q6 is not None and self.response.q6 <= LOW_OVERALL_MAX
+        overall = self.response.answer(OVERALL_KEY)
+        return overall is not None and overall <= LOW_OVERALL_MAX
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def _conditions(flt: ReviewFilter, zone: ZoneInfo) -> list[ColumnElement[bool]]:
     elif flt.status == "not_counted":
         conditions.append(Response.status != "counted")
     if flt.is_low_only:
-        conditions.append(Response.q6 <= LOW_OVERALL_MAX)
+        conditions.append(Response.answer_column(OVERALL_KEY) <= LOW_OVERALL_MAX)
     if flt.search:
         conditions.append(Response.comment.regexp_match(casefold_pattern(flt.search)))
     return conditions

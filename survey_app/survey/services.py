@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session, joinedload
 from survey_app import devices, tallies
 from survey_app.hashing import keyed_hash
 from survey_app.models import Response, ResponseWish, SurveyCode, utcnow
-from survey_app.questionnaire import NOT_APPLICABLE, Questionnaire
+from survey_app.questionnaire import (
+    INTEGRITY_KEY,
+    NOT_APPLICABLE,
+    RATING_KEYS,
+    WISH_KEY,
+    Questionnaire,
+)
 from survey_app.survey.page_cache import RecentCodes
 from survey_app.text import clean_code
 
@@ -297,13 +303,8 @@ def record_response(
             counter_id=survey_code.counter_id,
             sector_id=survey_code.sector_id,
             questionnaire_version=questionnaire.version,
-            q1=_scale_value(answers.get("q1")),
-            q2=_scale_value(answers.get("q2")),
-            q3=_scale_value(answers.get("q3")),
-            q4=_scale_value(answers.get("q4")),
-            q5=_scale_value(answers.get("q5")),
-            q6=_scale_value(answers.get("q6")),
-            q7=answers.get("q7") or None,
+            **{key: _scale_value(answers.get(key)) for key in RATING_KEYS},
+            **{INTEGRITY_KEY: answers.get(INTEGRITY_KEY) or None},
             comment=answers.get("comment") or None,
             dossier_hash=hashed,
             device_hash=devices.device_hash(sender.device_id) if sender.device_id else None,
@@ -314,7 +315,7 @@ def record_response(
             submit_nonce=nonce,
             created_at=now,
         )
-        response.wishes = [ResponseWish(wish=code) for code in answers.get("q8") or []]
+        response.wishes = [ResponseWish(wish=code) for code in answers.get(WISH_KEY) or []]
         return response
 
     # A savepoint, so that losing a race to a concurrent submit undoes only this insert.
