@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from survey_app.admin import services as admin_services
 from survey_app.auth.services import create_user
 from survey_app.extensions import db
 from survey_app.models import Agency, AuditEvent, Counter, Sector, User
+from survey_app.targets.services import create_scope
 from tests.conftest import create_agency, hidden_value
 
 PASSWORD = "mat-khau-du-dai-1"
@@ -417,29 +420,61 @@ def test_renaming_a_counter_to_a_taken_name_is_refused(app, admin, place):
 # Sectors -----------------------------------------------------------------------------------
 
 
-def test_sectors_list_shows_labels_and_target_group(admin):
+def sector_rows(html: str) -> dict[str, tuple[str, str]]:
+    """Return the sectors list as {code: (labels, target scopes)}, as the page shows them."""
+    rows = re.findall(r'<td class="code">(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>', html,
+                      re.S)
+
+    def shown(cell: str) -> str:
+        return " ".join(unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+
+    return {shown(code).replace(" ", ""): (shown(labels), shown(scopes))
+            for code, labels, scopes in rows}
+
+
+def test_sectors_list_shows_labels_and_target_scopes(admin):
     html = text_of(admin.get("/admin/sectors"))
-    assert "DAT_DAI" in html and "Đất đai" in html
+    rows = sector_rows(html)
+    assert len(rows) == 24
+    assert rows["DAT_DAI"] == ("Đất đai Land", "Đất đai; Đất đai, xây dựng, đầu tư (gộp)")
+    assert rows["QH_KT"][1] == "Xây dựng; Đất đai, xây dựng, đầu tư (gộp)"
+    assert rows["HO_TICH"] == ("Hộ tịch Civil status", "—")  # in no scope but all sectors
+    assert 'href="/admin/targets/scopes"' in html
+
+
+def test_sector_pages_show_a_scope_added_later(app, admin, place):
+    with app.app_context():
+        health = db.session.scalar(select(Sector).where(Sector.code == "Y_TE"))
+        assert health is not None
+        create_scope(db.session, "Y_TE", "Y tế", "Health", [health])
+        db.session.commit()
+        health_id = health.id
+    assert sector_rows(text_of(admin.get("/admin/sectors")))["Y_TE"][1] == "Y tế"
+    html = text_of(admin.get(f"/admin/sectors/{health_id}"))
+    assert re.search(r"lĩnh vực này được tính gộp vào:</p>\s*<ul><li>Y tế</li></ul>", html)
+    assert 'href="/admin/targets/scopes"' in html
 
 
 def test_admin_edits_a_sector_but_not_its_code(app, admin, place):
+    html = text_of(admin.get(f"/admin/sectors/{place['sector']}"))
+    assert "<li>Đất đai</li><li>Đất đai, xây dựng, đầu tư (gộp)</li>" in html
     page = post(admin, f"/admin/sectors/{place['sector']}", {
         "code": "DAT", "label_vi": "Đất đai và nhà ở", "label_en": "Land and housing",
-        "target_group": "",
     })
     assert page.status_code == 302
     with app.app_context():
         sector = db.session.get(Sector, place["sector"])
-        assert (sector.code, sector.label_vi, sector.label_en, sector.target_group) == (
-            "DAT_DAI", "Đất đai và nhà ở", "Land and housing", None)
+        assert (sector.code, sector.label_vi, sector.label_en) == (
+            "DAT_DAI", "Đất đai và nhà ở", "Land and housing")
     entry = audit_entries(app, "sector.updated")[-1]
     assert entry.actor_email == ADMIN
-    assert entry.details["changes"]["target_group"] == ["LAND", None]
+    assert entry.details["changes"] == {"label_vi": ["Đất đai", "Đất đai và nhà ở"],
+                                        "label_en": ["Land", "Land and housing"]}
 
 
 def test_sector_without_labels_is_refused(app, admin, place):
     page = post(admin, f"/admin/sectors/{place['sector']}",
-                {"label_vi": " ", "label_en": "Land", "target_group": "LAND"})
+                {"label_vi": " ", "label_en": "Land"})
     assert page.status_code == 400
     assert "Vui lòng nhập tên tiếng Việt." in text_of(page)
     assert audit_entries(app, "sector.updated") == []

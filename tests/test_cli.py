@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from survey_app.extensions import db
-from survey_app.models import Agency, Response, Sector, SurveyCode
+from survey_app.models import Agency, Response, Sector, SurveyCode, TargetScope
 
 URL = re.compile(r"^http://survey\.test/s/[23456789A-HJKMNP-Z]{8}$")
 
@@ -22,12 +22,18 @@ def test_seed_loads_the_sectors_of_the_spec_once(app, runner):
     assert result.exit_code == 0, result.output
     assert "0 added" in result.output  # the suite's database is already seeded
     with app.app_context():
-        groups = dict(db.session.execute(select(Sector.code, Sector.target_group)).all())
-    assert len(groups) == 24
-    assert groups["DAT_DAI"] == "LAND"
-    assert groups["XAY_DUNG"] == groups["QH_KT"] == "CONSTRUCTION"
-    assert groups["DAU_TU"] == "INVESTMENT"
-    assert groups["HO_TICH"] is None
+        codes = set(db.session.scalars(select(Sector.code)))
+        members = {scope.code: {s.code for s in scope.sectors}
+                   for scope in db.session.scalars(select(TargetScope))}
+        covering_all = set(db.session.scalars(
+            select(TargetScope.code).where(TargetScope.covers_all_sectors)))
+    assert len(codes) == 24
+    assert covering_all == {"all"} and members["all"] == set()
+    assert members["LAND"] == {"DAT_DAI"}
+    assert members["CONSTRUCTION"] == {"XAY_DUNG", "QH_KT"}
+    assert members["INVESTMENT"] == {"DAU_TU"}
+    assert members["LAND_CONSTRUCTION_INVESTMENT"] == {"DAT_DAI", "XAY_DUNG", "QH_KT", "DAU_TU"}
+    assert not any("HO_TICH" in sectors for sectors in members.values())
 
 
 def test_seed_keeps_labels_edited_by_the_deployment(app, runner):

@@ -13,8 +13,8 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectFi
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from survey_app.auth.services import MIN_PASSWORD_LENGTH, AccountError
-from survey_app.labels import level_label, role_label, target_group_label
-from survey_app.models import AGENCY_CODE_PATTERN, AGENCY_LEVELS, ROLES, TARGET_GROUPS, Agency
+from survey_app.labels import level_label, role_label
+from survey_app.models import AGENCY_CODE_PATTERN, AGENCY_LEVELS, ROLES, Agency
 from survey_app.text import clean_code, clean_text
 
 INVALID_CHOICE = _l("Vui lòng chọn một mục trong danh sách.")
@@ -163,14 +163,6 @@ class SectorForm(FlaskForm):
                               _l("Tên dài quá 200 ký tự."))
     label_en = _required_text(_l("Tên tiếng Anh"), 200, _l("Vui lòng nhập tên tiếng Anh."),
                               _l("Tên dài quá 200 ký tự."))
-    target_group = SelectField(_l("Nhóm chỉ tiêu"), coerce=_optional_str,
-                               invalid_choice_message=INVALID_CHOICE)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.target_group.choices = [("", _("Không thuộc nhóm nào"))] + [
-            (group, target_group_label(group)) for group in TARGET_GROUPS
-        ]
 
 
 # Audit log -------------------------------------------------------------------------------

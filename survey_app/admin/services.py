@@ -21,7 +21,6 @@ from survey_app.auth.access import agency_with_descendants
 from survey_app.auth.services import AccountError, create_user, update_user
 from survey_app.models import (
     AGENCY_LEVELS,
-    TARGET_GROUPS,
     Agency,
     AuditEvent,
     Counter,
@@ -178,13 +177,9 @@ def list_sectors(session: Session) -> list[Sector]:
     return list(session.scalars(select(Sector).order_by(Sector.position, Sector.code)))
 
 
-def update_sector(session: Session, sector: Sector, *, label_vi: str, label_en: str,
-                  target_group: str | None) -> None:
-    """Change a sector's labels and target group (never its code), and log what changed."""
-    if target_group is not None and target_group not in TARGET_GROUPS:
-        raise AdminError("target_group", _l("Vui lòng chọn một nhóm chỉ tiêu trong danh sách."))
-    changes = _apply(sector, {"label_vi": label_vi, "label_en": label_en,
-                              "target_group": target_group})
+def update_sector(session: Session, sector: Sector, *, label_vi: str, label_en: str) -> None:
+    """Change a sector's labels (never its code), and log what changed."""
+    changes = _apply(sector, {"label_vi": label_vi, "label_en": label_en})
     if changes:
         session.flush()
         audit.record(session, "sector.updated", target=sector, code=sector.code, changes=changes)

@@ -276,21 +276,20 @@ def counter_rename(counter_id: int) -> Page:
 @bp.get("/sectors")
 @roles_required("admin")
 def sectors() -> str:
-    """List the sectors with their labels and target groups."""
+    """List the sectors with their labels and the target scopes they belong to."""
     return render_template("admin/sectors.html", sectors=list_sectors(db.session))
 
 
 @bp.route("/sectors/<int:sector_id>", methods=["GET", "POST"])
 @roles_required("admin")
 def sector_edit(sector_id: int) -> Page:
-    """Change a sector's labels and target group; its code stays."""
+    """Change a sector's labels; its code stays."""
     sector = _get_or_404(Sector, sector_id)
     form = SectorForm(obj=sector)
     if form.validate_on_submit():
         try:
             update_sector(
                 db.session, sector, label_vi=form.label_vi.data, label_en=form.label_en.data,
-                target_group=form.target_group.data,
             )
         except AdminError as error:
             add_error(form, error.field, error.message)

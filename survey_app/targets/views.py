@@ -1,21 +1,31 @@
-"""The yearly targets: list, add and change them (admins only)."""
+"""The targets of each year and the scopes they are set for: list, add, change (admins only)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from survey_app.auth.access import roles_required
 from survey_app.extensions import db
-from survey_app.models import TargetYear, utcnow
+from survey_app.i18n import current_language
+from survey_app.models import TargetScope, TargetYear, utcnow
 from survey_app.tallies import local_date
 from survey_app.targets import bp
-from survey_app.targets.forms import TargetCreateForm, TargetForm
+from survey_app.targets.forms import INDICATOR_HEADINGS, ScopeForm, target_form, target_form_data
 from survey_app.targets.services import (
     TargetError,
+    create_scope,
     create_target_year,
+    list_scopes,
+    list_sectors,
     list_target_years,
+    scopes_by_sector,
+    thresholds_of,
+    update_scope,
     update_target_year,
     year_in_force,
 )
@@ -28,15 +38,43 @@ def _status() -> int:
     return 400 if request.method == "POST" else 200
 
 
+def _show_refusal(form: FlaskForm, error: TargetError) -> None:
+    """Show a service's refusal beside the field it is about."""
+    field = form[error.field]
+    field.errors = [*field.errors, error.message]
+
+
+def _report_saving(changes: Mapping[str, object], saved: str, unchanged: str) -> None:
+    """Commit a change and say so, or say that nothing changed (nothing was logged)."""
+    if changes:
+        db.session.commit()
+        flash(saved, "success")
+    else:
+        flash(unchanged, "info")
+
+
+@bp.app_template_global()
+def target_scopes_by_sector() -> dict[int, list[TargetScope]]:
+    """Return the named scopes of each sector, for the pages that list sectors."""
+    # The sector pages (admin blueprint) show it; which scopes hold a sector is targets' data.
+    return scopes_by_sector(db.session)
+
+
+# Targets ---------------------------------------------------------------------------------
+
+
 @bp.get("", endpoint="index")
 @roles_required("admin")
 def index() -> str:
-    """List each year's targets and say which year judges a period."""
+    """Show each year's targets by scope and indicator, and which year judges this year."""
     years = list_target_years(db.session)
     today = local_date(utcnow())
     return render_template(
         "targets/index.html",
         years=years,
+        thresholds={y.year: thresholds_of(y) for y in years},
+        scopes=list_scopes(db.session),
+        indicators=INDICATOR_HEADINGS,
         year_in_force=year_in_force(db.session, today),
         this_year=today.year,
     )
@@ -46,37 +84,91 @@ def index() -> str:
 @roles_required("admin")
 def new() -> Page:
     """Add the targets of a year, starting from those of the latest year."""
+    scopes = list_scopes(db.session)
     latest = next(reversed(list_target_years(db.session)), None)
-    form = TargetCreateForm(obj=latest)
-    if request.method == "GET" and latest is not None:
-        form.year.data = latest.year + 1
+    start = {} if latest is None else target_form_data(
+        latest.min_sample, thresholds_of(latest), latest.year + 1)
+    form = target_form(scopes, new_year=True)(data=start)
     if form.validate_on_submit():
         try:
-            target = create_target_year(db.session, form.year.data, form.values())
+            created = create_target_year(db.session, form.year.data, form.min_sample.data,
+                                         form.thresholds())
         except TargetError as error:
-            field = getattr(form, error.field)
-            field.errors = [*field.errors, error.message]
+            _show_refusal(form, error)
         else:
             db.session.commit()
-            flash(_("Đã thêm chỉ tiêu năm %(year)d.", year=target.year), "success")
+            flash(_("Đã thêm chỉ tiêu năm %(year)d.", year=created.year), "success")
             return redirect(url_for("targets.index"))
-    return render_template("targets/new.html", form=form), _status()
+    return render_template("targets/new.html", form=form, indicators=INDICATOR_HEADINGS,
+                           latest_year=None if latest is None else latest.year), _status()
 
 
 @bp.route("/<int:year>", methods=["GET", "POST"])
 @roles_required("admin")
 def edit(year: int) -> Page:
     """Change the thresholds and the minimum sample of a year."""
-    target = db.session.get(TargetYear, year)
-    if target is None:
+    target_year = db.session.get(TargetYear, year)
+    if target_year is None:
         abort(404)
-    form = TargetForm(obj=target)
+    scopes = list_scopes(db.session)
+    form = target_form(scopes)(
+        data=target_form_data(target_year.min_sample, thresholds_of(target_year)))
     if form.validate_on_submit():
-        changes = update_target_year(db.session, target, form.values())
-        if changes:
-            db.session.commit()
-            flash(_("Đã lưu chỉ tiêu năm %(year)d.", year=target.year), "success")
-        else:
-            flash(_("Chỉ tiêu năm %(year)d không có gì thay đổi.", year=target.year), "info")
+        changes = update_target_year(db.session, target_year, form.min_sample.data,
+                                     form.thresholds())
+        _report_saving(changes, _("Đã lưu chỉ tiêu năm %(year)d.", year=year),
+                       _("Chỉ tiêu năm %(year)d không có gì thay đổi.", year=year))
         return redirect(url_for("targets.index"))
-    return render_template("targets/edit.html", target=target, form=form), _status()
+    return render_template("targets/edit.html", target_year=target_year, form=form,
+                           indicators=INDICATOR_HEADINGS), _status()
+
+
+# Scopes ----------------------------------------------------------------------------------
+
+
+@bp.get("/scopes")
+@roles_required("admin")
+def scopes() -> str:
+    """List the scopes that targets are set for, with their sectors."""
+    return render_template("targets/scopes.html", scopes=list_scopes(db.session))
+
+
+@bp.route("/scopes/new", methods=["GET", "POST"])
+@roles_required("admin")
+def scope_new() -> Page:
+    """Add a scope: a named set of sectors that targets can then be set for."""
+    sectors = list_sectors(db.session)
+    form = ScopeForm(sectors=sectors)
+    if form.validate_on_submit():
+        try:
+            scope = create_scope(db.session, form.code.data, form.label_vi.data,
+                                 form.label_en.data, form.chosen_sectors(sectors) or [])
+        except TargetError as error:
+            _show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Đã thêm phạm vi «%(label)s». Bây giờ có thể đặt chỉ tiêu cho phạm vi này "
+                    "trong trang chỉ tiêu của từng năm.", label=scope.label(current_language())),
+                  "success")
+            return redirect(url_for("targets.scopes"))
+    return render_template("targets/scope_new.html", form=form), _status()
+
+
+@bp.route("/scopes/<int:scope_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def scope_edit(scope_id: int) -> Page:
+    """Change a scope's labels and sectors (the all-sector scope: labels only)."""
+    scope = db.session.get(TargetScope, scope_id)
+    if scope is None:
+        abort(404)
+    sectors = list_sectors(db.session)
+    form = ScopeForm(sectors=sectors, scope=scope)
+    if form.validate_on_submit():
+        changes = update_scope(db.session, scope, form.label_vi.data, form.label_en.data,
+                               form.chosen_sectors(sectors))
+        label = scope.label(current_language())
+        _report_saving(changes, _("Đã lưu phạm vi «%(label)s».", label=label),
+                       _("Phạm vi «%(label)s» không có gì thay đổi.", label=label))
+        return redirect(url_for("targets.scopes"))
+    return render_template("targets/scope_edit.html", scope=scope, form=form), _status()
+
