@@ -26,8 +26,28 @@ pytestmark = pytest.mark.browser
 expect = sync_api.expect
 
 A4 = (595, 842)  # PDF points
-# The headline cards and the scope of /api/v1/tallies each one shows.
-CARD_SCOPES = ("all", "LAND", "CONSTRUCTION", "INVESTMENT", "LAND_CONSTRUCTION_INVESTMENT")
+# The verdict label of each (status, uncertain) of /api/v1/tallies (labels.verdict_label).
+VERDICTS = {
+    ("met", False): "Đạt", ("met", True): "Đạt (chưa chắc chắn)",
+    ("below", False): "Chưa đạt", ("below", True): "Chưa đạt (chưa chắc chắn)",
+    ("insufficient", False): "Chưa đủ mẫu",
+}
+INDICATORS = ("overall", "sipas_index")
+PHONE = {"width": 360, "height": 740}
+# Headings that overlap another heading or a paragraph of the page (pairs of their texts).
+OVERLAPS = """() => {
+  const boxes = [...document.querySelectorAll('main h1, main h2, main h3, main h4, main p')]
+    .filter(e => e.offsetParent !== null).map(e => [e, e.getBoundingClientRect()]);
+  const found = [];
+  for (const [a, ra] of boxes) for (const [b, rb] of boxes) {
+    if (a === b || a.contains(b) || b.contains(a) || !/^H/.test(a.tagName)) continue;
+    const x = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+    const y = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+    if (x > 1 && y > 1) found.push([a.textContent.trim(), b.textContent.trim()]);
+  }
+  return found;
+}"""
+LAPTOP = {"width": 1366, "height": 768}
 
 
 def open_dashboard(page: Any, server: LiveServer) -> list[str]:
@@ -62,32 +82,51 @@ def shown_period(page: Any) -> tuple[str, str]:
     return start, end
 
 
-def shown_figures(page: Any) -> dict[str, tuple[str, int]]:
-    """Each headline card's index as written, and its number of counted responses."""
+Figures = dict[str, tuple[int, tuple[str, str], tuple[str, str]]]
+
+
+def shown_figures(page: Any) -> Figures:
+    """Each headline card: its counted responses, then O and S as (value, verdict) written."""
     figures = {}
-    for scope in CARD_SCOPES:
-        card = page.locator(f"article.card-{scope.lower()}")
-        value = card.locator(".card-value").inner_text().strip()
-        n_text = card.locator(".card-meta", has_text="phiếu").inner_text()
-        figures[scope] = (value, int(re.sub(r"\D", "", n_text)))
+    for card in page.locator("article.card").all():
+        key = (card.get_attribute("class") or "").split("card-")[-1]
+        shown = []
+        for indicator in INDICATORS:
+            measure = card.locator(f".measure-{indicator}")
+            status = measure.locator(".status")
+            verdict = status.inner_text()[1:].strip() if status.count() else ""
+            shown.append((measure.locator(".measure-value").inner_text().strip(), verdict))
+        n_text = card.locator(".measure-sipas_index .card-meta", has_text="phiếu").inner_text()
+        figures[key] = (int(re.sub(r"\D", "", n_text)), shown[0], shown[1])
     return figures
 
 
-def api_figures(page: Any, server: LiveServer, token: str, **query: str) -> dict[str, Any]:
+def api_figures(page: Any, server: LiveServer, token: str, **query: str) -> Figures:
     """The same figures from /api/v1/tallies, written as the dashboard writes them."""
     reply = page.request.get(
         f"{server.url}/api/v1/tallies", params=query,
         headers={"Authorization": f"Bearer {token}"},
     )
     assert reply.status == 200, reply.text()
-    scopes = reply.json()["scopes"]
+    body = reply.json()
+    # With a sector chosen the page shows that sector alone, judged by its own targets.
+    scopes = body["scopes"] if "sector" not in query else {
+        query["sector"]: body["sectors"][query["sector"]]}
 
-    def written(index: float | None) -> str:
-        return "—" if index is None else format_percent(index / 100, "#,##0.0%", locale="vi")
+    def written(value: float | None) -> str:
+        return "—" if value is None else format_percent(value / 100, "#,##0.0%", locale="vi")
+
+    def verdict(scope: dict[str, Any], indicator: str) -> str:
+        check = next((t for t in scope["targets"] if t["metric"] == indicator), None)
+        return "" if check is None else VERDICTS[(check["status"], check["uncertain"])]
 
     return {
-        scope: (written(scopes[scope]["sipas_index"]), scopes[scope]["responses"])
-        for scope in CARD_SCOPES
+        code.lower(): (
+            scope["responses"],
+            (written(scope["overall"]["share"]), verdict(scope, "overall")),
+            (written(scope["sipas_index"]), verdict(scope, "sipas_index")),
+        )
+        for code, scope in scopes.items()
     }
 
 
@@ -106,15 +145,22 @@ def test_dashboard_reads_well_and_breaks_no_rule(
     page = new_page("manager")
     problems = open_dashboard(page, live_server)
     expect(page.locator("h1")).to_have_text("Kết quả đánh giá sự hài lòng")
-    # Six headline cards, each figure with one decimal and a comma.
+    # A card a target scope (five in the demo), O and S each with one decimal and a comma.
     cards = page.locator("article.card")
-    expect(cards).to_have_count(6)
-    for text in cards.all_inner_texts():
-        assert "%" in text and "," in text.split("%")[0][-4:], text
-    # Status in words, and a colour from the stylesheet (not the browser's default black).
+    expect(cards).to_have_count(5)
+    for value in page.locator(".measure-value").all_inner_texts():
+        assert re.fullmatch(r"\d{1,3},\d%", value), value
+    # Each verdict in words, and a colour from the stylesheet (not the browser's default).
     status = page.locator(".card .status").first
     expect(status).to_have_text(re.compile("Đạt|Chưa đạt|Chưa đủ mẫu"))
     assert status.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    # An uncertain verdict never looks like a certain one: its own mark and colour.
+    looks = {}
+    for key in ("met", "below", "uncertain"):
+        tag = page.locator(f".status-{key}").first
+        looks[key] = (tag.locator(".status-symbol").inner_text(),
+                      tag.evaluate("e => getComputedStyle(e).backgroundColor"))
+    assert len(set(looks.values())) == 3, looks
     # The charts are drawn and sit inside the page without overflowing it.
     for chart in page.locator("svg.chart").all():
         box = chart.bounding_box()
@@ -137,6 +183,8 @@ def test_period_and_sector_filters_show_what_the_api_says(
     assert start.endswith("-01-01"), "the dashboard opens on this year"
     before = shown_figures(page)
     assert before == api_figures(page, live_server, token, **{"from": start, "to": end})
+    assert list(before)[:5] == ["all", "land", "construction", "investment",
+                                "land_construction_investment"]
 
     page.select_option("#period", "last_12_months")
     page.select_option("#sector", "DAT_DAI")
@@ -152,10 +200,35 @@ def test_period_and_sector_filters_show_what_the_api_says(
     expected = api_figures(page, live_server, token, **{"from": start, "to": end},
                            sector="DAT_DAI")
     assert after == expected
-    # Land only: the land card and the all-sectors card count the same responses, and
-    # the construction and investment cards have none.
-    assert after["all"][1] == after["LAND"][1] > 0
-    assert after["CONSTRUCTION"][1] == after["INVESTMENT"][1] == 0
+    # Land only: one card, the sector's, with the land target.
+    assert list(after) == ["dat_dai"] and after["dat_dai"][0] > 0
+    expect(page.locator("article.card-dat_dai .measure-overall")).to_contain_text("≥ 85%")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/dashboard/", "/dashboard/?period=this_year&sector=DAU_TU",
+     "/dashboard/?period=this_year&agency=DEMO-TTHCC", "/dashboard/report"],
+)
+def test_pages_fit_a_phone_and_a_laptop(
+    live_server: LiveServer, new_page: Callable[..., Any], path: str
+) -> None:
+    for viewport in (PHONE, LAPTOP):
+        page = new_page("manager", viewport=viewport, is_mobile=viewport is PHONE)
+        page.goto(f"{live_server.url}{path}")
+        # No sideways scrolling of the page: wide tables reflow, charts scroll in a frame.
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        # No heading prints over another heading or a paragraph.
+        assert page.evaluate(OVERLAPS) == []
+        if viewport is LAPTOP and not path.startswith("/dashboard/report"):
+            # On a laptop a verdict is in sight before any scrolling.
+            box = page.locator(".card .status").first.bounding_box()
+            assert box and box["y"] + box["height"] <= viewport["height"], box
+        if viewport is PHONE:
+            # On a phone each row of a figures table is a block naming its cells.
+            cell = page.locator("table.reflow tbody td").first
+            assert cell.evaluate("e => getComputedStyle(e, '::before').content") not in (
+                "none", "normal", "")
 
 
 def test_flagging_a_comment_takes_one_off_the_counted_figure(

@@ -2,10 +2,16 @@
 
 Templates only place these values; every rounding, format and verdict word is decided here.
 Figures are computed unrounded (sipas.py) and rounded only now, to one decimal.
+
+Two indicators carry targets, each judged only against its own (reports.py): O, satisfaction
+with how the procedure was settled (question 6), and S, the SIPAS-style index. Every figure
+shown with a verdict is a `Measure` of one of them; the verdict is the one label of
+`labels.verdict_label`, with a mark that tells a certain verdict from an uncertain one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -19,14 +25,15 @@ from survey_app import sipas
 from survey_app.dashboard import charts
 from survey_app.dashboard.forms import QUARTER_NAMES
 from survey_app.dashboard.services import DashboardFigures
-from survey_app.labels import ELEMENT_LABELS, SCOPE_LABELS, STATUS_LABELS, number
-from survey_app.models import Sector
+from survey_app.labels import ELEMENT_LABELS, INDICATOR_LABELS, number, verdict_label
 from survey_app.questionnaire import WISH_CHOICES
-from survey_app.reports import ALL, SCOPES, ScopeFigures
+from survey_app.reports import AgencyFigures, Report, ScopeFigures, TargetCheck, judged_empty
 from survey_app.scope_filters import ResolvedFilter
+from survey_app.sipas import Indicator
 
-# Sorting by status puts the figures that need attention first.
-STATUS_RANK = {
+OVERALL, INDEX = Indicator.OVERALL, Indicator.SIPAS_INDEX
+# Sorting by a verdict puts the figures that need attention first.
+VERDICT_RANK = {
     (sipas.Status.BELOW, False): 0,
     (sipas.Status.BELOW, True): 1,
     (sipas.Status.MET, True): 2,
@@ -36,6 +43,7 @@ STATUS_RANK = {
 NOT_JUDGED_RANK = 5
 WISH_LABELS = {choice.value: choice.label for choice in WISH_CHOICES}
 DASH = "—"
+SHORT_TABLE = 15  # rows
 
 
 # Numbers, dates and words ---------------------------------------------------------------
@@ -53,13 +61,20 @@ def target_text(threshold: float) -> str:
 
 
 def target_label(threshold: float | None) -> str:
-    """Return «Chỉ tiêu ≥ 90%», or an empty string when there is no target."""
-    return "" if threshold is None else _("Chỉ tiêu %(target)s", target=target_text(threshold))
+    """Return «Chỉ tiêu ≥ 90%», or «Chưa có chỉ tiêu» when there is no target."""
+    if threshold is None:
+        return _("Chưa có chỉ tiêu")
+    return _("Chỉ tiêu %(target)s", target=target_text(threshold))
 
 
 def responses_text(n: int) -> str:
     """Return «1.234 phiếu» in the page's language."""
     return ngettext("%(count)s phiếu", "%(count)s phiếu", n, count=number(n))
+
+
+def answers_text(n: int) -> str:
+    """Return «1.234 câu trả lời»: the n of a share of one question."""
+    return ngettext("%(count)s câu trả lời", "%(count)s câu trả lời", n, count=number(n))
 
 
 def interval_text(interval: tuple[float, float] | None) -> str:
@@ -81,31 +96,97 @@ def period_text(start: date, end: date) -> str:
     return _("%(start)s – %(end)s", start=day(start), end=day(end))
 
 
+def indicator_label(indicator: Indicator) -> str:
+    return str(INDICATOR_LABELS[indicator.value])
+
+
+def css_key(code: str) -> str:
+    """Return a scope code as a class name: lower case, letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9_-]+", "-", code.lower())
+
+
+# Verdicts ---------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class StatusView:
-    """A verdict in words, with the class that gives it its colour."""
+class Verdict:
+    """A verdict in one label, with the mark and class that set it apart.
 
-    key: str  # met, below, insufficient
+    A certain verdict wears ✓ or ✗; an uncertain one, met or below, «?» and an amber style,
+    so it never looks like a certain one; a sample too small to judge «…».
+    """
+
+    key: str  # met, below, uncertain, insufficient: the class and the mark
     text: str
-    css: str
-    rank: int
     symbol: str
+    rank: int
+
+    @property
+    def css(self) -> str:
+        return f"status status-{self.key}"
 
 
-def status_view(figures: ScopeFigures) -> StatusView | None:
-    """Return the verdict on the index of a scope, or None when it has no target."""
-    if not figures.targets:
+SYMBOLS = {"met": "✓", "below": "✗", "uncertain": "?", "insufficient": "…"}
+
+
+def verdict_of(check: TargetCheck | None) -> Verdict | None:
+    """Return the verdict of a target check, or None when the figure has no target."""
+    if check is None:
         return None
-    judgement = figures.targets[0].judgement
-    words = str(STATUS_LABELS[judgement.status])
-    if judgement.uncertain:
-        words = _("%(status)s (chưa chắc chắn)", status=words)
-    symbol = {"met": "✓", "below": "✗", "insufficient": "…"}[judgement.status.value]
-    css = f"status status-{judgement.status.value}"
-    if judgement.uncertain:
-        css += " status-uncertain"
-    rank = STATUS_RANK[(judgement.status, judgement.uncertain)]
-    return StatusView(judgement.status.value, words, css, rank, symbol)
+    judgement = check.judgement
+    key = "uncertain" if judgement.uncertain else judgement.status.value
+    return Verdict(key, verdict_label(judgement), SYMBOLS[key],
+                   VERDICT_RANK[(judgement.status, judgement.uncertain)])
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One indicator of one figure: value, n, interval, its own target and verdict."""
+
+    indicator: str  # overall, sipas_index
+    label: str
+    value: float | None
+    count: int  # the n the verdict is judged on
+    n: str
+    interval: str
+    target: str  # «Chỉ tiêu ≥ 90%», «Chưa có chỉ tiêu»
+    threshold: str  # «≥ 90%», or empty
+    verdict: Verdict | None
+
+    @property
+    def value_text(self) -> str:
+        return percent(self.value)
+
+    @property
+    def rank(self) -> int:
+        return self.verdict.rank if self.verdict else NOT_JUDGED_RANK
+
+
+def measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
+    """Return one indicator of a figure over its counted responses, judged."""
+    return _measure(figures.scores, indicator, figures.target(indicator))
+
+
+def raw_measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
+    """Return one indicator over every stored response: shown beside, never judged."""
+    return _measure(figures.raw_scores, indicator, None)
+
+
+def _measure(scores: sipas.Scores, indicator: Indicator, check: TargetCheck | None) -> Measure:
+    # O's n is the valid answers to question 6, S's the responses: each is judged on its own.
+    is_overall = indicator is OVERALL
+    count = scores.overall.valid if is_overall else scores.responses
+    return Measure(
+        indicator=indicator.value,
+        label=indicator_label(indicator),
+        value=sipas.indicator_value(scores, indicator),
+        count=count,
+        n=answers_text(count) if is_overall else responses_text(count),
+        interval=interval_text(scores.overall.interval if is_overall else scores.sipas_interval),
+        target=target_label(check.threshold if check else None),
+        threshold=target_text(check.threshold) if check else "",
+        verdict=verdict_of(check),
+    )
 
 
 # The parts of the page ---------------------------------------------------------------------
@@ -113,16 +194,44 @@ def status_view(figures: ScopeFigures) -> StatusView | None:
 
 @dataclass(frozen=True)
 class Card:
-    """One headline figure: the index of a scope, or the overall share beside them."""
+    """One target scope: O and S, each with its n, interval, target and verdict."""
 
     key: str
     title: str
-    value: str
     n: str
-    interval: str
-    target: str
-    status: StatusView | None
-    note: str = ""
+    measures: list[Measure]
+
+
+def scope_label(report: Report, code: str, language: str) -> str:
+    vi, en = report.scope_labels.get(code, (code, code))
+    return en if language == "en" else vi
+
+
+def headline(report: Report, resolved: ResolvedFilter,
+             language: str) -> list[tuple[str, str, ScopeFigures]]:
+    """Return (key, title, figures) of the cards: every target scope, or the chosen sector.
+
+    With one sector chosen, every scope would hold that sector's responses alone, each judged
+    against its own targets: «Tất cả lĩnh vực» would judge investment against 90 beside
+    «Đầu tư» against 85, for the same responses. The sector is judged once, by the targets
+    that fit it, as every row of the page is.
+    """
+    sector = resolved.sector
+    if sector is None:
+        return [(code, scope_label(report, code, language), figures)
+                for code, figures in report.scopes.items()]
+    figures = report.sectors.get(sector.code) or judged_empty(
+        sector.code, resolved.tally, report.book, report.period_year)
+    return [(sector.code, sector.label(language), figures)]
+
+
+def cards(report: Report, resolved: ResolvedFilter, language: str) -> list[Card]:
+    """Return a card for every target scope, in the deployment's order (or the sector's)."""
+    return [
+        Card(css_key(code), title, responses_text(figures.responses),
+             [measure(figures, OVERALL), measure(figures, INDEX)])
+        for code, title, figures in headline(report, resolved, language)
+    ]
 
 
 @dataclass(frozen=True)
@@ -131,71 +240,31 @@ class Row:
 
     name: str
     n: int
-    index: float | None
-    overall: float | None
-    status: StatusView | None
-    target: str = ""
+    overall: Measure
+    index: Measure
     detail: str = ""
     href: str = ""
+    own: Row | None = None  # an agency's own counters, below the row of its whole tree
 
     @property
     def n_text(self) -> str:
         return number(self.n)
 
-    @property
-    def index_text(self) -> str:
-        return percent(self.index)
-
-    @property
-    def overall_text(self) -> str:
-        return percent(self.overall)
-
 
 def row_of(figures: ScopeFigures, name: str, **extra: Any) -> Row:
-    target = figures.targets[0].threshold if figures.targets else None
-    return Row(
-        name=name,
-        n=figures.responses,
-        index=figures.scores.sipas_index,
-        overall=figures.scores.overall.share,
-        status=status_view(figures),
-        target=target_text(target) if target is not None else "",
-        **extra,
-    )
+    return Row(name=name, n=figures.responses, overall=measure(figures, OVERALL),
+               index=measure(figures, INDEX), **extra)
 
 
-def cards(report_scopes: dict[str, ScopeFigures]) -> list[Card]:
-    """Return the index of every target scope, then the overall share of all sectors."""
-    result = []
-    for scope in SCOPES:
-        figures = report_scopes[scope]
-        threshold = figures.targets[0].threshold if figures.targets else None
-        result.append(
-            Card(
-                key=scope.lower(),
-                title=str(SCOPE_LABELS[scope]),
-                value=percent(figures.scores.sipas_index),
-                n=responses_text(figures.responses),
-                interval=interval_text(figures.scores.sipas_interval),
-                target=target_label(threshold) or _("Chưa có chỉ tiêu"),
-                status=status_view(figures),
-            )
-        )
-    overall = report_scopes[ALL].scores.overall
-    result.append(
-        Card(
-            key="overall",
-            title=_("Hài lòng chung (câu 6)"),
-            value=percent(overall.share),
-            n=ngettext("%(count)s câu trả lời", "%(count)s câu trả lời", overall.valid,
-                       count=number(overall.valid)),
-            interval=interval_text(overall.interval),
-            target=_("Tham khảo, không xét đạt"),
-            status=None,
-            note=_("Tất cả lĩnh vực; hiển thị bên cạnh chỉ số, không gộp vào chỉ số."),
-        )
+def agency_row(figures: AgencyFigures, link: Callable[..., str] | None) -> Row:
+    """Return an agency with every agency below it, and its own counters as a second line."""
+    agency = figures.agency
+    own = (
+        row_of(figures.own, _("Riêng quầy của đơn vị"), detail=agency.code)
+        if figures.has_agencies_below else None
     )
-    return result
+    return row_of(figures.total, agency.name, detail=agency.code,
+                  href=link(agency=agency.code, counter=None) if link else "", own=own)
 
 
 @dataclass(frozen=True)
@@ -206,15 +275,14 @@ class ElementRow:
     valid: str
     interval: str
     is_weakest: bool
-    is_below_target: bool
 
     @property
     def value_text(self) -> str:
         return percent(self.value)
 
 
-def element_rows(figures: ScopeFigures, threshold: float | None) -> list[ElementRow]:
-    """Return the five elements, the weakest one marked."""
+def element_rows(figures: ScopeFigures) -> list[ElementRow]:
+    """Return the five elements, the weakest one marked; elements have no target."""
     shares = figures.scores.elements
     defined = [s.share for s in shares.values() if s.share is not None]
     weakest = min(defined) if len(defined) > 1 else None
@@ -226,21 +294,26 @@ def element_rows(figures: ScopeFigures, threshold: float | None) -> list[Element
             valid=number(share.valid),
             interval=interval_text(share.interval),
             is_weakest=share.share is not None and share.share == weakest,
-            is_below_target=(
-                share.share is not None and threshold is not None and share.share < threshold
-            ),
         )
         for key, share in shares.items()
     ]
 
 
+def reference_text(threshold: float | None) -> str:
+    """Return the label of the reference line at S's target drawn over the elements."""
+    if threshold is None:
+        return ""
+    return _("Chỉ tiêu của chỉ số kiểu SIPAS %(target)s (để tham chiếu)",
+             target=target_text(threshold))
+
+
 def elements_chart(rows: Sequence[ElementRow], threshold: float | None) -> Markup:
+    # No bar is coloured as below: an element has no target of its own (the line is S's).
     bars = [
         charts.Bar(
             label=_("%(element)s (thấp nhất)", element=row.label) if row.is_weakest else row.label,
             value=row.value,
             value_text=row.value_text if row.value is not None else _("chưa có câu trả lời"),
-            is_below_target=row.is_below_target,
             is_marked=row.is_weakest,
         )
         for row in rows
@@ -249,7 +322,7 @@ def elements_chart(rows: Sequence[ElementRow], threshold: float | None) -> Marku
         bars,
         title=_("Tỷ lệ hài lòng theo 5 yếu tố"),
         target=threshold,
-        target_text=target_label(threshold),
+        target_text=reference_text(threshold),
     )
 
 
@@ -284,26 +357,35 @@ def wishes_chart(rows: Sequence[WishRow]) -> Markup:
 
 
 @dataclass(frozen=True)
-class CountRow:
-    """Counted and stored responses of a scope, side by side."""
+class RawRow:
+    """A scope's figures over counted responses, beside the same over every stored one."""
 
     name: str
     counted: str
+    counted_overall: str
+    counted_index: str
+    stored: str
+    stored_overall: str
+    stored_index: str
     duplicate: str
     flagged: str
-    stored: str
 
 
-def count_rows(report_scopes: dict[str, ScopeFigures]) -> list[CountRow]:
+def raw_rows(report: Report, resolved: ResolvedFilter, language: str) -> list[RawRow]:
+    """Return, for every scope (or the sector), how much the left-out responses move O and S."""
     return [
-        CountRow(
-            name=str(SCOPE_LABELS[scope]),
+        RawRow(
+            name=title,
             counted=number(figures.responses),
+            counted_overall=percent(figures.scores.overall.share),
+            counted_index=percent(figures.scores.sipas_index),
+            stored=number(figures.raw_responses),
+            stored_overall=percent(figures.raw_scores.overall.share),
+            stored_index=percent(figures.raw_scores.sipas_index),
             duplicate=number(figures.by_status.get("duplicate", 0)),
             flagged=number(figures.by_status.get("flagged", 0)),
-            stored=number(figures.raw_responses),
         )
-        for scope, figures in report_scopes.items()
+        for _code, title, figures in headline(report, resolved, language)
     ]
 
 
@@ -311,23 +393,29 @@ def trend_rows(figures: DashboardFigures) -> list[Row]:
     return [row_of(m.figures, month(m.month)) for m in figures.months]
 
 
-def trend_chart(rows: Sequence[Row], threshold: float | None, min_sample: int) -> Markup:
-    points = [
-        charts.Point(
+def trend_chart(rows: Sequence[Row], indicator: Indicator, threshold: float | None,
+                min_sample: int) -> Markup:
+    """Draw one indicator month by month, with the filter's target for it as a dashed line."""
+    points = []
+    for row in rows:
+        shown = row.overall if indicator is OVERALL else row.index
+        points.append(charts.Point(
             label=row.name,
-            value=row.index,
-            value_text=format_decimal(row.index, "#,##0.0") if row.index is not None else "",
-            is_sufficient=row.n >= min_sample,
-        )
-        for row in rows
-    ]
+            value=shown.value,
+            value_text=format_decimal(shown.value, "#,##0.0") if shown.value is not None else "",
+            is_sufficient=shown.count >= min_sample,
+        ))
+    label = indicator_label(indicator)
     return charts.line_chart(
         points,
-        title=_("Chỉ số hài lòng theo tháng"),
+        title=_("%(indicator)s theo tháng", indicator=label),
         target=threshold,
-        series_text=_("Chỉ số hài lòng"),
+        series_text=label,
         target_text=target_label(threshold),
-        insufficient_text=_("Dưới %(n)s phiếu: chưa đủ mẫu", n=number(min_sample)),
+        insufficient_text=(
+            _("Dưới %(n)s câu trả lời: chưa đủ mẫu", n=number(min_sample)) if indicator is OVERALL
+            else _("Dưới %(n)s phiếu: chưa đủ mẫu", n=number(min_sample))
+        ),
     )
 
 
@@ -335,12 +423,17 @@ def trend_chart(rows: Sequence[Row], threshold: float | None, min_sample: int) -
 
 SORT_KEYS: dict[str, Callable[[Row], Any]] = {
     "n": lambda row: row.n,
-    "index": lambda row: row.index,
-    "overall": lambda row: row.overall,
-    "status": lambda row: row.status.rank if row.status else NOT_JUDGED_RANK,
+    "overall": lambda row: row.overall.value,
+    "index": lambda row: row.index.value,
+    # A verdict column puts the verdicts needing attention first, then by the other one.
+    "overall_status": lambda row: (row.overall.rank, row.index.rank),
+    "index_status": lambda row: (row.index.rank, row.overall.rank),
+    # The worse of the row's two verdicts first (kept for addresses written before).
+    "status": lambda row: tuple(sorted((row.overall.rank, row.index.rank))),
 }
 # The first click on a column: the most responses first, the weakest figures first.
-FIRST_DIRECTION = {"name": "", "n": "-", "index": "", "overall": "", "status": ""}
+FIRST_DIRECTION = {"name": "", "n": "-", "overall": "", "overall_status": "", "index": "",
+                   "index_status": "", "status": ""}
 
 
 def parse_sort(value: str | None) -> tuple[str, bool]:
@@ -365,11 +458,15 @@ def sorted_rows(rows: Sequence[Row], sort: str | None) -> list[Row]:
 
 
 @dataclass(frozen=True)
-class SortHeader:
-    """A column header that is a link re-sorting the tables."""
+class Column:
+    """A column of a breakdown table, with the link that re-sorts the tables by it.
+
+    `context` names, for screen readers, the indicator a «Đánh giá» column judges.
+    """
 
     label: str
-    href: str
+    context: str = ""
+    href: str = ""
     aria_sort: str = "none"
     arrow: str = ""
     is_numeric: bool = False
@@ -377,41 +474,50 @@ class SortHeader:
 
 @dataclass(frozen=True)
 class Table:
-    """A breakdown table: its id (the link target), title, headers and rows."""
+    """A breakdown table: its id (the link target), title, columns and rows."""
 
     id: str
     title: str
-    name_header: str
+    columns: list[Column]
     rows: list[Row]
-    headers: list[SortHeader] = field(default_factory=list)
     empty_text: str = ""
+    note: str = ""
+
+    @property
+    def is_short(self) -> bool:
+        """True when the table fits well on one printed page, so it is kept whole there."""
+        return len(self.rows) + sum(1 for row in self.rows if row.own) <= SHORT_TABLE
 
 
-def sort_headers(name_label: str, sort: str | None, url_for_sort: Callable[[str], str],
-                 anchor: str) -> list[SortHeader]:
+def columns(name_label: str, sort: str | None = None,
+            url_for_sort: Callable[[str], str] | None = None, anchor: str = "") -> list[Column]:
+    """Return the columns of a breakdown: name, n, O and its verdict, S and its verdict."""
     column_now, descending_now = parse_sort(sort)
-    labels = {
-        "name": name_label,
-        "n": _("Số phiếu"),
-        "index": _("Chỉ số hài lòng"),
-        "overall": _("Hài lòng chung"),
-        "status": _("Trạng thái"),
-    }
-    headers = []
-    for column, label in labels.items():
-        first = FIRST_DIRECTION[column]
+    o_label, s_label = indicator_label(OVERALL), indicator_label(INDEX)
+    verdict = _("Đánh giá")
+    wanted = [
+        ("name", name_label, "", False),
+        ("n", _("Số phiếu"), "", True),
+        ("overall", o_label, "", True),
+        ("overall_status", verdict, o_label, False),
+        ("index", s_label, "", True),
+        ("index_status", verdict, s_label, False),
+    ]
+    result = []
+    for column, label, context, is_numeric in wanted:
+        if url_for_sort is None:
+            result.append(Column(label, context, is_numeric=is_numeric))
+            continue
         if column == column_now:
             # A second click on the same column turns the order round.
             aria = "descending" if descending_now else "ascending"
             arrow = "▼" if descending_now else "▲"
             target = column if descending_now else "-" + column
         else:
-            aria, arrow, target = "none", "", first + column
-        headers.append(SortHeader(label, f"{url_for_sort(target)}#{anchor}", aria, arrow,
-                                  is_numeric=column in ("n", "index", "overall")))
-        if column == "overall":
-            headers.append(SortHeader(_("Chỉ tiêu"), ""))
-    return headers
+            aria, arrow, target = "none", "", FIRST_DIRECTION[column] + column
+        result.append(Column(label, context, f"{url_for_sort(target)}#{anchor}", aria, arrow,
+                             is_numeric))
+    return result
 
 
 @dataclass(frozen=True)
@@ -439,33 +545,61 @@ def integrity_view(figures: ScopeFigures) -> IntegrityView:
 
 @dataclass(frozen=True)
 class Scope:
-    """What the figures cover, in words."""
+    """What the figures cover, and which year's targets judge them, in words."""
 
     period: str
     agency: str
     counter: str
     sector: str
     target_year: str
+    targets_note: str  # when the targets are borrowed from an earlier year, or missing
     min_sample: str
     min_sample_count: str
+
+
+def targets_in_words(report: Report) -> tuple[str, str]:
+    """Return «Chỉ tiêu năm 2025» and, when the period's year has none, why another applies."""
+    year = report.period_year
+    if report.target_year is None:
+        return (_("Chưa có chỉ tiêu"),
+                _("Chưa có chỉ tiêu cho năm %(year)d hay năm nào trước đó: các số liệu không "
+                  "được xét đạt hay chưa đạt.", year=year))
+    used = _("Chỉ tiêu năm %(year)d", year=report.target_year)
+    if report.borrows_targets:
+        return used, _("Năm %(year)d chưa có chỉ tiêu riêng: áp dụng chỉ tiêu năm "
+                       "%(target_year)d.", year=year, target_year=report.target_year)
+    return used, ""
 
 
 def scope_of(figures: DashboardFigures, resolved: ResolvedFilter, language: str) -> Scope:
     report = figures.report
     period = report.period
-    if report.target_year is None:
-        target_year = _("Chưa có chỉ tiêu cho năm %(year)d", year=period.end.year)
-    else:
-        target_year = _("Chỉ tiêu năm %(year)d", year=report.target_year.year)
+    target_year, note = targets_in_words(report)
     return Scope(
         period=period_text(period.start, period.end),
         agency=resolved.agency.name if resolved.agency else _("Tất cả đơn vị trong phạm vi"),
         counter=resolved.counter.name if resolved.counter else "",
         sector=resolved.sector.label(language) if resolved.sector else _("Tất cả lĩnh vực"),
         target_year=target_year,
+        targets_note=note,
         min_sample=_("Cỡ mẫu tối thiểu %(n)s", n=responses_text(report.min_sample)),
         min_sample_count=responses_text(report.min_sample),
     )
+
+
+def everything_of(report: Report) -> ScopeFigures:
+    """Return the figures of every response of the filter: the all-sector scope's."""
+    for scope in report.book.scopes:
+        if scope.sector_ids is None and scope.code in report.scopes:
+            return report.scopes[scope.code]
+    # A deployment without an all-sector scope: the sectors pooled (disjoint by construction).
+    counts = sipas.pool(f.counts for f in report.sectors.values())
+    raw = sipas.pool(f.raw_counts for f in report.sectors.values())
+    by_status: dict[str, int] = {}
+    for f in report.sectors.values():
+        for status, n in f.by_status.items():
+            by_status[status] = by_status.get(status, 0) + n
+    return ScopeFigures("", counts, sipas.score(counts), by_status, raw, sipas.score(raw))
 
 
 @dataclass(frozen=True)
@@ -476,28 +610,33 @@ class Page:
     cards: list[Card]
     elements: list[ElementRow]
     elements_chart: Markup
+    elements_reference: str
     tables: list[Table]
     integrity: IntegrityView
     wishes: list[WishRow]
     wish_respondents: str
     wishes_chart: Markup | None
-    counts: list[CountRow]
+    raw: list[RawRow]
+    overall_label: str
+    index_label: str
     trend: list[Row] = field(default_factory=list)
-    trend_chart: Markup | None = None
+    trend_charts: list[Markup] = field(default_factory=list)
     trend_caption: str = ""
 
 
 def _common(figures: DashboardFigures, resolved: ResolvedFilter, language: str,
             tables: list[Table]) -> Page:
     report = figures.report
-    everything = report.scopes[ALL]
-    elements = element_rows(everything, figures.threshold)
+    everything = everything_of(report)
+    elements = element_rows(everything)
     wishes = wish_rows(everything)
+    reference = report.threshold(INDEX)
     return Page(
         scope=scope_of(figures, resolved, language),
-        cards=cards(report.scopes),
+        cards=cards(report, resolved, language),
         elements=elements,
-        elements_chart=elements_chart(elements, figures.threshold),
+        elements_chart=elements_chart(elements, reference),
+        elements_reference=reference_text(reference),
         tables=tables,
         integrity=integrity_view(everything),
         wishes=wishes,
@@ -505,44 +644,49 @@ def _common(figures: DashboardFigures, resolved: ResolvedFilter, language: str,
                                   everything.scores.wish_respondents,
                                   count=number(everything.scores.wish_respondents)),
         wishes_chart=wishes_chart(wishes) if wishes else None,
-        counts=count_rows(report.scopes),
+        raw=raw_rows(report, resolved, language),
+        overall_label=indicator_label(OVERALL),
+        index_label=indicator_label(INDEX),
     )
 
 
-def _sector_table(figures: DashboardFigures, sectors: dict[str, Sector], language: str,
-                  sort: str | None, link: Callable[..., str] | None) -> Table:
-    rows = [
-        row_of(f, sectors[code].label(language) if code in sectors else code,
-               href=link(sector=code) if link else "")
-        for code, f in figures.report.sectors.items()
-    ]
-    return Table("by-sector", _("Theo lĩnh vực"), _("Lĩnh vực"), sorted_rows(rows, sort),
-                 empty_text=_("Chưa có phiếu nào trong phạm vi này."))
+def _sector_table(figures: DashboardFigures, language: str, sort: str | None,
+                  link: Callable[..., str] | None, headers: Callable[[str, str], list[Column]],
+                  ) -> Table:
+    report = figures.report
+    rows = []
+    for code, f in report.sectors.items():
+        vi, en = report.sector_labels.get(code, (code, code))
+        rows.append(row_of(f, en if language == "en" else vi,
+                           href=link(sector=code) if link else ""))
+    return Table("by-sector", _("Theo lĩnh vực"), headers(_("Lĩnh vực"), "by-sector"),
+                 sorted_rows(rows, sort), empty_text=_("Chưa có phiếu nào trong phạm vi này."),
+                 note=_("Mỗi lĩnh vực được xét theo chỉ tiêu của lĩnh vực đó."))
 
 
 def _agency_table(figures: DashboardFigures, sort: str | None,
-                  link: Callable[..., str] | None) -> Table:
-    rows = [
-        row_of(f, agency.name, detail=agency.code,
-               href=link(agency=agency.code, counter=None) if link else "")
-        for agency, f in figures.agencies
-    ]
-    return Table("by-agency", _("Theo đơn vị"), _("Đơn vị"), sorted_rows(rows, sort),
-                 empty_text=_("Không có đơn vị nào trong phạm vi này."))
+                  link: Callable[..., str] | None, headers: Callable[[str, str], list[Column]],
+                  ) -> Table:
+    rows = [agency_row(f, link) for f in figures.agencies]
+    note = _("Số liệu của một đơn vị gồm cả các đơn vị cấp dưới, như khi lọc theo đơn vị đó; "
+             "dòng «Riêng quầy của đơn vị» chỉ tính các quầy của chính đơn vị.")
+    return Table("by-agency", _("Theo đơn vị"), headers(_("Đơn vị"), "by-agency"),
+                 sorted_rows(rows, sort),
+                 empty_text=_("Không có đơn vị nào trong phạm vi này."),
+                 note=note if any(row.own for row in rows) else "")
 
 
 def dashboard_page(
     figures: DashboardFigures,
     resolved: ResolvedFilter,
     *,
-    sectors: dict[str, Sector],
     language: str,
     sort: str | None,
     link: Callable[..., str],
 ) -> Page:
     """Return the dashboard of a filter: cards, charts, tables, sorted as asked."""
-    def headers(name: str, anchor: str) -> list[SortHeader]:
-        return sort_headers(name, sort, lambda target: link(sort=target), anchor)
+    def headers(name: str, anchor: str) -> list[Column]:
+        return columns(name, sort, lambda target: link(sort=target), anchor)
 
     counter_rows = [
         row_of(f, counter.name, detail=counter.agency.name,
@@ -550,27 +694,27 @@ def dashboard_page(
         for counter, f in figures.counters
     ]
     tables = [
-        _sector_table(figures, sectors, language, sort, link),
-        _agency_table(figures, sort, link),
-        Table("by-counter", _("Theo quầy"), _("Quầy"), sorted_rows(counter_rows, sort),
+        _sector_table(figures, language, sort, link, headers),
+        _agency_table(figures, sort, link, headers),
+        Table("by-counter", _("Theo quầy"), headers(_("Quầy"), "by-counter"),
+              sorted_rows(counter_rows, sort),
               empty_text=_("Chưa có phiếu nào tại quầy nào trong phạm vi này.")),
-    ]
-    tables = [
-        Table(t.id, t.title, t.name_header, t.rows, headers(t.name_header, t.id), t.empty_text)
-        for t in tables
     ]
     page = _common(figures, resolved, language, tables)
     trend = trend_rows(figures)
     span = figures.trend_period
+    report = figures.report
     caption = (
-        _("Chỉ số hài lòng từng tháng, %(period)s.", period=period_text(span.start, span.end))
+        _("Từng tháng, %(period)s; mỗi tháng được xét theo chỉ tiêu của năm chứa tháng đó.",
+          period=period_text(span.start, span.end))
         if span is not None
         else ""
     )
     return replace(
         page,
         trend=trend,
-        trend_chart=trend_chart(trend, figures.threshold, figures.report.min_sample),
+        trend_charts=[trend_chart(trend, indicator, report.threshold(indicator),
+                                  report.min_sample) for indicator in (OVERALL, INDEX)],
         trend_caption=caption,
     )
 
@@ -586,14 +730,16 @@ def report_page(
     figures: DashboardFigures,
     resolved: ResolvedFilter,
     *,
-    sectors: dict[str, Sector],
     language: str,
     quarter: int,
 ) -> ReportPage:
     """Return the figures of one quarter for the printable report."""
+    def headers(name: str, anchor: str) -> list[Column]:
+        return columns(name)
+
     tables = [
-        _sector_table(figures, sectors, language, None, None),
-        _agency_table(figures, None, None),
+        _sector_table(figures, language, None, None, headers),
+        _agency_table(figures, None, None, headers),
     ]
     quarter_name = _("Quý %(quarter)s/%(year)d", quarter=QUARTER_NAMES[quarter],
                      year=figures.report.period.end.year)

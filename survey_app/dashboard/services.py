@@ -6,25 +6,22 @@ them for the scopes the dashboard shows and names the agencies and counters they
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from survey_app import sipas
 from survey_app.auth.access import visible_agency_ids
 from survey_app.models import Agency, Counter, Sector, User
 from survey_app.reports import (
-    ALL,
-    INDEX_METRIC,
-    THRESHOLD_COLUMNS,
+    AgencyFigures,
     Report,
     ScopeFigures,
-    TargetCheck,
+    agency_figures,
     build_report,
     grouped_figures,
+    judged_empty,
 )
 from survey_app.scope_filters import ResolvedFilter
 from survey_app.tallies import Period, deployment_zone, month_start
@@ -78,37 +75,17 @@ class MonthFigures:
 
 @dataclass(frozen=True)
 class DashboardFigures:
-    """Everything the dashboard and the quarterly report show for one filter."""
+    """Everything the dashboard and the quarterly report show for one filter.
+
+    Agencies, counters and months are judged against the targets that fit the filter's
+    sector (all sectors without one); each month by the targets of its own year.
+    """
 
     report: Report
-    # The target of the filtered scope: the sector group's when one sector of a group is
-    # chosen, otherwise the all-sector one. Agencies, counters, elements and the trend are
-    # judged against it.
-    threshold: float | None
-    agencies: list[tuple[Agency, ScopeFigures]]
+    agencies: list[AgencyFigures]
     counters: list[tuple[Counter, ScopeFigures]]
     trend_period: Period | None
     months: list[MonthFigures]
-
-
-def scope_threshold(report: Report, sector: Sector | None) -> float | None:
-    """Return the target that the filtered scope as a whole is judged against."""
-    if report.target_year is None:
-        return None
-    scope = sector.target_group if sector is not None and sector.target_group else ALL
-    return float(getattr(report.target_year, THRESHOLD_COLUMNS[scope]))
-
-
-def empty_figures(key: str, threshold: float | None, min_sample: int) -> ScopeFigures:
-    """Return the figures of a scope without a single response."""
-    counts = sipas.AnswerCounts()
-    scores = sipas.score(counts)
-    checks = []
-    if threshold is not None:
-        checks.append(
-            TargetCheck(INDEX_METRIC, threshold, sipas.judge_index(scores, threshold, min_sample))
-        )
-    return ScopeFigures(key, counts, scores, {}, checks)
 
 
 def trend_period(period: Period, months: int = TREND_MONTHS) -> Period:
@@ -141,32 +118,21 @@ def dashboard_figures(
     """Count and score the filter: its scopes and sectors, agencies, counters and months."""
     tally = resolved.tally
     report = build_report(session, tally)
-    threshold = scope_threshold(report, resolved.sector)
-    min_sample = report.min_sample
+    book = report.book
 
-    by_agency = grouped_figures(session, tally, "agency", threshold, min_sample)
     if resolved.counter is not None:
-        # One counter: listing every other agency with nothing would only add noise.
-        agency_ids: Iterable[int] = by_agency.keys()
+        # One counter: its agency alone; listing every other agency would only add noise.
+        agency_query = select(Agency).where(Agency.id == resolved.counter.agency_id)
     elif tally.agency_ids is not None:
-        agency_ids = tally.agency_ids
+        agency_query = select(Agency).where(Agency.id.in_(sorted(tally.agency_ids)))
     else:
-        agency_ids = session.scalars(select(Agency.id))
-    agencies = list(
-        session.scalars(
-            select(Agency)
-            .where(Agency.id.in_(sorted(set(agency_ids))))
-            .order_by(Agency.level.desc(), Agency.name)
-        )
-    )
-    agency_rows = [
-        (a, by_agency.get(a.id) or empty_figures(str(a.id), threshold, min_sample))
-        for a in agencies
-    ]
+        agency_query = select(Agency)
+    agencies = session.scalars(agency_query.order_by(Agency.level.desc(), Agency.name)).all()
+    agency_rows = agency_figures(session, tally, agencies, book)
 
     counter_rows: list[tuple[Counter, ScopeFigures]] = []
     if with_counters:
-        by_counter = grouped_figures(session, tally, "counter", threshold, min_sample)
+        by_counter = grouped_figures(session, tally, "counter", book)
         if by_counter:
             counters = session.scalars(
                 select(Counter)
@@ -180,17 +146,17 @@ def dashboard_figures(
     span = None
     if with_trend:
         span = trend_period(tally.period)
+        within = replace(tally, period=span)
         by_month = {
             _as_date(key): figures
-            for key, figures in grouped_figures(
-                session, replace(tally, period=span), "month", threshold, min_sample
-            ).items()
+            for key, figures in grouped_figures(session, within, "month", book).items()
         }
         months = [
             MonthFigures(
                 month,
-                by_month.get(month) or empty_figures(month.isoformat(), threshold, min_sample),
+                by_month.get(month)
+                or judged_empty(month.isoformat(), within, book, month.year),
             )
             for month in _months(span)
         ]
-    return DashboardFigures(report, threshold, agency_rows, counter_rows, span, months)
+    return DashboardFigures(report, agency_rows, counter_rows, span, months)

@@ -21,7 +21,7 @@ from survey_app.dashboard.forms import (
     build_dashboard_form,
     build_report_form,
 )
-from survey_app.dashboard.services import all_sectors, dashboard_figures, local_today
+from survey_app.dashboard.services import dashboard_figures, local_today
 from survey_app.extensions import db
 from survey_app.i18n import current_language, local_datetime
 from survey_app.models import utcnow
@@ -99,7 +99,6 @@ def index() -> tuple[str, int]:
             page = dashboard_page(
                 dashboard_figures(db.session, resolved),
                 resolved,
-                sectors={s.code: s for s in all_sectors(db.session)},
                 language=language,
                 sort=form.sort.data,
                 link=lambda **changes: _link("dashboard.index", **changes),
@@ -135,7 +134,6 @@ def report() -> tuple[str, int]:
             page = report_page(
                 dashboard_figures(db.session, resolved, with_counters=False, with_trend=False),
                 resolved,
-                sectors={s.code: s for s in all_sectors(db.session)},
                 language=language,
                 quarter=int(form.quarter.data or 0),
             )
