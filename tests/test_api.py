@@ -22,7 +22,6 @@ from survey_app.auth.services import create_token
 from survey_app.extensions import db
 from survey_app.models import Agency, Response, Sector, SurveyCode, User
 from survey_app.questionnaire import CURRENT
-from survey_app.reports import SCOPES
 from survey_app.survey.services import record_response
 from survey_app.tallies import Period, TallyFilter
 from tests.conftest import VALID_ANSWERS, create_code, open_form
@@ -139,32 +138,58 @@ def spread(app, world):
     return codes
 
 
-def counts_of(flt: TallyFilter) -> tuple[sipas.AnswerCounts, int]:
-    """Return the counted answers and the number not counted, straight from the responses."""
+def counts_of(flt: TallyFilter) -> tuple[sipas.AnswerCounts, sipas.AnswerCounts]:
+    """Return the counted answers and every stored one, straight from the responses."""
     counted = tallies.naive_recount(db.session, flt)
-    others = TallyFilter(
-        flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, ("duplicate", "flagged")
-    )
-    return counted, tallies.naive_recount(db.session, others).responses
+    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
+    return counted, tallies.naive_recount(db.session, everything)
 
 
-def expected_scope(counts: sipas.AnswerCounts, not_counted: int) -> dict[str, Any]:
-    scores = sipas.score(counts)
+def _share(s: sipas.Share) -> dict[str, Any]:
+    return {"valid": s.valid, "satisfied": s.satisfied, "share": s.share,
+            "ci_low": s.ci_low, "ci_high": s.ci_high}  # fmt: skip
 
-    def share(s: sipas.Share) -> dict[str, Any]:
-        return {"valid": s.valid, "satisfied": s.satisfied, "share": s.share,
-                "ci_low": s.ci_low, "ci_high": s.ci_high}  # fmt: skip
 
+def expected_scope(counts: sipas.AnswerCounts, everything: sipas.AnswerCounts) -> dict[str, Any]:
+    scores, raw = sipas.score(counts), sipas.score(everything)
     return {
         "responses": counts.responses,
-        "flagged": not_counted,
+        "not_counted": everything.responses - counts.responses,
         "sipas_index": scores.sipas_index,
         "sipas_ci_low": scores.sipas_low,
         "sipas_ci_high": scores.sipas_high,
-        "elements": {k: share(v) for k, v in scores.elements.items()},
-        "overall": share(scores.overall),
-        "integrity": share(scores.integrity),
+        "elements": {k: _share(v) for k, v in scores.elements.items()},
+        "overall": _share(scores.overall),
+        "integrity": _share(scores.integrity),
+        "raw": {
+            "responses": everything.responses,
+            "sipas_index": raw.sipas_index,
+            "sipas_ci_low": raw.sipas_low,
+            "sipas_ci_high": raw.sipas_high,
+            "overall": _share(raw.overall),
+        },
     }
+
+
+def index_interval_from_responses(rows: list[list[int | None]]) -> tuple[float, float]:
+    """Return the 95% interval of S computed response by response (N/A as None).
+
+    Each response's part in S is z_i = (1/K) sum over its valid elements of
+    (y_ik - p_k) / n_k; Var(S) = sum of z_i squared; then the Wilson interval of S on the
+    effective sample size S(1 - S) / Var(S).
+    """
+    keys = [k for k in range(len(rows[0])) if any(r[k] is not None for r in rows)]
+    valid = {k: sum(1 for r in rows if r[k] is not None) for k in keys}
+    p = {k: sum(1 for r in rows if r[k] is not None and r[k] >= 4) / valid[k] for k in keys}
+    variance = sum(
+        sum((int(r[k] >= 4) - p[k]) / valid[k] for k in keys if r[k] is not None) ** 2
+        for r in rows
+    ) / len(keys) ** 2
+    mean = sum(p.values()) / len(keys)
+    n = len(rows) if variance < 1e-12 else min(mean * (1 - mean) / variance,
+                                               sum(valid.values()))
+    interval = sipas._wilson(mean * n, n)
+    return interval
 
 
 def sector_ids(*codes: str) -> frozenset[int]:
@@ -215,9 +240,10 @@ def test_tallies_equal_a_naive_recount(app, client, world, spread, persona, para
                 sectors = chosen if sectors is None else sectors & chosen
             return expected_scope(*counts_of(TallyFilter(period, agency_ids, counter_id, sectors)))
 
-        assert set(body["scopes"]) == set(SCOPES)
+        assert set(body["scopes"]) == set(GROUP_SECTORS)
+        empty = expected_scope(sipas.AnswerCounts(), sipas.AnswerCounts())
         for scope, codes in GROUP_SECTORS.items():
-            got = {k: body["scopes"][scope][k] for k in expected_scope(sipas.AnswerCounts(), 0)}
+            got = {k: body["scopes"][scope][k] for k in empty}
             assert got == expected(None if codes is None else sector_ids(*codes)), scope
         counted_sectors = set()
         for code in ("DAT_DAI", "HO_TICH", "DAU_TU", "XAY_DUNG"):
@@ -254,7 +280,7 @@ def test_small_scope_figures_to_the_last_digit(app, client, world):
     assert land == body["sectors"]["DAT_DAI"]
     assert {**body["scopes"]["all"], "targets": []} == {**land, "targets": []}
     assert land["responses"] == 4
-    assert land["flagged"] == 2
+    assert (land["not_counted"], land["flagged"], land["duplicate"]) == (2, 1, 1)
     assert land["by_status"] == {"counted": 4, "duplicate": 1, "flagged": 1}
     q1 = land["elements"]["q1"]
     assert (q1["valid"], q1["satisfied"], q1["share"]) == (4, 3, 75.0)
@@ -267,22 +293,35 @@ def test_small_scope_figures_to_the_last_digit(app, client, world):
     assert land["elements"]["q5"] == {
         "valid": 0, "satisfied": 0, "share": None, "ci_low": None, "ci_high": None,
     }  # fmt: skip
-    # Mean of the four defined elements: (75 + 100 + 25 + 100) / 4, and of their Wilson
-    # bounds: 3/4 [30.0636, 95.4414], 4/4 [51.0100, 100], 1/4 [4.5586, 69.9364], 2/2 [34.2372, 100].
+    # Mean of the four defined elements: (75 + 100 + 25 + 100) / 4; its interval from the
+    # responses themselves (each one's part in S), as the rollups' pair counts give it.
     assert land["sipas_index"] == 75.0
-    assert land["sipas_ci_low"] == pytest.approx(29.96735118932232399, abs=1e-12)
-    assert land["sipas_ci_high"] == pytest.approx(91.34444712281817847, abs=1e-12)
+    low, high = index_interval_from_responses(
+        [[int(q) if q != "na" else None for q in row[:4]] for row in rows]
+    )
+    assert land["sipas_ci_low"] == pytest.approx(low, abs=1e-9)
+    assert land["sipas_ci_high"] == pytest.approx(high, abs=1e-9)
+    # Every stored response, the duplicate and the flagged one too (both answered q1 1, q2 4,
+    # q3 5, q4 4, q5 4, q6 1): q1 3/6, q2 6/6, q3 3/6, q4 4/4, q5 2/2.
+    assert land["raw"]["responses"] == 6
+    assert land["raw"]["sipas_index"] == pytest.approx((50 + 100 + 50 + 100 + 100) / 5)
+    assert land["raw"]["overall"]["share"] == pytest.approx(200 / 6)
     # Overall, 2 of 4: [15.0036, 84.9964].
     assert land["overall"]["ci_low"] == pytest.approx(15.00357088201714887, abs=1e-12)
     assert land["overall"]["share"] == 50.0
     integrity = land["integrity"]
     assert (integrity["valid"], integrity["satisfied"]) == (3, 2)
     assert integrity["share"] == pytest.approx(200 / 3, abs=1e-12)
-    # Four responses are far below the minimum sample of 30: nothing is concluded.
+    # Four responses are far below the minimum sample of 30: nothing is concluded. Each
+    # indicator has its own target: land 85 for O (question 6) and 85 for S.
     assert land["targets"] == [
-        {"metric": "sipas_index", "threshold": 85.0, "status": "insufficient", "uncertain": False}
+        {"metric": "overall", "threshold": 85.0, "status": "insufficient", "uncertain": False,
+         "scope": "LAND", "year": 2025},
+        {"metric": "sipas_index", "threshold": 85.0, "status": "insufficient",
+         "uncertain": False, "scope": "LAND", "year": 2025},
     ]
-    assert body["scopes"]["all"]["targets"][0]["threshold"] == 90.0
+    assert [(t["metric"], t["threshold"]) for t in body["scopes"]["all"]["targets"]] == [
+        ("overall", 90.0), ("sipas_index", 85.0)]
     assert body["scopes"]["CONSTRUCTION"]["responses"] == 0
     assert body["scopes"]["CONSTRUCTION"]["sipas_index"] is None
 
@@ -298,6 +337,7 @@ def test_a_sector_with_only_uncounted_responses_is_not_listed(app, client, world
     assert status == 200
     assert set(body["sectors"]) == {"DAT_DAI"}
     assert body["scopes"]["CONSTRUCTION"]["flagged"] == 1
+    assert body["scopes"]["CONSTRUCTION"]["not_counted"] == 1
     assert body["scopes"]["CONSTRUCTION"]["responses"] == 0
     assert body["scopes"]["all"]["flagged"] == 1
 

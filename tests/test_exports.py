@@ -14,11 +14,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from survey_app import tallies
+from survey_app.api.serialize import report_dict
 from survey_app.exports import views as export_views
 from survey_app.extensions import db
-from survey_app.models import Agency, AuditEvent, Response, SurveyCode
+from survey_app.models import Agency, AuditEvent, Response, Sector, SurveyCode
 from survey_app.questionnaire import CURRENT
-from survey_app.reports import SCOPES, build_report
+from survey_app.reports import build_report
 from survey_app.scope_filters import parse_period
 from survey_app.survey.services import record_response
 from survey_app.tallies import TallyFilter
@@ -182,6 +183,14 @@ def expected_report(app, world, agency_ids=None):
                                                     agency_ids))  # fmt: skip
 
 
+SCOPE_CODES = ["all", "LAND", "CONSTRUCTION", "INVESTMENT", "LAND_CONSTRUCTION_INVESTMENT"]
+O_NAME, S_NAME = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng kiểu SIPAS"
+
+
+def by_header(header: list[str], row: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(header, row, strict=True))
+
+
 def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
     client = world.login(app.test_client(), "manager_province")
     result, body = download(client, "/exports/tallies.csv", **Q1)
@@ -192,26 +201,49 @@ def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
     assert body.startswith(b"\xef\xbb\xbf") and body.count(b"\r\n") == body.count(b"\n")
     header, *rows = csv_rows(body)
     assert header[:5] == ["Loại", "Mã", "Tên", "Phiếu được tính", "Phiếu không được tính"]
-    assert len(header) == 25 and all(len(row) == 25 for row in rows)
-    assert [row[1] for row in rows] == [
-        *SCOPES, "DAT_DAI", "XAY_DUNG", "HO_TICH", "TINH", "XA-A", "XA-B",
+    assert all(len(row) == len(header) for row in rows)
+    # The province's row covers its communes too (as its own filter does); a second row
+    # holds its own counters alone.
+    assert [(row[0], row[1]) for row in rows] == [
+        *(("Phạm vi chỉ tiêu", code) for code in SCOPE_CODES),
+        ("Lĩnh vực", "DAT_DAI"), ("Lĩnh vực", "XAY_DUNG"), ("Lĩnh vực", "HO_TICH"),
+        ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH"), ("Đơn vị (riêng quầy của đơn vị)", "TINH"),
+        ("Đơn vị", "XA-A"), ("Đơn vị", "XA-B"),
     ]  # fmt: skip
-    by_key = {row[1]: row for row in rows}
+    rows_by = {(row[0], row[1]): by_header(header, row) for row in rows}
     report = expected_report(app, world)
     everything = report.scopes["all"]
-    assert by_key["all"][:5] == ["Phạm vi", "all", "Tất cả lĩnh vực", "7", "2"]
-    assert by_key["all"][3] == str(everything.responses) and everything.not_counted == 2
-    assert float(by_key["all"][5]) == everything.scores.sipas_index  # unrounded
-    assert float(by_key["all"][6]) == everything.scores.sipas_low
-    assert float(by_key["all"][8]) == everything.scores.elements["q1"].share
-    assert by_key["all"][9] == str(everything.scores.elements["q1"].valid)
-    assert by_key["all"][22:] == ["90.0", "Chưa đủ mẫu", ""]
-    assert by_key["LAND_CONSTRUCTION_INVESTMENT"][2] == "Đất đai, xây dựng, đầu tư (gộp)"
-    assert by_key["DAT_DAI"][:5] == ["Lĩnh vực", "DAT_DAI", "Đất đai", "3", "2"]
-    assert by_key["HO_TICH"][2] == "Hộ tịch"
-    assert by_key["XA-A"][:5] == ["Đơn vị", "XA-A", "Xã A", "3", "2"]
-    assert by_key["TINH"][2] == "Trung tâm Phục vụ hành chính công tỉnh"
-    assert by_key["all"][14:16] == ["", "0"]  # q4: everyone answered N/A, no share
+    whole = rows_by[("Phạm vi chỉ tiêu", "all")]
+    assert (whole["Tên"], whole["Phiếu được tính"], whole["Phiếu không được tính"]) == (
+        "Tất cả lĩnh vực", "7", "2")
+    assert (whole["Trong đó: trùng mã hồ sơ"], whole["Trong đó: bị đánh dấu"]) == ("1", "1")
+    assert float(whole[f"{S_NAME} (%)"]) == everything.scores.sipas_index  # unrounded
+    assert float(whole[f"{S_NAME}: cận dưới 95%"]) == everything.scores.sipas_low
+    assert float(whole[f"{O_NAME} (%)"]) == everything.scores.overall.share
+    assert float(whole["Yếu tố 1: tỷ lệ hài lòng (%)"]) == everything.scores.elements["q1"].share
+    assert whole["Yếu tố 4: tỷ lệ hài lòng (%)"] == ""  # everyone answered N/A: no share
+    assert whole["Yếu tố 4: số phiếu hợp lệ"] == "0"
+    # Each indicator against its own target: O 90, S 85 for all sectors; 7 are too few.
+    assert (whole[f"{O_NAME}: chỉ tiêu (%)"], whole[f"{O_NAME}: kết quả so với chỉ tiêu"]) == (
+        "90.0", "Chưa đủ mẫu")
+    assert (whole[f"{S_NAME}: chỉ tiêu (%)"], whole[f"{S_NAME}: kết quả so với chỉ tiêu"]) == (
+        "85.0", "Chưa đủ mẫu")
+    # Raw beside counted: every stored response, the duplicate and the flagged one too.
+    assert whole["Tất cả phiếu đã lưu"] == "9"
+    assert float(whole[f"{S_NAME}, mọi phiếu đã lưu (%)"]) == everything.raw_scores.sipas_index
+    pooled = rows_by[("Phạm vi chỉ tiêu", "LAND_CONSTRUCTION_INVESTMENT")]
+    assert pooled["Tên"] == "Đất đai, xây dựng, đầu tư (gộp)"
+    assert pooled[f"{O_NAME}: chỉ tiêu (%)"] == "85.0"
+    land = rows_by[("Lĩnh vực", "DAT_DAI")]
+    assert (land["Tên"], land["Phiếu được tính"], land["Phiếu không được tính"]) == (
+        "Đất đai", "3", "2")
+    assert rows_by[("Lĩnh vực", "HO_TICH")]["Tên"] == "Hộ tịch"
+    commune = rows_by[("Đơn vị", "XA-A")]
+    assert (commune["Tên"], commune["Phiếu được tính"]) == ("Xã A", "3")
+    province = rows_by[("Đơn vị (gồm các đơn vị trực thuộc)", "TINH")]
+    assert province["Tên"] == "Trung tâm Phục vụ hành chính công tỉnh"
+    assert province["Phiếu được tính"] == whole["Phiếu được tính"] == "7"
+    assert rows_by[("Đơn vị (riêng quầy của đơn vị)", "TINH")]["Phiếu được tính"] == "1"
 
 
 def test_tallies_xlsx_matches_the_csv(app, world, stored):
@@ -222,19 +254,51 @@ def test_tallies_xlsx_matches_the_csv(app, world, stored):
         'attachment; filename="tallies_2025-01-01_2025-03-31.xlsx"'
     )
     header, *rows = xlsx_rows(body)
-    assert header[2] == "Tên" and header[5] == "Chỉ số SIPAS (%)"
-    assert [row[1] for row in rows] == [*SCOPES, "DAT_DAI", "XA-A"]
+    assert [row[1] for row in rows] == [*SCOPE_CODES, "DAT_DAI", "XA-A"]
     report = expected_report(app, world, frozenset({world.a_id}))
-    land = next(row for row in rows if row[1] == "LAND")
+    land = by_header(list(header), next(row for row in rows if row[1] == "LAND"))
     figures = report.scopes["LAND"]
-    assert land[2:5] == ("Đất đai", 3, 2)
-    assert land[5] == figures.scores.sipas_index
-    assert land[8] == figures.scores.elements["q1"].share
-    assert land[22:25] == (85.0, "Chưa đủ mẫu", None)
+    assert (land["Tên"], land["Phiếu được tính"], land["Phiếu không được tính"]) == (
+        "Đất đai", 3, 2)
+    assert land[f"{S_NAME} (%)"] == figures.scores.sipas_index
+    assert land["Yếu tố 1: tỷ lệ hài lòng (%)"] == figures.scores.elements["q1"].share
+    assert (land[f"{O_NAME}: chỉ tiêu (%)"], land[f"{O_NAME}: kết quả so với chỉ tiêu"]) == (
+        85.0, "Chưa đủ mẫu")
     sheet = load_workbook(io.BytesIO(body)).active
-    assert sheet.cell(row=2, column=6).number_format == "0.0"  # shown to one decimal
+    column = list(header).index(f"{S_NAME} (%)") + 1
+    assert sheet.cell(row=2, column=column).number_format == "0.0"  # shown to one decimal
     _result, csv_body = download(client, "/exports/tallies.csv", **Q1)
     assert [row[1] for row in csv_rows(csv_body)[1:]] == [row[1] for row in rows]
+
+
+def test_a_sector_filter_judges_every_row_by_that_sector_s_targets(app, world):
+    """Investment alone: O of 35 in 40 is 87.5%, met against 85 but not surely; one cell."""
+    with app.app_context():
+        agency_b = db.session.get(Agency, world.b_id)
+        investment = create_code(agency_b, "Quầy 2", "DAU_TU").code
+        for n in range(40):
+            store(investment, local(2025, 2, 1 + n % 20, 9, n), f"inv-{n}",
+                  q6="4" if n < 35 else "2")  # fmt: skip
+        db.session.commit()
+    client = world.login(app.test_client(), "admin")
+    result, body = download(client, "/exports/tallies.xlsx", **Q1, sector="DAU_TU")
+    assert result.status_code == 200
+    header, *rows = xlsx_rows(body)
+    verdict, target = f"{O_NAME}: kết quả so với chỉ tiêu", f"{O_NAME}: chỉ tiêu (%)"
+    judged = {(row[0], row[1]): by_header(list(header), row) for row in rows}
+    for key in (("Phạm vi chỉ tiêu", "INVESTMENT"), ("Lĩnh vực", "DAU_TU"),
+                ("Đơn vị", "XA-B"), ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH")):
+        assert (judged[key][target], judged[key][verdict]) == (85.0, "Đạt (chưa chắc chắn)"), key
+    # The all-sectors scope, same responses, is judged against its own 90.
+    everything = judged[("Phạm vi chỉ tiêu", "all")]
+    assert (everything[target], everything[verdict]) == (90.0, "Chưa đạt (chưa chắc chắn)")
+    # The API says the same of the same figure.
+    with app.app_context():
+        investment_id = db.session.scalar(select(Sector.id).where(Sector.code == "DAU_TU"))
+        api = report_dict(build_report(db.session, TallyFilter(
+            parse_period(Q1["from"], Q1["to"]), sector_ids=frozenset({investment_id}))))
+    overall = next(t for t in api["sectors"]["DAU_TU"]["targets"] if t["metric"] == "overall")
+    assert (overall["threshold"], overall["status"], overall["uncertain"]) == (85.0, "met", True)
 
 
 # Who may download, and the record of it --------------------------------------------------------

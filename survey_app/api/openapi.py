@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from survey_app.models import INTEGRITY_ANSWERS, LANGUAGES, RESPONSE_STATUSES, ROLES, WISH_CODES
-from survey_app.reports import SCOPES
+from survey_app.api.serialize import RESPONSE_FIELDS
+from survey_app.models import LANGUAGES, RESPONSE_STATUSES, ROLES
+from survey_app.questionnaire import (
+    CURRENT,
+    INTEGRITY_ANSWERS,
+    INTEGRITY_KEY,
+    RATING_KEYS,
+    WISH_CODES,
+    WISH_KEY,
+)
 from survey_app.scope_filters import FIRST_YEAR, LAST_YEAR
-from survey_app.sipas import ELEMENT_KEYS, Status
+from survey_app.seed import ALL_SECTORS
+from survey_app.sipas import ELEMENT_KEYS, Indicator, Status
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
@@ -139,32 +148,55 @@ SCHEMAS: dict[str, Any] = {
     },
     "TargetCheck": {
         "type": "object",
+        "description": "A verdict on one indicator against its own target: `overall` (O, "
+        "satisfaction with how the procedure was settled, question 6) or `sipas_index` (S).",
         "required": ["metric", "threshold", "status", "uncertain"],
         "properties": {
-            "metric": {"type": "string", "examples": ["sipas_index"]},
+            "metric": {"type": "string", "enum": [i.value for i in Indicator]},
             "threshold": PERCENT,
             "status": {"type": "string", "enum": [s.value for s in Status]},
             "uncertain": {
                 "type": "boolean",
                 "description": "The 95% interval holds values on both sides of the target.",
             },
+            "scope": {
+                "type": "string",
+                "description": "The code of the target scope whose target judges the figure.",
+            },
+            "year": {"type": "integer", "description": "The year whose targets were used."},
+        },
+    },
+    "RawFigures": {
+        "type": "object",
+        "description": "The index and the overall share over every stored response, flagged "
+        "and duplicate ones included.",
+        "required": ["responses", "sipas_index", "overall"],
+        "properties": {
+            "responses": COUNT,
+            "sipas_index": _nullable(PERCENT),
+            "sipas_ci_low": _nullable(PERCENT),
+            "sipas_ci_high": _nullable(PERCENT),
+            "overall": _ref("Share"),
         },
     },
     "Scope": {
         "type": "object",
         "required": [
-            "responses", "flagged", "sipas_index", "elements", "overall", "integrity", "targets",
+            "responses", "not_counted", "flagged", "sipas_index", "elements", "overall",
+            "integrity", "targets", "raw", "by_status",
         ],
         "properties": {
             "responses": {**COUNT, "description": "Counted responses."},
-            "flagged": {
+            "not_counted": {
                 **COUNT,
                 "description": "Responses stored but not counted (duplicates and flagged).",
             },
+            "flagged": {**COUNT, "description": "Responses flagged for review."},
+            "duplicate": {**COUNT, "description": "Later responses of a dossier already rated."},
             "by_status": {"type": "object", "additionalProperties": COUNT},
             "sipas_index": {
                 **_nullable(PERCENT),
-                "description": "Mean of the defined element shares q1..q5.",
+                "description": "Mean of the defined element shares (the questionnaire's elements).",
             },
             "sipas_ci_low": _nullable(PERCENT),
             "sipas_ci_high": _nullable(PERCENT),
@@ -178,6 +210,7 @@ SCHEMAS: dict[str, Any] = {
             "wish_respondents": COUNT,
             "wishes": {"type": "object", "additionalProperties": PERCENT},
             "targets": {"type": "array", "items": _ref("TargetCheck")},
+            "raw": _ref("RawFigures"),
         },
     },
     "Tallies": {
@@ -188,13 +221,20 @@ SCHEMAS: dict[str, Any] = {
             "to": {"type": "string", "format": "date"},
             "target_year": {
                 "type": ["integer", "null"],
-                "description": "The year whose targets judge the period (latest not after `to`).",
+                "description": "The year whose targets judge the period: the year of `to`, or the "
+                "latest earlier year with targets.",
             },
             "min_sample": {"type": "integer", "minimum": 1},
+            "targets_borrowed": {
+                "type": "boolean",
+                "description": "The period's own year has no targets: `target_year` is earlier.",
+            },
             "scopes": {
                 "type": "object",
-                "required": list(SCOPES),
-                "properties": {scope: _ref("Scope") for scope in SCOPES},
+                "description": "Every target scope by its code: `all`, `LAND`, `CONSTRUCTION`, "
+                "`INVESTMENT`, `LAND_CONSTRUCTION_INVESTMENT` and any a deployment adds.",
+                "required": [ALL_SECTORS],
+                "additionalProperties": _ref("Scope"),
             },
             "sectors": {
                 "type": "object",
@@ -205,11 +245,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Response": {
         "type": "object",
-        "required": [
-            "id", "created_at", "agency", "counter", "sector", "code",
-            "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8",
-            "comment", "status", "reason", "language", "questionnaire_version",
-        ],
+        "required": list(RESPONSE_FIELDS),
         "properties": {
             "id": {"type": "integer"},
             "created_at": {
@@ -221,11 +257,11 @@ SCHEMAS: dict[str, Any] = {
             "counter": {"type": "string", "description": "Counter name."},
             "sector": {"type": "string", "description": "Sector code."},
             "code": {"type": "string", "description": "The survey (QR) code answered through."},
-            **{key: RATING for key in ("q1", "q2", "q3", "q4", "q5", "q6")},
-            "q7": {"type": ["string", "null"], "enum": [*INTEGRITY_ANSWERS, None]},
-            "q8": {
+            **{key: RATING for key in RATING_KEYS},
+            INTEGRITY_KEY: {"type": ["string", "null"], "enum": [*INTEGRITY_ANSWERS, None]},
+            WISH_KEY: {
                 "type": "array",
-                "maxItems": 2,
+                "maxItems": CURRENT.question(WISH_KEY).max_choices,
                 "items": {"type": "string", "enum": list(WISH_CODES)},
             },
             "comment": {"type": ["string", "null"], "maxLength": 1000},

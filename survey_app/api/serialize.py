@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from survey_app import sipas
 from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode, User
-from survey_app.reports import Report, ScopeFigures
+from survey_app.questionnaire import INTEGRITY_KEY, RATING_KEYS, WISH_KEY
+from survey_app.reports import Report, ScopeFigures, TargetCheck
 from survey_app.scope_filters import FilterError, ResolvedFilter, parse_period, resolve
 from survey_app.tallies import TallyFilter, utc_bounds
 
@@ -82,12 +83,36 @@ def share_dict(share: sipas.Share) -> dict[str, Any]:
     }
 
 
+def target_dict(check: TargetCheck) -> dict[str, Any]:
+    return {
+        "metric": check.metric.value,
+        "threshold": check.threshold,
+        "status": check.judgement.status.value,
+        "uncertain": check.judgement.uncertain,
+        "scope": check.scope,
+        "year": check.year,
+    }
+
+
+def scores_dict(scores: sipas.Scores) -> dict[str, Any]:
+    """Return the index and the overall share of some responses (the raw figures)."""
+    return {
+        "responses": scores.responses,
+        "sipas_index": scores.sipas_index,
+        "sipas_ci_low": scores.sipas_low,
+        "sipas_ci_high": scores.sipas_high,
+        "overall": share_dict(scores.overall),
+    }
+
+
 def scope_dict(figures: ScopeFigures) -> dict[str, Any]:
-    """Return every figure of one scope: counted and not counted, index, shares, verdicts."""
+    """Return every figure of one scope: counted and raw, index, shares, verdicts."""
     scores = figures.scores
     return {
         "responses": figures.responses,
-        "flagged": figures.not_counted,
+        "not_counted": figures.not_counted,
+        "flagged": figures.by_status.get("flagged", 0),
+        "duplicate": figures.by_status.get("duplicate", 0),
         "by_status": dict(sorted(figures.by_status.items())),
         "sipas_index": scores.sipas_index,
         "sipas_ci_low": scores.sipas_low,
@@ -97,15 +122,8 @@ def scope_dict(figures: ScopeFigures) -> dict[str, Any]:
         "integrity": share_dict(scores.integrity),
         "wish_respondents": scores.wish_respondents,
         "wishes": dict(sorted(scores.wishes.items())),
-        "targets": [
-            {
-                "metric": check.metric,
-                "threshold": check.threshold,
-                "status": check.judgement.status.value,
-                "uncertain": check.judgement.uncertain,
-            }
-            for check in figures.targets
-        ],
+        "targets": [target_dict(check) for check in figures.targets],
+        "raw": scores_dict(figures.raw_scores),
     }
 
 
@@ -114,7 +132,8 @@ def report_dict(report: Report) -> dict[str, Any]:
     return {
         "from": report.period.start.isoformat(),
         "to": report.period.end.isoformat(),
-        "target_year": report.target_year.year if report.target_year else None,
+        "target_year": report.target_year,
+        "targets_borrowed": report.borrows_targets,
         "min_sample": report.min_sample,
         "scopes": {key: scope_dict(figures) for key, figures in report.scopes.items()},
         "sectors": {
@@ -127,9 +146,11 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 # Responses --------------------------------------------------------------------------------
 
+# The answer fields follow the questionnaire: its rating and integrity questions, then q8.
+ANSWER_KEYS = (*RATING_KEYS, INTEGRITY_KEY)
 RESPONSE_FIELDS = (
     "id", "created_at", "agency", "counter", "sector", "code",
-    "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8",
+    *ANSWER_KEYS, WISH_KEY,
     "comment", "status", "reason", "language", "questionnaire_version",
 )  # fmt: skip
 
@@ -142,13 +163,7 @@ def _response_columns() -> list[Any]:
         Counter.name.label("counter"),
         Sector.code.label("sector"),
         SurveyCode.code.label("code"),
-        Response.q1,
-        Response.q2,
-        Response.q3,
-        Response.q4,
-        Response.q5,
-        Response.q6,
-        Response.q7,
+        *(Response.answer_column(key).label(key) for key in ANSWER_KEYS),
         Response.comment,
         Response.status,
         Response.status_reason,
@@ -211,14 +226,8 @@ def response_page(
             "counter": row.counter,
             "sector": row.sector,
             "code": row.code,
-            "q1": row.q1,
-            "q2": row.q2,
-            "q3": row.q3,
-            "q4": row.q4,
-            "q5": row.q5,
-            "q6": row.q6,
-            "q7": row.q7,
-            "q8": wishes.get(row.id, []),
+            **{key: row._mapping[key] for key in ANSWER_KEYS},
+            WISH_KEY: wishes.get(row.id, []),
             "comment": row.comment,
             "status": row.status,
             "reason": row.status_reason,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -34,12 +34,13 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey_app.api.serialize import RESPONSE_FIELDS, iter_responses, scope_dict
+from survey_app.api.serialize import RESPONSE_FIELDS, iter_responses
 from survey_app.i18n import current_language
-from survey_app.labels import STATUS_LABELS, target_group_label
-from survey_app.models import TARGET_GROUPS, Agency
-from survey_app.reports import ALL, POOLED, THRESHOLD_COLUMNS, build_report, grouped_figures
-from survey_app.sipas import ELEMENT_KEYS
+from survey_app.labels import INDICATOR_LABELS, verdict_label
+from survey_app.models import Agency
+from survey_app.questionnaire import ELEMENT_KEYS, WISH_KEY
+from survey_app.reports import ScopeFigures, agency_figures, build_report
+from survey_app.sipas import Indicator
 from survey_app.tallies import TallyFilter, count_by_status
 
 CSV_BOM = "\ufeff"
@@ -65,99 +66,125 @@ class Table:
 # Tallies ----------------------------------------------------------------------------------
 
 
-def _scope_label(scope: str) -> str:
-    if scope == ALL:
-        return _("Tất cả lĩnh vực")
-    if scope == POOLED:
-        return _("Đất đai, xây dựng, đầu tư (gộp)")
-    return target_group_label(scope) if scope in TARGET_GROUPS else scope
+@dataclass(frozen=True)
+class Column:
+    """One column of the tallies file: its header, how to read it off a figure, its format."""
+
+    header: str
+    value: Callable[[ScopeFigures], Any]
+    number_format: str | None = None
 
 
-def _tally_columns() -> list[tuple[str, bool]]:
-    """Return the header of each column, and whether it holds a percentage."""
+def _interval_bound(interval: tuple[float, float] | None, index: int) -> float | None:
+    return None if interval is None else interval[index]
+
+
+def _verdict(indicator: Indicator) -> Callable[[ScopeFigures], str | None]:
+    def read(figures: ScopeFigures) -> str | None:
+        check = figures.target(indicator)
+        return None if check is None else verdict_label(check.judgement)
+    return read
+
+
+def _threshold(indicator: Indicator) -> Callable[[ScopeFigures], float | None]:
+    def read(figures: ScopeFigures) -> float | None:
+        check = figures.target(indicator)
+        return None if check is None else check.threshold
+    return read
+
+
+def _element(key: str, what: str) -> Callable[[ScopeFigures], Any]:
+    def read(figures: ScopeFigures) -> Any:
+        share = figures.scores.elements[key]
+        return share.share if what == "share" else share.valid
+    return read
+
+
+def tally_columns() -> list[Column]:
+    """Return the columns of the tallies file, in the page's language.
+
+    Each indicator's verdict is one cell, «Đạt (chưa chắc chắn)» included, so copying the
+    figure with its verdict never drops the qualifier.
+    """
+    overall, index = Indicator.OVERALL, Indicator.SIPAS_INDEX
+    o_name, s_name = str(INDICATOR_LABELS[overall.value]), str(INDICATOR_LABELS[index.value])
     columns = [
-        (_("Loại"), False),
-        (_("Mã"), False),
-        (_("Tên"), False),
-        (_("Phiếu được tính"), False),
-        (_("Phiếu không được tính"), False),
-        (_("Chỉ số SIPAS (%)"), True),
-        (_("Chỉ số SIPAS: cận dưới 95%"), True),
-        (_("Chỉ số SIPAS: cận trên 95%"), True),
+        Column(_("Phiếu được tính"), lambda f: f.responses),
+        Column(_("Phiếu không được tính"), lambda f: f.not_counted),
+        Column(_("Trong đó: trùng mã hồ sơ"), lambda f: f.by_status.get("duplicate", 0)),
+        Column(_("Trong đó: bị đánh dấu"), lambda f: f.by_status.get("flagged", 0)),
+        Column(_("%(name)s (%%)", name=o_name), lambda f: f.scores.overall.share, PERCENT_FORMAT),
+        Column(_("%(name)s: cận dưới 95%%", name=o_name), lambda f: f.scores.overall.ci_low,
+               PERCENT_FORMAT),
+        Column(_("%(name)s: cận trên 95%%", name=o_name), lambda f: f.scores.overall.ci_high,
+               PERCENT_FORMAT),
+        Column(_("%(name)s: số phiếu hợp lệ", name=o_name), lambda f: f.scores.overall.valid),
+        Column(_("%(name)s: chỉ tiêu (%%)", name=o_name), _threshold(overall), PERCENT_FORMAT),
+        Column(_("%(name)s: kết quả so với chỉ tiêu", name=o_name), _verdict(overall)),
+        Column(_("%(name)s (%%)", name=s_name), lambda f: f.scores.sipas_index, PERCENT_FORMAT),
+        Column(_("%(name)s: cận dưới 95%%", name=s_name), lambda f: f.scores.sipas_low,
+               PERCENT_FORMAT),
+        Column(_("%(name)s: cận trên 95%%", name=s_name), lambda f: f.scores.sipas_high,
+               PERCENT_FORMAT),
+        Column(_("%(name)s: chỉ tiêu (%%)", name=s_name), _threshold(index), PERCENT_FORMAT),
+        Column(_("%(name)s: kết quả so với chỉ tiêu", name=s_name), _verdict(index)),
     ]
-    for number in range(1, len(ELEMENT_KEYS) + 1):
+    for number, key in enumerate(ELEMENT_KEYS, start=1):
         columns += [
-            (_("Yếu tố %(number)d: tỷ lệ hài lòng (%%)", number=number), True),
-            (_("Yếu tố %(number)d: số phiếu hợp lệ", number=number), False),
+            Column(_("Yếu tố %(number)d: tỷ lệ hài lòng (%%)", number=number),
+                   _element(key, "share"), PERCENT_FORMAT),
+            Column(_("Yếu tố %(number)d: số phiếu hợp lệ", number=number), _element(key, "valid")),
         ]
     return columns + [
-        (_("Hài lòng chung (%)"), True),
-        (_("Hài lòng chung: số phiếu hợp lệ"), False),
-        (_("Không bị phiền hà (%)"), True),
-        (_("Không bị phiền hà: số phiếu hợp lệ"), False),
-        (_("Mục tiêu (%)"), True),
-        (_("Đánh giá"), False),
-        (_("Ghi chú"), False),
+        Column(_("Không bị phiền hà (%)"), lambda f: f.scores.integrity.share, PERCENT_FORMAT),
+        Column(_("Không bị phiền hà: số phiếu hợp lệ"), lambda f: f.scores.integrity.valid),
+        Column(_("Tất cả phiếu đã lưu"), lambda f: f.raw_responses),
+        Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=o_name),
+               lambda f: f.raw_scores.overall.share, PERCENT_FORMAT),
+        Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=s_name),
+               lambda f: f.raw_scores.sipas_index, PERCENT_FORMAT),
     ]
-
-
-def _tally_row(kind: str, key: str, label: str, figures: dict[str, Any]) -> list[Any]:
-    row: list[Any] = [
-        kind,
-        key,
-        label,
-        figures["responses"],
-        figures["flagged"],
-        figures["sipas_index"],
-        figures["sipas_ci_low"],
-        figures["sipas_ci_high"],
-    ]
-    for element in ELEMENT_KEYS:
-        row += [figures["elements"][element]["share"], figures["elements"][element]["valid"]]
-    row += [
-        figures["overall"]["share"],
-        figures["overall"]["valid"],
-        figures["integrity"]["share"],
-        figures["integrity"]["valid"],
-    ]
-    target = figures["targets"][0] if figures["targets"] else None
-    if target is None:
-        row += [None, None, None]
-    else:
-        row += [
-            target["threshold"],
-            str(STATUS_LABELS[target["status"]]),
-            _("chưa chắc chắn") if target["uncertain"] else None,
-        ]
-    return row
 
 
 def tally_table(session: Session, flt: TallyFilter) -> Table:
-    """Return one row per target scope, per sector, then per agency of the filter."""
+    """Return one row per target scope, per sector, then per agency of the filter.
+
+    An agency's row covers it and every agency below it, as its own filter does; an agency
+    with agencies below it has a second row for its own counters alone.
+    """
     report = build_report(session, flt)
-    rows = [
-        _tally_row(_("Phạm vi"), key, _scope_label(key), scope_dict(figures))
+    lang = 1 if current_language() == "en" else 0  # labels: (vi, en)
+    named: list[tuple[str, str, str, ScopeFigures]] = [
+        (_("Phạm vi chỉ tiêu"), key, report.scope_labels[key][lang], figures)
         for key, figures in report.scopes.items()
     ]
-    lang = 1 if current_language() == "en" else 0  # sector_labels: (vi, en)
-    rows += [
-        _tally_row(_("Lĩnh vực"), code, report.sector_labels[code][lang], scope_dict(figures))
+    named += [
+        (_("Lĩnh vực"), code, report.sector_labels[code][lang], figures)
         for code, figures in report.sectors.items()
     ]
-    threshold = getattr(report.target_year, THRESHOLD_COLUMNS[ALL]) if report.target_year else None
-    by_agency = grouped_figures(session, flt, "agency", threshold, report.min_sample)
-    agencies = session.scalars(select(Agency).where(Agency.id.in_(list(by_agency))))
+    query = select(Agency)
+    if flt.agency_ids is not None:
+        query = query.where(Agency.id.in_(sorted(flt.agency_ids)))
     # The province first, then its communes, each by name.
-    for agency in sorted(agencies, key=lambda a: (a.level != "province", a.name, a.code)):
-        rows.append(
-            _tally_row(_("Đơn vị"), agency.code, agency.name, scope_dict(by_agency[agency.id]))
-        )
-    columns = _tally_columns()
+    agencies = sorted(session.scalars(query), key=lambda a: (a.level != "province", a.name,
+                                                             a.code))
+    for row in agency_figures(session, flt, agencies, report.book):
+        if not row.total.raw_responses:
+            continue
+        named.append((_("Đơn vị (gồm các đơn vị trực thuộc)") if row.has_agencies_below
+                      else _("Đơn vị"), row.agency.code, row.agency.name, row.total))
+        if row.has_agencies_below:
+            named.append((_("Đơn vị (riêng quầy của đơn vị)"), row.agency.code, row.agency.name,
+                          row.own))
+    columns = tally_columns()
+    rows = [[kind, key, label, *(c.value(figures) for c in columns)]
+            for kind, key, label, figures in named]
+    first = 3  # kind, code, name
     return Table(
         sheet_title=_("Tổng hợp"),
-        header=[name for name, _is_percent in columns],
+        header=[_("Loại"), _("Mã"), _("Tên"), *(c.header for c in columns)],
         rows=rows,
-        formats={i: PERCENT_FORMAT for i, (_name, is_percent) in enumerate(columns) if is_percent},
+        formats={first + i: c.number_format for i, c in enumerate(columns) if c.number_format},
         row_count=len(rows),
     )
 
@@ -169,7 +196,7 @@ def _response_row(item: dict[str, Any]) -> list[Any]:
     values = {
         **item,
         "created_at": datetime.fromisoformat(item["created_at"]),
-        "q8": ";".join(item["q8"]),
+        WISH_KEY: ";".join(item[WISH_KEY]),
     }
     return [values[name] for name in RESPONSE_FIELDS]
 
