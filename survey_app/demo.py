@@ -125,6 +125,10 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
     return codes
 
 
+# How often the demo's citizens answer N/A, by question (the others: a quarter of them).
+NOT_APPLICABLE = {"q4": 0.25, "q5": 0.55}
+
+
 def _scale_answer(rng: random.Random, p_satisfied: float) -> int:
     if rng.random() < p_satisfied:
         return rng.choice((4, 4, 5, 5, 5))
@@ -156,10 +160,11 @@ def _add_responses(
                 key: _scale_answer(rng, min(0.99, p + rng.uniform(-0.06, 0.04)))
                 for key in RATING_KEYS
             }
-            if rng.random() < 0.25:
-                q["q4"] = None  # result not yet received
-            if rng.random() < 0.55:
-                q["q5"] = None  # never gave feedback
+            # Some have not received their result yet, more never gave feedback (N/A).
+            for question in CURRENT.questions:
+                if question.na_choice is not None and rng.random() < NOT_APPLICABLE.get(
+                        question.key, 0.25):
+                    q[question.key] = None
             hashed = None
             if rng.random() < 0.3:
                 office, serial = rng.randint(10, 60), rng.randint(1, 9999)

@@ -202,11 +202,12 @@ class AnswerCounts:
                 raise ValueError(f"{key} has more answers than there are responses")
             if cleaned:
                 ratings[key] = cleaned
-        integrity = _clean_counts(self.integrity, INTEGRITY_ANSWERS, self.responses, "q7")
+        integrity = _clean_counts(self.integrity, INTEGRITY_ANSWERS, self.responses,
+                                  "integrity")
         if sum(integrity.values()) > self.responses:
             raise ValueError("q7 has more answers than there are responses")
         # Wish codes belong to the questionnaire version, not to scoring, so any code is allowed.
-        wishes = _clean_counts(self.wishes, None, self.wish_respondents, "q8")
+        wishes = _clean_counts(self.wishes, None, self.wish_respondents, "wish")
         if self.pairs is None and self.responses == 0:
             # Nobody answered: there is nothing about pairs left to know.
             object.__setattr__(self, "pairs", {})
