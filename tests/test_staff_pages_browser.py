@@ -102,11 +102,9 @@ PAGES: dict[str, tuple[str | None, str, int]] = {
     "targets": ("admin", "/admin/targets", 200),
     "new target year": ("admin", "/admin/targets/new", 200),
     "edit targets": ("admin", "/admin/targets/2025", 200),
-    "targets": ("admin", "/admin/targets", 200),
     "target scopes": ("admin", "/admin/targets/scopes", 200),
     "new target scope": ("admin", "/admin/targets/scopes/new", 200),
     "edit a target scope": ("admin", "/admin/targets/scopes/2", 200),
-    "edit sector": ("admin", "/admin/sectors/{sector}", 200),
 }
 
 
