@@ -71,10 +71,18 @@ class TargetBook:
     scopes: tuple[ScopeDefinition, ...]
     min_samples: Mapping[int, int]  # year -> minimum sample
     thresholds: Mapping[tuple[int, Indicator, str], float]  # (year, indicator, scope) -> T
+    # Answers of scope_of and year_for, kept for the life of the book (one report).
+    _scope_cache: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def year_for(self, year: int) -> int | None:
         """Return the year whose targets judge figures of `year` (itself or the latest earlier)."""
-        return max((y for y in self.min_samples if y <= year), default=None)
+        key = ("year", year)
+        if key not in self._scope_cache:
+            self._scope_cache[key] = max((y for y in self.min_samples if y <= year), default=None)
+        used: int | None = self._scope_cache[key]
+        return used
 
     def min_sample(self, year: int) -> int:
         used = self.year_for(year)
@@ -90,16 +98,19 @@ class TargetBook:
         A sector of land is judged by land's target, one of no named scope by the all-sector
         one; None (no sector filter) means every sector.
         """
-        used = self.year_for(year)
-        if used is None:
-            return None
         wanted = None if sector_ids is None else frozenset(sector_ids)
-        candidates = [
-            s for s in self.scopes
-            if (used, indicator, s.code) in self.thresholds
-            and (s.sector_ids is None if wanted is None else s.holds(wanted))
-        ]
-        return min(candidates, key=lambda s: (s.size, s.code), default=None)
+        key = (wanted, indicator, year)
+        if key not in self._scope_cache:
+            used = self.year_for(year)
+            candidates = [
+                s for s in self.scopes
+                if used is not None and (used, indicator, s.code) in self.thresholds
+                and (s.sector_ids is None if wanted is None else s.holds(wanted))
+            ]
+            self._scope_cache[key] = min(candidates, key=lambda s: (s.size, s.code),
+                                         default=None)
+        scope: ScopeDefinition | None = self._scope_cache[key]
+        return scope
 
     def checks(self, scores: sipas.Scores, year: int,
                scopes: Mapping[Indicator, ScopeDefinition | None]) -> list[TargetCheck]:

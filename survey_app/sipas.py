@@ -149,6 +149,9 @@ class PairCounts:
         )
 
 
+NO_PAIRS: Final = PairCounts()
+
+
 def _clean_counts(
     counts: Mapping[_K, int], allowed: Iterable[_K] | None, ceiling: int, what: str
 ) -> Mapping[_K, int]:
@@ -218,7 +221,7 @@ class AnswerCounts:
             pairs = {
                 pair: counts
                 for pair in ELEMENT_PAIRS
-                if (counts := self.pairs.get(pair, PairCounts())) != PairCounts()
+                if (counts := self.pairs.get(pair, NO_PAIRS)) != NO_PAIRS
             }
             for (first, second), counts in pairs.items():
                 if counts.valid > self.responses:
@@ -258,7 +261,8 @@ def pool(scopes: Iterable[AnswerCounts]) -> AnswerCounts:
     ratings: dict[str, dict[int, int]] = {}
     integrity: dict[str, int] = {}
     wishes: dict[str, int] = {}
-    pairs: dict[tuple[str, str], PairCounts] | None = {}
+    # Summed as plain numbers, made into PairCounts once: reports pool thousands of parts.
+    pairs: dict[tuple[str, str], list[int]] | None = {}
     for scope in scopes:
         responses += scope.responses
         wish_respondents += scope.wish_respondents
@@ -270,14 +274,18 @@ def pool(scopes: Iterable[AnswerCounts]) -> AnswerCounts:
             pairs = None  # one part without pair counts leaves the whole without them
         elif pairs is not None and scope.pairs is not None:
             for pair, counts in scope.pairs.items():
-                pairs[pair] = pairs.get(pair, PairCounts()) + counts
+                total = pairs.setdefault(pair, [0, 0, 0, 0])
+                total[0] += counts.valid
+                total[1] += counts.first_satisfied
+                total[2] += counts.second_satisfied
+                total[3] += counts.both_satisfied
     return AnswerCounts(
         responses=responses,
         ratings=ratings,
         integrity=integrity,
         wishes=wishes,
         wish_respondents=wish_respondents,
-        pairs=pairs,
+        pairs=None if pairs is None else {pair: PairCounts(*t) for pair, t in pairs.items()},
     )
 
 

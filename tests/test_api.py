@@ -326,6 +326,30 @@ def test_small_scope_figures_to_the_last_digit(app, client, world):
     assert body["scopes"]["CONSTRUCTION"]["sipas_index"] is None
 
 
+def test_each_scope_carries_the_targets_of_its_own_indicators(app, client, world):
+    """Nghị quyết 76/NQ-CP: O 90 over all sectors and 85 for land, construction, investment
+    (each and pooled); S 85 everywhere. A 2026 period borrows 2025's, and says so."""
+    status, body = api(client, "/tallies", token_for(app, world, "admin"), **Q1)
+    assert status == 200
+    thresholds = {
+        scope: {(t["metric"], t["threshold"], t["scope"], t["year"]) for t in figures["targets"]}
+        for scope, figures in body["scopes"].items()
+    }
+    assert thresholds["all"] == {("overall", 90.0, "all", 2025),
+                                 ("sipas_index", 85.0, "all", 2025)}
+    for scope in ("LAND", "CONSTRUCTION", "INVESTMENT", "LAND_CONSTRUCTION_INVESTMENT"):
+        assert thresholds[scope] == {("overall", 85.0, scope, 2025),
+                                     ("sipas_index", 85.0, scope, 2025)}, scope
+    assert (body["target_year"], body["targets_borrowed"]) == (2025, False)
+    status, body = api(client, "/tallies", token_for(app, world, "admin"),
+                       **{"from": "2026-01-01", "to": "2026-03-31"})
+    assert (body["target_year"], body["targets_borrowed"]) == (2025, True)
+    assert {t["year"] for t in body["scopes"]["all"]["targets"]} == {2025}
+    status, body = api(client, "/tallies", token_for(app, world, "admin"),
+                       **{"from": "2024-01-01", "to": "2024-03-31"})
+    assert (body["target_year"], body["scopes"]["all"]["targets"]) == (None, [])
+
+
 def test_a_sector_with_only_uncounted_responses_is_not_listed(app, client, world):
     with app.app_context():
         agency_a = db.session.get(Agency, world.a_id)
