@@ -1,7 +1,8 @@
 """Settings of survey_app, read from the environment.
 
 Every setting has a sane default for a developer's laptop (SQLite in the instance folder);
-a production deployment sets ``APP_ENV=production``, ``SECRET_KEY`` and ``DATABASE_URL``.
+a production deployment sets ``APP_ENV=production``, ``SECRET_KEY``, ``HASH_KEY`` and
+``DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ class Config:
 
     # None means "generate one and keep it in the instance folder" (development only).
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
-    # Key of the keyed hashes (dossier codes); defaults to one derived from SECRET_KEY.
+    # Key of the keyed hashes (dossier codes, devices, addresses), kept apart from SECRET_KEY
+    # so that either can change alone. None means "generate one and keep it in the instance
+    # folder" (development only); production refuses to start without it.
     HASH_KEY = os.environ.get("HASH_KEY") or None
 
     # None means SQLite in the instance folder; PostgreSQL through postgresql://...
@@ -61,9 +64,14 @@ class Config:
     # so limits go per QR code and per device; the per-address ceiling only stops floods.
     # Storage: memory for one process; redis://127.0.0.1:6379 when several workers serve.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Keys in that storage start with this: apps sharing one Redis keep their counts apart.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "survey_app")
     RATELIMIT_PER_DEVICE = os.environ.get("RATELIMIT_PER_DEVICE", "20 per hour")
     RATELIMIT_PER_CODE = os.environ.get("RATELIMIT_PER_CODE", "600 per hour")
     RATELIMIT_PER_ADDRESS = os.environ.get("RATELIMIT_PER_ADDRESS", "3000 per hour")
+    # Posts refused before they are answers (no valid CSRF or submit token): per address.
+    # They never use a code's or a device's allowance, so junk cannot close a code.
+    RATELIMIT_JUNK_PER_ADDRESS = os.environ.get("RATELIMIT_JUNK_PER_ADDRESS", "60 per hour")
     # A second response from one device to one code within this many seconds is flagged.
     DEVICE_REPEAT_WINDOW = _env_int("DEVICE_REPEAT_WINDOW", 6 * 3600)
     # A submit sooner than this many seconds after the form was rendered is flagged.
@@ -73,6 +81,11 @@ class Config:
     FORM_CODE_CACHE_SECONDS = _env_int("FORM_CODE_CACHE_SECONDS", 10)
     # More responses than this at one code within ten minutes are flagged as a burst.
     BURST_PER_CODE_10_MIN = _env_int("BURST_PER_CODE_10_MIN", 40)
+    # Counted responses from one address at one code: beyond this many within ten minutes,
+    # or within an hour, the next ones are flagged. A busy counter serves one citizen every
+    # four to five minutes, so its whole crowd stays under both (docs/security.md).
+    ADDRESS_PER_CODE_10_MIN = _env_int("ADDRESS_PER_CODE_10_MIN", 5)
+    ADDRESS_PER_CODE_HOUR = _env_int("ADDRESS_PER_CODE_HOUR", 20)
 
     # Privacy: comments, dossier and device hashes older than this are purged
     # (`flask purge`); every tally stays the same.
@@ -98,9 +111,13 @@ class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"
+    HASH_KEY = "testing-hash-key-not-for-production"
     PUBLIC_BASE_URL = "http://survey.test"
-    # The suite submits forms at machine speed; tests of the "too fast" flag turn it on.
+    # The suite submits forms at machine speed from one address; tests of the "too fast"
+    # flag and of the address rule turn them on.
     MIN_SECONDS_TO_ANSWER = 0
+    ADDRESS_PER_CODE_10_MIN = 0
+    ADDRESS_PER_CODE_HOUR = 0
     # Tests change codes behind the app's back; tests of the cache turn it on.
     FORM_CODE_CACHE_SECONDS = 0
     # Still scrypt, with a smaller work factor, so the suite does not spend its time hashing.

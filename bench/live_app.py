@@ -124,6 +124,8 @@ def server_environment(database: Database, port: int, workers: int) -> dict[str,
         GUNICORN_LOG_LEVEL="warning",
         GUNICORN_ACCESS_LOG=str(database.directory / "access.log"),
         MIN_SECONDS_TO_ANSWER="0",
+        ADDRESS_PER_CODE_10_MIN="0",  # every submission comes from this one address
+        ADDRESS_PER_CODE_HOUR="0",
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_PER_DEVICE="100000 per hour",
         RATELIMIT_PER_CODE="100000 per hour",

@@ -15,7 +15,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
-from survey_app.hashing import keyed_hash
+from survey_app.hashing import keyed_hash, period_hash
 
 COOKIE_NAME = "sid_dev"
 COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
@@ -74,10 +74,20 @@ def device_hash(device: str) -> str:
     return keyed_hash("device", device)
 
 
-def address_hash(address: str, at: datetime) -> str:
-    """Return the keyed hash of a client address, with a key that changes every month.
+def device_tag(device: str) -> str:
+    """Return what a form's submit token says of the device it was served to.
 
-    Within a month, responses from one address can be grouped (a flood shows up); across
-    months they cannot be linked, and no stored value turns back into an address.
+    A keyed hash of its own, not the stored `device_hash`: a page's source never matches
+    a stored value, and the cookie's id never appears in a page.
     """
-    return keyed_hash(f"address:{at:%Y-%m}", address)
+    return keyed_hash("device-form", device)
+
+
+def address_hash(address: str, at: datetime) -> str:
+    """Return the keyed hash of a client address, under a key of its own for each month.
+
+    Within a month, responses from one address can be grouped (a flood shows up). Each
+    month's key is derived from HASH_KEY (HKDF): without HASH_KEY, hashes of different
+    months cannot be linked nor turned back into an address (see docs/privacy.md).
+    """
+    return period_hash("address", f"{at:%Y-%m}", address)

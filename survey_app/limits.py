@@ -1,9 +1,16 @@
-"""Rate limits on the citizen's form, per device, per QR code, and per address as a ceiling.
+"""Rate limits on the citizen's form: per device, per QR code, and per address as a ceiling.
 
 Everyone at an office shares one public address (the office Wi-Fi, a carrier's NAT), so a
 plain per-address limit would turn honest citizens away. The limits that bite are per
-device (the anonymous cookie of survey_app.devices) and per QR code; the per-address one
-is far above what an office sends and only stops floods.
+device (the one the form was served to, named by its submit token) and per QR code; the
+per-address one is far above what an office sends and only stops floods.
+
+A post is first sorted: one with a valid CSRF token and a valid submit token for its code
+is a submission; anything else is junk. Junk uses only its address's junk allowance (and
+the flood ceiling), never a code's or a device's: a script posting rubbish cannot close a
+code to the citizens behind it. A submission uses its device's allowance, a share of its
+code's allowance for its address (one address alone never uses up a code), and then its
+code's.
 
 Only sending the form (POST /s/<code>) is limited. Reading it stores nothing and costs a
 worker about a millisecond (the blank form is rendered once per worker, see
@@ -21,8 +28,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
+from flask_wtf.csrf import ValidationError, validate_csrf
+from limits import parse
+from werkzeug.exceptions import HTTPException
 
 from survey_app import devices
 from survey_app.text import clean_code
@@ -31,22 +41,58 @@ LIMITED_ENDPOINT = "survey.show"
 EXTENSION_KEY = "survey_app.limiter"
 # When the storage cannot say how long a window lasts (it went away), ask for a minute.
 DEFAULT_RETRY_AFTER = 60
+# One address may use at most this fraction of a code's allowance: an office's whole crowd
+# at one counter is far below it (150 an hour against some 15), and it takes several
+# addresses to use up a code.
+ADDRESS_SHARE_OF_A_CODE = 4
+
+
+# What a post is ---------------------------------------------------------------------------
+
+
+def submitting_device() -> str | None:
+    """Return the tag of the device whose form this post sends, or None for junk.
+
+    A post is a submission when its CSRF token and its submit token are both valid for
+    the code in the address; the submit token names the device the form was served to.
+    Sorted once per request.
+    """
+    if "_submitting_device" not in g:
+        g._submitting_device = _read_submission()
+    device: str | None = g._submitting_device
+    return device
+
+
+def _read_submission() -> str | None:
+    from survey_app.survey.services import read_submit_token
+
+    try:
+        form = request.form
+    except HTTPException:  # the body itself is refused (too large); the view says so
+        return None
+    try:
+        validate_csrf(form.get("csrf_token"))
+    except ValidationError:
+        return None
+    code = clean_code((request.view_args or {}).get("code"))
+    token = read_submit_token(form.get("submit_token"), code) if code else None
+    return token.device_tag if token is not None else None
+
+
+def _is_junk() -> bool:
+    return submitting_device() is None
+
+
+def _is_submission() -> bool:
+    return submitting_device() is not None
 
 
 # Who is counted ---------------------------------------------------------------------------
 
 
 def device_key() -> str:
-    """Return the bucket of the device making this request."""
-    known = devices.known_device_id()
-    if known is not None:
-        return "device:" + devices.device_hash(known)
-    if request.method == "POST":
-        # A real browser posts with the cookie it got with the form. Posts without one
-        # share a bucket per address, so dropping the cookie does not reset the count.
-        return "no-device:" + _hashed_address()
-    # A first visit: the id this phone is given with the page.
-    return "device:" + devices.device_hash(devices.device_id())
+    """Return the bucket of the device the posted form was served to."""
+    return "device:" + (submitting_device() or "-")
 
 
 def code_key() -> str:
@@ -57,6 +103,11 @@ def code_key() -> str:
 def address_key() -> str:
     """Return the bucket of the client's address (behind ProxyFix: the real client's)."""
     return "address:" + _hashed_address()
+
+
+def address_at_code_key() -> str:
+    """Return the bucket of the client's address at the QR code in the address."""
+    return address_key() + ":" + code_key()
 
 
 def _hashed_address() -> str:
@@ -76,17 +127,29 @@ def _setting(name: str) -> Callable[[], str]:
     return provide
 
 
+def _share_of_the_code_limit() -> str:
+    """Return one address's share of a code's allowance (at least one)."""
+    item = parse(current_app.config["RATELIMIT_PER_CODE"])
+    share = max(1, item.amount // ADDRESS_SHARE_OF_A_CODE)
+    return f"{share} per {item.multiples} {item.GRANULARITY.name}"
+
+
 def _is_not_a_submission() -> bool:
     return request.method != "POST" or request.endpoint != LIMITED_ENDPOINT
 
 
+# (scope, bucket, limit, when it does not apply: to submissions, to junk, or never)
+Rule = tuple[str, Callable[[], str], Callable[[], str], Callable[[], bool] | None]
+
 # Flask-Limiter checks the limits with the shortest window first, and within one window in
-# this order, and stops at the first refusal: a device refused by its own limit uses up
-# nothing of its code's or its address's.
-LIMITS = (
-    ("device", device_key, "RATELIMIT_PER_DEVICE"),
-    ("code", code_key, "RATELIMIT_PER_CODE"),
-    ("address", address_key, "RATELIMIT_PER_ADDRESS"),
+# this order, and stops at the first refusal: junk refused by its own limit uses up nothing
+# of its address's ceiling, and a device refused by its own limit nothing of its code's.
+LIMITS: tuple[Rule, ...] = (
+    ("junk", address_key, _setting("RATELIMIT_JUNK_PER_ADDRESS"), _is_submission),
+    ("device", device_key, _setting("RATELIMIT_PER_DEVICE"), _is_junk),
+    ("address-code", address_at_code_key, _share_of_the_code_limit, _is_junk),
+    ("code", code_key, _setting("RATELIMIT_PER_CODE"), _is_junk),
+    ("address", address_key, _setting("RATELIMIT_PER_ADDRESS"), None),
 )
 
 
@@ -104,12 +167,13 @@ def init_app(app: Flask) -> None:
         in_memory_fallback_enabled=True,
         swallow_errors=True,
     )
-    for scope, key_func, setting in LIMITS:
+    for scope, key_func, limit, is_exempt in LIMITS:
         limiter.limit(
-            _setting(setting),
+            limit,
             key_func=key_func,
             scope=scope,
             methods=["POST"],
+            exempt_when=is_exempt,
         )(survey_bp)
     # Checked before any limit is resolved: everything but a submission leaves at once.
     limiter.request_filter(_is_not_a_submission)

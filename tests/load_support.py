@@ -265,7 +265,8 @@ def server_environment(database_url: str, port: int, **settings: str) -> dict[st
     APP_ENV=development, not testing: TestingConfig fixes SECRET_KEY and PUBLIC_BASE_URL
     in code, while development reads every setting from the environment, as production
     does. MIN_SECONDS_TO_ANSWER=0 so that machine-speed submits are not flagged too fast,
-    and the burst flag is out of reach: flags are not what the load tests measure.
+    and the burst and address flags are out of reach: flags are not what the load tests
+    measure (the tests of the flags under gunicorn set them back to the shipped values).
     """
     # A developer's own GUNICORN_* settings must not change what the test serves.
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
@@ -276,9 +277,12 @@ def server_environment(database_url: str, port: int, **settings: str) -> dict[st
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         MIN_SECONDS_TO_ANSWER="0",
         BURST_PER_CODE_10_MIN="1000000",
+        ADDRESS_PER_CODE_10_MIN="0",
+        ADDRESS_PER_CODE_HOUR="0",
         RATELIMIT_PER_ADDRESS="100000 per hour",
         RATELIMIT_PER_CODE="100000 per hour",
         RATELIMIT_PER_DEVICE="100000 per hour",
+        RATELIMIT_JUNK_PER_ADDRESS="100000 per hour",
         RATELIMIT_STORAGE_URI="memory://",
         TRUSTED_PROXIES="0",
     )
@@ -286,19 +290,69 @@ def server_environment(database_url: str, port: int, **settings: str) -> dict[st
     return env
 
 
+class ServedClock:
+    """The served app's clock, moved by the test: hours of a counter pass in a second.
+
+    The app reads the time in one place (`survey_app.survey.services.utcnow`: submit
+    tokens, the flags, the responses' times). Each worker reads its offset from a file
+    that the test writes; rate-limit windows keep the real time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.set(0)
+
+    def set(self, seconds_ahead: float) -> None:
+        """Put the served app's clock this many seconds ahead of the real time."""
+        staged = self.path.with_suffix(".new")
+        staged.write_text(repr(float(seconds_ahead)))
+        staged.replace(self.path)  # workers never read half a number
+
+
+# A gunicorn configuration: the project's, plus a hook that gives each worker the clock.
+CLOCK_CONFIG = """\
+import runpy as _runpy
+
+globals().update(
+    {{k: v for k, v in _runpy.run_path({config!r}).items() if not k.startswith("__")}}
+)
+
+
+def post_worker_init(worker):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from survey_app.survey import services
+
+    real, path = services.utcnow, Path({clock!r})
+
+    def utcnow():
+        return real() + timedelta(seconds=float(path.read_text()))
+
+    services.utcnow = utcnow
+"""
+
+
 @contextmanager
 def gunicorn(
-    directory: Path, database_url: str, workers: int = 3, **settings: str
+    directory: Path, database_url: str, workers: int = 3, clock: ServedClock | None = None,
+    **settings: str,
 ) -> Iterator[Gunicorn]:
     """Serve wsgi:app with gunicorn on a free loopback port; stop it afterwards.
 
     The project's gunicorn.conf.py (what a server runs) is read when it is there; the
     command line then sets what a load test needs: the workers, the loopback port and the
-    logs, both gunicorn's (errors, tracebacks) and the access log, in one file.
+    logs, both gunicorn's (errors, tracebacks) and the access log, in one file. With a
+    `clock`, the workers' time is the test's.
     """
     port = free_port()
     log_path = directory / f"gunicorn-{port}.log"
     config = ["-c", str(GUNICORN_CONFIG)] if GUNICORN_CONFIG.exists() else []
+    if clock is not None:
+        wrapper = directory / f"gunicorn-{port}.conf.py"
+        wrapper.write_text(CLOCK_CONFIG.format(config=str(GUNICORN_CONFIG),
+                                               clock=str(clock.path)))
+        config = ["-c", str(wrapper)]
     command = [
         sys.executable, "-m", "gunicorn", *config,
         "--workers", str(workers),

@@ -14,22 +14,27 @@ import secrets
 import signal
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from config import Config
 from survey_app import create_app
 from survey_app.extensions import db
 from survey_app.migrate import upgrade
 from survey_app.seed import seed_sectors
 from tests.conftest import create_agency, create_code
 from tests.load_support import (
+    REQUEST_TIMEOUT,
     Gunicorn,
     LoadRun,
+    ServedClock,
     Submission,
     gunicorn,
     is_acknowledged,
@@ -82,6 +87,9 @@ def _create_codes(app: Flask) -> dict[str, list[str]]:
         "mixed": (6, 5),
         "crash": (2, 5),
         "limits": (1, 1),
+        "stuffing": (1, 1),
+        "crowd": (1, 1),
+        "junk": (1, 1),
     }
     codes: dict[str, list[str]] = {}
     with app.app_context():
@@ -310,3 +318,119 @@ def test_device_limit_holds_across_workers_with_redis(world, tmp_path: Path):
     ]
     assert found.is_exact, found
     assert len(stored) == 5
+
+
+# Stuffing and junk, with the shipped limits and flags --------------------------------------
+# Hours at a counter pass in seconds: the test moves the served app's clock (ServedClock).
+
+SHIPPED = ("MIN_SECONDS_TO_ANSWER", "DEVICE_REPEAT_WINDOW", "BURST_PER_CODE_10_MIN",
+           "ADDRESS_PER_CODE_10_MIN", "ADDRESS_PER_CODE_HOUR", "RATELIMIT_PER_DEVICE",
+           "RATELIMIT_PER_CODE", "RATELIMIT_PER_ADDRESS", "RATELIMIT_JUNK_PER_ADDRESS")
+
+
+@pytest.fixture(scope="module")
+def guarded(
+    world: LoadWorld, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Gunicorn, ServedClock]]:
+    """Three workers with every anti-abuse setting as shipped, and a clock the test moves."""
+    directory = tmp_path_factory.mktemp("guarded")
+    clock = ServedClock(directory / "clock")
+    settings = {name: str(getattr(Config, name)) for name in SHIPPED}
+    if world.redis_uri:
+        # Counters of their own: an earlier run's junk must not fill this run's allowance.
+        settings.update(RATELIMIT_STORAGE_URI=world.redis_uri,
+                        RATELIMIT_KEY_PREFIX=f"survey_app-load-{uuid.uuid4().hex}")
+    with gunicorn(directory, world.database_url, clock=clock, **settings) as served:
+        yield served, clock
+
+
+def _statuses(app: Flask, code: str) -> Counter[str]:
+    return Counter(row.status for row in stored_at(app, [code]))
+
+
+def test_a_script_rotating_cookie_jars_gets_at_most_five_counted(world, guarded):
+    """One address, a fresh cookie jar per form, nine seconds' wait, 30 posts at once."""
+    server, clock = guarded
+    code = world.codes["stuffing"][0]
+    log_offset = server.log_size()
+    rng = random.Random(8)
+    sent = [random_answers(rng, f"load-stuffing-{n}") for n in range(30)]
+    clock.set(0)
+    forms = []
+    for _ in sent:
+        with requests.Session() as jar:
+            forms.append(render_form(jar, server.url, code))
+    clock.set(9 + 30)  # nine seconds' wait, and the minute the posts take
+    answers_seen = parallel(30, lambda n: post_form(forms[n], sent[n]))
+
+    statuses = _statuses(world.app, code)
+    summary("stuffing script, fresh cookie jar per form, one address",
+            submitted=30, acknowledged=sum(is_acknowledged(a, code) for a in answers_seen),
+            stored=sum(statuses.values()), counted=statuses["counted"])
+    _assert_no_server_errors(server, log_offset)
+    assert all(is_acknowledged(a, code) for a in answers_seen)  # the same thanks for all
+    assert statuses == {"counted": 5, "flagged": 25}
+
+
+def test_forty_honest_citizens_behind_one_address_are_all_counted(world, guarded):
+    """One every four to five minutes over three hours, each answering in one to four."""
+    server, clock = guarded
+    code = world.codes["crowd"][0]
+    log_offset = server.log_size()
+    rng = random.Random(9)
+    served_at, acknowledged = 0.0, 0
+    for n in range(40):
+        served_at += rng.uniform(240, 300)
+        clock.set(served_at)
+        with requests.Session() as phone:
+            form = render_form(phone, server.url, code)
+        clock.set(served_at + rng.uniform(60, 240))
+        acknowledged += is_acknowledged(
+            post_form(form, random_answers(rng, f"load-crowd-{n}")), code
+        )
+
+    statuses = _statuses(world.app, code)
+    summary("honest crowd, one address, one every 4-5 minutes for 3 hours",
+            submitted=40, acknowledged=acknowledged, stored=sum(statuses.values()),
+            counted=statuses["counted"], simulated_hours=served_at / 3600)
+    _assert_no_server_errors(server, log_offset)
+    assert acknowledged == 40
+    assert statuses == {"counted": 40}
+
+
+def test_a_thousand_junk_posts_leave_the_code_open(world, guarded):
+    """620 of these closed the code for an hour; now junk uses only its address's allowance.
+
+    Each junk post comes with a device cookie of its own (reading the form gives one), as
+    the posts that closed the code did: a device's allowance never stopped them.
+    """
+    server, clock = guarded
+    code = world.codes["junk"][0]
+    log_offset = server.log_size()
+    clock.set(0)
+    url = f"{server.url}/s/{code}"
+
+    def junk(_: int) -> int:
+        """A fresh cookie jar, the form read for its new device cookie, then `q1=1` alone."""
+        with requests.Session() as jar:
+            render_form(jar, server.url, code)
+            status: int = jar.post(url, data={"q1": "1"}, timeout=REQUEST_TIMEOUT,
+                                   allow_redirects=False).status_code
+        return status
+
+    with ThreadPoolExecutor(8) as pool:
+        junk_statuses = Counter(pool.map(junk, range(1000)))
+    with requests.Session() as phone:
+        form = render_form(phone, server.url, code)
+    clock.set(120)  # two minutes to answer
+    answer = post_form(form, random_answers(random.Random(10), "load-junk-citizen"))
+
+    statuses = _statuses(world.app, code)
+    summary("1000 junk posts, then a citizen at the same address",
+            junk_statuses=dict(junk_statuses), citizen=answer.status_code,
+            stored=sum(statuses.values()), counted=statuses["counted"])
+    _assert_no_server_errors(server, log_offset)
+    assert sum(junk_statuses.values()) == 1000
+    assert set(junk_statuses) <= {400, 429} and junk_statuses[429] > 0
+    assert is_acknowledged(answer, code)
+    assert statuses == {"counted": 1}

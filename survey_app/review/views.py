@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey_app.auth.access import can_see_agency, roles_required, visible_agency_ids
+from survey_app.auth.redirects import safe_next_url
 from survey_app.extensions import db
 from survey_app.i18n import current_language
 from survey_app.models import Response, utcnow
@@ -62,6 +63,8 @@ REASON_LABELS = {
     "honeypot": _l("Có dấu hiệu gửi tự động (ô ẩn dành cho máy bị điền)"),
     "device_repeat": _l("Cùng một thiết bị gửi nhiều phiếu"),
     "burst": _l("Nhiều phiếu dồn dập qua cùng một mã QR trong thời gian ngắn"),
+    "device_mismatch": _l("Phiếu gửi từ thiết bị khác với thiết bị đã mở phiếu"),
+    "address_burst": _l("Nhiều phiếu từ cùng một địa chỉ mạng qua cùng một mã QR"),
 }
 OVERALL_LABELS = {int(choice.value): choice.label for choice in SCALE}
 CONFLICT_MESSAGE = _l("Không thể khôi phục: đã có một phiếu khác được tính cho mã hồ sơ này.")
@@ -222,11 +225,8 @@ def _response_or_403(response_id: int) -> Response:
 
 def _back(target: str | None, response_id: int) -> str:
     """Return where to go after the change: the list the form was on, at the response."""
-    # Only paths of this site: never an open redirect to somewhere else.
-    if not (target and target.startswith("/") and not target.startswith("//")
-            and "\\" not in target and "#" not in target):
-        target = url_for("review.comments")
-    return f"{target}#response-{response_id}"
+    path = safe_next_url(target, url_for("review.comments")).split("#", 1)[0]
+    return f"{path}#response-{response_id}"
 
 
 def _first_error(form: FlagForm | RestoreForm) -> str | LazyString:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import exists, func, select
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -24,15 +24,22 @@ from survey_app.questionnaire import (
     Questionnaire,
 )
 from survey_app.survey.page_cache import RecentCodes
-from survey_app.text import clean_code
+from survey_app.text import clean_code, fold_dossier
 
 DUPLICATE_DOSSIER = "dossier_repeat"
 # Why a response is flagged for review instead of counted (stable keys, stored as they are).
 HONEYPOT = "honeypot"
 TOO_FAST = "too_fast"
+DEVICE_MISMATCH = "device_mismatch"
 DEVICE_REPEAT = "device_repeat"
+ADDRESS_BURST = "address_burst"
 BURST = "burst"
 BURST_WINDOW = timedelta(minutes=10)
+# The two windows of the address rule (their allowances are settings).
+ADDRESS_SHORT_WINDOW = timedelta(minutes=10)
+ADDRESS_LONG_WINDOW = timedelta(hours=1)
+# Namespace of the PostgreSQL advisory locks that take one code's submissions in turn.
+CODE_LOCK_CLASS = 0x5356
 
 
 def find_survey_code(session: Session, code: str, with_labels: bool = True) -> SurveyCode | None:
@@ -114,7 +121,9 @@ def active_survey_code_or_abort(
 # Submit tokens -------------------------------------------------------------------------
 # Each rendering of the form carries a signed, single-use token. The response stores its
 # nonce under a unique constraint, so a double click, a browser retry or a replay finds
-# the response already made instead of making a second one.
+# the response already made instead of making a second one. The token also names the
+# device the form was served to and when: a post is judged by the form it answers, never
+# by what the client says of itself.
 
 
 @dataclass(frozen=True)
@@ -122,34 +131,48 @@ class SubmitToken:
     nonce: str
     code: str
     issued_at: datetime  # when the form carrying it was rendered
+    device_tag: str  # of the device the form was served to (devices.device_tag)
+
+    def is_sent_by(self, device_id: str | None) -> bool:
+        """Return whether a post carrying this device id comes from the device served."""
+        return device_id is not None and devices.device_tag(device_id) == self.device_tag
 
 
-def _token_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="survey-submit")
+def _token_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-submit")
 
 
-def issue_submit_token(code: str) -> str:
-    """Return a new signed submit token for one rendering of the form of `code`."""
-    payload = {"n": secrets.token_urlsafe(18), "c": code}
+def issue_submit_token(code: str, device_id: str) -> str:
+    """Return a new signed submit token for one rendering of the form of `code` to a device."""
+    payload = {
+        "n": secrets.token_urlsafe(18),
+        "c": code,
+        "d": devices.device_tag(device_id),
+        "t": round(utcnow().timestamp(), 3),
+    }
     return _token_serializer().dumps(payload)
 
 
-def read_submit_token(token: str | None, survey_code: SurveyCode) -> SubmitToken | None:
+def read_submit_token(token: str | None, code: str) -> SubmitToken | None:
     """Return the token's content, or None when it is missing, forged, stale or not this code's."""
     if not token:
         return None
     try:
-        payload, issued_at = _token_serializer().loads(
-            token, max_age=current_app.config["SUBMIT_TOKEN_MAX_AGE"], return_timestamp=True
-        )
-    except (BadSignature, SignatureExpired):
+        payload = _token_serializer().loads(token)
+    except BadSignature:
         return None
-    if not isinstance(payload, dict) or payload.get("c") != survey_code.code:
+    if not isinstance(payload, dict) or payload.get("c") != code:
         return None
-    nonce = payload.get("n")
-    if not isinstance(nonce, str) or not nonce:
+    nonce, device, issued = payload.get("n"), payload.get("d"), payload.get("t")
+    if not isinstance(nonce, str) or not nonce or not isinstance(device, str):
         return None
-    return SubmitToken(nonce=nonce, code=survey_code.code, issued_at=issued_at)
+    if not isinstance(issued, int | float):
+        return None
+    issued_at = datetime.fromtimestamp(issued, UTC)
+    age = (utcnow() - issued_at).total_seconds()
+    if age > current_app.config["SUBMIT_TOKEN_MAX_AGE"]:
+        return None
+    return SubmitToken(nonce=nonce, code=code, issued_at=issued_at, device_tag=device)
 
 
 def response_for_nonce(session: Session, nonce: str) -> Response | None:
@@ -162,7 +185,7 @@ def response_for_nonce(session: Session, nonce: str) -> Response | None:
 
 def dossier_hash(dossier: str) -> str:
     """Return the keyed hash under which a (normalised) dossier code is kept."""
-    return keyed_hash("dossier", dossier)
+    return keyed_hash("dossier", fold_dossier(dossier))
 
 
 def _has_counted_dossier(session: Session, agency_id: int, hashed: str) -> bool:
@@ -187,13 +210,15 @@ def _scale_value(value: str | None) -> int | None:
 class Sender:
     """Where a submission came from and how it was made: what the abuse flags look at.
 
-    The device id and the address are only hashed (survey_app.devices), never stored.
+    The device is known by its hash only, the address is only hashed (survey_app.devices).
     """
 
-    device_id: str | None = None
+    device_hash: str | None = None  # of the device that sent it, when it is the form's
     address: str | None = None
     rendered_at: datetime | None = None  # when the form was rendered (its submit token)
     is_honeypot_filled: bool = False
+    # Whether the post came with the device cookie of the device the form was served to.
+    is_device_bound: bool = True
 
 
 def _has_recent_response_from_device(
@@ -225,13 +250,57 @@ def _recent_responses_at_code(
     return session.scalar(select(func.count()).select_from(recent)) or 0
 
 
+def _is_beyond_an_address_allowance(
+    session: Session, survey_code: SurveyCode, hashed_address: str, now: datetime
+) -> bool:
+    """Return whether the address's counted responses at the code fill either allowance.
+
+    Only counted responses are reckoned: what was flagged already costs nothing more, so
+    a flood from an office never holds back its honest citizens longer than the windows.
+    """
+    config = current_app.config
+    allowances = [
+        (window, allowance)
+        for window, allowance in (
+            (ADDRESS_SHORT_WINDOW, config["ADDRESS_PER_CODE_10_MIN"]),
+            (ADDRESS_LONG_WINDOW, config["ADDRESS_PER_CODE_HOUR"]),
+        )
+        if allowance > 0
+    ]
+    if not allowances:
+        return False
+    longest = max(window for window, _ in allowances)
+    counts = session.execute(
+        select(*(func.count(case((Response.created_at >= now - window, 1)))
+                 for window, _ in allowances))
+        .where(
+            Response.survey_code_id == survey_code.id,
+            Response.created_at >= now - longest,
+            Response.address_hash == hashed_address,
+            Response.status == "counted",
+        )
+    ).one()
+    return any(count >= n for count, (_, n) in zip(counts, allowances, strict=True))
+
+
+def _take_code_in_turn(session: Session, survey_code: SurveyCode) -> None:
+    """Wait until no other transaction is judging a submission at this code (PostgreSQL).
+
+    The flags count what is already stored: two posts judged at once would each miss the
+    other. The lock ends with the transaction; elsewhere (SQLite) writes are serial anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CODE_LOCK_CLASS, survey_code.id)))
+
+
 def flag_reason(
     session: Session, survey_code: SurveyCode, sender: Sender, now: datetime
 ) -> str | None:
     """Return why a new response should be flagged for review, or None.
 
     When several reasons apply, the strongest sign of a machine wins: honeypot, too_fast,
-    device_repeat, then burst. A setting of 0 turns its check off.
+    device_mismatch, device_repeat, address_burst, then burst. A setting of 0 turns its
+    check off.
     """
     config = current_app.config
     if sender.is_honeypot_filled:
@@ -243,16 +312,21 @@ def flag_reason(
         and (now - sender.rendered_at).total_seconds() < min_seconds
     ):
         return TOO_FAST
+    if not sender.is_device_bound:
+        return DEVICE_MISMATCH
     window = config["DEVICE_REPEAT_WINDOW"]
     if (
         window > 0
-        and sender.device_id is not None
+        and sender.device_hash is not None
         and _has_recent_response_from_device(
-            session, survey_code, devices.device_hash(sender.device_id),
-            now - timedelta(seconds=window),
+            session, survey_code, sender.device_hash, now - timedelta(seconds=window)
         )
     ):
         return DEVICE_REPEAT
+    if sender.address is not None and _is_beyond_an_address_allowance(
+        session, survey_code, devices.address_hash(sender.address, now), now
+    ):
+        return ADDRESS_BURST
     burst = config["BURST_PER_CODE_10_MIN"]
     if burst > 0 and _recent_responses_at_code(
         session, survey_code, now - BURST_WINDOW, burst
@@ -283,6 +357,7 @@ def record_response(
     now = now or utcnow()
     sender = sender or Sender()
     hashed = dossier_hash(answers["dossier"]) if answers.get("dossier") else None
+    _take_code_in_turn(session, survey_code)
     flagged_for = flag_reason(session, survey_code, sender, now)
     is_repeat = (
         flagged_for is None
@@ -307,7 +382,7 @@ def record_response(
             **{INTEGRITY_KEY: answers.get(INTEGRITY_KEY) or None},
             comment=answers.get("comment") or None,
             dossier_hash=hashed,
-            device_hash=devices.device_hash(sender.device_id) if sender.device_id else None,
+            device_hash=sender.device_hash,
             address_hash=devices.address_hash(sender.address, now) if sender.address else None,
             language=language,
             status=status,
