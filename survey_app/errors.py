@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from contextlib import suppress
+
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
 
 from survey_app import limits
 from survey_app.extensions import db
+
+# Seconds to wait before trying again when the database cannot be reached: a restart of
+# PostgreSQL takes a few seconds, a failover under a minute.
+DATABASE_RETRY_AFTER = 30
 
 
 def _messages(status: int) -> tuple[str, str]:
@@ -59,6 +66,10 @@ def _messages(status: int) -> tuple[str, str]:
                 "Vui lòng thử lại sau ít phút."
             ),
         ),
+        503: (
+            _("Hệ thống đang tạm gián đoạn"),
+            _("Hệ thống tạm thời chưa sẵn sàng. Vui lòng tải lại trang sau ít phút."),
+        ),
     }
     return messages.get(status) or messages[500 if status >= 500 else 400]
 
@@ -78,6 +89,9 @@ def render_error(error: HTTPException) -> tuple[Response | str, int]:
         )
     if status == 429:
         response.headers["Retry-After"] = str(limits.retry_after())
+    for name, value in error.get_headers():
+        if name == "Retry-After":  # ServiceUnavailable(retry_after=...)
+            response.headers[name] = value
     return response, status
 
 
@@ -85,6 +99,28 @@ def render_server_error(error: Exception) -> tuple[Response | str, int]:
     # Whatever failed, the session must not carry a half-done transaction further.
     db.session.rollback()
     return render_error(InternalServerError())
+
+
+def render_database_unavailable(error: OperationalError) -> tuple[Response | str, int]:
+    """Say that the database is away for a moment (503), instead of a bare server error."""
+    discard_transaction()
+    log_database_unavailable(error)
+    return render_error(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
+
+
+def discard_transaction() -> None:
+    """Roll back what this request began; a connection that is gone has nothing to undo."""
+    with suppress(OperationalError):
+        db.session.rollback()
+
+
+def log_database_unavailable(error: OperationalError) -> None:
+    # One line per request, no traceback: a restart makes many of them, all alike.
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    current_app.logger.warning(
+        "database unreachable on %s %s: %s", request.method, request.path,
+        reason[0] if reason else type(error).__name__,
+    )
 
 
 def render_csrf_error(error: CSRFError) -> tuple[Response | str, int]:
@@ -95,3 +131,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(CSRFError, render_csrf_error)
     app.register_error_handler(InternalServerError, render_server_error)
+    app.register_error_handler(OperationalError, render_database_unavailable)

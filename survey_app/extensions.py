@@ -84,6 +84,8 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
         return engine
+    # A pooled connection cut by a restart of PostgreSQL is found dead and replaced when a
+    # request takes it, instead of failing that request (tests/test_outage.py).
     return create_engine(url, pool_pre_ping=True)
 
 

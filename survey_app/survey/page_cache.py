@@ -69,12 +69,13 @@ class RecentCodes(Generic[T]):
     Only reading the blank form uses it: sending answers always looks the code up afresh,
     so a revoked code never takes another response. Revoking in this process forgets the
     code at once; other workers notice within `ttl` seconds. Unknown codes are not kept,
-    so a code just created opens at once everywhere.
+    so a code just created opens at once everywhere. While the database cannot be reached,
+    `last_known` still gives what a code was when last read, to keep its form on the page.
     """
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._codes: OrderedDict[str, tuple[float, T]] = OrderedDict()
+        self._codes: OrderedDict[str, tuple[float, T]] = OrderedDict()  # (read at, value)
         self._lock = Lock()
 
     def get(self, code: str, ttl: float, load: Callable[[], T | None]) -> T | None:
@@ -82,16 +83,27 @@ class RecentCodes(Generic[T]):
         if ttl > 0:
             with self._lock:
                 kept = self._codes.get(code)
-            if kept is not None and kept[0] > now:
+            if kept is not None and now - kept[0] < ttl:
                 return kept[1]
         found = load()
-        if found is not None and ttl > 0:
-            with self._lock:
-                self._codes[code] = (now + ttl, found)
+        with self._lock:
+            if found is None:
+                self._codes.pop(code, None)
+            else:
+                # Kept even when `ttl` is 0, for `last_known`.
+                self._codes[code] = (now, found)
                 self._codes.move_to_end(code)
                 while len(self._codes) > self._size:
                     self._codes.popitem(last=False)
         return found
+
+    def last_known(self, code: str, max_age: float) -> T | None:
+        """Return what the code was when last read, if that was at most `max_age` seconds ago."""
+        with self._lock:
+            kept = self._codes.get(code)
+        if kept is None or time.monotonic() - kept[0] > max_age:
+            return None
+        return kept[1]
 
     def forget(self, code: str) -> None:
         with self._lock:

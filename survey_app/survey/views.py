@@ -10,15 +10,22 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import Gone, HTTPException, ServiceUnavailable
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey_app import devices
-from survey_app.errors import render_error
+from survey_app.errors import (
+    DATABASE_RETRY_AFTER,
+    discard_transaction,
+    log_database_unavailable,
+    render_database_unavailable,
+    render_error,
+)
 from survey_app.extensions import db
 from survey_app.i18n import current_language
 from survey_app.limits import retry_after
-from survey_app.models import SurveyCode
+from survey_app.models import Agency, Counter, Sector, SurveyCode
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
 from survey_app.survey import bp
 from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
@@ -31,10 +38,11 @@ from survey_app.survey.services import (
     find_survey_code,
     issue_submit_token,
     read_submit_token,
+    recent_codes,
     record_response,
     response_for_nonce,
 )
-from survey_app.text import clean_code
+from survey_app.text import clean_survey_code
 
 # A phone that was given its anonymous id during a request gets the cookie that carries it.
 bp.after_request(devices.remember_device)
@@ -50,9 +58,12 @@ def blank_forms() -> PageCache:
 @bp.get("/s")
 def find() -> WerkzeugResponse:
     """Open the form of a code typed by hand on the home page."""
-    code = clean_code(request.args.get("code"))
-    if not code:
+    typed = request.args.get("code", "")
+    if not typed.strip():
         return redirect(url_for("main.index"))
+    code = clean_survey_code(typed)
+    if code is None:
+        abort(404)  # the page of a code that does not exist, without asking the database
     return redirect(url_for("survey.show", code=code))
 
 
@@ -60,7 +71,7 @@ def find() -> WerkzeugResponse:
 def show(code: str) -> WerkzeugResponse | tuple[str, int]:
     """Show the questionnaire of one counter and sector, and take its answers."""
     if request.method in ("GET", "HEAD"):
-        labels = code_labels(db.session, code)
+        labels = _code_labels_or_last_known(code)
         if labels is None:
             abort(404)
         if not labels.is_active:
@@ -68,7 +79,6 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         if labels.code != code:
             # Typed in lower case, say: one canonical address per code.
             return redirect(url_for("survey.show", code=labels.code), code=308)
-        devices.device_id()  # a new phone gets its anonymous id, and the cookie, with the form
         return _blank_form(labels), 200
 
     survey_code = active_survey_code_or_abort(db.session, code, with_labels=False)
@@ -80,17 +90,18 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         # The session cookie was lost or is too old: keep the answers, ask to send again.
         # A submit token still good stays, so the time to answer counts from the first
         # rendering, and a form already recorded is not recorded twice.
-        if read_submit_token(form.submit_token.data, survey_code) is None:
-            form.submit_token.data = issue_submit_token(survey_code.code)
+        if read_submit_token(form.submit_token.data, survey_code.code) is None:
+            form.submit_token.data = issue_submit_token(survey_code.code, devices.device_id())
         notice = _(
             "Phiên làm việc đã hết hạn. Các câu trả lời vẫn được giữ, "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
         )
         return _render_form(form, survey_code, notice, 400)
 
-    token = read_submit_token(form.submit_token.data, survey_code)
+    token = read_submit_token(form.submit_token.data, survey_code.code)
     if token is None:
-        form.submit_token.data = issue_submit_token(survey_code.code)
+        # A new form: it comes with a device cookie if the phone has none.
+        form.submit_token.data = issue_submit_token(survey_code.code, devices.device_id())
         notice = _(
             "Phiếu đã quá hạn hoặc không hợp lệ. Các câu trả lời vẫn được giữ, "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
@@ -103,11 +114,16 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
             return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
         return _render_form(form, survey_code, None, 422)
 
+    # A post must come from the device the form was served to. One without its cookie, or
+    # with another one, is not given a new identity: it is flagged, with no device.
+    device = devices.known_device_id()
+    is_device_bound = token.is_sent_by(device)
     sender = Sender(
-        device_id=devices.device_id(),
+        device_hash=devices.device_hash(device) if device and is_device_bound else None,
         address=request.remote_addr,
         rendered_at=token.issued_at,
         is_honeypot_filled=bool((form[HONEYPOT_FIELD].data or "").strip()),
+        is_device_bound=is_device_bound,
     )
     thanks = url_for("survey.thanks", code=survey_code.code)  # before the commit expires it
     # A flagged response gets the same thanks: nothing tells a machine it was noticed.
@@ -129,7 +145,10 @@ def refused(error: HTTPException) -> tuple[WerkzeugResponse | str, int]:
     """Refuse a submission over a rate limit with its answers still on the page."""
     survey_code = None
     if request.method == "POST" and request.endpoint == "survey.show":
-        survey_code = find_survey_code(db.session, (request.view_args or {}).get("code", ""))
+        try:
+            survey_code = find_survey_code(db.session, (request.view_args or {}).get("code", ""))
+        except OperationalError as away:  # the database went away too: keep the answers
+            return database_away(away)
     if survey_code is None or not survey_code.is_active:
         return render_error(error)
     try:
@@ -165,15 +184,19 @@ def _blank_form(labels: CodeLabels) -> str:
         labels.sector_label(language),
     )
 
+    # A new phone gets its anonymous id, and the cookie, with the form; the submit token
+    # names that device.
+    device = devices.device_id()
+
     def render() -> tuple[str, str, str]:
         survey_code = active_survey_code_or_abort(db.session, labels.code)
         form = survey_form_class(CURRENT)()
-        form.submit_token.data = issue_submit_token(survey_code.code)
+        form.submit_token.data = issue_submit_token(survey_code.code, device)
         page, _status = _render_form(form, survey_code)
         return page, generate_csrf(), form.submit_token.data
 
     return blank_forms().page(
-        key, render, csrf=generate_csrf(), submit=issue_submit_token(labels.code)
+        key, render, csrf=generate_csrf(), submit=issue_submit_token(labels.code, device)
     )
 
 
@@ -229,3 +252,85 @@ def thanks(code: str) -> str:
     if survey_code is None:
         abort(404)
     return render_template("survey/thanks.html", survey_code=survey_code)
+
+
+# While the database is away --------------------------------------------------------------
+# A restart of PostgreSQL must not cost a citizen the answers on the page: sending them gets
+# the form back with every answer and the same submit token (whose nonce lets the press
+# after the restart store exactly one response), and reading a form this worker has shown
+# lately still works from the cached page.
+
+# How stale the labels of a code may be and still name its form while the database is away:
+# two minutes. A code renamed or revoked in that time shows so once the database is back,
+# and nothing is stored before then anyway.
+LABELS_KEPT_FOR_OUTAGE = 120
+
+
+@bp.errorhandler(OperationalError)
+def database_away(error: OperationalError) -> tuple[WerkzeugResponse | str, int]:
+    """Give sent answers back on the form, unsaved, while the database cannot be reached."""
+    if request.method != "POST" or request.endpoint != "survey.show":
+        return render_database_unavailable(error)
+    discard_transaction()
+    log_database_unavailable(error)
+    code = clean_survey_code((request.view_args or {}).get("code"))
+    if code is None:  # no code is spelt so: nothing to give back
+        return render_error(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
+    labels = _last_known_labels(code) or _unnamed_labels(code)
+    if not labels.is_active:
+        return render_error(Gone())
+    try:
+        form = survey_form_class(CURRENT)()  # reads the posted answers back, unchecked
+    except HTTPException:  # the body itself is refused (too large)
+        return render_error(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
+    notice = _(
+        "Phiếu của Ông/Bà chưa được lưu vì hệ thống đang tạm gián đoạn. Các câu trả lời vẫn "
+        "được giữ trên trang này, vui lòng bấm «Gửi đánh giá» lại sau giây lát."
+    )
+    page, status = _render_form(form, _unsaved_survey_code(labels), notice, 503)
+    response = make_response(page, status)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response, status
+
+
+def _code_labels_or_last_known(code: str) -> CodeLabels | None:
+    """Return what the form shows of a code; while the database is away, what was last read."""
+    try:
+        return code_labels(db.session, code)
+    except OperationalError as error:
+        labels = _last_known_labels(code)
+        if labels is None:
+            raise
+        discard_transaction()
+        log_database_unavailable(error)
+        return labels
+
+
+def _last_known_labels(code: str) -> CodeLabels | None:
+    """Return the code's labels as this worker last read them, if lately enough."""
+    normalised = clean_survey_code(code)
+    if normalised is None:
+        return None
+    return recent_codes().last_known(normalised, LABELS_KEPT_FOR_OUTAGE)
+
+
+def _unnamed_labels(code: str) -> CodeLabels:
+    """Return labels for a code this worker has not read lately: its place, in general words."""
+    return CodeLabels(
+        code=code,
+        is_active=True,
+        agency_name=_("Bộ phận Một cửa"),
+        counter_name=_("Mã đánh giá"),
+        sector_label_vi=code,
+        sector_label_en=code,
+    )
+
+
+def _unsaved_survey_code(labels: CodeLabels) -> SurveyCode:
+    """Return a code to render the form with, built from labels and never added to a session."""
+    return SurveyCode(
+        code=labels.code,
+        agency=Agency(name=labels.agency_name),
+        counter=Counter(name=labels.counter_name),
+        sector=Sector(label_vi=labels.sector_label_vi, label_en=labels.sector_label_en),
+    )
