@@ -510,3 +510,17 @@ tally_months = _tally_table("tally_months", "month")
 # Whole calendar years (keyed by their 1 January): SIPAS is reported by year, and a year
 # over a province then sums one row per code instead of twelve.
 tally_years = _tally_table("tally_years", "year")
+
+
+class UserSession(Base):
+    """A signed-in browser session; signing out deletes it, so no copy of the cookie lives on.
+
+    The cookie holds a random secret; only its SHA-256 hash is kept here.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
-from survey_app.auth.services import create_user
+from survey_app.auth.redirects import safe_next_url
+from survey_app.auth.services import MAX_FAILURES_PER_ACCOUNT_EVERYWHERE, create_token, create_user
 from survey_app.extensions import db
 from survey_app.models import Agency, AuditEvent, LoginFailure, User
 from tests.conftest import create_agency, hidden_value
@@ -30,11 +31,14 @@ def make_user(app, email="canbo@xa.example", role="staff", agency_code="XA", pas
         return user.id
 
 
-def login(client, email, password=PASSWORD, next_url=None):
-    page = client.get("/login")
+def login(client, email, password=PASSWORD, next_url=None, address="127.0.0.1"):
+    """Sign in through the form, from a given client address."""
+    where = {"REMOTE_ADDR": address}
+    page = client.get("/login", environ_base=where)
     token = hidden_value(page.get_data(as_text=True), "csrf_token")
     path = "/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(path, data={"email": email, "password": password, "csrf_token": token})
+    return client.post(path, data={"email": email, "password": password, "csrf_token": token},
+                       environ_base=where)
 
 
 def audit_actions(app) -> list[str]:
@@ -138,6 +142,49 @@ def test_one_locked_account_does_not_lock_the_office(app, client):
     assert login(client, "canbo2@xa.example").status_code == 302
 
 
+def test_a_stranger_elsewhere_cannot_lock_the_owner_out(app, client):
+    make_user(app)
+    stranger = app.test_client()
+    for _ in range(10):
+        login(stranger, "canbo@xa.example", "sai-mat-khau-1", address="203.0.113.9")
+    locked = login(stranger, "canbo@xa.example", address="203.0.113.9")
+    assert locked.status_code == 429
+    assert "Đăng nhập tạm thời bị khóa" in locked.get_data(as_text=True)
+    # The owner, at the office, signs in as ever.
+    owner = login(client, "canbo@xa.example", address="198.51.100.7")
+    assert owner.headers["Location"] == "/manage/"
+
+
+def test_a_stranger_at_the_office_address_cannot_lock_out_its_regulars(app, client):
+    make_user(app)
+    make_user(app, email="moi@xa.example")
+    office = "198.51.100.7"
+    assert login(client, "canbo@xa.example", address=office).status_code == 302
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    stranger = app.test_client()
+    for n in range(20):
+        login(stranger, f"nguoi{n}@xa.example", "sai-mat-khau-1", address=office)
+    # Someone who has signed in here before still can; an account new to this address waits.
+    assert login(client, "canbo@xa.example", address=office).status_code == 302
+    assert login(app.test_client(), "moi@xa.example", address=office).status_code == 429
+
+
+def test_guessing_from_many_addresses_meets_a_ceiling_that_spares_the_owners_place(app, client):
+    make_user(app)
+    office = "198.51.100.7"
+    assert login(client, "canbo@xa.example", address=office).status_code == 302
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    guesser = app.test_client()
+    for n in range(MAX_FAILURES_PER_ACCOUNT_EVERYWHERE):
+        # Four from each address: never enough to lock any one of them.
+        address = f"203.0.113.{n // 4 + 1}"
+        assert login(guesser, "canbo@xa.example", "sai-mat-khau-1",
+                     address=address).status_code == 401
+    # The right password from yet another address waits; from the office it opens.
+    assert login(guesser, "canbo@xa.example", address="203.0.113.200").status_code == 429
+    assert login(client, "canbo@xa.example", address=office).headers["Location"] == "/manage/"
+
+
 def _csrf(client) -> str:
     return hidden_value(client.get("/account/password").get_data(as_text=True), "csrf_token")
 
@@ -150,6 +197,58 @@ def test_logout_needs_a_post_and_ends_the_session(app, client):
     assert result.status_code == 302
     assert client.get("/manage/").status_code == 302
     assert "logout" in audit_actions(app)
+
+
+def copy_of(app, client):
+    """Return another client holding a copy of this client's session cookie."""
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copy = app.test_client()
+    copy.set_cookie("session", cookie.value)
+    return copy
+
+
+def test_a_cookie_copied_before_sign_out_is_dead_after_it(app, client):
+    make_user(app, email="lanhdao@xa.example", role="manager")
+    login(client, "lanhdao@xa.example")
+    copied = copy_of(app, client)
+    assert copied.get("/dashboard/").status_code == 200
+    other_device = app.test_client()
+    login(other_device, "lanhdao@xa.example")
+
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    for path in ("/dashboard/", "/manage/", "/account/password"):
+        refused = copied.get(path)
+        assert refused.status_code == 302, path
+        assert refused.headers["Location"].startswith("/login?next=")
+    # Only that session ended: the same person on another device stays signed in.
+    assert other_device.get("/dashboard/").status_code == 200
+
+
+def test_signing_out_leaves_api_tokens_working(app, client):
+    user_id = make_user(app, email="lanhdao@xa.example", role="manager")
+    with app.app_context():
+        _token, secret = create_token(db.session, db.session.get(User, user_id))
+        db.session.commit()
+    login(client, "lanhdao@xa.example")
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.status_code == 200
+    assert me.get_json()["email"] == "lanhdao@xa.example"
+
+
+def test_a_remember_me_cookie_opens_no_session(app, client):
+    from flask_login.utils import encode_cookie
+
+    user_id = make_user(app, email="lanhdao@xa.example", role="manager")
+    with app.app_context():
+        remember = encode_cookie(db.session.get(User, user_id).get_id())
+    client.set_cookie("remember_token", remember)
+    result = client.get("/dashboard/")
+    assert result.status_code == 302
+    assert result.headers["Location"].startswith("/login?next=")
+    signed_in = login(client, "lanhdao@xa.example")
+    assert "remember_token=" not in signed_in.headers.get("Set-Cookie", "")
 
 
 def test_change_own_password_ends_other_sessions(app, client):
@@ -176,11 +275,65 @@ def test_change_own_password_ends_other_sessions(app, client):
     assert login(client, "canbo@xa.example", "mat-khau-moi-1").status_code == 302
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])
+# What `next` may hold once the query string is decoded, and why each must stay on the site.
+LEAVING_THE_SITE = [
+    "//evil.example/x",  # another host, same scheme
+    "https://evil.example/",  # a scheme
+    "http:/evil.example",  # a scheme without its slashes
+    "javascript:alert(1)",  # a script
+    "evil.example",  # not a path
+    "/\\evil.example",  # a backslash is a slash to browsers
+    "\\\\evil.example",
+    "/\t/evil.example",  # browsers drop tabs and newlines: //evil.example
+    "/\n/evil.example",
+    "/\r\nSet-Cookie: x=1",  # a header of its own
+    " //evil.example",  # browsers trim leading spaces and controls
+    "\x00//evil.example",
+    "/\u200b/evil.example",  # invisible
+    "/%2F/evil.example",  # an encoded slash, for a proxy that decodes it
+    "/%5Cevil.example",  # an encoded backslash
+    "/%09/evil.example",  # an encoded tab
+    "/%252F%252Fevil.example",  # encoded twice
+    "/%25252F%25252Fevil.example",  # encoded three times
+    "%2F%2Fevil.example",
+    "/" + "a" * 2001,  # longer than any address of ours
+    "",
+    None,
+]
+STAYING_ON_THE_SITE = [
+    "/manage/",
+    "/dashboard/?agency=XA&period=this_year",
+    "/review/comments?q=phi%E1%BA%BFu&low=y",
+    "/review/flagged?before=42#response-42",
+    "/s/ABCD2345",
+]
+
+
+@pytest.mark.parametrize("target", LEAVING_THE_SITE)
+def test_a_return_link_never_leaves_the_site(target):
+    assert safe_next_url(target, "/home") == "/home"
+
+
+@pytest.mark.parametrize("target", STAYING_ON_THE_SITE)
+def test_a_return_link_within_the_site_is_kept(target):
+    assert safe_next_url(target, "/home") == target
+
+
+# As they arrive in the query string of the sign-in page.
+@pytest.mark.parametrize("target", [
+    "//evil.example/x", "https://evil.example/", "/\\evil", "/%09/evil.example",
+    "/%5C/evil.example", "/%0A/x", "/%0D%0ASet-Cookie:%20x=1", "%2F%2Fevil.example",
+    "/%252F%252Fevil.example", "https:%2F%2Fevil.example",
+])
 def test_login_never_redirects_to_another_site(app, client, target):
     make_user(app)
     result = login(client, "canbo@xa.example", next_url=target)
+    assert result.status_code == 302
     assert result.headers["Location"] == "/manage/"
+    # Signed in already, the sign-in page sends the person on the same way.
+    again = client.get(f"/login?next={target}")
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/manage/"
 
 
 def test_login_returns_to_the_page_asked_for(app, client):
@@ -215,7 +368,8 @@ def test_hsts_in_production(monkeypatch, tmp_path):
     from survey_app import create_app
 
     monkeypatch.setenv("APP_ENV", "production")
-    app = create_app({"SECRET_KEY": "s" * 64, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+    app = create_app({"SECRET_KEY": "s" * 64, "HASH_KEY": "h" * 64,
+                      "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
     assert "max-age=" in app.test_client().get("/").headers["Strict-Transport-Security"]
 
 

@@ -447,12 +447,25 @@ def test_flag_and_restore_stay_within_the_scope(app, world):
     assert stored(app, in_b) == ("flagged", "manual:abuse")
 
 
-@pytest.mark.parametrize("unsafe", ["//evil.example/x", "https://evil.example/", "\\\\evil", ""])
+@pytest.mark.parametrize("unsafe", [
+    "//evil.example/x", "https://evil.example/", "\\\\evil", "/\\evil", "",
+    "/\t/evil.example", "/\n/evil.example", "/\r\nSet-Cookie: x=1", "/%09/evil.example",
+    "/%2F/evil.example", "/%5Cevil.example", "/%252F%252Fevil.example",
+])
 def test_the_way_back_is_a_path_of_this_site(app, world, unsafe):
     response_id = answer(app, world.code_a)
-    page = flag(signed_in(app, world, "manager_a"), response_id, next_path=unsafe)
-    assert page.status_code == 303
-    assert page.headers["Location"] == f"/review/comments#response-{response_id}"
+    client = signed_in(app, world, "manager_a")
+    for page in (flag(client, response_id, next_path=unsafe),
+                 restore(client, response_id, next_path=unsafe)):
+        assert page.status_code == 303
+        assert page.headers["Location"] == f"/review/comments#response-{response_id}"
+
+
+def test_the_way_back_lands_on_the_response_whatever_anchor_it_had(app, world):
+    response_id = answer(app, world.code_a)
+    page = flag(signed_in(app, world, "manager_a"), response_id,
+                next_path="/review/flagged?period=all#response-1")
+    assert page.headers["Location"] == f"/review/flagged?period=all#response-{response_id}"
 
 
 def test_restoring_a_repeated_dossier_never_counts_it_twice(app, world):

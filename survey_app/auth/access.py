@@ -12,12 +12,15 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort, redirect, request, url_for
+from flask import session as browser_session
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey_app.auth.services import user_for_session
 from survey_app.extensions import db
 from survey_app.models import Agency, SurveyCode, User
+from survey_app.text import clean_survey_code
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,13 +30,19 @@ login_manager.session_protection = "basic"
 login_manager.login_view = "auth.login"
 
 
+# The signed session cookie's entry holding the secret of its server-side record.
+SESSION_SECRET_KEY = "auth_session"
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    # The id carries the session version: a password or role change ends old sessions.
+    # The id carries the session version: a password or role change ends old sessions. The
+    # session's own record ends this one at sign-out, and a "remember me" cookie, which
+    # comes without a record, never opens one.
     ident, _, version = user_id.partition(":")
     if not ident.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(ident))
+    user = user_for_session(db.session, int(ident), browser_session.get(SESSION_SECRET_KEY))
     if user is None or user.session_version != int(version):
         return None
     return user
@@ -97,7 +106,9 @@ def agency_or_403(session: Session, user: User, agency_id: int) -> Agency:
 
 def survey_code_or_403(session: Session, user: User, code: str) -> SurveyCode:
     """Return the survey code if its agency is within the user's scope; 404/403 otherwise."""
-    survey_code = session.scalar(select(SurveyCode).where(SurveyCode.code == code.strip().upper()))
+    normalised = clean_survey_code(code)
+    survey_code = None if normalised is None else session.scalar(
+        select(SurveyCode).where(SurveyCode.code == normalised))
     if survey_code is None:
         abort(404)
     if not can_see_agency(session, user, survey_code.agency_id):

@@ -8,16 +8,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey_app import audit
 from survey_app.hashing import keyed_hash
-from survey_app.models import ROLES, Agency, ApiToken, LoginFailure, User, utcnow
+from survey_app.models import (
+    ROLES,
+    Agency,
+    ApiToken,
+    AuditEvent,
+    LoginFailure,
+    User,
+    UserSession,
+    utcnow,
+)
 from survey_app.text import clean_text
 
 MIN_PASSWORD_LENGTH = 10
+# Failures of one account from every address within the window that refuse it at addresses
+# it has not signed in from lately (guessing spread over many addresses).
+MAX_FAILURES_PER_ACCOUNT_EVERYWHERE = 50
+# How long an address where the account signed in stays its owner's place.
+KNOWN_ADDRESS_DAYS = 90
 # Checked when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASHES: dict[str, str] = {}
 
@@ -177,13 +191,13 @@ def _window() -> timedelta:
 
 
 def _lock_remaining(
-    session: Session, column: InstrumentedAttribute[str], key: str, limit: int, now: datetime
+    session: Session, failures: ColumnElement[bool], limit: int, now: datetime
 ) -> timedelta | None:
-    since = now - _window()
+    """Return how long sign-in stays refused if `limit` of these failures are recent."""
     recent = list(
         session.scalars(
             select(LoginFailure.at)
-            .where(column == key, LoginFailure.at > since)
+            .where(failures, LoginFailure.at > now - _window())
             .order_by(LoginFailure.at.desc())
             .limit(limit)
         )
@@ -194,40 +208,81 @@ def _lock_remaining(
     return recent[-1] + _window() - now
 
 
+def has_signed_in_from_here(session: Session, user: User, now: datetime) -> bool:
+    """Return whether the account signed in lately from the requesting address.
+
+    Read from the audit log's sign-ins, matched by the log's own hash of the address.
+    """
+    address_hash = audit.client_address_hash()
+    if address_hash is None:
+        return False
+    since = now - timedelta(days=KNOWN_ADDRESS_DAYS)
+    return (
+        session.scalar(
+            select(AuditEvent.id)
+            .where(
+                AuditEvent.action == "login.success",
+                AuditEvent.actor_id == user.id,
+                AuditEvent.address_hash == address_hash,
+                AuditEvent.at > since,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def sign_in_lock(
+    session: Session, user: User | None, account_hash: str, address_hash: str, now: datetime
+) -> timedelta | None:
+    """Return how long sign-in to this account from this address is refused, or None.
+
+    Failures lock the pair (account, address), so a stranger elsewhere cannot lock the owner
+    out. Two wider limits slow down guessing across accounts from one address and at one
+    account from many addresses; neither applies where the account has signed in lately.
+    """
+    config = current_app.config
+    by_account = LoginFailure.account_hash == account_hash
+    by_address = LoginFailure.address_hash == address_hash
+    pair = _lock_remaining(
+        session, and_(by_account, by_address), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"], now
+    )
+    wider = [
+        lock
+        for lock in (
+            _lock_remaining(session, by_address, config["LOGIN_MAX_FAILURES_PER_ADDRESS"], now),
+            _lock_remaining(session, by_account, MAX_FAILURES_PER_ACCOUNT_EVERYWHERE, now),
+        )
+        if lock is not None
+    ]
+    if wider and user is not None and has_signed_in_from_here(session, user, now):
+        wider = []
+    return max([lock for lock in (pair, *wider) if lock is not None], default=None)
+
+
 def authenticate(
     session: Session, email: str, password: str, address: str | None, now: datetime | None = None
 ) -> SignIn:
-    """Check the credentials unless too many recent failures lock the account or address."""
+    """Check the credentials unless too many recent failures lock this account here."""
     now = now or utcnow()
-    config = current_app.config
     email = normalise_email(email)
     account_hash = keyed_hash("account", email)
     address_hash = keyed_hash("address", address or "")
-    locks = [
-        _lock_remaining(
-            session,
-            LoginFailure.account_hash,
-            account_hash,
-            config["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-            now,
-        ),
-        _lock_remaining(
-            session,
-            LoginFailure.address_hash,
-            address_hash,
-            config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
-            now,
-        ),
-    ]
-    locked_for = max((lock for lock in locks if lock is not None), default=None)
     user = find_user(session, email)
+    locked_for = sign_in_lock(session, user, account_hash, address_hash, now)
     if locked_for is not None:
         audit.record(session, "login.refused", actor=user, email_hash=account_hash)
         return SignIn(None, locked_for)
 
     is_valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is not None and is_valid and user.is_enabled:
-        session.execute(delete(LoginFailure).where(LoginFailure.account_hash == account_hash))
+        # Only this address's failures: those from elsewhere still count towards the ceiling.
+        session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.account_hash == account_hash,
+                LoginFailure.address_hash == address_hash,
+            )
+        )
         user.last_login_at = now
         audit.record(session, "login.success", actor=user)
         return SignIn(user)
@@ -293,3 +348,55 @@ def user_for_token(session: Session, secret: str) -> User | None:
         return None
     token.last_used_at = utcnow()
     return token.user
+
+
+# Browser sessions ------------------------------------------------------------------------
+
+
+def _session_lifetime() -> timedelta:
+    # The signed cookie is refused after this long too; a record is never good for longer.
+    return current_app.permanent_session_lifetime
+
+
+def start_session(
+    session: Session, user: User, replacing: str | None = None, now: datetime | None = None
+) -> str:
+    """Record a new signed-in session; return its secret, kept in the signed cookie.
+
+    The session this browser had (`replacing`) ends, and so do the user's expired ones.
+    """
+    now = now or utcnow()
+    end_session(session, replacing)
+    session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.created_at <= now - _session_lifetime()
+        )
+    )
+    secret = secrets.token_urlsafe(32)
+    session.add(UserSession(user_id=user.id, token_hash=token_hash(secret), created_at=now))
+    session.flush()
+    return secret
+
+
+def end_session(session: Session, secret: str | None) -> None:
+    """Forget a signed-in session, so that no copy of its cookie opens a page again."""
+    if secret:
+        session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(secret)))
+
+
+def user_for_session(
+    session: Session, user_id: int, secret: str | None, now: datetime | None = None
+) -> User | None:
+    """Return the user of a session that is still open, or None once it was ended."""
+    if not secret:
+        return None
+    since = (now or utcnow()) - _session_lifetime()
+    return session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            UserSession.token_hash == token_hash(secret),
+            UserSession.created_at > since,
+        )
+    )

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask import session as browser_session
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
@@ -13,8 +14,16 @@ from werkzeug.security import check_password_hash
 
 from survey_app import audit
 from survey_app.auth import bp
+from survey_app.auth.access import SESSION_SECRET_KEY
 from survey_app.auth.forms import ChangePasswordForm, LoginForm
-from survey_app.auth.services import MIN_PASSWORD_LENGTH, authenticate, set_password
+from survey_app.auth.redirects import safe_next_url
+from survey_app.auth.services import (
+    MIN_PASSWORD_LENGTH,
+    authenticate,
+    end_session,
+    set_password,
+    start_session,
+)
 from survey_app.extensions import db
 
 
@@ -28,27 +37,27 @@ def home_url() -> str:
     return url_for("manage.index")
 
 
-def _safe_next(target: str | None) -> str:
-    # Only paths of this site: never an open redirect to somewhere else.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return home_url()
+def _next_url() -> str:
+    return safe_next_url(request.args.get("next"), home_url())
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Sign in with email and password."""
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(_next_url())
     form = LoginForm()
     error = None
     status = 200
     if form.validate_on_submit():
         result = authenticate(db.session, form.email.data, form.password.data, request.remote_addr)
         if result.user is not None:
+            browser_session[SESSION_SECRET_KEY] = start_session(
+                db.session, result.user, replacing=browser_session.get(SESSION_SECRET_KEY)
+            )
             login_user(result.user)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_next_url())
         db.session.commit()  # keep the failure: it counts towards the lock
         if result.locked_for is not None:
             minutes = max(1, math.ceil(result.locked_for.total_seconds() / 60))
@@ -74,8 +83,10 @@ def logout() -> Any:
     """Sign out."""
     if current_user.is_authenticated:
         audit.record(db.session, "logout")
-        db.session.commit()
-        logout_user()
+    # Ended on the server: a copy of the cookie taken before now opens nothing.
+    end_session(db.session, browser_session.pop(SESSION_SECRET_KEY, None))
+    db.session.commit()
+    logout_user()
     flash(_("Đã đăng xuất."), "success")
     return redirect(url_for("auth.login"))
 
