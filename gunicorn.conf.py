@@ -7,7 +7,13 @@ directly.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger
 
 
 def _env_int(name: str, default: int) -> int:
@@ -60,6 +66,48 @@ max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 2500)
 preload_app = False
 
 proc_name = "survey_app"
+
+# Runs of characters an IP address is written with; each is checked before it is hidden.
+_ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*")
+
+
+def _hide_address(match: re.Match[str]) -> str:
+    text = match.group(0)
+    for candidate, rest in ((text, ""), (text.rstrip(":."), text[len(text.rstrip(":.")) :])):
+        try:
+            ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        return "-" + rest
+    return text
+
+
+class _HideAddresses(logging.Filter):
+    """Replace every IP address in a log line by "-"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = _ADDRESS_LIKE.sub(_hide_address, message)
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
+
+
+class AddresslessLogger(Logger):
+    """Gunicorn's logger, writing no client address into the error log.
+
+    Gunicorn itself writes the client's address when it refuses a malformed request
+    ("Invalid request from ip=203.0.113.7: ..."), and the request line it quotes may hold
+    more (a PROXY line names both ends). Such lines keep everything but the addresses.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, _HideAddresses) for f in self.error_log.filters):
+            self.error_log.addFilter(_HideAddresses())
+
+
+logger_class = AddresslessLogger
 
 # Logs go to standard output and error (journald or the container's log).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ KNOWN_WEAK_SECRETS = {
     "changeme",
     "change-me",
     "testing-secret-key-not-for-production",
+    "testing-hash-key-not-for-production",
 }
 
 
@@ -92,25 +94,45 @@ def _finish_config(app: Flask) -> None:
     ZoneInfo(app.config["TIMEZONE"])  # fail at start, not at the first dashboard
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
 
-    secret = app.config.get("SECRET_KEY")
+    for name, purpose in (("SECRET_KEY", "signs sessions and forms"),
+                          ("HASH_KEY", "keys the stored hashes")):
+        _require_key(app, name, purpose)
+    if app.config["APP_ENV"] == "production" and app.config["HASH_KEY"] == app.config["SECRET_KEY"]:
+        raise RuntimeError(
+            "HASH_KEY must differ from SECRET_KEY, so that each can be changed alone "
+            "(see docs/privacy.md)"
+        )
+
+
+def _require_key(app: Flask, name: str, purpose: str) -> None:
+    """Refuse a missing or weak key in production; elsewhere, generate one if missing."""
+    key = app.config.get(name)
     if app.config["APP_ENV"] == "production":
-        if not secret or len(secret) < 32 or secret.lower() in KNOWN_WEAK_SECRETS:
+        if not key or len(key) < 32 or key.lower() in KNOWN_WEAK_SECRETS:
             raise RuntimeError(
-                "SECRET_KEY must be set to a random value of at least 32 characters in "
-                "production, for example: python -c 'import secrets; print(secrets.token_hex(32))'"
+                f"{name} ({purpose}) must be set to a random value of at least 32 characters "
+                "in production, for example: "
+                "python -c 'import secrets; print(secrets.token_hex(32))'"
             )
-    elif not secret:
-        app.config["SECRET_KEY"] = _instance_secret(app)
+    elif not key:
+        app.config[name] = _instance_secret(app, name.lower())
 
 
-def _instance_secret(app: Flask) -> str:
-    """Return a development key kept in the instance folder, so sessions survive restarts."""
-    path = os.path.join(app.instance_path, "secret_key")
-    try:
-        with open(path, "x", encoding="ascii") as f:
-            f.write(secrets.token_hex(32))
-    except FileExistsError:
-        pass
+def _instance_secret(app: Flask, file_name: str) -> str:
+    """Return a development key kept in the instance folder, so that it survives restarts."""
+    path = os.path.join(app.instance_path, file_name)
+    if not os.path.exists(path):
+        # Written whole under another name, then linked into place: workers starting at
+        # once all read the one key that won, never a half-written file.
+        fd, written = tempfile.mkstemp(dir=app.instance_path)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(32))
+            os.link(written, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(written)
     with open(path, encoding="ascii") as f:
         return f.read().strip()
 

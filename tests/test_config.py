@@ -11,12 +11,14 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, tmp_
     monkeypatch.setenv("APP_ENV", "production")
     for secret in (None, "", "dev", "short-but-not-empty"):
         with pytest.raises(RuntimeError, match="SECRET_KEY"):
-            create_app({"SECRET_KEY": secret, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+            create_app({"SECRET_KEY": secret, "HASH_KEY": "h" * 64,
+                        "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
 
 
 def test_production_starts_with_a_real_secret_key(monkeypatch, tmp_path):
     monkeypatch.setenv("APP_ENV", "production")
-    app = create_app({"SECRET_KEY": "x" * 64, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+    app = create_app({"SECRET_KEY": "x" * 64, "HASH_KEY": "h" * 64,
+                      "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -25,7 +27,7 @@ def test_production_starts_with_a_real_secret_key(monkeypatch, tmp_path):
 def test_development_defaults_to_sqlite_in_the_instance_folder(monkeypatch):
     monkeypatch.setenv("APP_ENV", "development")
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    app = create_app({"DATABASE_URL": None, "SECRET_KEY": "k"})
+    app = create_app({"DATABASE_URL": None, "SECRET_KEY": "k", "HASH_KEY": "h"})
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/instance/survey_app.sqlite3")
     assert app.config["TIMEZONE"] == "Asia/Ho_Chi_Minh"

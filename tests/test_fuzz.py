@@ -11,9 +11,11 @@ query parameters get the same treatment with a valid manager's token.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_from_bytes, urlencode
 
@@ -34,7 +36,7 @@ from survey_app.models import (
     Response,
 )
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
-from tests.conftest import VALID_ANSWERS, World, open_form, responses
+from tests.conftest import VALID_ANSWERS, World, hidden_value, open_form, responses
 from tests.test_api import check_against_document, token_for
 from tests.test_schemathesis import answered  # noqa: F401  (responses over 2025, a fixture)
 
@@ -412,3 +414,140 @@ def test_any_query_gets_figures_or_a_json_error(
         assert set(body) == {"error"} and body["error"]["status"] == status, body
         assert body["error"]["message"]
     check_against_document(path, status, body)
+
+
+# Every page, signed in ---------------------------------------------------------------------
+
+# What a broken client or an attacker puts in an address or a field, as it travels
+# percent-encoded: NUL, a line break, a tab, a bidi override, 10 kB, invalid UTF-8.
+HOSTILE_ESCAPES = {
+    "nul": "%00",
+    "crlf": "%0D%0A",
+    "tab": "%09",
+    "bidi": "%E2%80%AE",
+    "long": "x" * 10_240,
+    "bad utf-8": "%ff%fe",
+    "lone surrogate": "%ed%a0%80",
+    "nul in a code": "ABCD%002345",
+}
+# A form of the app never sends more than this in one field; larger bodies are refused whole.
+LONG_IN_A_FORM = 2000
+FIELD_NAME = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"')
+
+
+def query_parameter_names() -> set[str]:
+    """Return the names every view and filter form reads from the query string."""
+    names = set(API_PARAMETERS) | {"lang", "next"}
+    for source in Path("survey_app").rglob("*.py"):
+        names |= set(re.findall(r'request\.args\.(?:get|getlist)\("([a-z_]+)"', source.read_text()))
+    return names
+
+
+def path_arguments(app: Flask, world: World) -> dict[str, str]:
+    """Return a real value for each argument of the routes: ids of the world's records."""
+    from survey_app.models import TargetScope
+
+    response_id = world.add_response_a(app)
+    with app.app_context():
+        scope_id = db.session.scalar(select(func.min(TargetScope.id)))
+    return {"agency_id": str(world.a_id), "counter_id": str(world.counter_a_id),
+            "sector_id": str(world.sector_id), "user_id": str(world.user_ids["staff_a"]),
+            "response_id": str(response_id), "scope_id": str(scope_id), "year": "2025",
+            "fmt": "csv", "code": world.code_a}
+
+
+def fill(rule: str, values: dict[str, str]) -> str:
+    """Return the address of a route with each <converter:argument> replaced by its value."""
+    return re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
+
+
+def assert_readable(result: TestResponse, what: str) -> str | None:
+    """Return a failure unless the answer is below 500 and a page a person can read."""
+    status = result.status_code
+    if status >= 500:
+        return f"{status} for {what}"
+    if status in (301, 302, 303, 307, 308):
+        return None if result.headers.get("Location") else f"{status} without Location: {what}"
+    if result.mimetype == "text/html":
+        page = result.get_data(as_text=True)
+        if "<title>" not in page or "Traceback" in page:
+            return f"{status}, unreadable page for {what}"
+    if result.mimetype == "application/json" and result.get_json(silent=True) is None:
+        return f"{status}, no JSON for {what}"
+    return None
+
+
+@pytest.mark.parametrize("persona", ["admin", "manager_province", "staff_a"])
+def test_every_route_answers_hostile_text_calmly(app: Flask, world: World, persona: str) -> None:
+    """No route answers 5xx to hostile text in its address, query string or form fields."""
+    client = world.login(app.test_client(), persona)
+    csrf = hidden_value(client.get("/account/password").get_data(as_text=True), "csrf_token")
+    real = path_arguments(app, world)
+    parameters = query_parameter_names()
+    rules = [rule for rule in app.url_map.iter_rules()
+             if rule.endpoint not in ("static", "auth.logout")]
+    pages: dict[str, list[str]] = {}
+    failures: list[str] = []
+
+    def check(result: TestResponse, what: str) -> None:
+        failure = assert_readable(result, what)
+        if failure:
+            failures.append(f"{failure[:300]} as {persona}")
+
+    for rule in rules:
+        base = fill(rule.rule, real)
+        if "GET" in rule.methods:
+            page = client.get(base)
+            check(page, f"GET {base}")
+            if page.mimetype == "text/html":
+                pages[rule.endpoint] = FIELD_NAME.findall(page.get_data(as_text=True))
+            for label, escaped in HOSTILE_ESCAPES.items():
+                query = "&".join(f"{name}={escaped}" for name in sorted(parameters))
+                check(client.get(base, environ_overrides={"QUERY_STRING": query}),
+                      f"GET {base}?…={label}")
+                # Each argument of the address in turn (an id that is no number is a 404).
+                for name in rule.arguments:
+                    hostile = fill(rule.rule, {**real, name: escaped})
+                    check(client.get(hostile), f"GET {rule.rule} with {name}={label}")
+    for rule in rules:
+        if "POST" not in rule.methods:
+            continue
+        base = fill(rule.rule, real)
+        names = set(pages.get(rule.endpoint) or [n for found in pages.values() for n in found])
+        names.discard("csrf_token")
+        for label, escaped in HOSTILE_ESCAPES.items():
+            value = escaped[:LONG_IN_A_FORM]
+            body = "&".join([f"csrf_token={quote(csrf)}",
+                             *(f"{quote(name)}={value}" for name in sorted(names))])
+            check(client.post(base, data=body.encode("ascii"),
+                              content_type="application/x-www-form-urlencoded"),
+                  f"POST {base} fields={label}")
+    assert failures == [], "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize("path", ["/codes/{bad}/poster", "/codes/{bad}/tent",
+                                  "/codes/{bad}/revoke", "/codes/{bad}/replace",
+                                  "/s/{bad}/qr.svg", "/s/{bad}/qr.png", "/s?code={bad}"])
+@pytest.mark.parametrize("bad", ["%00", "{code}%00", "ABCD%0D%0A2345", "{code}%09x", "x" * 10_240,
+                                 "%E2%80%AE{code}", "{code}-", "%ff%fe"])
+def test_text_that_is_no_code_is_not_found(app: Flask, world: World, path: str, bad: str) -> None:
+    client = world.login(app.test_client(), "staff_a")
+
+    result = client.get(path.format(bad=bad.format(code=world.code_a)))
+
+    assert result.status_code == 404
+    assert "<title>" in result.get_data(as_text=True)
+
+
+def test_a_sheet_of_chosen_codes_counts_text_that_is_no_code_as_unknown(
+    app: Flask, world: World
+) -> None:
+    client = world.login(app.test_client(), "staff_a")
+
+    result = client.get(f"/agencies/{world.a_id}/codes/sheet?code=%00&code=AB%0ACD"
+                        f"&code={world.code_a.lower()}&code=%ff%fe")
+
+    page = result.get_data(as_text=True)
+    assert result.status_code == 200
+    assert world.code_a in page
+    assert "3 mã không thuộc đơn vị này hoặc không tồn tại nên không được in." in page

@@ -133,6 +133,9 @@ def test_gunicorn_serves_the_app_with_two_workers_and_stops_on_sigterm(tmp_path)
             status, home = fetch(f"{base}/")
             assert status == 200
             assert 'name="code"' in home  # the box where a citizen types the code
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+                raw.sendall(b"NOT AN HTTP REQUEST LINE\r\n\r\n")
+                assert raw.recv(100).startswith(b"HTTP/1.1 400")
 
             stopping = time.monotonic()
             server.send_signal(signal.SIGTERM)
@@ -151,3 +154,52 @@ def test_gunicorn_serves_the_app_with_two_workers_and_stops_on_sigterm(tmp_path)
     assert any('"GET /" 200' in line for line in requests), requests
     # The access log keeps no client address.
     assert not any("127.0.0.1" in line for line in requests), requests
+    # Nor does the error log, even for a malformed request.
+    (refused,) = [line for line in errors.splitlines() if "Invalid request" in line]
+    assert "ip=-" in refused and "127.0.0.1" not in refused, refused
+
+
+def error_lines_of(monkeypatch: pytest.MonkeyPatch, *messages: str) -> list[str]:
+    """Return what gunicorn's configured logger writes to the error log for these warnings."""
+    import io
+
+    from gunicorn.config import Config
+
+    namespace = runpy.run_path(str(CONFIG_FILE))
+    config = Config()
+    config.set("logger_class", namespace["logger_class"])
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)  # errorlog "-" writes to standard error
+    logger = config.logger_class(config)
+    try:
+        for message in messages:
+            logger.warning(message)
+    finally:
+        for handler in logger.error_log.handlers:
+            handler.flush()
+    return stream.getvalue().splitlines()
+
+
+def test_the_error_log_hides_the_address_of_a_malformed_request(monkeypatch):
+    lines = error_lines_of(
+        monkeypatch,
+        "Invalid request from ip=203.0.113.7: Invalid HTTP request line: ''",
+        "Invalid request from ip=2001:db8::17: Invalid HTTP Version 'HTTP/9'",
+        "Invalid request from ip=::ffff:198.51.100.2: Invalid method",
+        "Invalid PROXY line 'PROXY TCP4 198.51.100.2 10.0.0.1 5123 80'",
+    )
+    assert len(lines) == 4, lines
+    log = "\n".join(lines)
+    for address in ("203.0.113.7", "2001:db8::17", "198.51.100.2", "10.0.0.1"):
+        assert address not in log, log
+    assert "Invalid request from ip=-: Invalid HTTP request line" in lines[0]
+    assert "ip=-: Invalid HTTP Version 'HTTP/9'" in lines[1]
+    assert "'PROXY TCP4 - - 5123 80'" in lines[3]
+
+
+def test_the_error_log_keeps_what_is_not_an_address(monkeypatch):
+    kept = ["Booting worker with pid: 4242", "Listening at: http://127.0.0.1:8000 (1)",
+            "Worker exiting (pid: 12:34:56)", "gunicorn 27.0.1", "Error handling request /s/ABCD"]
+    lines = error_lines_of(monkeypatch, *kept)
+    assert len(lines) == len(kept)
+    assert all(line.endswith(message) for line, message in zip(lines, kept, strict=True)), lines

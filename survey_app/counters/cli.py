@@ -19,7 +19,7 @@ from survey_app.counters.services import (
 )
 from survey_app.extensions import db
 from survey_app.models import Agency, Counter, Sector, SurveyCode
-from survey_app.text import clean_code, clean_text
+from survey_app.text import clean_code, clean_survey_code, clean_text
 
 codes_cli = AppGroup("codes", help="Survey codes (the QR codes at the counters).")
 
@@ -99,7 +99,7 @@ def create_code(agency_code: str, counter_name: str, sector_code: str) -> None:
 def revoke(code: str) -> None:
     """Withdraw a code: its address answers 410 from now on."""
     survey_code = db.session.scalar(
-        select(SurveyCode).where(SurveyCode.code == (clean_code(code) or ""))
+        select(SurveyCode).where(SurveyCode.code == (clean_survey_code(code) or ""))
     )
     if survey_code is None:
         raise click.ClickException(f"no survey code {code!r}")

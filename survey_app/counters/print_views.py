@@ -17,6 +17,7 @@ from survey_app.counters import bp
 from survey_app.counters.services import active_codes, codes_by_text
 from survey_app.extensions import db
 from survey_app.models import Agency, Counter, SurveyCode
+from survey_app.text import clean_survey_code
 
 # Cards per A4 sheet: two columns by three rows (print.css sizes the cards to match).
 CARDS_PER_SHEET = 6
@@ -36,7 +37,8 @@ class SheetSelection:
 
 def _printable_code(code: str) -> SurveyCode:
     """Return a code within the user's scope that may still be printed; 410 once revoked."""
-    survey_code = survey_code_or_403(db.session, current_user, code)
+    normalised = clean_survey_code(code) or abort(404)
+    survey_code = survey_code_or_403(db.session, current_user, normalised)
     if not survey_code.is_active:
         abort(410)
     return survey_code
@@ -66,7 +68,7 @@ def _sheet_selection(agency: Agency, counter: Counter | None, texts: list[str]) 
     ]
     active = [code for code in own if code.is_active]
     # Unknown codes and other agencies' codes count alike: the notice reveals neither.
-    asked = len(dict.fromkeys(t.strip().upper() for t in texts))
+    asked = len(dict.fromkeys(clean_survey_code(t) or t for t in texts))
     return SheetSelection(active, revoked=len(own) - len(active), unknown=asked - len(own))
 
 

@@ -12,6 +12,7 @@ from survey_app.codes import survey_url
 from survey_app.counters import bp
 from survey_app.extensions import db
 from survey_app.survey.services import code_labels
+from survey_app.text import clean_survey_code
 
 # The image of a code never changes, but the code can be revoked, and then its image must
 # answer 410. So not `immutable`: a day of freshness, then a revalidation that costs one
@@ -33,7 +34,7 @@ def _qr_response(
     """Answer with the QR of an active code, or 304 when the client's copy is current."""
     # The same few-seconds memory of the code as the form's: a sheet of 48 images costs
     # 48 lookups otherwise, and a code revoked here is forgotten at once.
-    survey_code = code_labels(db.session, code)
+    survey_code = code_labels(db.session, clean_survey_code(code) or abort(404))
     if survey_code is None:
         abort(404)
     if not survey_code.is_active:

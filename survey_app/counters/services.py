@@ -11,6 +11,7 @@ from survey_app import audit
 from survey_app.codes import create_survey_code
 from survey_app.models import Agency, Counter, Sector, SurveyCode, User, utcnow
 from survey_app.survey.services import recent_codes
+from survey_app.text import clean_survey_code
 
 
 class CodeError(ValueError):
@@ -87,7 +88,7 @@ def replace_code(session: Session, code: SurveyCode, actor: User | None = None) 
 
 def codes_by_text(session: Session, texts: Iterable[str]) -> list[SurveyCode]:
     """Return the codes named, in the order given, with their labels loaded."""
-    wanted = [t.strip().upper() for t in texts if t and t.strip()]
+    wanted = [code for code in map(clean_survey_code, texts) if code]
     rows = session.scalars(
         select(SurveyCode)
         .where(SurveyCode.code.in_(wanted))

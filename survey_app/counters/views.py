@@ -28,6 +28,7 @@ from survey_app.counters.services import (
 from survey_app.extensions import db
 from survey_app.i18n import current_language
 from survey_app.models import Agency, Counter, Sector, SurveyCode
+from survey_app.text import clean_survey_code
 
 
 def _manageable_agency(agency_id: int) -> Agency:
@@ -67,7 +68,8 @@ def create(agency_id: int) -> Any:
 
 
 def _code_to_change(code: str) -> SurveyCode:
-    survey_code = survey_code_or_403(db.session, current_user, code)
+    normalised = clean_survey_code(code) or abort(404)
+    survey_code = survey_code_or_403(db.session, current_user, normalised)
     if not can_manage_codes(db.session, current_user, survey_code.agency_id):
         abort(403)
     if not survey_code.is_active:

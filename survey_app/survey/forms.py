@@ -26,7 +26,7 @@ from survey_app.questionnaire import (
     Question,
     Questionnaire,
 )
-from survey_app.text import clean_code, clean_text
+from survey_app.text import clean_dossier, clean_text
 
 DOSSIER_PATTERN = r"^[A-Z0-9./-]+$"
 # The hidden field that only a machine fills in (see the template).
@@ -114,7 +114,7 @@ def survey_form_class(questionnaire: Questionnaire) -> type[FlaskForm]:
         ],
     )
     fields["dossier"] = StringField(
-        filters=[_text_filter(clean_code)],
+        filters=[_text_filter(clean_dossier)],
         validators=[
             once,
             TextOnly(),

@@ -1,0 +1,111 @@
+"""HASH_KEY keys every stored hash, apart from SECRET_KEY; each month has its own address key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from config import TestingConfig
+from survey_app import create_app, devices
+from survey_app.hashing import derived_key, hash_key, hkdf_expand, keyed_hash, period_hash
+from survey_app.survey.services import dossier_hash
+
+OFFICE = "203.0.113.7"
+JANUARY = datetime(2026, 1, 15, tzinfo=UTC)
+FEBRUARY = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def app_with(tmp_path: Path, **keys: str) -> Flask:
+    return create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/k.db", **keys})
+
+
+# RFC 5869, appendix A: test cases 1 and 3 (SHA-256), from the pseudorandom key on.
+@pytest.mark.parametrize(
+    ("prk", "info", "length", "okm"),
+    [
+        ("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+         "f0f1f2f3f4f5f6f7f8f9", 42,
+         "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"),
+        ("19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04", "", 42,
+         "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"),
+    ],
+)
+def test_key_derivation_is_hkdf_sha256(prk, info, length, okm):
+    assert hkdf_expand(bytes.fromhex(prk), bytes.fromhex(info), length).hex() == okm
+
+
+def test_each_month_has_its_own_address_key_derived_from_hash_key(app):
+    with app.app_context():
+        january_key = hkdf_expand(hash_key(), b"survey_app address:2026-01")
+        assert derived_key("address", "2026-01") == january_key
+        assert derived_key("address", "2026-02") != january_key
+        expected = hmac.new(january_key, OFFICE.encode(), hashlib.sha256).hexdigest()
+        assert devices.address_hash(OFFICE, JANUARY) == expected
+        assert devices.address_hash(OFFICE, FEBRUARY) != expected
+        # No longer a label inside the message under the one root key.
+        assert expected != keyed_hash("address:2026-01", OFFICE)
+        assert period_hash("address", "2026-01", OFFICE) == expected
+
+
+def test_hashes_follow_hash_key_and_not_secret_key(tmp_path):
+    one = app_with(tmp_path, SECRET_KEY="s" * 40, HASH_KEY="h" * 40)
+    rotated_secret = app_with(tmp_path, SECRET_KEY="t" * 40, HASH_KEY="h" * 40)
+    other_key = app_with(tmp_path, SECRET_KEY="s" * 40, HASH_KEY="k" * 40)
+
+    def hashes(app: Flask) -> tuple[str, str, str]:
+        with app.app_context():
+            return (dossier_hash("HS-2026-0002"), devices.address_hash(OFFICE, JANUARY),
+                    devices.device_hash("a-device"))
+
+    assert hashes(one) == hashes(rotated_secret)
+    assert all(a != b for a, b in zip(hashes(one), hashes(other_key), strict=True))
+
+
+def test_a_dossier_code_hashes_as_before_under_the_same_hash_key(app):
+    # Derived as before per-period keys existed: rows stored under HASH_KEY stay comparable.
+    with app.app_context():
+        root = hmac.new(TestingConfig.HASH_KEY.encode(), b"survey_app keyed hash",
+                        hashlib.sha256).digest()
+        assert hash_key() == root
+        before = hmac.new(root, b"dossier\x00HS20260002", hashlib.sha256).hexdigest()
+        assert dossier_hash("HS20260002") == before
+
+
+def test_the_test_suite_uses_a_fixed_hash_key_of_its_own(app):
+    assert app.config["HASH_KEY"] == TestingConfig.HASH_KEY != app.config["SECRET_KEY"]
+
+
+@pytest.mark.parametrize("hash_key_value", [None, "", "short", "dev", TestingConfig.HASH_KEY])
+def test_production_refuses_to_start_without_a_real_hash_key(monkeypatch, tmp_path, hash_key_value):
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(RuntimeError, match="HASH_KEY"):
+        app_with(tmp_path, SECRET_KEY="s" * 64, HASH_KEY=hash_key_value)
+
+
+def test_production_refuses_a_hash_key_equal_to_the_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(RuntimeError, match="HASH_KEY must differ from SECRET_KEY"):
+        app_with(tmp_path, SECRET_KEY="s" * 64, HASH_KEY="s" * 64)
+
+
+def test_production_starts_with_both_keys(monkeypatch, tmp_path):
+    monkeypatch.setenv("APP_ENV", "production")
+    app = app_with(tmp_path, SECRET_KEY="s" * 64, HASH_KEY="h" * 64)
+    assert app.config["HASH_KEY"] == "h" * 64
+
+
+def test_development_keeps_a_generated_hash_key_in_the_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("APP_ENV", "development")
+    monkeypatch.delenv("HASH_KEY", raising=False)
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "instance"))
+    first = app_with(tmp_path, SECRET_KEY=None, HASH_KEY=None)
+    again = app_with(tmp_path, SECRET_KEY=None, HASH_KEY=None)
+    stored = (tmp_path / "instance" / "hash_key").read_text().strip()
+    assert first.config["HASH_KEY"] == again.config["HASH_KEY"] == stored
+    assert len(stored) == 64 and stored != first.config["SECRET_KEY"]
+    assert (tmp_path / "instance" / "hash_key").stat().st_mode & 0o777 == 0o600
