@@ -7,6 +7,7 @@ axe-playwright-python or pypdfium2 the module is skipped.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -306,3 +307,45 @@ def test_quarterly_report_prints_on_a4(
         assert abs(width - A4[0]) < 2 and abs(height - A4[1]) < 2
     assert "Quý" in text and "Phương pháp" in text and "Đăng xuất" not in text
     assert problems == []
+
+
+def test_the_excel_download_holds_the_figures_on_the_screen(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    from openpyxl import load_workbook
+
+    page = new_page("manager")
+    open_dashboard(page, live_server)
+    page.select_option("#period", "last_12_months")
+    commune = page.locator("#agency option").nth(2)
+    page.select_option("#agency", commune.get_attribute("value"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Xem số liệu").click()
+    expect(page.locator("#period")).to_have_value("last_12_months")
+    start, end = shown_period(page)
+    shown = shown_figures(page)
+
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Tải Excel").click()
+    download = waiting.value
+    assert download.suggested_filename.startswith(f"tallies_{start}_{end}_")
+    workbook = load_workbook(io.BytesIO(download.path().read_bytes()))
+    header, *rows = ([cell.value for cell in row] for row in workbook.active.iter_rows())
+    scopes = {row[-1].lower(): dict(zip(header, row, strict=True)) for row in rows
+              if row[0] == "Phạm vi chỉ tiêu"}  # fmt: skip
+    about = {row[0].value: row[1].value for row in workbook["Thông tin"].iter_rows()}
+    assert about["Bộ lọc"].startswith(f"Đơn vị: {commune.inner_text().strip()}")
+
+    def written(value: float | None) -> str:
+        return "—" if value is None else format_percent(value / 100, "#,##0.0%", locale="vi")
+
+    o_name, s_name = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng kiểu SIPAS"
+    in_file = {
+        key: (
+            scope["Phiếu được tính"],
+            (written(scope[f"{o_name} (%)"]), scope[f"{o_name}: kết quả so với chỉ tiêu"] or ""),
+            (written(scope[f"{s_name} (%)"]), scope[f"{s_name}: kết quả so với chỉ tiêu"] or ""),
+        )
+        for key, scope in scopes.items()
+    }
+    assert shown and in_file == shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import UTC, datetime
 from typing import Any
@@ -30,10 +31,14 @@ Q1 = {"from": "2025-01-01", "to": "2025-03-31"}
 VIETNAMESE = "Cán bộ nhiệt tình, hướng dẫn chu đáo; phòng chờ hơi chật."
 FORMULA = "=1+1"
 RESPONSE_HEADER = [
-    "id", "created_at", "agency", "counter", "sector", "code",
-    "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8",
-    "comment", "status", "reason", "language", "questionnaire_version",
+    "Số phiếu", "Thời điểm gửi", "Mã đơn vị", "Quầy", "Mã lĩnh vực", "Mã phiếu",
+    "Câu 1", "Câu 2", "Câu 3", "Câu 4", "Câu 5", "Câu 6", "Câu 7", "Câu 8",
+    "Góp ý", "Trạng thái", "Lý do (mã)", "Ngôn ngữ", "Phiên bản bảng hỏi",
+    "Trạng thái (mã)", "Câu 7 (mã)", "Câu 8 (mã)",
 ]  # fmt: skip
+# What each file says it holds, in its first lines (CSV) or on its second sheet (XLSX).
+ABOUT_LABELS = ["Khoảng thời gian", "Bộ lọc", "Năm chỉ tiêu", "Thời điểm xuất"]
+FILE_NAME = re.compile(r'attachment; filename="(?P<stem>[^"]+)_exported-\d{8}-\d{4}\.(csv|xlsx)"')
 
 ANSWERS: dict[str, Any] = {
     "q1": "5", "q2": "4", "q3": "5", "q4": "na", "q5": "3", "q6": "4",
@@ -79,13 +84,36 @@ def download(client, path: str, **params: Any) -> tuple[Any, bytes]:
         return result, result.get_data()
 
 
+def csv_lines(body: bytes) -> list[list[str]]:
+    """Read the file as Excel does with Vietnamese regional settings: «;» between cells."""
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
 def csv_rows(body: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    """Return the header and the rows, after the lines that say what the file holds."""
+    lines = csv_lines(body)
+    assert [line[0] for line in lines[:4]] == ABOUT_LABELS and lines[4] == []
+    return lines[5:]
+
+
+def csv_number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+def file_stem(result: Any) -> str:
+    match = FILE_NAME.fullmatch(result.headers["Content-Disposition"])
+    assert match, result.headers["Content-Disposition"]
+    return match["stem"]
 
 
 def xlsx_rows(body: bytes) -> list[tuple[Any, ...]]:
     workbook = load_workbook(io.BytesIO(body))
     return [tuple(cell.value for cell in row) for row in workbook.active.iter_rows()]
+
+
+def xlsx_about(body: bytes) -> dict[str, Any]:
+    sheet = load_workbook(io.BytesIO(body))["Thông tin"]
+    return {row[0].value: row[1].value for row in sheet.iter_rows()}
 
 
 def audit_entries(app) -> list[AuditEvent]:
@@ -105,10 +133,8 @@ def test_responses_csv_opens_with_vietnamese_intact(app, world, stored):
     client = world.login(app.test_client(), "manager_province")
     result, body = download(client, "/exports/responses.csv", **Q1)
     assert result.status_code == 200
-    assert result.mimetype == "text/csv" and result.mimetype_params["charset"] == "utf-8"
-    assert result.headers["Content-Disposition"] == (
-        'attachment; filename="responses_2025-01-01_2025-03-31.csv"'
-    )
+    assert result.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert file_stem(result) == "responses_2025-01-01_2025-03-31_targets-2025"
     assert body.startswith(b"\xef\xbb\xbf")
     assert body.count(b"\r\n") == body.count(b"\n")
     header, *rows = csv_rows(body)
@@ -116,13 +142,20 @@ def test_responses_csv_opens_with_vietnamese_intact(app, world, stored):
     by_comment = {row[14]: dict(zip(header, row, strict=True)) for row in rows}
     assert len(rows) == 9  # every status, but not 00:30 on 1 April
     first = by_comment[VIETNAMESE]
-    assert first["created_at"] == "2025-01-02T08:15:00+07:00"
-    assert (first["agency"], first["counter"], first["sector"]) == ("XA-A", "Quầy 1", "DAT_DAI")
-    assert (first["q4"], first["q8"], first["status"]) == ("", "online;speed", "counted")
+    assert first["Thời điểm gửi"] == "02/01/2025 08:15:00"
+    assert (first["Mã đơn vị"], first["Quầy"], first["Mã lĩnh vực"]) == (
+        "XA-A", "Quầy 1", "DAT_DAI")
+    assert (first["Câu 4"], first["Câu 7"], first["Trạng thái"]) == ("", "Không", "Được tính")
+    # The wishes in the form's order, by their names.
+    assert first["Câu 8"] == "Rút ngắn thời gian giải quyết; Dịch vụ công trực tuyến"
+    assert (first["Trạng thái (mã)"], first["Câu 7 (mã)"], first["Câu 8 (mã)"]) == (
+        "counted", "no", "online;speed")
+    assert by_comment["'-2 điểm vì chờ lâu"]["Câu 7"] == "Có"
     statuses = sorted((row[15], row[16]) for row in rows)
-    assert ("duplicate", "dossier_repeat") in statuses and ("flagged", "manual:abuse") in statuses
-    last = max(rows, key=lambda row: row[1])
-    assert last[1] == "2025-03-31T23:30:00+07:00"
+    assert ("Trùng mã hồ sơ", "dossier_repeat") in statuses
+    assert ("Bị đánh dấu", "manual:abuse") in statuses
+    assert max(row[0] for row in rows) == next(
+        row[0] for row in rows if row[1] == "31/03/2025 23:30:00")
 
 
 def test_a_formula_in_a_comment_stays_text(app, world, stored):
@@ -149,15 +182,17 @@ def test_responses_xlsx_has_the_same_rows(app, world, stored):
     assert result.mimetype == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    assert result.headers["Content-Disposition"] == (
-        'attachment; filename="responses_2025-01-01_2025-03-31_XA-A.xlsx"'
-    )
+    assert file_stem(result) == "responses_2025-01-01_2025-03-31_XA-A_targets-2025"
+    about = xlsx_about(body)
+    assert about["Khoảng thời gian"] == "01/01/2025 – 31/03/2025"
+    assert about["Bộ lọc"] == "Đơn vị: Xã A; Tất cả lĩnh vực"
+    assert about["Năm chỉ tiêu"] == "2025"
     header, *rows = xlsx_rows(body)
     assert list(header) == RESPONSE_HEADER
     assert len(rows) == 5 and {row[2] for row in rows} == {"XA-A"}
     first = next(row for row in rows if row[14] == VIETNAMESE)
     assert first[1] == datetime(2025, 1, 2, 8, 15)  # local wall-clock time, a real date
-    assert (first[3], first[6], first[9], first[13]) == ("Quầy 1", 5, None, "online;speed")
+    assert (first[3], first[6], first[9], first[21]) == ("Quầy 1", 5, None, "online;speed")
     _csv_result, csv_body = download(client, "/exports/responses.csv", **Q1, agency="XA-A")
     assert [row[0] for row in csv_rows(csv_body)[1:]] == [str(row[0]) for row in rows]
 
@@ -195,45 +230,48 @@ def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
     client = world.login(app.test_client(), "manager_province")
     result, body = download(client, "/exports/tallies.csv", **Q1)
     assert result.status_code == 200
-    assert result.headers["Content-Disposition"] == (
-        'attachment; filename="tallies_2025-01-01_2025-03-31.csv"'
-    )
+    assert file_stem(result) == "tallies_2025-01-01_2025-03-31_targets-2025"
     assert body.startswith(b"\xef\xbb\xbf") and body.count(b"\r\n") == body.count(b"\n")
     header, *rows = csv_rows(body)
-    assert header[:5] == ["Loại", "Mã", "Tên", "Phiếu được tính", "Phiếu không được tính"]
+    assert header[:4] == ["Loại", "Tên", "Phiếu được tính", "Phiếu không được tính"]
+    assert header[-1] == "Mã"
     assert all(len(row) == len(header) for row in rows)
     # The province's row covers its communes too (as its own filter does); a second row
     # holds its own counters alone.
-    assert [(row[0], row[1]) for row in rows] == [
+    assert [(row[0], row[-1]) for row in rows] == [
         *(("Phạm vi chỉ tiêu", code) for code in SCOPE_CODES),
         ("Lĩnh vực", "DAT_DAI"), ("Lĩnh vực", "XAY_DUNG"), ("Lĩnh vực", "HO_TICH"),
         ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH"), ("Đơn vị (riêng quầy của đơn vị)", "TINH"),
         ("Đơn vị", "XA-A"), ("Đơn vị", "XA-B"),
     ]  # fmt: skip
-    rows_by = {(row[0], row[1]): by_header(header, row) for row in rows}
+    rows_by = {(row[0], row[-1]): by_header(header, row) for row in rows}
     report = expected_report(app, world)
     everything = report.scopes["all"]
     whole = rows_by[("Phạm vi chỉ tiêu", "all")]
     assert (whole["Tên"], whole["Phiếu được tính"], whole["Phiếu không được tính"]) == (
         "Tất cả lĩnh vực", "7", "2")
     assert (whole["Trong đó: trùng mã hồ sơ"], whole["Trong đó: bị đánh dấu"]) == ("1", "1")
-    assert float(whole[f"{S_NAME} (%)"]) == everything.scores.sipas_index  # unrounded
-    assert float(whole[f"{S_NAME}: cận dưới 95%"]) == everything.scores.sipas_low
-    assert float(whole[f"{O_NAME} (%)"]) == everything.scores.overall.share
-    assert float(whole["Yếu tố 1: tỷ lệ hài lòng (%)"]) == everything.scores.elements["q1"].share
+    # Shares to one decimal, with a decimal comma, as the screen shows them.
+    assert re.fullmatch(r"\d+,\d", whole[f"{S_NAME} (%)"])
+    assert csv_number(whole[f"{S_NAME} (%)"]) == round(everything.scores.sipas_index, 1)
+    assert csv_number(whole[f"{S_NAME}: cận dưới 95%"]) == round(everything.scores.sipas_low, 1)
+    assert csv_number(whole[f"{O_NAME} (%)"]) == round(everything.scores.overall.share, 1)
+    assert csv_number(whole["Yếu tố 1: tỷ lệ hài lòng (%)"]) == round(
+        everything.scores.elements["q1"].share, 1)
     assert whole["Yếu tố 4: tỷ lệ hài lòng (%)"] == ""  # everyone answered N/A: no share
     assert whole["Yếu tố 4: số phiếu hợp lệ"] == "0"
     # Each indicator against its own target: O 90, S 85 for all sectors; 7 are too few.
     assert (whole[f"{O_NAME}: chỉ tiêu (%)"], whole[f"{O_NAME}: kết quả so với chỉ tiêu"]) == (
-        "90.0", "Chưa đủ mẫu")
+        "90,0", "Chưa đủ mẫu")
     assert (whole[f"{S_NAME}: chỉ tiêu (%)"], whole[f"{S_NAME}: kết quả so với chỉ tiêu"]) == (
-        "85.0", "Chưa đủ mẫu")
+        "85,0", "Chưa đủ mẫu")
     # Raw beside counted: every stored response, the duplicate and the flagged one too.
     assert whole["Tất cả phiếu đã lưu"] == "9"
-    assert float(whole[f"{S_NAME}, mọi phiếu đã lưu (%)"]) == everything.raw_scores.sipas_index
+    assert csv_number(whole[f"{S_NAME}, mọi phiếu đã lưu (%)"]) == round(
+        everything.raw_scores.sipas_index, 1)
     pooled = rows_by[("Phạm vi chỉ tiêu", "LAND_CONSTRUCTION_INVESTMENT")]
     assert pooled["Tên"] == "Đất đai, xây dựng, đầu tư (gộp)"
-    assert pooled[f"{O_NAME}: chỉ tiêu (%)"] == "85.0"
+    assert pooled[f"{O_NAME}: chỉ tiêu (%)"] == "85,0"
     land = rows_by[("Lĩnh vực", "DAT_DAI")]
     assert (land["Tên"], land["Phiếu được tính"], land["Phiếu không được tính"]) == (
         "Đất đai", "3", "2")
@@ -250,25 +288,23 @@ def test_tallies_xlsx_matches_the_csv(app, world, stored):
     client = world.login(app.test_client(), "manager_a")
     result, body = download(client, "/exports/tallies.xlsx", **Q1)
     assert result.status_code == 200
-    assert result.headers["Content-Disposition"] == (
-        'attachment; filename="tallies_2025-01-01_2025-03-31.xlsx"'
-    )
+    assert file_stem(result) == "tallies_2025-01-01_2025-03-31_targets-2025"
     header, *rows = xlsx_rows(body)
-    assert [row[1] for row in rows] == [*SCOPE_CODES, "DAT_DAI", "XA-A"]
+    assert [row[-1] for row in rows] == [*SCOPE_CODES, "DAT_DAI", "XA-A"]
     report = expected_report(app, world, frozenset({world.a_id}))
-    land = by_header(list(header), next(row for row in rows if row[1] == "LAND"))
+    land = by_header(list(header), next(row for row in rows if row[-1] == "LAND"))
     figures = report.scopes["LAND"]
     assert (land["Tên"], land["Phiếu được tính"], land["Phiếu không được tính"]) == (
         "Đất đai", 3, 2)
-    assert land[f"{S_NAME} (%)"] == figures.scores.sipas_index
-    assert land["Yếu tố 1: tỷ lệ hài lòng (%)"] == figures.scores.elements["q1"].share
+    assert land[f"{S_NAME} (%)"] == round(figures.scores.sipas_index, 1)
+    assert land["Yếu tố 1: tỷ lệ hài lòng (%)"] == round(figures.scores.elements["q1"].share, 1)
     assert (land[f"{O_NAME}: chỉ tiêu (%)"], land[f"{O_NAME}: kết quả so với chỉ tiêu"]) == (
         85.0, "Chưa đủ mẫu")
     sheet = load_workbook(io.BytesIO(body)).active
     column = list(header).index(f"{S_NAME} (%)") + 1
     assert sheet.cell(row=2, column=column).number_format == "0.0"  # shown to one decimal
     _result, csv_body = download(client, "/exports/tallies.csv", **Q1)
-    assert [row[1] for row in csv_rows(csv_body)[1:]] == [row[1] for row in rows]
+    assert [row[-1] for row in csv_rows(csv_body)[1:]] == [row[-1] for row in rows]
 
 
 def test_a_sector_filter_judges_every_row_by_that_sector_s_targets(app, world):
@@ -285,7 +321,7 @@ def test_a_sector_filter_judges_every_row_by_that_sector_s_targets(app, world):
     assert result.status_code == 200
     header, *rows = xlsx_rows(body)
     verdict, target = f"{O_NAME}: kết quả so với chỉ tiêu", f"{O_NAME}: chỉ tiêu (%)"
-    judged = {(row[0], row[1]): by_header(list(header), row) for row in rows}
+    judged = {(row[0], row[-1]): by_header(list(header), row) for row in rows}
     for key in (("Phạm vi chỉ tiêu", "INVESTMENT"), ("Lĩnh vực", "DAU_TU"),
                 ("Đơn vị", "XA-B"), ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH")):
         assert (judged[key][target], judged[key][verdict]) == (85.0, "Đạt (chưa chắc chắn)"), key
@@ -320,7 +356,8 @@ def test_staff_and_visitors_cannot_download(app, world, stored, path):
 @pytest.mark.parametrize(
     ("params", "status"),
     [
-        ({}, 400),
+        ({"period": "next_year"}, 400),
+        ({"from": "31/02/2025", "to": "31/03/2025"}, 400),
         ({"from": "2025-03-31", "to": "2025-01-01"}, 400),
         ({**Q1, "counter": "quay-1"}, 400),
         ({**Q1, "agency": "XA-B"}, 403),
@@ -390,3 +427,59 @@ def test_a_streamed_download_gives_its_database_connection_back(tmp_path, monkey
         assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         engine.dispose()
+
+
+# The pages' own filters ----------------------------------------------------------------------
+
+
+def test_a_download_reads_the_filters_as_the_pages_write_them(app, world, stored):
+    client = world.login(app.test_client(), "manager_province")
+    typed = {"from": "1/1/2025", "to": "31/03/2025", "agency": "XA-A"}  # as on the dashboard
+    quarter = {"year": "2025", "quarter": "1", "agency": "XA-A"}  # as on the quarterly report
+    bodies = []
+    for params in ({**Q1, "agency": "XA-A"}, typed, quarter):
+        result, body = download(client, "/exports/tallies.csv", **params)
+        assert result.status_code == 200, params
+        assert file_stem(result) == "tallies_2025-01-01_2025-03-31_XA-A_targets-2025"
+        about = dict(line[:2] for line in csv_lines(body)[:4])
+        assert about["Khoảng thời gian"] == "01/01/2025 – 31/03/2025"
+        assert about["Bộ lọc"] == "Đơn vị: Xã A; Tất cả lĩnh vực"
+        bodies.append(csv_rows(body))
+    assert bodies[0] == bodies[1] == bodies[2]
+    result, body = download(client, "/exports/responses.csv", period="this_quarter",
+                            agency="XA-A", sector="DAT_DAI")  # fmt: skip
+    assert result.status_code == 200
+    about = dict(line[:2] for line in csv_lines(body)[:4])
+    assert about["Bộ lọc"] == "Đơn vị: Xã A; Lĩnh vực: Đất đai"
+
+
+def test_each_page_links_its_figures_with_its_filters(app, world, stored):
+    client = world.login(app.test_client(), "manager_province")
+    page = client.get("/dashboard/", query_string={**typed_q1(), "agency": "XA-A", "sort": "name"})
+    html = page.get_data(as_text=True)
+    assert "/exports/tallies.xlsx?from=01/01/2025&amp;to=31/03/2025&amp;agency=XA-A" in html
+    assert "/exports/tallies.csv?from=01/01/2025&amp;to=31/03/2025&amp;agency=XA-A" in html
+    assert "sort=" not in html.split("/exports/tallies.xlsx", 1)[1].split('"', 1)[0]
+    report = client.get("/dashboard/report", query_string={"year": "2025", "quarter": "1"})
+    assert "/exports/tallies.xlsx?year=2025&amp;quarter=1" in report.get_data(as_text=True)
+    # Opened on its default, the last whole quarter, the report names it in the address.
+    default = client.get("/dashboard/report").get_data(as_text=True)
+    assert re.search(r"/exports/tallies.csv\?year=\d{4}&amp;quarter=[1-4]\"", default)
+    comments = client.get("/review/comments", query_string={
+        "period": "custom", "from": "2025-01-01", "to": "2025-03-31", "agency": "XA-A"})
+    assert ("/exports/responses.csv?from=2025-01-01&amp;to=2025-03-31&amp;agency=XA-A"
+            in comments.get_data(as_text=True))
+
+
+def typed_q1() -> dict[str, str]:
+    return {"from": "01/01/2025", "to": "31/03/2025"}
+
+
+def test_the_english_csv_is_written_for_english_settings(app, world, stored):
+    client = world.login(app.test_client(), "manager_a")
+    _result, body = download(client, "/exports/tallies.csv", **Q1, lang="en")
+    lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert [len(line) for line in lines[:5]] == [2, 2, 2, 2, 0]  # «,» between cells
+    header, *rows = lines[5:]
+    assert all(len(row) == len(header) for row in rows) and len(header) > 30
+    assert "85.0" in rows[0] and "85,0" not in rows[0]  # a decimal point

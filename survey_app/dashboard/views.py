@@ -41,6 +41,16 @@ def _link(endpoint: str, **changes: str | None) -> str:
     return url_for(endpoint, **args)
 
 
+def _downloads(**args: Any) -> dict[str, str]:
+    """Return the addresses of this page's figures as XLSX and CSV, with the page's filters.
+
+    The exports read the same parameters with the same forms, so the file holds what the
+    screen shows; only the order of the tables is the page's own.
+    """
+    args = {k: v for k, v in (args or request.args).items() if k != "sort"}
+    return {fmt: url_for("exports.tallies", fmt=fmt, **args) for fmt in ("xlsx", "csv")}
+
+
 def _refuse(form: DashboardFilterForm | QuarterReportForm, error: FilterError) -> int:
     """Put a filter the resolver refused beside its field; return the HTTP status."""
     messages = {
@@ -106,7 +116,10 @@ def index() -> tuple[str, int]:
     report_url = url_for(
         "dashboard.report", agency=form.agency.data or None, sector=form.sector.data or None
     )
-    html = render_template("dashboard/index.html", form=form, page=page, report_url=report_url)
+    html = render_template(
+        "dashboard/index.html", form=form, page=page, report_url=report_url,
+        downloads=_downloads(),
+    )
     return html, status
 
 
@@ -139,7 +152,10 @@ def report() -> tuple[str, int]:
             )
     generated_at = local_datetime(utcnow())
     html = render_template(
-        "dashboard/report.html", form=form, page=page, generated_at=generated_at
+        "dashboard/report.html", form=form, page=page, generated_at=generated_at,
+        # The quarter shown, named even when the page opened on its default.
+        downloads=_downloads(year=form.year.data, quarter=form.quarter.data,
+                             agency=form.agency.data or None, sector=form.sector.data or None),
     )
     return html, status
 

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from flask import Response, abort, request, stream_with_context
 from flask_login import current_user
 from werkzeug.wsgi import wrap_file
 
 from survey_app import audit
-from survey_app.api.serialize import filter_error_status, filter_from_args, filter_summary
+from survey_app.api.serialize import filter_error_status
 from survey_app.auth.access import roles_required
 from survey_app.exports import bp, writers
 from survey_app.extensions import db
-from survey_app.scope_filters import FilterError, ResolvedFilter
+from survey_app.i18n import current_language
+from survey_app.scope_filters import (
+    DashboardFilterForm,
+    FilterError,
+    QuarterReportForm,
+    ResolvedFilter,
+    resolve,
+)
 from survey_app.tallies import deployment_zone
 
 # Responses read per query while a file is written.
 BATCH_SIZE = 1000
 FORMATS = "any(csv, xlsx)"
+# The query parameters a download reads, as the pages name them (for the audit log).
+FILTER_PARAMETERS = ("period", "from", "to", "year", "quarter", "agency", "counter", "sector")
 
 
 @bp.get(f"/tallies.<{FORMATS}:fmt>")
@@ -27,8 +37,8 @@ FORMATS = "any(csv, xlsx)"
 def tallies(fmt: str) -> Response:
     """Download the figures of every target scope, sector and agency of a period."""
     resolved = _resolved_or_abort(statuses=("counted",))
-    table = writers.tally_table(db.session, resolved.tally)
-    return _download("tallies", fmt, resolved, lambda: table, table.row_count)
+    table = writers.tally_table(db.session, resolved, datetime.now(deployment_zone()))
+    return _download("tallies", fmt, table.about, lambda: table, table.row_count)
 
 
 @bp.get(f"/responses.<{FORMATS}:fmt>")
@@ -37,19 +47,40 @@ def responses(fmt: str) -> Response:
     """Download every response of a period, whatever its status, with the reason why."""
     resolved = _resolved_or_abort(statuses=None)
     flt, zone, batch_size = resolved.tally, deployment_zone(), BATCH_SIZE
+    about = writers.describe(db.session, resolved, datetime.now(deployment_zone()))
 
     def table() -> writers.Table:
         # Made when the rows are about to be read: a streamed CSV reads them after this
         # view has returned and its session was closed, on the session of the stream.
-        return writers.response_table(db.session, flt, zone, batch_size)
+        return writers.response_table(db.session, flt, zone, batch_size, about)
 
-    return _download("responses", fmt, resolved, table, writers.response_count(db.session, flt))
+    return _download("responses", fmt, about, table, writers.response_count(db.session, flt))
 
 
 def _resolved_or_abort(statuses: tuple[str, ...] | None) -> ResolvedFilter:
+    """Read the filters with the form of the page the download was clicked on.
+
+    The quarterly report names a year and a quarter; the dashboard a preset period or two
+    dates (dd/mm/yyyy as typed, or yyyy-mm-dd), with a counter perhaps.
+    """
+    form: DashboardFilterForm | QuarterReportForm
+    if request.args.get("year") or request.args.get("quarter"):
+        form = QuarterReportForm(formdata=request.args)
+    else:
+        today = datetime.now(deployment_zone()).date()
+        form = DashboardFilterForm(formdata=request.args, today=today)
+    if not form.validate() or form.chosen_period is None:
+        abort(400)
+    counter_id = form.counter_id if isinstance(form, DashboardFilterForm) else None
     try:
-        return filter_from_args(
-            db.session, current_user._get_current_object(), request.args, statuses
+        return resolve(
+            db.session,
+            current_user._get_current_object(),
+            form.chosen_period,
+            agency_code=form.agency.data or None,
+            counter_id=counter_id,
+            sector_code=form.sector.data or None,
+            statuses=statuses,
         )
     except FilterError as error:
         abort(filter_error_status(error))
@@ -58,16 +89,12 @@ def _resolved_or_abort(statuses: tuple[str, ...] | None) -> ResolvedFilter:
 def _download(
     name: str,
     fmt: str,
-    resolved: ResolvedFilter,
+    about: writers.About,
     make_table: Callable[[], writers.Table],
     rows: int | None,
 ) -> Response:
     """Record the download (committed before the first byte goes out), then send the file."""
-    period = resolved.tally.period
-    parts = [name, period.start.isoformat(), period.end.isoformat()]
-    if resolved.agency is not None:
-        parts.append(resolved.agency.code)
-    filename = "_".join(parts) + "." + fmt
+    filename = about.file_name(name) + "." + fmt
     headers = {
         "Content-Disposition": f'attachment; filename="{filename}"',
         # Comments and figures of a scope belong to the person who asked, not to a cache.
@@ -76,12 +103,14 @@ def _download(
     if fmt == "csv":
         _audit(name, fmt, rows)
 
+        language = current_language()
+
         def chunks() -> Iterator[bytes]:
-            yield from writers.csv_chunks(make_table())
+            yield from writers.csv_chunks(make_table(), language)
 
         return Response(
             stream_with_context(chunks()),
-            mimetype=writers.CSV_MIMETYPE,
+            content_type=writers.CSV_CONTENT_TYPE,
             headers=headers,
         )
     # A ZIP archive can only be finished once every row is in it, so the workbook is
@@ -110,7 +139,7 @@ def _audit(name: str, fmt: str, rows: int | None) -> None:
         db.session,
         "export.downloaded",
         kind=f"{name}.{fmt}",
-        filters=filter_summary(request.args),
+        filters={k: request.args[k] for k in FILTER_PARAMETERS if request.args.get(k)},
         rows=rows,
     )
     db.session.commit()

@@ -6,8 +6,15 @@ responses in keyset batches, so a year of a province never sits in memory. The w
 turn any table into a file:
 
 - CSV: UTF-8 with a byte-order mark (so Excel reads Vietnamese correctly), CRLF line ends,
-  yielded in chunks;
+  yielded in chunks. Excel splits a CSV it opens by the list separator of the computer's
+  regional settings and reads numbers with its decimal separator: with Vietnamese settings
+  these are «;» and «,», so the Vietnamese file uses them (the English one «,» and «.»). A
+  «sep=» first line would name the separator too, but Excel then ignores the byte-order mark
+  and garbles the Vietnamese letters;
 - XLSX: an openpyxl write-only workbook, which keeps rows in a temporary file, not in memory.
+
+Each file says what it holds (period, filter, target year, time of export) in its first
+rows (CSV) or on a sheet of its own (XLSX), and in its file name.
 
 Spreadsheets run text that looks like a formula. Every text cell that begins with = + - @,
 a tab or a carriage return is written as text: with a leading apostrophe in CSV (Excel's
@@ -21,7 +28,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -34,12 +41,13 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey_app.api.serialize import RESPONSE_FIELDS, iter_responses
+from survey_app.api.serialize import ANSWER_KEYS, iter_responses
 from survey_app.i18n import current_language
 from survey_app.labels import INDICATOR_LABELS, verdict_label
 from survey_app.models import Agency
-from survey_app.questionnaire import ELEMENT_KEYS, WISH_KEY
-from survey_app.reports import ScopeFigures, agency_figures, build_report
+from survey_app.questionnaire import CURRENT, ELEMENT_KEYS, INTEGRITY_KEY, WISH_KEY
+from survey_app.reports import ScopeFigures, agency_figures, build_report, load_target_book
+from survey_app.scope_filters import ResolvedFilter
 from survey_app.sipas import Indicator
 from survey_app.tallies import TallyFilter, count_by_status
 
@@ -48,8 +56,67 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PERCENT_FORMAT = "0.0"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIMETYPE = "text/csv; charset=utf-8"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+DAY_FORMAT = "%d/%m/%Y"
 
+
+@dataclass(frozen=True)
+class About:
+    """What a file holds: its period, its filter, the year of its targets, when it was made."""
+
+    start: date
+    end: date
+    filter_text: str
+    filter_codes: tuple[str, ...]  # for the file name
+    target_year: int | None
+    exported_at: datetime
+
+    def rows(self) -> list[tuple[str, str]]:
+        """Return the lines that open the file, as (label, value)."""
+        period = _("%(start)s – %(end)s", start=self.start.strftime(DAY_FORMAT),
+                   end=self.end.strftime(DAY_FORMAT))
+        year = (str(self.target_year) if self.target_year is not None
+                else _("Chưa có chỉ tiêu"))
+        return [
+            (_("Khoảng thời gian"), period),
+            (_("Bộ lọc"), self.filter_text),
+            (_("Năm chỉ tiêu"), year),
+            (_("Thời điểm xuất"), self.exported_at.strftime("%d/%m/%Y %H:%M")),
+        ]
+
+    def file_name(self, name: str) -> str:
+        """Return the file name (ASCII, without extension) that says the same."""
+        parts = [name, self.start.isoformat(), self.end.isoformat(), *self.filter_codes]
+        if self.target_year is not None:
+            parts.append(f"targets-{self.target_year}")
+        parts.append(self.exported_at.strftime("exported-%Y%m%d-%H%M"))
+        return "_".join(part for part in parts if part.isascii())
+
+
+def describe(session: Session, resolved: ResolvedFilter, exported_at: datetime,
+             target_year: int | None = None) -> About:
+    """Return what a download of this filter holds, in the page's language."""
+    period = resolved.tally.period
+    if target_year is None:
+        target_year = load_target_book(session).year_for(period.end.year)
+    lang = current_language()
+    parts: list[str] = []
+    codes: list[str] = []
+    if resolved.agency is not None:
+        parts.append(_("Đơn vị: %(name)s", name=resolved.agency.name))
+        codes.append(resolved.agency.code)
+    else:
+        parts.append(_("Tất cả đơn vị trong phạm vi"))
+    if resolved.counter is not None:
+        parts.append(_("Quầy: %(name)s", name=resolved.counter.name))
+        codes.append(f"counter-{resolved.counter.id}")
+    if resolved.sector is not None:
+        parts.append(_("Lĩnh vực: %(name)s", name=resolved.sector.label(lang)))
+        codes.append(resolved.sector.code)
+    else:
+        parts.append(_("Tất cả lĩnh vực"))
+    return About(period.start, period.end, "; ".join(parts), tuple(codes), target_year,
+                 exported_at)
 
 
 @dataclass
@@ -57,6 +124,7 @@ class Table:
     sheet_title: str
     header: list[str]
     rows: Iterable[Sequence[Any]]
+    about: About
     # Spreadsheet number formats by column index (XLSX only).
     formats: dict[int, str] = field(default_factory=dict)
     # Known before the rows are read (for the audit log), or None.
@@ -146,12 +214,17 @@ def tally_columns() -> list[Column]:
     ]
 
 
-def tally_table(session: Session, flt: TallyFilter) -> Table:
+def _rounded(value: Any) -> Any:
+    return round(value, 1) if isinstance(value, float) else value
+
+
+def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetime) -> Table:
     """Return one row per target scope, per sector, then per agency of the filter.
 
     An agency's row covers it and every agency below it, as its own filter does; an agency
     with agencies below it has a second row for its own counters alone.
     """
+    flt = resolved.tally
     report = build_report(session, flt)
     lang = 1 if current_language() == "en" else 0  # labels: (vi, en)
     named: list[tuple[str, str, str, ScopeFigures]] = [
@@ -177,13 +250,16 @@ def tally_table(session: Session, flt: TallyFilter) -> Table:
             named.append((_("Đơn vị (riêng quầy của đơn vị)"), row.agency.code, row.agency.name,
                           row.own))
     columns = tally_columns()
-    rows = [[kind, key, label, *(c.value(figures) for c in columns)]
+    # Shares to one decimal, as the dashboard shows them, so the file and the screen agree.
+    rows = [[kind, label, *(_rounded(c.value(figures)) for c in columns), key]
             for kind, key, label, figures in named]
-    first = 3  # kind, code, name
+    first = 2  # kind, name
     return Table(
         sheet_title=_("Tổng hợp"),
-        header=[_("Loại"), _("Mã"), _("Tên"), *(c.header for c in columns)],
+        # The code goes last: a column for scripts, out of the way of the reader.
+        header=[_("Loại"), _("Tên"), *(c.header for c in columns), _("Mã")],
         rows=rows,
+        about=describe(session, resolved, exported_at, report.target_year),
         formats={first + i: c.number_format for i, c in enumerate(columns) if c.number_format},
         row_count=len(rows),
     )
@@ -192,25 +268,70 @@ def tally_table(session: Session, flt: TallyFilter) -> Table:
 # Responses --------------------------------------------------------------------------------
 
 
-def _response_row(item: dict[str, Any]) -> list[Any]:
-    values = {
-        **item,
-        "created_at": datetime.fromisoformat(item["created_at"]),
-        WISH_KEY: ";".join(item[WISH_KEY]),
-    }
-    return [values[name] for name in RESPONSE_FIELDS]
+def _labels(key: str) -> dict[str, str]:
+    question = CURRENT.question(key)
+    choices = [*question.choices, *([question.na_choice] if question.na_choice else [])]
+    return {choice.value: str(choice.label) for choice in choices}
 
 
-def response_table(session: Session, flt: TallyFilter, zone: ZoneInfo, batch_size: int) -> Table:
+def _status_label(status: str) -> str:
+    labels = {"counted": _("Được tính"), "duplicate": _("Trùng mã hồ sơ"),
+              "flagged": _("Bị đánh dấu")}
+    return labels.get(status, status)
+
+
+def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
+    """Return the columns of the responses file: header, and how to read it off a response.
+
+    Answers are written as the citizen read them (ratings stay the numbers 1 to 5); the
+    codes the API uses follow in columns of their own, for scripts.
+    """
+    integrity = _labels(INTEGRITY_KEY)
+    wishes = _labels(WISH_KEY)
+
+    def answer(key: str) -> Callable[[dict[str, Any]], Any]:
+        def read(item: dict[str, Any]) -> Any:
+            value = item[key]
+            if key == INTEGRITY_KEY and value is not None:
+                return integrity.get(str(value), value)
+            return value
+        return read
+
+    questions = {q.key: q.number for q in CURRENT.questions}
+    return [
+        (_("Số phiếu"), lambda i: i["id"]),
+        (_("Thời điểm gửi"), lambda i: datetime.fromisoformat(i["created_at"])),
+        (_("Mã đơn vị"), lambda i: i["agency"]),
+        (_("Quầy"), lambda i: i["counter"]),
+        (_("Mã lĩnh vực"), lambda i: i["sector"]),
+        (_("Mã phiếu"), lambda i: i["code"]),
+        *((_("Câu %(number)d", number=questions[key]), answer(key)) for key in ANSWER_KEYS),
+        (_("Câu %(number)d", number=questions[WISH_KEY]),
+         lambda i: "; ".join(label for w, label in wishes.items() if w in i[WISH_KEY])),
+        (_("Góp ý"), lambda i: i["comment"]),
+        (_("Trạng thái"), lambda i: _status_label(i["status"])),
+        (_("Lý do (mã)"), lambda i: i["reason"]),
+        (_("Ngôn ngữ"), lambda i: i["language"]),
+        (_("Phiên bản bảng hỏi"), lambda i: i["questionnaire_version"]),
+        (_("Trạng thái (mã)"), lambda i: i["status"]),
+        (_("Câu %(number)d (mã)", number=questions[INTEGRITY_KEY]), lambda i: i[INTEGRITY_KEY]),
+        (_("Câu %(number)d (mã)", number=questions[WISH_KEY]),
+         lambda i: ";".join(i[WISH_KEY])),
+    ]
+
+
+def response_table(session: Session, flt: TallyFilter, zone: ZoneInfo, batch_size: int,
+                   about: About) -> Table:
     """Return every response of the filter (any status), oldest first, read lazily."""
-    rows = (_response_row(item) for item in iter_responses(session, flt, zone, batch_size))
-    created_at = RESPONSE_FIELDS.index("created_at")
-    # The columns are the API's field names, so scripts read the file and the API alike.
+    columns = response_columns()
+    rows = ([read(item) for _header, read in columns]
+            for item in iter_responses(session, flt, zone, batch_size))
     return Table(
         sheet_title=_("Phiếu khảo sát"),
-        header=list(RESPONSE_FIELDS),
+        header=[header for header, _read in columns],
         rows=rows,
-        formats={created_at: DATETIME_FORMAT},
+        about=about,
+        formats={1: DATETIME_FORMAT},
     )
 
 
@@ -227,24 +348,35 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def _csv_value(value: Any) -> Any:
+def _csv_value(value: Any, decimal: str) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.strftime("%d/%m/%Y %H:%M:%S")
+    if isinstance(value, float):
+        return str(value).replace(".", decimal)
     if isinstance(value, str):
         return neutralise(value)
     return value
 
 
-def csv_chunks(table: Table, rows_per_chunk: int = 500) -> Iterator[bytes]:
-    """Yield the table as CSV bytes, a few hundred rows at a time."""
+def csv_separators(language: str) -> tuple[str, str]:
+    """Return the list separator and the decimal mark Excel expects in this language."""
+    return (",", ".") if language == "en" else (";", ",")
+
+
+def csv_chunks(table: Table, language: str, rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """Yield the table as CSV bytes, a few hundred rows at a time, after what it holds."""
+    delimiter, decimal = csv_separators(language)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     buffer.write(CSV_BOM)
-    writer.writerow([_csv_value(name) for name in table.header])
+    for label, value in table.about.rows():
+        writer.writerow([_csv_value(label, decimal), _csv_value(value, decimal)])
+    writer.writerow([])
+    writer.writerow([_csv_value(name, decimal) for name in table.header])
     for number, row in enumerate(table.rows, 1):
-        writer.writerow([_csv_value(value) for value in row])
+        writer.writerow([_csv_value(value, decimal) for value in row])
         if number % rows_per_chunk == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -285,5 +417,8 @@ def write_xlsx(table: Table, out: IO[bytes]) -> int:
             [_xlsx_value(sheet, value, table.formats.get(i)) for i, value in enumerate(row)]
         )
         count += 1
+    about = workbook.create_sheet(_("Thông tin")[:31])
+    for label, value in table.about.rows():
+        about.append([_xlsx_value(about, label, None), _xlsx_value(about, value, None)])
     workbook.save(out)
     return count
