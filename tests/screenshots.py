@@ -8,7 +8,9 @@ through Playwright as the people who use it, and writes PNG files into one folde
 - phone-form-error.png: the same form sent with question 3 left out;
 - phone-thanks.png: the thank-you page;
 - print-sheet.png: the first A4 sheet of QR cards of a commune, as Chromium prints it;
-- dashboard.png: the dashboard of the demo province, as its manager sees it.
+- dashboard.png: the dashboard of the demo province, as its manager sees it;
+- dashboard-phone.png: the first screens of the same dashboard on a 360 px phone;
+- codes-phone.png: a commune's codes on a 360 px phone, one card per code.
 
     python -m tests.screenshots [FOLDER]
 """
@@ -48,6 +50,7 @@ def main(argv: list[str]) -> int:
         _citizen(browser, live, code, folder)
         _print_sheet(browser, live, folder)
         _dashboard(browser, live, folder)
+        _on_a_phone(browser, live, folder)
     for path in sorted(folder.glob("*.png")):
         print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
     return 0
@@ -125,6 +128,28 @@ def _dashboard(browser: Any, live: bs.LiveServer, folder: Path) -> None:
     page.goto(f"{live.url}/dashboard/?period=last_12_months")
     page.locator("article.card").first.wait_for()
     page.screenshot(path=folder / "dashboard.png")
+    page.context.close()
+
+
+def _on_a_phone(browser: Any, live: bs.LiveServer, folder: Path) -> None:
+    """The dashboard down to its verdict cards, and the codes page, on a 360 px phone."""
+    phone = {**bs.PHONE, "viewport": {"width": 360, "height": 1480}}  # two screens tall
+    page = _new_page(browser, phone, scale=2,
+                     storage_state=bs.sign_in(browser, live, bs.ACCOUNTS["manager"]))
+    page.goto(f"{live.url}/dashboard/?period=last_12_months")
+    page.locator("article.card").first.wait_for()
+    page.screenshot(path=folder / "dashboard-phone.png")
+    page.context.close()
+
+    page = _new_page(browser, phone, scale=2,
+                     storage_state=bs.sign_in(browser, live, bs.ACCOUNTS["staff"]))
+    page.goto(f"{live.url}/manage/")
+    page.get_by_role("link", name="Phường Đông Hà (demo)").first.click()
+    page.locator("table.codes-table").wait_for()
+    page.get_by_role("heading", name="Mã QR của các quầy").evaluate(
+        "e => window.scrollTo(0, e.offsetTop - 8)"
+    )
+    page.screenshot(path=folder / "codes-phone.png")
     page.context.close()
 
 

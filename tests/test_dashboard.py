@@ -404,6 +404,29 @@ def test_a_2026_period_says_it_uses_the_targets_of_2025(app, world, province):
     assert "chưa có chỉ tiêu riêng" not in get(province, f"/dashboard/?{Q1_2025}")[1]
 
 
+def test_each_scope_card_names_the_sectors_it_pools(app, world, province):
+    record(app, world.code_a, satisfied_and_not(34, 40))
+    html = get(province, f"/dashboard/?{Q1_2025}")[1]
+    assert "Gồm: Xây dựng; Quy hoạch xây dựng, kiến trúc" in card(html, "construction")
+    assert ("Gồm: Đất đai; Xây dựng; Quy hoạch xây dựng, kiến trúc; Đầu tư tại Việt Nam"
+            in card(html, "land_construction_investment"))
+    assert "Gồm:" not in card(html, "all")  # every sector: the title says so
+    english = get(province, f"/dashboard/?{Q1_2025}&lang=en")[1]
+    assert "Construction; Construction planning, architecture" in card(english, "construction")
+    # One sector chosen: its card is that sector, and pools nothing.
+    sector = get(province, f"/dashboard/?{Q1_2025}&sector=XAY_DUNG")[1]
+    assert "Gồm:" not in text_of(section(sector, "headline"))
+
+
+def test_a_card_judged_by_an_earlier_year_says_so(app, world, province):
+    record(app, world.code_a, satisfied_and_not(34, 40), at=datetime(2026, 2, 10, 9,
+                                                                     tzinfo=HANOI))
+    html = get(province, "/dashboard/?from=2026-01-01&to=2026-03-31")[1]
+    for key in ("all", "land", "construction"):
+        assert "Chỉ tiêu năm 2025 (năm 2026 chưa có chỉ tiêu riêng)" in card(html, key)
+    assert "chưa có chỉ tiêu riêng" not in card(get(province, f"/dashboard/?{Q1_2025}")[1], "all")
+
+
 def test_a_period_before_any_target_says_so_and_judges_nothing(app, world, province):
     record(app, world.code_a, satisfied_and_not(40, 40), at=datetime(2024, 5, 2, 9,
                                                                      tzinfo=HANOI))

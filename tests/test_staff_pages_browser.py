@@ -1,4 +1,5 @@
-"""The signed-in pages in Chromium: an admin at work, and axe-core on every kind of page.
+"""The signed-in pages in Chromium: an admin at work, axe-core on every kind of page, and
+every page fitting a phone (360×740) and a laptop (1366×768) without sideways scrolling.
 
 The citizen's pages are checked in tests/test_browser.py, the dashboard in
 tests/test_dashboard_browser.py and the print pages in tests/test_print_browser.py; this
@@ -108,6 +109,101 @@ PAGES: dict[str, tuple[str | None, str, int]] = {
 }
 
 
+# Every page a person works in, as it is checked for its fit on a screen: the table above and
+# the dashboard (whose other checks are in tests/test_dashboard_browser.py). The print pages
+# are A4 sheets, checked in tests/test_print_browser.py.
+SCREEN_PAGES = {**PAGES, "dashboard": ("manager", "/dashboard/", 200)}
+SCREENS = {"phone": (360, 740), "laptop": (1366, 768)}
+
+# Words of a status label broken across lines: every word must sit on one line.
+BROKEN_LABELS = """() => {
+  const broken = [];
+  for (const label of document.querySelectorAll('.status, .tag')) {
+    const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(label.textContent.trim());
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+@pytest.fixture(scope="module")
+def screen_page(
+    browser: Any, signed_in_state: Callable[[str], dict[str, Any]]
+) -> Iterator[Callable[[str | None, str], Any]]:
+    """One page per person and screen size for the whole walk."""
+    from tests.browser_support import TIMEOUT_MS
+
+    pages: dict[tuple[str | None, str], Any] = {}
+
+    def page(persona: str | None, screen: str) -> Any:
+        if (persona, screen) not in pages:
+            width, height = SCREENS[screen]
+            state = {"storage_state": signed_in_state(persona)} if persona else {}
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale="vi-VN", **state
+            )
+            context.set_default_timeout(TIMEOUT_MS)
+            pages[persona, screen] = context.new_page()
+        return pages[persona, screen]
+
+    yield page
+    for opened in pages.values():
+        opened.context.close()
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+@pytest.mark.parametrize("kind", list(SCREEN_PAGES))
+def test_page_fits_the_screen(
+    live_server: LiveServer, screen_page: Callable[[str | None, str], Any],
+    ids: dict[str, Any], kind: str, screen: str,
+) -> None:
+    """No sideways scrolling of the page, and no status label broken inside a word."""
+    persona, path, status = SCREEN_PAGES[kind]
+    page = screen_page(persona, screen)
+    response = page.goto(live_server.url + path.format(**ids))
+    assert response is not None and response.status == status, (kind, response and response.status)
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - window.innerWidth"
+    )
+    assert overflow <= 0, f"{kind} at {screen}: the page scrolls {overflow} px sideways"
+    assert page.evaluate(BROKEN_LABELS) == [], f"{kind} at {screen}: a label broken in a word"
+
+
+def test_verdict_cards_are_in_the_first_screen_of_a_laptop(
+    live_server: LiveServer, screen_page: Callable[[str | None, str], Any]
+) -> None:
+    page = screen_page("manager", "laptop")
+    page.goto(f"{live_server.url}/dashboard/")
+    top = page.locator("article.card").first.evaluate("card => card.getBoundingClientRect().top")
+    assert 0 < top < SCREENS["laptop"][1]
+
+
+def test_codes_become_one_card_per_code_on_a_phone(
+    live_server: LiveServer, screen_page: Callable[[str | None, str], Any],
+    ids: dict[str, Any],
+) -> None:
+    """Each code's links, «Thu hồi» too, are inside the screen with the column's name."""
+    page = screen_page("staff", "phone")
+    page.goto(f"{live_server.url}/manage/agencies/{ids['agency']}")
+    row = page.locator(f"#code-{ids['code']}")
+    revoke = row.get_by_role("link", name="Thu hồi")
+    expect(revoke).to_be_visible()
+    box = revoke.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= SCREENS["phone"][0]
+    names = row.locator("td[data-label]").evaluate_all(
+        "cells => cells.map(c => getComputedStyle(c, '::before').content)"
+    )
+    assert names[:3] == ['"Lĩnh vực"', '"Mã"', '"Trạng thái"']
+
+
 @pytest.mark.parametrize("kind", list(PAGES))
 def test_page_has_no_wcag_violations(
     live_server: LiveServer, page_of: Callable[[str | None], Any], ids: dict[str, Any],
@@ -173,11 +269,13 @@ def test_admin_creates_an_account_and_finds_it_in_the_audit_log(
         page.get_by_role("navigation", name="Điều hướng chính").get_by_role(
             "link", name="Nhật ký"
         ).click()
-    entry = page.locator("tbody tr").filter(has_text="user.created").filter(has_text=email)
+    entry = page.locator("tbody tr").filter(has_text="Tạo tài khoản").filter(has_text=email)
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text("quantri@demo.example")  # who did it
-    expect(entry).to_contain_text('"role": "manager"')
-    expect(entry).to_contain_text('"agency": "DEMO-X-KHESANH"')
+    # In words, not as the stored JSON.
+    expect(entry).to_contain_text("Lãnh đạo, quản lý")
+    expect(entry).to_contain_text("DEMO-X-KHESANH")
+    expect(entry).not_to_contain_text("{")
 
     # The new manager can sign in, and may choose only the commune.
     other = new_page(viewport={"width": 1280, "height": 900})
@@ -186,6 +284,13 @@ def test_admin_creates_an_account_and_finds_it_in_the_audit_log(
     other.fill("#password", "mat-khau-ban-dau-1")
     with other.expect_navigation():
         other.get_by_role("button", name="Đăng nhập").click()
+    # A password an admin chose is replaced at the first sign-in.
+    other.fill("#current_password", "mat-khau-ban-dau-1")
+    other.fill("#new_password", "mat-khau-cua-rieng-toi-2")
+    other.fill("#confirm", "mat-khau-cua-rieng-toi-2")
+    with other.expect_navigation():
+        other.get_by_role("button", name="Đổi mật khẩu").click()
+    other.goto(f"{live_server.url}/dashboard/")
     expect(other.locator("h1")).to_have_text("Kết quả đánh giá sự hài lòng")
     expect(other.locator("#agency option")).to_have_text(
         ["Tất cả đơn vị trong phạm vi", "Xã Khe Sanh (demo)"]

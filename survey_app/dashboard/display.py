@@ -20,12 +20,15 @@ from typing import Any
 from flask_babel import format_date, format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy import select
 
 from survey_app import sipas
 from survey_app.dashboard import charts
 from survey_app.dashboard.forms import QUARTER_NAMES
 from survey_app.dashboard.services import DashboardFigures
+from survey_app.extensions import db
 from survey_app.labels import ELEMENT_LABELS, INDICATOR_LABELS, number, verdict_label
+from survey_app.models import Sector
 from survey_app.questionnaire import WISH_CHOICES
 from survey_app.reports import AgencyFigures, Report, ScopeFigures, TargetCheck, judged_empty
 from survey_app.scope_filters import ResolvedFilter
@@ -200,6 +203,8 @@ class Card:
     title: str
     n: str
     measures: list[Measure]
+    pools: str = ""  # «Gồm: Xây dựng; Quy hoạch xây dựng, kiến trúc»
+    targets_note: str = ""  # «Chỉ tiêu năm 2025 (năm 2026 chưa có chỉ tiêu riêng)»
 
 
 def scope_label(report: Report, code: str, language: str) -> str:
@@ -225,11 +230,41 @@ def headline(report: Report, resolved: ResolvedFilter,
     return [(sector.code, sector.label(language), figures)]
 
 
+def pooled_sectors(report: Report, code: str, language: str) -> str:
+    """Return the sectors a target scope pools, in words; empty when it pools every sector.
+
+    A scope's figure silently summing several sectors reads as a mismatch beside the
+    sector rows below it, so the card names what it holds.
+    """
+    scope = next((s for s in report.book.scopes if s.code == code), None)
+    if scope is None or scope.sector_ids is None:
+        return ""
+    rows = db.session.execute(
+        select(Sector.label_vi, Sector.label_en)
+        .where(Sector.id.in_(sorted(scope.sector_ids)))
+        .order_by(Sector.position, Sector.code)
+    )
+    names = [en if language == "en" else vi for vi, en in rows]
+    return _("Gồm: %(sectors)s", sectors="; ".join(names))
+
+
+def borrowed_targets_note(report: Report) -> str:
+    """Return «Chỉ tiêu năm 2025 (năm 2026 chưa có chỉ tiêu riêng)» when targets are borrowed."""
+    if not report.borrows_targets:
+        return ""
+    return _("Chỉ tiêu năm %(target_year)d (năm %(year)d chưa có chỉ tiêu riêng)",
+             target_year=report.target_year, year=report.period_year)
+
+
 def cards(report: Report, resolved: ResolvedFilter, language: str) -> list[Card]:
     """Return a card for every target scope, in the deployment's order (or the sector's)."""
+    note = borrowed_targets_note(report)
+    is_scope = resolved.sector is None  # else the one card is the chosen sector itself
     return [
         Card(css_key(code), title, responses_text(figures.responses),
-             [measure(figures, OVERALL), measure(figures, INDEX)])
+             [measure(figures, OVERALL), measure(figures, INDEX)],
+             pools=pooled_sectors(report, code, language) if is_scope else "",
+             targets_note=note)
         for code, title, figures in headline(report, resolved, language)
     ]
 
