@@ -4,33 +4,58 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := survey_app
 
-.PHONY: install compile-translations run test lint typecheck translations clean
+.PHONY: install install-app port-free compile-translations run test lint typecheck translations clean
+
+# The port `make run` serves on (make run PORT=5001); the demo's printed and QR addresses
+# follow it unless PUBLIC_BASE_URL is set.
+PORT ?= 5000
+HOST := 127.0.0.1
+export FLASK_RUN_PORT := $(PORT)
+export FLASK_RUN_HOST := $(HOST)
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# Two stamps: what the app needs (make run), and that plus the test and benchmark tools
+# (make test), so that a `make run` never makes `make test` skip its tools.
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-app
+
 # Compiled catalogs are built, not committed.
-compile-translations: $(VENV)/.installed
+compile-translations: $(VENV)/.installed-app
 	$(BIN)/pybabel -q compile -d translations
 
-install: $(VENV)/.installed compile-translations
+install-app: $(VENV)/.installed-app compile-translations
 
-## make run: install, migrate, seed, load the demo and serve http://127.0.0.1:5000
-run: install
+install: $(VENV)/.installed-test compile-translations
+
+# Checked before anything is installed: a port in use fails at once, not after the install.
+port-free:
+	@if $(PYTHON) -c 'import socket, sys; sys.exit(socket.socket().connect_ex(("$(HOST)", $(PORT))) != 0)' 2>/dev/null; then \
+		echo "Port $(PORT) on $(HOST) is already in use. Stop what uses it, or choose another port, e.g. make run PORT=$$(($(PORT) + 1))" >&2; \
+		exit 1; \
+	fi
+
+## make run: install the app, migrate, seed, load the demo and serve http://127.0.0.1:5000
+## (make run PORT=5001 serves on another port; the printed and QR addresses follow it)
+run: port-free
+	@$(MAKE) --no-print-directory install-app
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed
 	$(BIN)/flask demo
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run
 
 ## make serve: install, migrate and serve wsgi:app with gunicorn (gunicorn.conf.py; see
 ## docs/deployment.md for the settings a production deployment needs)
 .PHONY: serve
-serve: install
+serve: install-app
 	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
@@ -66,7 +91,7 @@ bench-quick: install bench-tools
 	$(BIN)/python -m bench --quick
 
 ## make translations: extract the strings and update both catalogs
-translations: $(VENV)/.installed
+translations: $(VENV)/.installed-app
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching --width 100
 	$(BIN)/python -m survey_app.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po

@@ -34,8 +34,11 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh")
 
     # The address printed on QR codes and shown by the CLI; the app usually sits behind a
-    # reverse proxy with its own domain, so it cannot guess this from a request.
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # reverse proxy with its own domain, so it cannot guess this from a request. Unset, it is
+    # the development server's, on the port `flask run` takes (`make run PORT=5001`).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or (
+        f"http://127.0.0.1:{os.environ.get('FLASK_RUN_PORT') or 5000}"
+    )
 
     LANGUAGES = ("vi", "en")
     BABEL_DEFAULT_LOCALE = "vi"

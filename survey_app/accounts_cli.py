@@ -128,10 +128,24 @@ def _read_password(from_stdin: bool) -> str:
     is_flag=True,
     help="Read the password from the first line of standard input instead of asking.",
 )
+@click.option(
+    "--own-password",
+    is_flag=True,
+    help="The password is the owner's own (say, your own account): do not ask for a new one "
+    "at the first sign-in.",
+)
 def users_create(
-    email: str, role: str, agency_code: str | None, name: str, password_stdin: bool
+    email: str,
+    role: str,
+    agency_code: str | None,
+    name: str,
+    password_stdin: bool,
+    own_password: bool,
 ) -> None:
-    """Create an account that signs in with EMAIL and a password."""
+    """Create an account that signs in with EMAIL and a password.
+
+    The owner chooses a new password at the first sign-in, unless --own-password.
+    """
     role = role.strip().lower()
     with _transaction() as session:
         # Checked before asking for the password, so nobody types it twice for nothing;
@@ -150,10 +164,13 @@ def users_create(
 
         password = _read_password(password_stdin)
         user = create_user(
-            session, email, password, role, agency=agency, name=clean_text(name) or ""
+            session, email, password, role, agency=agency, name=clean_text(name) or "",
+            must_change_password=not own_password,
         )
         where = f" (agency {agency.code})" if agency is not None else ""
     click.echo(f"created {user.role} {user.email}{where}")
+    if not own_password:
+        click.echo("the owner chooses a new password at the first sign-in")
 
 
 @users_cli.command("list")

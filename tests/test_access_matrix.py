@@ -29,6 +29,7 @@ PUBLIC = {
     "main.healthz",
     "auth.login",
     "auth.logout",
+    "auth.reset_password",
 }
 TOKEN_ONLY = {"api.me", "api.tallies", "api.responses"}
 
@@ -97,6 +98,9 @@ MATRIX: dict[str, tuple[Url, dict[str, str]]] = {
     "admin.user_edit": (lambda w: f"/admin/users/{w.user_ids['staff_a']}", admins_only()),
     "admin.user_password": (
         lambda w: f"/admin/users/{w.user_ids['staff_a']}/password", admins_only()
+    ),
+    "admin.user_reset_link": (
+        lambda w: f"/admin/users/{w.user_ids['staff_a']}/reset-link", admins_only()
     ),
     "admin.agency_new": (lambda w: "/admin/agencies/new", admins_only()),
     "admin.agency_edit": (lambda w: f"/admin/agencies/{w.a_id}", admins_only()),

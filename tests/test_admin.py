@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from survey_app.admin import services as admin_services
 from survey_app.auth.services import create_user
 from survey_app.extensions import db
-from survey_app.models import Agency, AuditEvent, Counter, Sector, User
+from survey_app.models import Agency, AuditEvent, Counter, PasswordReset, Sector, User
 from survey_app.targets.services import create_scope
 from tests.conftest import create_agency, hidden_value
 
@@ -96,6 +96,7 @@ PAGES = [
 ]
 POSTS = [
     "/admin/users/new", "/admin/users/{admin}", "/admin/users/{admin}/password",
+    "/admin/users/{admin}/reset-link",
     "/admin/agencies/new", "/admin/agencies/{province}", "/admin/agencies/{province}/counters",
     "/admin/counters/{counter}", "/admin/sectors/{sector}",
 ]
@@ -275,6 +276,76 @@ def test_short_reset_password_is_refused(app, admin, place):
     assert "Mật khẩu cần ít nhất 10 ký tự." in text_of(page)
     assert audit_entries(app, "user.password_reset") == []
     login(app.test_client(), "canbo@tinh.gov.vn", PASSWORD)
+
+
+def must_change_password(app: Flask, user_id: int) -> bool:
+    with app.app_context():
+        return db.session.get(User, user_id).must_change_password
+
+
+def test_a_password_an_admin_chose_is_replaced_at_the_first_sign_in(app, admin, place):
+    post(admin, "/admin/users/new", {"email": "moi@tinh.gov.vn", "role": "staff",
+                                     "agency_id": str(place["commune"]), "password": PASSWORD})
+    user_id = make_user(app, "cu@tinh.gov.vn", "staff", "XA_AN_PHU")
+    post(admin, f"/admin/users/{user_id}/password", {"password": "mat-khau-moi-2025"})
+    for email, password in (("moi@tinh.gov.vn", PASSWORD), ("cu@tinh.gov.vn", "mat-khau-moi-2025")):
+        other = app.test_client()
+        login(other, email, password)
+        assert other.get("/manage/").headers["Location"] == "/account/password"
+    assert must_change_password(app, user_id)
+    assert "Chờ đổi mật khẩu" in text_of(admin.get("/admin/users"))
+
+
+def test_an_admin_setting_their_own_password_is_not_asked_again(app, admin, place):
+    page = post(admin, f"/admin/users/{place['admin']}/password", {"password": "mat-khau-moi-2025"})
+    assert page.status_code == 302
+    assert not must_change_password(app, place["admin"])
+    assert admin.get("/admin/users").status_code == 200
+
+
+RESET_LINK = re.compile(r'<code id="reset-link">(http://survey\.test/reset/[A-Za-z0-9_-]{43})</code>')
+
+
+def test_admin_issues_a_reset_link_shown_once(app, admin, place):
+    user_id = make_user(app, "canbo@tinh.gov.vn", "staff", "XA_AN_PHU")
+    page = post(admin, f"/admin/users/{user_id}/reset-link", {})
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    html = text_of(page)
+    match = RESET_LINK.search(html)
+    assert match, html
+    link = match.group(1)
+    assert "hết hạn lúc" in html
+    assert link not in text_of(admin.get(f"/admin/users/{user_id}"))  # once only
+    [entry] = audit_entries(app, "password.reset_link_created")
+    assert entry.actor_email == ADMIN
+    assert link.rsplit("/", 1)[1] not in str(entry.details)
+    with app.app_context():
+        [stored] = db.session.scalars(select(PasswordReset))
+        assert stored.user_id == user_id
+        assert link.rsplit("/", 1)[1] not in stored.token_hash
+
+    path = link.removeprefix("http://survey.test")
+    person = app.test_client()
+    token = hidden_value(text_of(person.get(path)), "csrf_token")
+    done = person.post(path, data={"csrf_token": token, "new_password": "mat-khau-cua-toi",
+                                   "confirm": "mat-khau-cua-toi"})
+    assert done.status_code == 302
+    login(person, "canbo@tinh.gov.vn", "mat-khau-cua-toi")
+    assert person.get("/manage/").status_code == 200
+
+
+def test_a_reset_link_needs_the_form_token_and_an_enabled_account(app, admin, place):
+    user_id = make_user(app, "canbo@tinh.gov.vn", "staff", "XA_AN_PHU")
+    assert admin.post(f"/admin/users/{user_id}/reset-link").status_code == 400
+    with app.app_context():
+        db.session.get(User, user_id).is_enabled = False
+        db.session.commit()
+    page = post(admin, f"/admin/users/{user_id}/reset-link", {})
+    assert page.status_code == 302
+    assert "Tài khoản đang bị khóa" in text_of(admin.get(page.headers["Location"]))
+    assert audit_entries(app, "password.reset_link_created") == []
+    assert post(admin, "/admin/users/999999/reset-link", {}).status_code == 404
 
 
 # Agencies and counters ---------------------------------------------------------------------
@@ -511,8 +582,8 @@ def test_audit_filters_narrow_the_list(app, admin):
     add_event(app, "test.beta", start, "lan@tinh.gov.vn")
 
     html = text_of(admin.get("/admin/audit?action=test.alpha"))
-    assert html.count("<td class=\"code\">test.alpha</td>") == 2
-    assert "<td class=\"code\">test.beta</td>" not in html
+    assert html.count("<td>test.alpha</td>") == 2
+    assert "<td>test.beta</td>" not in html
     assert '<option value="test.beta">' in html  # every logged action can be chosen
 
     html = text_of(admin.get("/admin/audit?action=test.alpha&actor=LAN%40"))
@@ -558,6 +629,26 @@ def test_audit_log_escapes_details(app, admin):
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "Quầy 1" in html  # Vietnamese stays readable
+
+
+def test_audit_log_speaks_in_words(app, admin):
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    add_event(app, "code.created", at, code="ABCD2345", agency="UBND-X", counter="Quầy 1",
+              sector="DD")
+    add_event(app, "target.updated", at, year=2025, changes={"overall:DD": [85.0, 86.0]})
+    add_event(app, "export.downloaded", at, kind="tallies.xlsx", filters={}, rows=120)
+    add_event(app, "user.updated", at, changes={"role": ["staff", "manager"],
+                                                "is_enabled": [True, False]})
+    add_event(app, "test.unknown", at, colour="xanh", sizes=[1, 2])
+    html = text_of(admin.get("/admin/audit"))
+    assert "Cấp mã QR" in html and "Mã: ABCD2345; Đơn vị: UBND-X; Quầy: Quầy 1" in html
+    assert "Ngưỡng Hài lòng về giải quyết TTHC của DD: 85 → 86" in html
+    assert "Tải tệp: tallies.xlsx, 120 dòng" in html
+    assert "Vai trò: Cán bộ → Lãnh đạo, quản lý; Đang hoạt động: có → không" in html
+    assert "colour: xanh; sizes: 1, 2" in html
+    assert "code.created" not in html.split("</select>", 1)[1]
+    assert '{"' not in html and "{&#34;" not in html
+    assert '<option value="code.created">Cấp mã QR</option>' in html
 
 
 def test_audit_log_cannot_be_changed(admin):

@@ -9,16 +9,21 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
 from survey_app.auth.redirects import safe_next_url
-from survey_app.auth.services import MAX_FAILURES_PER_ACCOUNT_EVERYWHERE, create_token, create_user
+from survey_app.auth.services import (
+    MAX_FAILURES_PER_ACCOUNT_EVERYWHERE,
+    create_reset_link,
+    create_token,
+    create_user,
+)
 from survey_app.extensions import db
-from survey_app.models import Agency, AuditEvent, LoginFailure, User
+from survey_app.models import Agency, AuditEvent, LoginFailure, PasswordReset, User, utcnow
 from tests.conftest import create_agency, hidden_value
 
 PASSWORD = "mat-khau-dung-1"
 
 
 def make_user(app, email="canbo@xa.example", role="staff", agency_code="XA", password=PASSWORD,
-              parent_code=None, level="commune"):
+              parent_code=None, level="commune", must_change_password=False):
     with app.app_context():
         agency = None
         if role != "admin":
@@ -26,7 +31,8 @@ def make_user(app, email="canbo@xa.example", role="staff", agency_code="XA", pas
             if agency is None:
                 parent = db.session.scalar(select(Agency).where(Agency.code == parent_code))
                 agency = create_agency(agency_code, f"Đơn vị {agency_code}", level, parent)
-        user = create_user(db.session, email, password, role, agency)
+        user = create_user(db.session, email, password, role, agency,
+                           must_change_password=must_change_password)
         db.session.commit()
         return user.id
 
@@ -273,6 +279,155 @@ def test_change_own_password_ends_other_sessions(app, client):
     assert "user.password_changed" in audit_actions(app)
     client.post("/logout", data={"csrf_token": _csrf(client)})
     assert login(client, "canbo@xa.example", "mat-khau-moi-1").status_code == 302
+
+
+def change_password(client, current, new, confirm=None):
+    return client.post("/account/password", data={
+        "csrf_token": _csrf(client), "current_password": current, "new_password": new,
+        "confirm": new if confirm is None else confirm})
+
+
+def test_a_password_an_admin_chose_must_be_replaced_before_any_page_opens(app, client):
+    make_user(app, email="lanhdao@xa.example", role="manager", must_change_password=True)
+    assert login(client, "lanhdao@xa.example").status_code == 302
+    for path in ("/manage/", "/dashboard/", "/review/comments", "/account/password?x=1"):
+        held = client.get(path)
+        if path.startswith("/account/password"):
+            assert held.status_code == 200
+            assert "Mật khẩu này do quản trị viên đặt." in held.get_data(as_text=True)
+        else:
+            assert held.status_code == 302, path
+            assert held.headers["Location"] == "/account/password"
+    assert client.get("/s/KHONGCO1").status_code != 302  # the public form is never held back
+
+    same = change_password(client, PASSWORD, PASSWORD)
+    assert same.status_code == 400
+    assert "Mật khẩu mới cần khác mật khẩu hiện tại." in same.get_data(as_text=True)
+    assert change_password(client, PASSWORD, "ngan").status_code == 400
+    assert client.get("/dashboard/").status_code == 302
+
+    assert change_password(client, PASSWORD, "mat-khau-rieng-1").status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "lanhdao@xa.example"))
+        assert user.must_change_password is False
+
+
+def test_signing_out_works_before_the_password_is_replaced(app, client):
+    make_user(app, must_change_password=True)
+    login(client, "canbo@xa.example")
+    result = client.post("/logout", data={"csrf_token": _csrf(client)})
+    assert result.headers["Location"] == "/login"
+    assert client.get("/account/password").headers["Location"].startswith("/login")
+
+
+def new_reset_link(app, email="canbo@xa.example") -> str:
+    """Issue a reset link as an admin would, and return its path."""
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        _reset, secret = create_reset_link(db.session, user)
+        db.session.commit()
+    return f"/reset/{secret}"
+
+
+def form_token(client) -> str:
+    return hidden_value(client.get("/login").get_data(as_text=True), "csrf_token")
+
+
+def reset_with(client, path, new, confirm=None):
+    token = hidden_value(client.get(path).get_data(as_text=True), "csrf_token")
+    return client.post(path, data={"csrf_token": token, "new_password": new,
+                                   "confirm": new if confirm is None else confirm})
+
+
+def test_a_reset_link_sets_a_new_password_once_and_ends_every_session(app, client):
+    make_user(app, must_change_password=True)
+    signed_in = app.test_client()
+    login(signed_in, "canbo@xa.example")
+    path = new_reset_link(app)
+    with app.app_context():
+        [stored] = db.session.scalars(select(PasswordReset))
+        assert path.removeprefix("/reset/") not in stored.token_hash  # only a hash is kept
+        assert stored.expires_at - stored.created_at == timedelta(hours=24)
+
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "canbo@xa.example" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    mismatch = reset_with(client, path, "mat-khau-moi-1", "mat-khau-khac-1")
+    assert mismatch.status_code == 400
+    assert "Hai mật khẩu mới không khớp nhau." in mismatch.get_data(as_text=True)
+
+    done = reset_with(client, path, "mat-khau-moi-1")
+    assert done.status_code == 302
+    assert done.headers["Location"] == "/login"  # nobody is signed in by a link
+    assert signed_in.get("/manage/").status_code == 302
+    assert login(client, "canbo@xa.example").status_code == 401
+    assert login(client, "canbo@xa.example", "mat-khau-moi-1").status_code == 302
+    assert client.get("/manage/").status_code == 200  # chosen by the owner: no forced change
+    assert "password.reset_used" in audit_actions(app)
+
+    again = app.test_client().get(path)
+    assert again.status_code == 410
+    assert "Liên kết đặt lại mật khẩu này đã được dùng." in again.get_data(as_text=True)
+
+
+def test_a_used_link_posted_again_changes_nothing(app, client):
+    make_user(app)
+    path = new_reset_link(app)
+    token = hidden_value(client.get(path).get_data(as_text=True), "csrf_token")
+    data = {"csrf_token": token, "new_password": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"}
+    assert client.post(path, data=data).status_code == 302
+    replay = client.post(path, data={**data, "new_password": "ke-gian-123",
+                                     "confirm": "ke-gian-123"})
+    assert replay.status_code == 410
+    assert login(client, "canbo@xa.example", "ke-gian-123").status_code == 401
+    assert audit_actions(app).count("password.reset_used") == 1
+
+
+def test_an_expired_reset_link_opens_nothing(app, client):
+    make_user(app)
+    path = new_reset_link(app)
+    with app.app_context():
+        db.session.execute(
+            update(PasswordReset).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    for response in (client.get(path), client.post(path, data={
+            "csrf_token": form_token(client), "new_password": "mat-khau-moi-1",
+            "confirm": "mat-khau-moi-1"})):
+        assert response.status_code == 410
+        assert "Liên kết đặt lại mật khẩu này đã hết hạn." in response.get_data(as_text=True)
+    assert login(client, "canbo@xa.example").status_code == 302  # the old password still works
+
+
+@pytest.mark.parametrize("forged", ["x", "A" * 43, "%00", "a" * 5000, "sat_" + "b" * 43])
+def test_a_forged_reset_link_is_not_found(app, client, forged):
+    make_user(app)
+    new_reset_link(app)
+    for response in (client.get(f"/reset/{forged}"), client.post(f"/reset/{forged}", data={
+            "csrf_token": form_token(client), "new_password": "mat-khau-moi-1",
+            "confirm": "mat-khau-moi-1"})):
+        assert response.status_code == 404
+        assert "Liên kết đặt lại mật khẩu không hợp lệ." in response.get_data(as_text=True)
+    assert "password.reset_used" not in audit_actions(app)
+
+
+def test_a_new_link_voids_the_one_before(app, client):
+    make_user(app)
+    first = new_reset_link(app)
+    second = new_reset_link(app)
+    assert client.get(first).status_code == 410
+    assert client.get(second).status_code == 200
+    assert audit_actions(app).count("password.reset_link_created") == 2
+
+
+def test_a_reset_link_of_a_disabled_account_opens_nothing(app, client):
+    make_user(app)
+    path = new_reset_link(app)
+    with app.app_context():
+        db.session.execute(update(User).values(is_enabled=False))
+        db.session.commit()
+    assert client.get(path).status_code == 404
 
 
 # What `next` may hold once the query string is decoded, and why each must stay on the site.

@@ -90,9 +90,13 @@ def test_users_create_reads_the_password_from_stdin(app, runner, agency):
     )
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == "created manager cb@example.gov.vn (agency DEMO-X-CUAVIET)\n"
+    assert result.stdout == (
+        "created manager cb@example.gov.vn (agency DEMO-X-CUAVIET)\n"
+        "the owner chooses a new password at the first sign-in\n"
+    )
     user = get_user(app, "cb@example.gov.vn")
     assert user is not None
+    assert user.must_change_password  # the operator chose it, not the owner
     assert check_password_hash(user.password_hash, PASSWORD)
     assert PASSWORD not in user.password_hash
     assert (user.role, user.agency.code, user.name, user.is_enabled) == (
@@ -102,7 +106,8 @@ def test_users_create_reads_the_password_from_stdin(app, runner, agency):
 
 
 def test_users_create_prompts_twice_for_a_hidden_password(app, runner):
-    result = runner.invoke(args=["users", "create", "admin@example.gov.vn", "--role", "admin"],
+    result = runner.invoke(args=["users", "create", "admin@example.gov.vn", "--role", "admin",
+                                 "--own-password"],
                            input=f"{PASSWORD}\n{PASSWORD}\n")
 
     assert result.exit_code == 0, result.output
@@ -111,6 +116,7 @@ def test_users_create_prompts_twice_for_a_hidden_password(app, runner):
     assert result.stdout.endswith("created admin admin@example.gov.vn\n")
     user = get_user(app, "admin@example.gov.vn")
     assert user is not None and user.agency_id is None
+    assert not user.must_change_password  # the operator's own account
     assert check_password_hash(user.password_hash, PASSWORD)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from survey_app import create_app, normalise_database_url
@@ -72,3 +75,24 @@ def test_client_address_comes_from_a_trusted_proxy_only(tmp_path):
             environ_base={"REMOTE_ADDR": "10.0.0.1"},
         )
         assert response.get_data(as_text=True) == expected
+
+
+def _public_base_url(monkeypatch, **env: str) -> str:
+    """Return Config.PUBLIC_BASE_URL as a fresh process reads it from this environment."""
+    for name in ("PUBLIC_BASE_URL", "FLASK_RUN_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    printed = subprocess.run(
+        [sys.executable, "-c", "import config; print(config.Config.PUBLIC_BASE_URL)"],
+        check=True, capture_output=True, text=True,
+    )
+    return printed.stdout.strip()
+
+
+def test_public_address_follows_the_development_server_port(monkeypatch):
+    assert _public_base_url(monkeypatch) == "http://127.0.0.1:5000"
+    assert _public_base_url(monkeypatch, FLASK_RUN_PORT="5001") == "http://127.0.0.1:5001"
+    given = _public_base_url(monkeypatch, FLASK_RUN_PORT="5001",
+                             PUBLIC_BASE_URL="https://danhgia.tinh.gov.vn")
+    assert given == "https://danhgia.tinh.gov.vn"

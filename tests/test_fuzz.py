@@ -453,7 +453,7 @@ def path_arguments(app: Flask, world: World) -> dict[str, str]:
     return {"agency_id": str(world.a_id), "counter_id": str(world.counter_a_id),
             "sector_id": str(world.sector_id), "user_id": str(world.user_ids["staff_a"]),
             "response_id": str(response_id), "scope_id": str(scope_id), "year": "2025",
-            "fmt": "csv", "code": world.code_a}
+            "fmt": "csv", "code": world.code_a, "token": "x" * 43}
 
 
 def fill(rule: str, values: dict[str, str]) -> str:
@@ -491,6 +491,8 @@ def test_every_route_answers_hostile_text_calmly(app: Flask, world: World, perso
 
     def check(result: TestResponse, what: str) -> None:
         failure = assert_readable(result, what)
+        # A streamed download keeps its request open until closed, as a server would.
+        result.close()
         if failure:
             failures.append(f"{failure[:300]} as {persona}")
 

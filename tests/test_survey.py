@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import SurveyCode
-from survey_app.survey.services import dossier_hash
+from survey_app.survey.services import CODE_REVOKED, dossier_hash
 from tests.conftest import VALID_ANSWERS, create_agency, create_code, open_form, responses
 
 
@@ -272,21 +273,47 @@ def test_unknown_code_gets_a_404_page_without_a_form(client):
         assert "<form" not in html
 
 
+def revoke(app: Flask, code: str, at: datetime) -> None:
+    with app.app_context():
+        survey_code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
+        survey_code.revoked_at = at
+        db.session.commit()
+
+
 def test_revoked_code_gets_a_410_page_and_stores_nothing(app, client, survey_code):
     tokens = open_form(client, survey_code)
-    with app.app_context():
-        code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == survey_code))
-        code.revoked_at = datetime.now(UTC)
-        db.session.commit()
+    # Revoked before this form was served (a page kept from earlier, say), or with no token.
+    revoke(app, survey_code, datetime.now(UTC) - timedelta(hours=1))
 
     shown = client.get(f"/s/{survey_code}")
     posted = submit(client, survey_code, VALID_ANSWERS, tokens)
-    for result in (shown, posted):
+    tokenless = submit(client, survey_code, VALID_ANSWERS, {**tokens, "submit_token": ""})
+    for result in (shown, posted, tokenless):
         html = text_of(result)
         assert result.status_code == 410
         assert "Mã QR này đã ngừng sử dụng" in html
         assert "<form" not in html
     assert responses(app) == []
+
+
+def test_answers_to_a_form_open_when_its_code_is_revoked_are_kept_but_not_counted(
+    app, client, survey_code
+):
+    tokens = open_form(client, survey_code)
+    revoke(app, survey_code, datetime.now(UTC))
+
+    posted = submit(client, survey_code, VALID_ANSWERS, tokens)
+    assert posted.status_code == 303
+    assert posted.headers["Location"].endswith(f"/s/{survey_code}/thanks")
+    thanks = client.get(posted.headers["Location"])
+    assert thanks.status_code == 200 and "Cảm ơn" in text_of(thanks)
+
+    [stored] = responses(app)
+    assert (stored.status, stored.status_reason) == ("flagged", CODE_REVOKED)
+    assert stored.q1 == 5 and stored.comment == "Cán bộ nhiệt tình."
+    from tests.test_abuse import tally_of_today  # that module imports this one's helpers
+
+    assert tally_of_today(app, survey_code) == ({"flagged": 1}, 0)
 
 
 def test_error_pages_speak_english_when_chosen(client):

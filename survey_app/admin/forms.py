@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from survey_app.audit_labels import action_choices
 from survey_app.auth.services import MIN_PASSWORD_LENGTH, AccountError
 from survey_app.labels import level_label, role_label
 from survey_app.models import AGENCY_CODE_PATTERN, AGENCY_LEVELS, ROLES, Agency
@@ -130,6 +131,10 @@ class PasswordResetForm(FlaskForm):
     password = _password_field(_l("Mật khẩu mới"))
 
 
+class ResetLinkForm(FlaskForm):
+    """The button that issues a one-time reset link: only its CSRF token."""
+
+
 # Agencies, counters, sectors -------------------------------------------------------------
 
 
@@ -189,7 +194,7 @@ class AuditFilterForm(FlaskForm):
 
     def __init__(self, *args: Any, actions: Sequence[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.action.choices = [("", _("Tất cả"))] + [(action, action) for action in actions]
+        self.action.choices = [("", _("Tất cả")), *action_choices(list(actions))]
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

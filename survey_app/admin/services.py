@@ -72,9 +72,13 @@ def list_users(session: Session) -> list[User]:
 
 def create_account(session: Session, *, email: str, password: str, role: str,
                    agency: Agency | None, name: str) -> User:
-    """Create an account; a concurrent duplicate email is an AccountError like any other."""
+    """Create an account whose owner chooses a new password at the first sign-in.
+
+    A concurrent duplicate email is an AccountError like any other.
+    """
     with _unique(session, AccountError("an account with this email already exists", "email_taken")):
-        return create_user(session, email, password, role, agency, name=name)
+        return create_user(session, email, password, role, agency, name=name,
+                           must_change_password=True)
 
 
 def update_account(session: Session, user: User, *, actor: User, role: str,

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -18,6 +27,7 @@ from survey_app.admin.forms import (
     AuditFilterForm,
     CounterForm,
     PasswordResetForm,
+    ResetLinkForm,
     SectorForm,
     UserCreateForm,
     UserEditForm,
@@ -40,8 +50,15 @@ from survey_app.admin.services import (
     update_agency,
     update_sector,
 )
+from survey_app.audit_labels import action_label, describe
 from survey_app.auth.access import roles_required
-from survey_app.auth.services import MIN_PASSWORD_LENGTH, AccountError, set_password
+from survey_app.auth.services import (
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    create_reset_link,
+    set_password,
+)
+from survey_app.codes import survey_url_root
 from survey_app.extensions import db
 from survey_app.manage.services import agency_overview
 from survey_app.models import Agency, Counter, Sector, User
@@ -110,13 +127,16 @@ def user_new() -> Page:
 
 
 def _render_user(user: User, form: UserEditForm | None = None,
-                 password_form: PasswordResetForm | None = None) -> Page:
+                 password_form: PasswordResetForm | None = None,
+                 reset_link: str | None = None,
+                 reset_expires_at: datetime | None = None) -> Page:
     form = form or UserEditForm(formdata=None, obj=user, agencies=list_agencies(db.session))
     password_form = password_form or PasswordResetForm(formdata=None)
     return render_template(
         "admin/user_edit.html", user=user, form=form, password_form=password_form,
-        min_password_length=MIN_PASSWORD_LENGTH,
-    ), _status()
+        link_form=ResetLinkForm(formdata=None), min_password_length=MIN_PASSWORD_LENGTH,
+        reset_link=reset_link, reset_expires_at=reset_expires_at,
+    ), 200 if reset_link else _status()
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -161,6 +181,25 @@ def user_password(user_id: int) -> Page:
             flash(_("Đã đặt mật khẩu mới cho %(email)s.", email=user.email), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     return _render_user(user, password_form=form)
+
+
+@bp.post("/users/<int:user_id>/reset-link")
+@roles_required("admin")
+def user_reset_link(user_id: int) -> Page:
+    """Issue a one-time link with which the user chooses a new password; show it once."""
+    user = _get_or_404(User, user_id)
+    if not ResetLinkForm().validate_on_submit():
+        abort(400)
+    if not user.is_enabled:
+        flash(_("Tài khoản đang bị khóa: hãy mở khóa trước khi tạo liên kết."), "error")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    reset, secret = create_reset_link(db.session, user, actor=_actor())
+    db.session.commit()
+    link = survey_url_root() + url_for("auth.reset_password", token=secret)
+    # Rendered, never redirected: the link is in this one response and nowhere else.
+    response = make_response(_render_user(user, reset_link=link, reset_expires_at=reset.expires_at))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # Agencies and counters -------------------------------------------------------------------
@@ -317,13 +356,6 @@ def target_label(target_type: str) -> str:
     return str(TARGET_LABELS.get(target_type, target_type))
 
 
-def compact_json(details: dict[str, Any] | None) -> str:
-    """Return the details as one line of JSON, readable Vietnamese included."""
-    if not details:
-        return ""
-    return json.dumps(details, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
-
-
 def _audit_page_url(page: int) -> str:
     args: dict[str, Any] = request.args.to_dict()
     args["page"] = page
@@ -344,8 +376,8 @@ def audit_log() -> Page:
     result = audit_events(db.session, filters, ZoneInfo(current_app.config["TIMEZONE"]),
                           page=request.args.get("page", 1, type=int) or 1)
     return render_template(
-        "admin/audit.html", form=form, result=result, compact_json=compact_json,
-        target_label=target_label,
+        "admin/audit.html", form=form, result=result, target_label=target_label,
+        action_label=action_label, describe=describe,
         previous_url=_audit_page_url(result.page - 1) if result.has_previous else None,
         next_url=_audit_page_url(result.page + 1) if result.has_next else None,
     )

@@ -21,12 +21,8 @@ class LoginForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Mật khẩu hiện tại"),
-        validators=[InputRequired(message=_l("Vui lòng nhập mật khẩu hiện tại."))],
-    )
-    new_password = PasswordField(
+def _new_password_field() -> PasswordField:
+    return PasswordField(
         _l("Mật khẩu mới"),
         validators=[
             InputRequired(message=_l("Vui lòng nhập mật khẩu mới.")),
@@ -37,7 +33,26 @@ class ChangePasswordForm(FlaskForm):
             ),
         ],
     )
-    confirm = PasswordField(
+
+
+def _confirm_field() -> PasswordField:
+    return PasswordField(
         _l("Nhập lại mật khẩu mới"),
         validators=[EqualTo("new_password", message=_l("Hai mật khẩu mới không khớp nhau."))],
     )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Mật khẩu hiện tại"),
+        validators=[InputRequired(message=_l("Vui lòng nhập mật khẩu hiện tại."))],
+    )
+    new_password = _new_password_field()
+    confirm = _confirm_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    """The page a one-time reset link opens: the new password, twice."""
+
+    new_password = _new_password_field()
+    confirm = _confirm_field()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,6 +20,7 @@ from survey_app.models import (
     ApiToken,
     AuditEvent,
     LoginFailure,
+    PasswordReset,
     User,
     UserSession,
     utcnow,
@@ -87,8 +88,13 @@ def create_user(
     agency: Agency | None = None,
     name: str = "",
     actor: User | None = None,
+    must_change_password: bool = False,
 ) -> User:
-    """Create an account; managers and staff need an agency. Only flushes."""
+    """Create an account; managers and staff need an agency. Only flushes.
+
+    `must_change_password` is for a password someone other than the owner chose: the owner
+    then chooses their own at the first sign-in.
+    """
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise AccountError("not a valid email address", "email_invalid")
@@ -105,6 +111,7 @@ def create_user(
         password_hash=hash_password(password),
         role=role,
         agency=agency,
+        must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()
@@ -121,14 +128,17 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str, actor: User | None = None) -> None:
-    """Replace the password and sign the user out of every other session."""
+    """Replace the password and sign the user out of every other session.
+
+    A password the owner chose clears the demand to change it; one an admin chose sets it.
+    """
     check_password_rules(password)
+    is_own = actor is None or actor.id == user.id
     user.password_hash = hash_password(password)
+    user.must_change_password = not is_own
     user.session_version += 1
     session.flush()
-    action = (
-        "user.password_changed" if actor is None or actor.id == user.id else "user.password_reset"
-    )
+    action = "user.password_changed" if is_own else "user.password_reset"
     audit.record(session, action, actor=actor, target=user)
 
 
@@ -400,3 +410,82 @@ def user_for_session(
             UserSession.created_at > since,
         )
     )
+
+
+# One-time reset links --------------------------------------------------------------------
+
+RESET_LINK_LIFETIME = timedelta(hours=24)
+
+
+class ResetLinkError(LookupError):
+    """A reset link that opens nothing: `reason` is "unknown", "used" or "expired"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"password reset link {reason}")
+        self.reason = reason
+
+
+def create_reset_link(
+    session: Session, user: User, actor: User | None = None, now: datetime | None = None
+) -> tuple[PasswordReset, str]:
+    """Issue a one-time link for the user; return it and its secret, shown only once.
+
+    A new link voids the user's earlier unused ones, so only the latest one handed out works.
+    """
+    now = now or utcnow()
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    secret = secrets.token_urlsafe(32)
+    reset = PasswordReset(
+        user=user, token_hash=token_hash(secret), created_at=now,
+        expires_at=now + RESET_LINK_LIFETIME,
+    )
+    session.add(reset)
+    session.flush()
+    audit.record(
+        session, "password.reset_link_created", actor=actor, target=user,
+        expires_at=reset.expires_at.isoformat(),
+    )
+    return reset, secret
+
+
+def find_reset_link(session: Session, secret: str, now: datetime | None = None) -> PasswordReset:
+    """Return the link's record if it may still be used, or raise ResetLinkError."""
+    reset = session.scalar(
+        select(PasswordReset).where(PasswordReset.token_hash == token_hash(secret))
+    )
+    if reset is None or not reset.user.is_enabled:
+        raise ResetLinkError("unknown")
+    if reset.used_at is not None:
+        raise ResetLinkError("used")
+    if reset.expires_at <= (now or utcnow()):
+        raise ResetLinkError("expired")
+    return reset
+
+
+def use_reset_link(
+    session: Session, secret: str, password: str, now: datetime | None = None
+) -> User:
+    """Set the password through a link, once; every session of the account ends."""
+    now = now or utcnow()
+    reset = find_reset_link(session, secret, now)
+    check_password_rules(password)
+    # Marked used in one statement: of two requests racing with one link, one wins.
+    claimed = session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ResetLinkError("used")
+    user = reset.user
+    user.password_hash = hash_password(password)
+    user.must_change_password = False
+    user.session_version += 1
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    session.flush()
+    audit.record(session, "password.reset_used", actor=user, target=user)
+    return user

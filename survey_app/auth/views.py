@@ -1,11 +1,11 @@
-"""Sign in, sign out, change one's own password."""
+"""Sign in, sign out, change one's own password, set a new one through a reset link."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask import session as browser_session
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -15,14 +15,17 @@ from werkzeug.security import check_password_hash
 from survey_app import audit
 from survey_app.auth import bp
 from survey_app.auth.access import SESSION_SECRET_KEY
-from survey_app.auth.forms import ChangePasswordForm, LoginForm
+from survey_app.auth.forms import ChangePasswordForm, LoginForm, ResetPasswordForm
 from survey_app.auth.redirects import safe_next_url
 from survey_app.auth.services import (
     MIN_PASSWORD_LENGTH,
+    ResetLinkError,
     authenticate,
     end_session,
+    find_reset_link,
     set_password,
     start_session,
+    use_reset_link,
 )
 from survey_app.extensions import db
 
@@ -35,6 +38,26 @@ def home_url() -> str:
     if current_user.role in ("manager", "admin"):
         return url_for("dashboard.index")
     return url_for("manage.index")
+
+
+# What opens while a password someone else chose is still to be replaced. Public pages and
+# the API (which takes a token, not a session) are never held back.
+_OPEN_BEFORE_OWN_PASSWORD = {"auth.change_password", "auth.logout", "auth.reset_password", "static"}
+_PUBLIC_BLUEPRINTS = {"survey", "main", "api"}
+
+
+@bp.before_app_request
+def require_own_password() -> Any:
+    """Send someone whose password an admin chose to the page that replaces it."""
+    if (
+        request.endpoint is None
+        or request.endpoint in _OPEN_BEFORE_OWN_PASSWORD
+        or request.blueprint in _PUBLIC_BLUEPRINTS
+    ):
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 def _next_url() -> str:
@@ -99,6 +122,8 @@ def change_password() -> Any:
     if form.validate_on_submit():
         if not check_password_hash(current_user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("Mật khẩu hiện tại không đúng."))
+        elif form.new_password.data == form.current_password.data:
+            form.new_password.errors.append(_("Mật khẩu mới cần khác mật khẩu hiện tại."))
         else:
             user = current_user._get_current_object()
             set_password(db.session, user, form.new_password.data, actor=user)
@@ -108,5 +133,43 @@ def change_password() -> Any:
             return redirect(home_url())
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH
+        "auth/password.html", form=form, min_length=MIN_PASSWORD_LENGTH,
+        is_forced=current_user.must_change_password,
     ), status
+
+
+def _reset_link_refused(error: ResetLinkError) -> Any:
+    # Unknown, used or expired: a person holding a real link learns which; a guess learns
+    # only that it opens nothing.
+    status = 404 if error.reason == "unknown" else 410
+    messages = {
+        "unknown": _("Liên kết đặt lại mật khẩu không hợp lệ."),
+        "used": _("Liên kết đặt lại mật khẩu này đã được dùng."),
+        "expired": _("Liên kết đặt lại mật khẩu này đã hết hạn."),
+    }
+    return render_template("auth/reset_refused.html", message=messages[error.reason]), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Any:
+    """Choose a new password through a one-time link an admin issued; then sign in."""
+    try:
+        reset = find_reset_link(db.session, token)
+    except ResetLinkError as error:
+        return _reset_link_refused(error)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            use_reset_link(db.session, token, form.new_password.data)
+        except ResetLinkError as error:
+            db.session.rollback()
+            return _reset_link_refused(error)
+        db.session.commit()
+        flash(_("Đã đặt mật khẩu mới. Vui lòng đăng nhập bằng mật khẩu này."), "success")
+        return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    response = make_response(render_template(
+        "auth/reset.html", form=form, email=reset.user.email, min_length=MIN_PASSWORD_LENGTH,
+    ), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -44,7 +44,7 @@ from survey_app.review.services import (
     status_totals,
 )
 from survey_app.scope_filters import FilterError, ResolvedFilter, resolve
-from survey_app.survey.services import DUPLICATE_DOSSIER
+from survey_app.survey.services import CODE_REVOKED, DUPLICATE_DOSSIER
 from survey_app.tallies import Period, deployment_zone, local_date
 
 Page = WerkzeugResponse | str | tuple[str, int]
@@ -65,6 +65,7 @@ REASON_LABELS = {
     "burst": _l("Nhiều phiếu dồn dập qua cùng một mã QR trong thời gian ngắn"),
     "device_mismatch": _l("Phiếu gửi từ thiết bị khác với thiết bị đã mở phiếu"),
     "address_burst": _l("Nhiều phiếu từ cùng một địa chỉ mạng qua cùng một mã QR"),
+    CODE_REVOKED: _l("Mã QR đã bị thu hồi trong khi người dân đang điền phiếu"),
 }
 OVERALL_LABELS = {int(choice.value): choice.label for choice in SCALE}
 CONFLICT_MESSAGE = _l("Không thể khôi phục: đã có một phiếu khác được tính cho mã hồ sơ này.")
@@ -168,6 +169,18 @@ def _render_list(template: str, form: ReviewFilterForm, page: ReviewPage | None,
     ), status
 
 
+def _downloads(resolved: ResolvedFilter) -> dict[str, str]:
+    """Return the addresses of every response of the page's period, agency and sector."""
+    period = resolved.tally.period
+    args: dict[str, Any] = {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "agency": resolved.agency.code if resolved.agency else None,
+        "sector": resolved.sector.code if resolved.sector else None,
+    }
+    return {fmt: url_for("exports.responses", fmt=fmt, **args) for fmt in ("xlsx", "csv")}
+
+
 @bp.get("/comments")
 @roles_required("admin", "manager")
 def comments() -> Page:
@@ -187,7 +200,8 @@ def comments() -> Page:
     page = review_page(db.session, flt, deployment_zone(), request.args.get("before", type=int))
     totals = status_totals(db.session, resolved.tally)
     return _render_list("review/comments.html", form, page, totals=totals,
-                        period=period_text(resolved.tally.period))
+                        period=period_text(resolved.tally.period),
+                        downloads=_downloads(resolved))
 
 
 @bp.get("/flagged", endpoint="queue")

@@ -34,6 +34,7 @@ DEVICE_MISMATCH = "device_mismatch"
 DEVICE_REPEAT = "device_repeat"
 ADDRESS_BURST = "address_burst"
 BURST = "burst"
+CODE_REVOKED = "code_revoked"  # answers a form served before its code was withdrawn
 BURST_WINDOW = timedelta(minutes=10)
 # The two windows of the address rule (their allowances are settings).
 ADDRESS_SHORT_WINDOW = timedelta(minutes=10)
@@ -115,6 +116,24 @@ def active_survey_code_or_abort(
         abort(404)
     if not survey_code.is_active:
         abort(410)
+    return survey_code
+
+
+def code_taking_answers_or_abort(
+    session: Session, code: str, submit_token: str | None
+) -> SurveyCode:
+    """Return the code a post answers; 404 when there is none, 410 when it was revoked.
+
+    A form served before the revocation (its submit token says when) is still taken: the
+    citizen's answers are kept, flagged and not counted, rather than lost.
+    """
+    survey_code = find_survey_code(session, code, with_labels=False)
+    if survey_code is None:
+        abort(404)
+    if survey_code.revoked_at is not None:
+        token = read_submit_token(submit_token, survey_code.code)
+        if token is None or token.issued_at >= survey_code.revoked_at:
+            abort(410)
     return survey_code
 
 
@@ -298,13 +317,16 @@ def flag_reason(
 ) -> str | None:
     """Return why a new response should be flagged for review, or None.
 
-    When several reasons apply, the strongest sign of a machine wins: honeypot, too_fast,
+    When several reasons apply, the strongest sign of a machine wins: honeypot, code_revoked
+    (answers to a code withdrawn while its form was open), too_fast,
     device_mismatch, device_repeat, address_burst, then burst. A setting of 0 turns its
     check off.
     """
     config = current_app.config
     if sender.is_honeypot_filled:
         return HONEYPOT
+    if survey_code.revoked_at is not None:
+        return CODE_REVOKED
     min_seconds = config["MIN_SECONDS_TO_ANSWER"]
     if (
         min_seconds > 0

@@ -35,6 +35,7 @@ from survey_app.survey.services import (
     Sender,
     active_survey_code_or_abort,
     code_labels,
+    code_taking_answers_or_abort,
     find_survey_code,
     issue_submit_token,
     read_submit_token,
@@ -81,7 +82,9 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
             return redirect(url_for("survey.show", code=labels.code), code=308)
         return _blank_form(labels), 200
 
-    survey_code = active_survey_code_or_abort(db.session, code, with_labels=False)
+    survey_code = code_taking_answers_or_abort(
+        db.session, code, request.form.get("submit_token")
+    )
     if survey_code.code != code:
         return redirect(url_for("survey.show", code=survey_code.code), code=308)
     form = survey_form_class(CURRENT)()
