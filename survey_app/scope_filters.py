@@ -2,9 +2,10 @@
 
 The dashboard, the exports and the API all go through `resolve`, so the scope of the
 signed-in user (or of the API token's owner) is enforced in one place: asking for an
-agency outside it is an error, never an empty or silently widened answer. The dashboard's
-and the quarterly report's filter forms live here too, so that a download reads the very
-address of the page it was clicked on with the page's own parser.
+agency outside it is an error, never an empty or silently widened answer. The filter forms
+of the dashboard, the quarterly report and the review pages live here too, so that they
+share one filter bar and a download reads the very address of the page it was clicked on
+with the page's own parser.
 """
 
 from __future__ import annotations
@@ -185,24 +186,25 @@ class ScopeForm(FlaskForm):
         ]
 
 
-class DashboardFilterForm(ScopeForm):
+class PeriodScopeForm(ScopeForm):
+    """The filter bar of the dashboard and the review pages: period, dates, agency, sector.
+
+    One set of presets, one default and dates typed dd/mm/yyyy under the same names as in
+    the API and the exports, so an address carries its filter from one page to another.
+    """
+
     period = SelectField(
         _l("Thời gian"), default=DEFAULT_PRESET, invalid_choice_message=INVALID_CHOICE
     )
     # Named as in the API and the exports, so one address works for all three.
     start = StringField(_l("Từ ngày"), name="from", filters=[_strip])
     end = StringField(_l("Đến ngày"), name="to", filters=[_strip])
-    counter = SelectField(_l("Quầy"), validate_choice=False, filters=[_strip])
-    sort = HiddenField()
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.period.choices = [(key, str(label)) for key, label in PERIOD_LABELS.items()]
         self.today = today
         self.chosen_period: Period | None = None
-        self.counter_id: int | None = None
-        # Without JavaScript the counters of an agency are listed once the agency is chosen.
-        self.counter_needs_agency = True
 
     @property
     def is_custom(self) -> bool:
@@ -212,7 +214,7 @@ class DashboardFilterForm(ScopeForm):
     def validate(self, extra_validators: Any = None) -> bool:
         is_valid = super().validate(extra_validators)
         if is_valid:
-            is_valid = self._check_period() and self._check_counter()
+            is_valid = self._check_period()
         return is_valid
 
     def _check_period(self) -> bool:
@@ -246,6 +248,23 @@ class DashboardFilterForm(ScopeForm):
                 self.end.errors = [_("Khoảng thời gian dài nhất là 10 năm.")]
             return False
         return True
+
+
+class DashboardFilterForm(PeriodScopeForm):
+    counter = SelectField(_l("Quầy"), validate_choice=False, filters=[_strip])
+    sort = HiddenField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counter_id: int | None = None
+        # Without JavaScript the counters of an agency are listed once the agency is chosen.
+        self.counter_needs_agency = True
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        is_valid = super().validate(extra_validators)
+        if is_valid:
+            is_valid = self._check_counter()
+        return is_valid
 
     def _check_counter(self) -> bool:
         if not self.counter.data:

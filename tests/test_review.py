@@ -284,25 +284,57 @@ def test_period_filter(app, world):
     answer(app, world.code_a, "Ý kiến cũ", at=long_ago)
     answer(app, world.code_a, "Ý kiến mới")
     client = signed_in(app, world, "manager_a")
-    html = comments(client)[1]  # the last 12 months by default
+    html = comments(client)[1]  # this year by default, as on the dashboard
     assert "Ý kiến mới" in html and "Ý kiến cũ" not in html
-    assert "Ý kiến cũ" in comments(client, "?period=all")[1]
     day = _local_day(app, long_ago)
+    typed = day.strftime("%d/%m/%Y")
+    html = comments(client, f"?from={typed}&to={typed}")[1]
+    assert "Ý kiến cũ" in html and "Ý kiến mới" not in html
+    # Links (the downloads, the dashboard's) write the dates YYYY-MM-DD: read as well.
     html = comments(client, f"?from={day.isoformat()}&to={day.isoformat()}")[1]
     assert "Ý kiến cũ" in html and "Ý kiến mới" not in html
 
 
 @pytest.mark.parametrize("query, message", [
-    ("?from=2025-03-01", "Vui lòng nhập cả ngày bắt đầu và ngày kết thúc."),
-    ("?from=2025-03-31&to=2025-03-01", "Ngày kết thúc cần sau hoặc trùng ngày bắt đầu."),
-    ("?from=31/03/2025&to=2025-04-01", "Vui lòng nhập ngày theo dạng năm-tháng-ngày"),
-    ("?from=2000-01-01&to=2025-01-01", "Khoảng thời gian dài nhất là 10 năm."),
+    ("?from=01/03/2025", "Vui lòng nhập cả ngày bắt đầu và ngày kết thúc."),
+    ("?from=31/03/2025&to=01/03/2025", "Ngày kết thúc phải trùng hoặc sau ngày bắt đầu."),
+    ("?from=2025-31-03&to=01/04/2025", "Ngày không hợp lệ: hãy viết theo dạng ngày/tháng/năm"),
+    ("?from=01/01/2000&to=01/01/2025", "Khoảng thời gian dài nhất là 10 năm."),
     ("?period=forever", "Vui lòng chọn một mục trong danh sách."),
+    ("?period=all", "Vui lòng chọn một mục trong danh sách."),
 ])
 def test_a_bad_period_is_explained(app, world, query, message):
-    status, html = comments(signed_in(app, world, "manager_a"), query)
-    assert status == 400
-    assert message in html
+    for path in ("/review/comments", "/review/flagged"):
+        page = signed_in(app, world, "manager_a").get(f"{path}{query}")
+        assert page.status_code == 400
+        assert message in text_of(page)
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/review/comments", "/review/flagged"])
+def test_the_review_pages_show_the_dashboards_filter_bar(app, world, path):
+    html = text_of(signed_in(app, world, "manager_province").get(path))
+    options = re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)</option>',
+                         html.split('name="period"', 1)[1].split("</select>", 1)[0])
+    assert options == [
+        ("this_month", "Tháng này"), ("this_quarter", "Quý này"), ("this_year", "Năm nay"),
+        ("last_12_months", "12 tháng gần nhất"), ("custom", "Tự chọn khoảng ngày"),
+    ]
+    assert re.search(r'<option selected value="this_year">|<option value="this_year" selected',
+                     html)
+    for name in ("from", "to"):
+        assert re.search(rf'<input[^>]*name="{name}"[^>]*type="text"', html)
+    assert "Ngày/tháng/năm, ví dụ 01/01/2025" in html
+    assert "Tất cả đơn vị trong phạm vi" in html and "Tất cả lĩnh vực" in html
+    assert "Mọi đơn vị" not in html and "gần đây" not in html
+
+
+def test_the_links_between_review_pages_keep_the_filter(app, world):
+    first = answer(app, world.code_a, "Một", dossier="HS-7")
+    answer(app, world.code_a, "Hai", dossier="HS-7")
+    assert stored(app, first)[0] == "counted"
+    client = signed_in(app, world, "manager_province")
+    html = comments(client, "?period=this_month&agency=XA-A")[1]
+    assert unescape(html).count("/review/flagged?period=this_month&agency=XA-A") == 2
 
 
 def test_counted_and_stored_totals_are_shown(app, world):
@@ -464,8 +496,8 @@ def test_the_way_back_is_a_path_of_this_site(app, world, unsafe):
 def test_the_way_back_lands_on_the_response_whatever_anchor_it_had(app, world):
     response_id = answer(app, world.code_a)
     page = flag(signed_in(app, world, "manager_a"), response_id,
-                next_path="/review/flagged?period=all#response-1")
-    assert page.headers["Location"] == f"/review/flagged?period=all#response-{response_id}"
+                next_path="/review/flagged?period=this_month#response-1")
+    assert page.headers["Location"] == f"/review/flagged?period=this_month#response-{response_id}"
 
 
 def test_restoring_a_repeated_dossier_never_counts_it_twice(app, world):
@@ -524,11 +556,13 @@ def test_the_queue_lists_responses_without_a_comment_too(app, world):
     assert "Không có ý kiến" in html
 
 
-def test_old_flagged_responses_stay_in_the_queue(app, world):
+def test_old_responses_in_the_queue_are_found_by_their_dates(app, world):
     old = answer(app, world.code_a, "Cũ", at=datetime(2024, 1, 5, 3, 0, tzinfo=UTC),
                  dossier="HS-OLD")
     repeat = answer(app, world.code_a, "Cũ lặp lại", at=datetime(2024, 1, 6, 3, 0, tzinfo=UTC),
                     dossier="HS-OLD")
     assert stored(app, old)[0] == "counted" and stored(app, repeat)[0] == "duplicate"
-    html = text_of(signed_in(app, world, "manager_a").get("/review/flagged"))
+    client = signed_in(app, world, "manager_a")
+    assert "Cũ lặp lại" not in text_of(client.get("/review/flagged"))  # this year by default
+    html = text_of(client.get("/review/flagged?from=01/01/2024&to=31/12/2024"))
     assert "Cũ lặp lại" in html

@@ -227,9 +227,13 @@ def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetim
     flt = resolved.tally
     report = build_report(session, flt)
     lang = 1 if current_language() == "en" else 0  # labels: (vi, en)
+    # With one sector chosen every scope would hold that sector's responses alone, each
+    # judged by its own targets (investment against 90 as «all sectors»): as on the
+    # dashboard, the sector's own row, judged by the targets that fit it, stands for them.
     named: list[tuple[str, str, str, ScopeFigures]] = [
         (_("Phạm vi chỉ tiêu"), key, report.scope_labels[key][lang], figures)
         for key, figures in report.scopes.items()
+        if resolved.sector is None
     ]
     named += [
         (_("Lĩnh vực"), code, report.sector_labels[code][lang], figures)

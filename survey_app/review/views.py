@@ -77,6 +77,10 @@ FILTER_ERRORS = {
 }
 
 
+# The filter bar shared with the dashboard: carried by the links between the review pages.
+FILTER_BAR_ARGS = ("period", "from", "to", "agency", "sector")
+
+
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
@@ -111,22 +115,19 @@ def overall_label(value: int | None) -> str:
 
 def _filter_form(form_class: type[FilterForm]) -> FilterForm:
     visible = visible_agency_ids(db.session, current_user)
-    return form_class(
-        formdata=request.args,
-        agencies=agencies_in_scope(db.session, visible),
-        sectors=list_sectors(db.session),
-        locale=current_language(),
-    )
+    form = form_class(formdata=request.args, today=local_date(utcnow()))
+    form.fill_choices(agencies_in_scope(db.session, visible), list_sectors(db.session),
+                      current_language())
+    return form
 
 
 def _resolve(form: ReviewFilterForm) -> ResolvedFilter | None:
     """Check the filters against the user's scope: 403 for an agency outside it."""
-    if not form.validate():
+    if not form.validate() or form.chosen_period is None:
         return None
-    today = local_date(utcnow())
     try:
         return resolve(
-            db.session, current_user, form.chosen_period(today),
+            db.session, current_user, form.chosen_period,
             agency_code=form.agency.data or None, sector_code=form.sector.data or None,
             statuses=None,
         )
@@ -148,6 +149,11 @@ def _page_url(before: int | None) -> str:
     return url_for(request.endpoint or "review.comments", **args)
 
 
+def _filter_args() -> dict[str, str]:
+    """Return the filter bar's choices in the address, for the links to the other pages."""
+    return {name: value for name in FILTER_BAR_ARGS if (value := request.args.get(name, ""))}
+
+
 def _render_list(template: str, form: ReviewFilterForm, page: ReviewPage | None,
                  status: int = 200, **context: Any) -> tuple[str, int]:
     before = request.args.get("before", type=int)
@@ -159,6 +165,7 @@ def _render_list(template: str, form: ReviewFilterForm, page: ReviewPage | None,
         first_url=_page_url(None),
         next_url=_page_url(page.next_before) if page and page.next_before else None,
         back=request.full_path.rstrip("?"),
+        filter_args=_filter_args(),
         flag_reasons=[(code, MANUAL_REASON_LABELS[code]) for code in MANUAL_REASONS],
         note_max_length=NOTE_MAX_LENGTH,
         page_size=PAGE_SIZE,
