@@ -35,7 +35,7 @@ from limits import parse
 from werkzeug.exceptions import HTTPException
 
 from survey_app import devices
-from survey_app.text import clean_code
+from survey_app.text import clean_survey_code
 
 LIMITED_ENDPOINT = "survey.show"
 EXTENSION_KEY = "survey_app.limiter"
@@ -74,7 +74,7 @@ def _read_submission() -> str | None:
         validate_csrf(form.get("csrf_token"))
     except ValidationError:
         return None
-    code = clean_code((request.view_args or {}).get("code"))
+    code = clean_survey_code((request.view_args or {}).get("code"))
     token = read_submit_token(form.get("submit_token"), code) if code else None
     return token.device_tag if token is not None else None
 
@@ -97,7 +97,7 @@ def device_key() -> str:
 
 def code_key() -> str:
     """Return the bucket of the QR code in the address, in its canonical spelling."""
-    return "code:" + (clean_code((request.view_args or {}).get("code")) or "-")
+    return "code:" + (clean_survey_code((request.view_args or {}).get("code")) or "-")
 
 
 def address_key() -> str:

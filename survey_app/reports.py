@@ -112,6 +112,10 @@ class TargetBook:
         scope: ScopeDefinition | None = self._scope_cache[key]
         return scope
 
+    def scopes_holding(self, sector_id: int) -> list[ScopeDefinition]:
+        """Return the named scopes that hold a sector (every sector is in the all-sector one)."""
+        return [s for s in self.scopes if s.sector_ids is not None and sector_id in s.sector_ids]
+
     def checks(self, scores: sipas.Scores, year: int,
                scopes: Mapping[Indicator, ScopeDefinition | None]) -> list[TargetCheck]:
         """Judge each indicator of a figure against its own target (one per indicator)."""
@@ -240,6 +244,17 @@ class Report:
     book: TargetBook
     # The targets that judge the filter as a whole (its sector, or all sectors), by indicator.
     filter_scopes: dict[Indicator, ScopeDefinition | None] = field(default_factory=dict)
+    # Every sector's labels by id, in the sectors' order: what a scope pools, in words.
+    sector_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def pooled_sector_names(self, code: str, locale: str) -> list[str]:
+        """Return the names of the sectors a scope pools; empty when it pools every sector."""
+        scope = self.book.scope(code)
+        if scope.sector_ids is None:
+            return []
+        return [en if locale == "en" else vi
+                for sector_id, (vi, en) in self.sector_names.items()
+                if sector_id in scope.sector_ids]
 
     @property
     def period_year(self) -> int:
@@ -294,6 +309,10 @@ def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = N
         sector_labels={s.code: (s.label_vi, s.label_en) for s in sectors.values()},
         book=book,
         filter_scopes={i: book.scope_of(flt.sector_ids, i, year) for i in INDICATORS},
+        sector_names={
+            s.id: (s.label_vi, s.label_en)
+            for s in sorted(sectors.values(), key=lambda s: (s.position, s.code))
+        },
     )
 
 

@@ -62,6 +62,7 @@ from survey_app.codes import survey_url_root
 from survey_app.extensions import db
 from survey_app.manage.services import agency_overview
 from survey_app.models import Agency, Counter, Sector, User
+from survey_app.reports import load_target_book
 
 Page = Response | str | tuple[str, int]
 Model = TypeVar("Model")
@@ -316,7 +317,10 @@ def counter_rename(counter_id: int) -> Page:
 @roles_required("admin")
 def sectors() -> str:
     """List the sectors with their labels and the target scopes they belong to."""
-    return render_template("admin/sectors.html", sectors=list_sectors(db.session))
+    sectors = list_sectors(db.session)
+    book = load_target_book(db.session)
+    memberships = {s.id: book.scopes_holding(s.id) for s in sectors}
+    return render_template("admin/sectors.html", sectors=sectors, memberships=memberships)
 
 
 @bp.route("/sectors/<int:sector_id>", methods=["GET", "POST"])
@@ -336,7 +340,9 @@ def sector_edit(sector_id: int) -> Page:
             db.session.commit()
             flash(_("Đã lưu lĩnh vực %(code)s.", code=sector.code), "success")
             return redirect(url_for("admin.sectors"))
-    return render_template("admin/sector_edit.html", sector=sector, form=form), _status()
+    scopes = load_target_book(db.session).scopes_holding(sector.id)
+    return render_template("admin/sector_edit.html", sector=sector, form=form,
+                           scopes=scopes), _status()
 
 
 # Audit log -------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def target_dict(check: TargetCheck) -> dict[str, Any]:
 
 
 def scores_dict(scores: sipas.Scores) -> dict[str, Any]:
-    """Return the index and the overall share of some responses (the raw figures)."""
+    """Return how many responses, their index with its interval and their overall share."""
     return {
         "responses": scores.responses,
         "sipas_index": scores.sipas_index,
@@ -109,16 +109,12 @@ def scope_dict(figures: ScopeFigures) -> dict[str, Any]:
     """Return every figure of one scope: counted and raw, index, shares, verdicts."""
     scores = figures.scores
     return {
-        "responses": figures.responses,
+        **scores_dict(scores),  # responses, the index and its interval, overall
         "not_counted": figures.not_counted,
         "flagged": figures.by_status.get("flagged", 0),
         "duplicate": figures.by_status.get("duplicate", 0),
         "by_status": dict(sorted(figures.by_status.items())),
-        "sipas_index": scores.sipas_index,
-        "sipas_ci_low": scores.sipas_low,
-        "sipas_ci_high": scores.sipas_high,
         "elements": {key: share_dict(share) for key, share in scores.elements.items()},
-        "overall": share_dict(scores.overall),
         "integrity": share_dict(scores.integrity),
         "wish_respondents": scores.wish_respondents,
         "wishes": dict(sorted(scores.wishes.items())),

@@ -20,15 +20,12 @@ from typing import Any
 from flask_babel import format_date, format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
 
 from survey_app import sipas
 from survey_app.dashboard import charts
 from survey_app.dashboard.forms import QUARTER_NAMES
 from survey_app.dashboard.services import DashboardFigures
-from survey_app.extensions import db
 from survey_app.labels import ELEMENT_LABELS, INDICATOR_LABELS, number, verdict_label
-from survey_app.models import Sector
 from survey_app.questionnaire import WISH_CHOICES
 from survey_app.reports import AgencyFigures, Report, ScopeFigures, TargetCheck, judged_empty
 from survey_app.scope_filters import ResolvedFilter
@@ -236,16 +233,8 @@ def pooled_sectors(report: Report, code: str, language: str) -> str:
     A scope's figure silently summing several sectors reads as a mismatch beside the
     sector rows below it, so the card names what it holds.
     """
-    scope = next((s for s in report.book.scopes if s.code == code), None)
-    if scope is None or scope.sector_ids is None:
-        return ""
-    rows = db.session.execute(
-        select(Sector.label_vi, Sector.label_en)
-        .where(Sector.id.in_(sorted(scope.sector_ids)))
-        .order_by(Sector.position, Sector.code)
-    )
-    names = [en if language == "en" else vi for vi, en in rows]
-    return _("Gồm: %(sectors)s", sectors="; ".join(names))
+    names = report.pooled_sector_names(code, language)
+    return _("Gồm: %(sectors)s", sectors="; ".join(names)) if names else ""
 
 
 def borrowed_targets_note(report: Report) -> str:

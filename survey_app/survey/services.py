@@ -24,7 +24,7 @@ from survey_app.questionnaire import (
     Questionnaire,
 )
 from survey_app.survey.page_cache import RecentCodes
-from survey_app.text import clean_code, fold_dossier
+from survey_app.text import clean_survey_code, fold_dossier
 
 DUPLICATE_DOSSIER = "dossier_repeat"
 # Why a response is flagged for review instead of counted (stable keys, stored as they are).
@@ -49,7 +49,7 @@ def find_survey_code(session: Session, code: str, with_labels: bool = True) -> S
     With labels, its agency, counter and sector come in the same query (a page shows
     them); without, they load only if asked for (taking answers rarely needs them).
     """
-    normalised = clean_code(code)
+    normalised = clean_survey_code(code)
     if not normalised:
         return None
     query = select(SurveyCode).where(SurveyCode.code == normalised)
@@ -87,7 +87,7 @@ def recent_codes() -> RecentCodes[CodeLabels]:
 
 def code_labels(session: Session, code: str) -> CodeLabels | None:
     """Return what the blank form shows of a code, from the last few seconds if known."""
-    normalised = clean_code(code)
+    normalised = clean_survey_code(code)
     if not normalised:
         return None
 

@@ -54,18 +54,6 @@ def list_sectors(session: Session) -> list[Sector]:
     return list(session.scalars(select(Sector).order_by(Sector.position, Sector.code)))
 
 
-def scopes_by_sector(session: Session) -> dict[int, list[TargetScope]]:
-    """Return, by sector id, the named scopes the sector is a member of.
-
-    The all-sector scope has no members, so it is in no list: every sector belongs to it.
-    """
-    memberships: dict[int, list[TargetScope]] = {}
-    for scope in list_scopes(session):
-        for sector in scope.sectors:
-            memberships.setdefault(sector.id, []).append(scope)
-    return memberships
-
-
 def year_in_force(session: Session, day: date) -> int | None:
     """Return the year whose targets judge a period ending on `day`."""
     return load_target_book(session).year_for(day.year)

@@ -23,7 +23,6 @@ from survey_app.targets.services import (
     list_scopes,
     list_sectors,
     list_target_years,
-    scopes_by_sector,
     thresholds_of,
     update_scope,
     update_target_year,
@@ -51,13 +50,6 @@ def _report_saving(changes: Mapping[str, object], saved: str, unchanged: str) ->
         flash(saved, "success")
     else:
         flash(unchanged, "info")
-
-
-@bp.app_template_global()
-def target_scopes_by_sector() -> dict[int, list[TargetScope]]:
-    """Return the named scopes of each sector, for the pages that list sectors."""
-    # The sector pages (admin blueprint) show it; which scopes hold a sector is targets' data.
-    return scopes_by_sector(db.session)
 
 
 # Targets ---------------------------------------------------------------------------------
