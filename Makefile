@@ -94,7 +94,7 @@ bench-quick: install bench-tools
 translations: $(VENV)/.installed-app
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching --width 100
-	$(BIN)/python -m survey_app.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
+	$(BIN)/python -m survey_app.web.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

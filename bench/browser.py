@@ -123,8 +123,8 @@ Log = Callable[[str], None]
 
 def _load_demo(app: Flask, found: list[str]) -> None:
     """Load the demo province; remember the survey code of its first counter."""
-    from survey_app.demo import load_demo
     from survey_app.extensions import db
+    from survey_app.services.demo import load_demo
 
     with app.app_context():
         codes = load_demo(db.session)

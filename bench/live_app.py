@@ -70,7 +70,7 @@ def throwaway_database(prepare: Callable[[Flask], None]) -> Iterator[Database]:
         url = f"sqlite:///{directory / 'survey.sqlite3'}"
         app = make_app(url)
         try:
-            from survey_app.migrate import upgrade
+            from survey_app.services.migrate import upgrade
 
             upgrade(url)
             prepare(app)

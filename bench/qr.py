@@ -2,7 +2,7 @@
 
 Counter staff open `/agencies/<id>/codes/sheet` (signed in, staff of the agency) and print
 it. The sheet is HTML of cut-out cards, six per A4 page, and each card's QR is a separate
-image, `<img src="/s/<code>/qr.svg">`, rendered by survey_app.qr and kept in that module's
+image, `<img src="/s/<code>/qr.svg">`, rendered by survey_app.services.qr and kept in that module's
 in-memory LRU caches (per worker process), then sent with a strong ETag and a day's
 `max-age`. So the full cost of a sheet is the HTML plus 48 image requests, and "cold" means
 a worker whose caches are empty: a freshly started one.
@@ -22,7 +22,7 @@ server's work; a browser fetches in parallel but one sync worker answers one at 
 - revalidated: the 48 images asked with If-None-Match, answered 304 without rendering
   (what a browser does after the day of `max-age`; within it, it asks nothing).
 
-In-process, the renderer alone: survey_app.qr.qr_svg for the 48 addresses with its caches
+In-process, the renderer alone: survey_app.services.qr.qr_svg for the 48 addresses with its caches
 cleared, then cached. In Chromium (Debian's, through Playwright): the sheet opened until
 its `load` event (every image decoded), cold after a restart and cached, each in a new
 browser context so the browser's own cache is empty; then printing it to an A4 PDF with
@@ -117,11 +117,11 @@ def _make_agency(app: Flask, found: dict[str, Any]) -> None:
     """Create the sectors, an agency with CODES active codes and one staff member."""
     from sqlalchemy import select
 
-    from survey_app.auth.services import create_user
-    from survey_app.counters.services import find_or_create_counter, issue_code
     from survey_app.extensions import db
     from survey_app.models import Agency, Sector
-    from survey_app.seed import seed_sectors
+    from survey_app.services.accounts import create_user
+    from survey_app.services.counters import find_or_create_counter, issue_code
+    from survey_app.services.seed import seed_sectors
 
     with app.app_context():
         session = db.session
@@ -281,9 +281,9 @@ def survey_addresses(app: Flask) -> list[str]:
     """Return the survey address of every code of the agency, as the QR encodes it."""
     from sqlalchemy import select
 
-    from survey_app.codes import survey_url
     from survey_app.extensions import db
     from survey_app.models import Agency, SurveyCode
+    from survey_app.services.codes import survey_url
 
     with app.app_context():
         codes = db.session.scalars(
@@ -293,8 +293,8 @@ def survey_addresses(app: Flask) -> list[str]:
 
 
 def renderer(app: Flask) -> dict[str, float]:
-    """Time survey_app.qr.qr_svg alone for the 48 addresses, caches cleared, then cached."""
-    from survey_app import qr
+    """Time services.qr.qr_svg alone for the 48 addresses, caches cleared, then cached."""
+    from survey_app.services import qr
 
     urls = survey_addresses(app)
     qr.qr_svg.cache_clear()
@@ -325,7 +325,7 @@ def profile_cold_sheet(app: Flask, path: str, top: int = 8) -> dict[str, Any]:
     the functions of the app and of qrcode with the most cumulative time (the framework's
     wrappers around every request say nothing), and those with the most time of their own.
     """
-    from survey_app import qr
+    from survey_app.services import qr
 
     qr.qr_svg.cache_clear()
     qr.qr_matrix.cache_clear()

@@ -307,7 +307,7 @@ def _tallies_section(results: dict[str, Any], chart_name: str | None) -> list[st
         "`response_wishes` giving the same figures; the figures of the two are compared "
         "sector by sector and scope by scope. Data: 500 agencies, 24 sectors, 3,000 codes, "
         "responses over 2025–2026 in office hours with skewed traffic, bulk-loaded, then "
-        "the rollups rebuilt with `tallies.rebuild_in_database` and the tables analysed. "
+        "the rollups rebuilt with `rollups.rebuild_in_database` and the tables analysed. "
         "Medians; app over "
         f"{_first_runs(tallies)} runs after a warm-up.\n"
     )

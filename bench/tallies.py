@@ -2,7 +2,7 @@
 
 For each database (a throw-away PostgreSQL database on the loopback server, and a SQLite
 file in a temporary directory) the responses table grows 1M -> 3M -> 10M (only 1M with
-``quick``). At each size the rollups are rebuilt in SQL (``tallies.rebuild_in_database``),
+``quick``). At each size the rollups are rebuilt in SQL (``rollups.rebuild_in_database``),
 then two dashboard requests are timed:
 
 - ``year``: the headline and sector table (``reports.build_report``) for 2026, everything;
@@ -77,10 +77,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, bindparam, create_engine, event, text
 from sqlalchemy.engine import Connection
 
-from survey_app import create_app, reports, sipas
-from survey_app.codes import ALPHABET, CODE_LENGTH
+from survey_app import create_app, sipas
 from survey_app.extensions import db
-from survey_app.migrate import upgrade
 from survey_app.models import (
     INTEGRITY_ANSWERS,
     RATING_QUESTIONS,
@@ -90,8 +88,12 @@ from survey_app.models import (
     UTCDateTime,
 )
 from survey_app.questionnaire import CURRENT
-from survey_app.seed import ALL_SECTORS, SECTORS, seed_sectors, seed_targets
-from survey_app.tallies import Period, TallyFilter, answer_counts, utc_bounds
+from survey_app.services import reports
+from survey_app.services.codes import ALPHABET, CODE_LENGTH
+from survey_app.services.migrate import upgrade
+from survey_app.services.periods import Period, utc_bounds
+from survey_app.services.seed import ALL_SECTORS, SECTORS, seed_sectors, seed_targets
+from survey_app.services.tallies import TallyFilter, answer_counts
 
 Log = Callable[[str], None]
 
@@ -810,11 +812,11 @@ class Measurement:
         db.engine_for(self.app).dispose()
 
     def rebuild(self) -> tuple[float, dict[str, int]]:
-        from survey_app import tallies
+        from survey_app.services import rollups
 
         with self.app.app_context():
             started = time.perf_counter()
-            tallies.rebuild_in_database(db.session)
+            rollups.rebuild_in_database(db.session)
             db.session.commit()
             seconds = time.perf_counter() - started
             sizes = {t: int(db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())

@@ -32,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     _finish_config(app)
-    from survey_app.wsgi_guards import RequireUtf8QueryString
+    from survey_app.web.wsgi_guards import RequireUtf8QueryString
 
     app.wsgi_app = RequireUtf8QueryString(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:
@@ -45,13 +45,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
 
-    from survey_app import cli, errors, i18n, labels, limits, security
-    from survey_app.auth.access import login_manager
+    from survey_app import cli
     from survey_app.extensions import csrf, db
+    from survey_app.survey import limits
+    from survey_app.web import access, errors, i18n, labels, security
 
     db.init_app(app)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    access.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
     errors.init_app(app)

@@ -8,11 +8,11 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from survey_app import accounts_cli
-from survey_app.codes import survey_url, survey_url_root
+from survey_app.auth import cli as accounts_cli
 from survey_app.counters import cli as codes_cli
 from survey_app.extensions import db
-from survey_app.migrate import alembic_config
+from survey_app.services.codes import survey_url, survey_url_root
+from survey_app.services.migrate import alembic_config
 
 db_cli = AppGroup("db", help="Create or upgrade the database schema (Alembic migrations).")
 
@@ -55,9 +55,9 @@ tallies_cli = AppGroup("tallies", help="The rollup tables behind every figure.")
 @tallies_cli.command("rebuild")
 def tallies_rebuild() -> None:
     """Recount the rollups from the responses (after a bulk load or a time zone change)."""
-    from survey_app import tallies
+    from survey_app.services import rollups
 
-    counted = tallies.rebuild(db.session)
+    counted = rollups.rebuild(db.session)
     db.session.commit()
     click.echo(f"rollups rebuilt from {counted} responses")
 
@@ -66,7 +66,7 @@ def tallies_rebuild() -> None:
 @with_appcontext
 def seed_command() -> None:
     """Load the reference sectors (adds only what is missing)."""
-    from survey_app.seed import seed_sectors, seed_targets
+    from survey_app.services.seed import seed_sectors, seed_targets
 
     sectors = seed_sectors(db.session)
     targets = seed_targets(db.session)
@@ -78,7 +78,7 @@ def seed_command() -> None:
 @with_appcontext
 def demo_command() -> None:
     """Create the demo province with responses, and print the survey URL of each code."""
-    from survey_app.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from survey_app.services.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
     if current_app.config["APP_ENV"] == "production":
         raise click.ClickException("the demo has public passwords: it does not run in production")
@@ -108,8 +108,8 @@ def purge_command(days: int | None, dry_run: bool) -> None:
 
     Answers, statuses and every tally stay the same; the audit log is never touched.
     """
-    from survey_app import audit
-    from survey_app.purge import purge
+    from survey_app.services import audit
+    from survey_app.services.purge import purge
 
     retention = days if days is not None else current_app.config["RETENTION_DAYS"]
     if retention < 1:

@@ -230,7 +230,7 @@ class Response(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     dossier_hash: Mapped[str | None] = mapped_column(String(64))
     # Keyed hashes of the device cookie's id and of the client address (key rotated
-    # monthly); neither the id nor the address is kept (survey_app.devices).
+    # monthly); neither the id nor the address is kept (survey_app.services.devices).
     device_hash: Mapped[str | None] = mapped_column(String(64))
     address_hash: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(2))
@@ -390,7 +390,7 @@ class TargetYear(Base):
     """A year that has targets of its own, and the minimum sample its figures need.
 
     A period is judged against the targets of its own year, or of the latest earlier year
-    that has targets (survey_app.reports.TargetBook).
+    that has targets (survey_app.services.reports.TargetBook).
     """
 
     __tablename__ = "target_years"
@@ -466,7 +466,8 @@ class Target(Base):
 # Rollups ---------------------------------------------------------------------------------
 # Tallies are read from these tables, never by counting the responses table: one row per
 # (local day or month, code, status) holds how many responses gave each answer. They are
-# kept exact in the same transaction as every insert and status change (survey_app.tallies).
+# kept exact in the same transaction as every insert and status change
+# (services/rollups.py).
 
 RATING_QUESTIONS = RATING_KEYS
 # The 'counted' row of a day or month and code also holds how many responses of each other
@@ -494,7 +495,7 @@ TALLY_COUNT_COLUMNS: tuple[str, ...] = (
 
 
 def _tally_table(name: str, *period_columns: str) -> Table:
-    # No foreign keys: rollup rows are derived, written only by survey_app.tallies in the
+    # No foreign keys: rollup rows are derived, written only by survey_app.services.tallies in the
     # transaction that stores or moves a response, and the responses table has the keys.
     return Table(
         name,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from survey_app.codes import ALPHABET
-
 # Control characters (NUL included) have no place in what a citizen types; PostgreSQL
 # refuses NUL outright. Line feeds and tabs are kept.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
+# The letters a survey code is spelt with. No look-alikes: 0/O, 1/I/L are left out, so a
+# code read aloud or typed is not misread.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 # The longest survey code the database holds (models.SurveyCode.code is String(16)).
 SURVEY_CODE_MAX_LENGTH = 16
 _SURVEY_CODE = re.compile(f"[{re.escape(ALPHABET)}]{{1,{SURVEY_CODE_MAX_LENGTH}}}")

@@ -43,7 +43,7 @@ PHONE: dict[str, Any] = {
 }
 LAPTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}, "locale": "vi-VN"}
 
-# The demo's accounts (survey_app.demo), one per role.
+# The demo's accounts (survey_app.services.demo), one per role.
 DEMO_PASSWORD = "matkhau-demo"
 ACCOUNTS = {
     "admin": "quantri@demo.example",
@@ -89,7 +89,7 @@ def serve(
 
     from survey_app import create_app
     from survey_app.extensions import db
-    from survey_app.migrate import upgrade
+    from survey_app.services.migrate import upgrade
 
     url = f"sqlite:///{directory / 'survey.sqlite3'}"
     with pytest.MonkeyPatch.context() as mp:
@@ -113,8 +113,8 @@ def serve(
 
 def load_demo_data(app: Flask) -> None:
     """Fill a fresh database with the sectors, targets and the demo province."""
-    from survey_app.demo import load_demo
     from survey_app.extensions import db
+    from survey_app.services.demo import load_demo
 
     with app.app_context():
         load_demo(db.session)

@@ -20,13 +20,13 @@ from sqlalchemy import create_engine, select, text
 os.environ["APP_ENV"] = "testing"
 
 from survey_app import create_app, normalise_database_url  # noqa: E402
-from survey_app.codes import create_survey_code  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
-from survey_app.migrate import upgrade  # noqa: E402
 from survey_app.models import Agency, Counter, Response, Sector, SurveyCode  # noqa: E402
 from survey_app.questionnaire import CURRENT  # noqa: E402
-from survey_app.seed import seed_sectors, seed_targets  # noqa: E402
-from survey_app.survey.services import record_response  # noqa: E402
+from survey_app.services.codes import create_survey_code  # noqa: E402
+from survey_app.services.migrate import upgrade  # noqa: E402
+from survey_app.services.recording import record_response  # noqa: E402
+from survey_app.services.seed import seed_sectors, seed_targets  # noqa: E402
 from tests import browser_support  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
@@ -213,7 +213,7 @@ class World:
     """A province with two communes, a code in each, and one account per persona."""
 
     def __init__(self, app: Flask) -> None:
-        from survey_app.auth.services import create_user
+        from survey_app.services.accounts import create_user
 
         with app.app_context():
             province = create_agency("TINH", "Trung tâm Phục vụ hành chính công tỉnh")

@@ -41,15 +41,10 @@ from survey_app.models import (
     SurveyCode,
     utcnow,
 )
-from survey_app.tallies import (
-    Period,
-    TallyFilter,
-    count_answers,
-    deployment_zone,
-    local_date,
-    naive_recount,
-)
+from survey_app.services.periods import Period, deployment_zone, local_date
+from survey_app.services.tallies import TallyFilter, count_answers
 from tests.conftest import VALID_ANSWERS, hidden_value
+from tests.oracle import naive_recount
 
 requests = pytest.importorskip(
     "requests", reason="requests is not installed: pip install -e '.[test]'"
@@ -293,7 +288,7 @@ def server_environment(database_url: str, port: int, **settings: str) -> dict[st
 class ServedClock:
     """The served app's clock, moved by the test: hours of a counter pass in a second.
 
-    The app reads the time in one place (`survey_app.survey.services.utcnow`: submit
+    The app reads the time in one place (`survey_app.services.recording.utcnow`: submit
     tokens, the flags, the responses' times). Each worker reads its offset from a file
     that the test writes; rate-limit windows keep the real time.
     """
@@ -322,7 +317,7 @@ def post_worker_init(worker):
     from datetime import timedelta
     from pathlib import Path
 
-    from survey_app.survey import services
+    from survey_app.services import recording as services
 
     real, path = services.utcnow, Path({clock!r})
 

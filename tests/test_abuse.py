@@ -19,13 +19,13 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 
-from survey_app import create_app, devices, tallies
+from survey_app import create_app
 from survey_app.extensions import db
-from survey_app.hashing import keyed_hash
 from survey_app.models import SurveyCode
 from survey_app.questionnaire import CURRENT
-from survey_app.survey import services
-from survey_app.survey.services import Sender, record_response
+from survey_app.services import devices, periods, recording, tallies
+from survey_app.services.hashing import keyed_hash
+from survey_app.services.recording import Sender, record_response
 from tests.conftest import (
     VALID_ANSWERS,
     create_agency,
@@ -78,9 +78,9 @@ def tally_of_today(app: Flask, code: str) -> tuple[dict[str, int], int]:
     """Return today's responses by status and the counted tally's responses, at a code."""
     with app.app_context():
         survey_code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
-        today = tallies.local_date(datetime.now(UTC))
+        today = periods.local_date(datetime.now(UTC))
         flt = tallies.TallyFilter(
-            tallies.Period(today, today), agency_ids=frozenset({survey_code.agency_id})
+            periods.Period(today, today), agency_ids=frozenset({survey_code.agency_id})
         )
         by_status = tallies.count_by_status(db.session, flt).get(None, {})
         counted = tallies.count_answers(db.session, flt)[None].responses
@@ -131,7 +131,7 @@ def test_citizen_who_takes_their_time_is_counted(app, client, survey_code, monke
     app.config["MIN_SECONDS_TO_ANSWER"] = 8
     tokens = open_form(client, survey_code)
     later = datetime.now(UTC) + timedelta(seconds=10)
-    monkeypatch.setattr(services, "utcnow", lambda: later)
+    monkeypatch.setattr(recording, "utcnow", lambda: later)
 
     assert is_thanks(submit(client, survey_code, VALID_ANSWERS, tokens), survey_code)
     [stored] = responses(app)
@@ -271,7 +271,7 @@ def test_a_script_with_a_fresh_cookie_jar_per_form_gets_five_counted(app, survey
     start = datetime.now(UTC)
     results = []
     for n, (jar, tokens) in enumerate(zip(jars, forms, strict=True)):
-        monkeypatch.setattr(services, "utcnow", lambda n=n: start + timedelta(seconds=9 + 2 * n))
+        monkeypatch.setattr(recording, "utcnow", lambda n=n: start + timedelta(seconds=9 + 2 * n))
         results.append(submit(jar, survey_code, VALID_ANSWERS, tokens))
 
     assert all(is_thanks(r, survey_code) for r in results)  # nothing tells it apart
@@ -282,7 +282,7 @@ def test_a_script_with_a_fresh_cookie_jar_per_form_gets_five_counted(app, survey
     # The same code still counts a citizen elsewhere.
     elsewhere = phone(app, "198.51.100.20")
     tokens = open_form(elsewhere, survey_code)
-    monkeypatch.setattr(services, "utcnow", lambda: start + timedelta(seconds=90))
+    monkeypatch.setattr(recording, "utcnow", lambda: start + timedelta(seconds=90))
     assert is_thanks(submit(elsewhere, survey_code, VALID_ANSWERS, tokens), survey_code)
     assert responses(app)[-1].status == "counted"
 

@@ -12,11 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from survey_app.admin import services as admin_services
-from survey_app.auth.services import create_user
 from survey_app.extensions import db
 from survey_app.models import Agency, AuditEvent, Counter, PasswordReset, Sector, User
-from survey_app.targets.services import create_scope
+from survey_app.services import admin as admin_services
+from survey_app.services.accounts import create_user
+from survey_app.services.targets import create_scope
 from tests.conftest import create_agency, hidden_value
 
 PASSWORD = "mat-khau-du-dai-1"

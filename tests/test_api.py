@@ -16,14 +16,17 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_document
 from sqlalchemy import select
 
-from survey_app import sipas, tallies
+from survey_app import sipas
 from survey_app.api import openapi
-from survey_app.auth.services import create_token
 from survey_app.extensions import db
 from survey_app.models import Agency, Response, Sector, SurveyCode, User
 from survey_app.questionnaire import CURRENT
-from survey_app.survey.services import record_response
-from survey_app.tallies import Period, TallyFilter
+from survey_app.services import rollups
+from survey_app.services.accounts import create_token
+from survey_app.services.periods import Period
+from survey_app.services.recording import record_response
+from survey_app.services.tallies import TallyFilter
+from tests import oracle
 from tests.conftest import VALID_ANSWERS, create_code, open_form
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -52,7 +55,7 @@ def store(code: str, when: datetime, nonce: str, **answers: Any) -> Response:
 
 
 def flag(response: Response) -> None:
-    tallies.change_status(db.session, response, "flagged", "manual:abuse")
+    rollups.change_status(db.session, response, "flagged", "manual:abuse")
 
 
 def token_for(app, world, persona: str) -> str:
@@ -140,9 +143,9 @@ def spread(app, world):
 
 def counts_of(flt: TallyFilter) -> tuple[sipas.AnswerCounts, sipas.AnswerCounts]:
     """Return the counted answers and every stored one, straight from the responses."""
-    counted = tallies.naive_recount(db.session, flt)
+    counted = oracle.naive_recount(db.session, flt)
     everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
-    return counted, tallies.naive_recount(db.session, everything)
+    return counted, oracle.naive_recount(db.session, everything)
 
 
 def _share(s: sipas.Share) -> dict[str, Any]:

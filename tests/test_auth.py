@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
-from survey_app.auth.redirects import safe_next_url
-from survey_app.auth.services import (
+from survey_app.extensions import db
+from survey_app.models import Agency, AuditEvent, LoginFailure, PasswordReset, User, utcnow
+from survey_app.services.accounts import (
     MAX_FAILURES_PER_ACCOUNT_EVERYWHERE,
     create_reset_link,
     create_token,
     create_user,
 )
-from survey_app.extensions import db
-from survey_app.models import Agency, AuditEvent, LoginFailure, PasswordReset, User, utcnow
+from survey_app.web.redirects import safe_next_url
 from tests.conftest import create_agency, hidden_value
 
 PASSWORD = "mat-khau-dung-1"

@@ -67,9 +67,9 @@ def form_code(live_server: LiveServer) -> str:
     The codes belong to an agency outside the demo province, so the demo's figures, which
     other browser tests read, stay as they are.
     """
-    from survey_app.codes import create_survey_code
     from survey_app.extensions import db
     from survey_app.models import Agency, Counter, Sector
+    from survey_app.services.codes import create_survey_code
 
     with live_server.app.app_context():
         session = db.session
@@ -94,9 +94,9 @@ def form_code(live_server: LiveServer) -> str:
 @pytest.fixture
 def revoked_code(live_server: LiveServer, form_code: str) -> str:
     """A code that was withdrawn at its counter."""
-    from survey_app.counters.services import revoke_code
     from survey_app.extensions import db
     from survey_app.models import SurveyCode
+    from survey_app.services.counters import revoke_code
 
     with live_server.app.app_context():
         code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == form_code))

@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from survey_app.auth.services import create_user, token_hash, user_for_token
 from survey_app.extensions import db
 from survey_app.models import Agency, ApiToken, AuditEvent, User, utcnow
+from survey_app.services.accounts import create_user, token_hash, user_for_token
 from tests.conftest import create_agency
 
 PASSWORD = "đúng-mật-khẩu-dài"

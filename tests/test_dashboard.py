@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import select
 
 from survey_app.dashboard import charts
-from survey_app.dashboard.services import last_complete_quarter, local_today, trend_period
 from survey_app.extensions import db
 from survey_app.models import Response, Sector, SurveyCode, Target, TargetScope
 from survey_app.questionnaire import CURRENT
-from survey_app.review.services import flag_response
-from survey_app.survey.services import record_response
-from survey_app.tallies import Period
+from survey_app.services.dashboard import last_complete_quarter, local_today, trend_period
+from survey_app.services.periods import Period
+from survey_app.services.recording import record_response
+from survey_app.services.review import flag_response
 from tests.conftest import World, create_code
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")

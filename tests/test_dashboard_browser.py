@@ -63,8 +63,8 @@ def open_dashboard(page: Any, server: LiveServer) -> list[str]:
 
 def api_token(server: LiveServer, email: str) -> str:
     """A personal API token of a demo account, made as `flask tokens create` makes it."""
-    from survey_app.auth.services import create_token, find_user
     from survey_app.extensions import db
+    from survey_app.services.accounts import create_token, find_user
 
     with server.app.app_context():
         user = find_user(db.session, email)

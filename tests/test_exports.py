@@ -14,16 +14,16 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from survey_app import tallies
 from survey_app.api.serialize import report_dict
 from survey_app.exports import views as export_views
 from survey_app.extensions import db
 from survey_app.models import Agency, AuditEvent, Response, Sector, SurveyCode
 from survey_app.questionnaire import CURRENT
-from survey_app.reports import build_report
-from survey_app.scope_filters import parse_period
-from survey_app.survey.services import record_response
-from survey_app.tallies import TallyFilter
+from survey_app.services import rollups
+from survey_app.services.filters import parse_period
+from survey_app.services.recording import record_response
+from survey_app.services.reports import build_report
+from survey_app.services.tallies import TallyFilter
 from tests.conftest import create_code
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -69,7 +69,7 @@ def stored(app, world):
         store(world.code_a, local(2025, 1, 3), "a2", dossier="HS-1")  # a duplicate
         store(world.code_a, local(2025, 2, 3), "a3", comment=FORMULA, q1="2")
         store(world.code_a, local(2025, 2, 4), "a4", comment="-2 điểm vì chờ lâu", q7="yes")
-        tallies.change_status(
+        rollups.change_status(
             db.session, store(world.code_a, local(2025, 2, 5), "a5"), "flagged", "manual:abuse"
         )
         for n in range(3):
@@ -400,9 +400,9 @@ def test_a_streamed_download_gives_its_database_connection_back(tmp_path, monkey
     The other tests share one connection; this one runs on a pooled engine of its own.
     """
     from survey_app import create_app
-    from survey_app.auth.services import create_user
-    from survey_app.migrate import upgrade
-    from survey_app.seed import seed_sectors, seed_targets
+    from survey_app.services.accounts import create_user
+    from survey_app.services.migrate import upgrade
+    from survey_app.services.seed import seed_sectors, seed_targets
     from tests.conftest import PASSWORD, create_agency, hidden_value
 
     url = f"sqlite:///{tmp_path / 'pooled.sqlite3'}"

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from survey_app.counters.services import revoke_code
 from survey_app.extensions import db
 from survey_app.models import Agency, SurveyCode
+from survey_app.services.counters import revoke_code
 from tests.conftest import VALID_ANSWERS, hidden_value, responses
 from tests.test_abuse import is_thanks, make_app, phone
 from tests.test_survey import submit, text_of

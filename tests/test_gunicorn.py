@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from survey_app.migrate import upgrade
+from survey_app.services.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = ROOT / "gunicorn.conf.py"

@@ -17,8 +17,10 @@ from sqlalchemy import select
 from survey_app import sipas
 from survey_app.extensions import db
 from survey_app.models import Response
-from survey_app.reports import build_report
-from survey_app.tallies import Period, TallyFilter, rebuild
+from survey_app.services.periods import Period
+from survey_app.services.reports import build_report
+from survey_app.services.rollups import rebuild
+from survey_app.services.tallies import TallyFilter
 from tests.conftest import create_agency, create_code
 
 ELEMENTS = sipas.ELEMENT_KEYS

@@ -11,9 +11,10 @@ import pytest
 from flask import Flask
 
 from config import TestingConfig
-from survey_app import create_app, devices
-from survey_app.hashing import derived_key, hash_key, hkdf_expand, keyed_hash, period_hash
-from survey_app.survey.services import dossier_hash
+from survey_app import create_app
+from survey_app.services import devices
+from survey_app.services.hashing import derived_key, hash_key, hkdf_expand, keyed_hash, period_hash
+from survey_app.services.recording import dossier_hash
 
 OFFICE = "203.0.113.7"
 JANUARY = datetime(2026, 1, 15, tzinfo=UTC)

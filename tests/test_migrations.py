@@ -8,8 +8,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from survey_app.extensions import db
-from survey_app.migrate import alembic_config, upgrade
 from survey_app.models import Base
+from survey_app.services.migrate import alembic_config, upgrade
 
 
 def test_migrated_schema_matches_the_models(app):
@@ -76,7 +76,7 @@ def test_targets_and_pair_counts_are_carried_over_from_0007(tmp_path):
 
     from survey_app import create_app
     from survey_app.models import PAIR_COUNT_COLUMNS, Target, TargetScope, tally_days
-    from survey_app.tallies import rebuild
+    from survey_app.services.rollups import rebuild
 
     url = f"sqlite:///{tmp_path / 'targets.sqlite3'}"
     upgrade(url, "0007_tally_years")

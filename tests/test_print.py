@@ -9,10 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from survey_app.codes import survey_url
-from survey_app.counters.services import revoke_code
 from survey_app.extensions import db
 from survey_app.models import Agency, Sector, SurveyCode
+from survey_app.services.codes import survey_url
+from survey_app.services.counters import revoke_code
 from tests.conftest import World, create_code
 
 CALL_TO_ACTION = "Quét mã QR để đánh giá mức độ hài lòng"

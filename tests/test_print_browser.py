@@ -47,9 +47,9 @@ def issue_codes(live_server: LiveServer) -> Callable[..., tuple[int, list[str]]]
     """Return a factory: a new agency with n active codes; gives its id and the codes."""
     from sqlalchemy import select
 
-    from survey_app.counters.services import find_or_create_counter, issue_code
     from survey_app.extensions import db
     from survey_app.models import Agency, Sector
+    from survey_app.services.counters import find_or_create_counter, issue_code
 
     def make(n: int, name: str = "Trung tâm Phục vụ hành chính công tỉnh") -> tuple[int, list[str]]:
         with live_server.app.app_context():
@@ -78,7 +78,7 @@ def page(new_page: Callable[..., Any]) -> Any:
 
 
 def survey_urls(server: LiveServer, codes: list[str]) -> set[str]:
-    from survey_app.codes import survey_url
+    from survey_app.services.codes import survey_url
 
     with server.app.app_context():
         return {survey_url(code) for code in codes}

@@ -9,7 +9,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
 
-from survey_app import tallies
 from survey_app.extensions import db
 from survey_app.models import (
     AuditEvent,
@@ -21,11 +20,14 @@ from survey_app.models import (
     tally_years,
     utcnow,
 )
-from survey_app.purge import PERSONAL_FIELDS, personal_columns, purge
 from survey_app.questionnaire import CURRENT
-from survey_app.reports import build_report
-from survey_app.survey.services import dossier_hash, record_response
-from survey_app.tallies import Period, TallyFilter
+from survey_app.services import rollups, tallies
+from survey_app.services.periods import Period
+from survey_app.services.purge import PERSONAL_FIELDS, personal_columns, purge
+from survey_app.services.recording import dossier_hash, record_response
+from survey_app.services.reports import build_report
+from survey_app.services.tallies import TallyFilter
+from tests import oracle
 from tests.conftest import create_agency, create_code
 
 # The anti-abuse hashes, where the model has them; the purge clears them like the others.
@@ -63,7 +65,7 @@ def aged(app: Flask) -> dict[str, Any]:
         ids["old"].append(store(land, OLD - 1, "old-dup", comment="Lần hai",
                                 dossier="HS-OLD-0").id)
         flagged = store(civil, OLD, "old-flagged", q6="1", comment="Phiếu bị đánh dấu")
-        tallies.change_status(db.session, flagged, "flagged", "abuse")
+        rollups.change_status(db.session, flagged, "flagged", "abuse")
         ids["old"].append(flagged.id)
         for n, days in enumerate([BOUNDARY_KEPT, RECENT, 0]):
             ids["recent"].append(store(land, days, f"new{n}", comment=f"Ý kiến mới {n}",
@@ -106,7 +108,7 @@ def figures(app: Flask) -> dict[str, Any]:
             "sectors": report.sectors,
             "by_month": tallies.count_answers(db.session, counted, "month"),
             "by_status": tallies.count_by_status(db.session, counted, "agency"),
-            "recount": tallies.naive_recount(db.session, TallyFilter(everything, statuses=None)),
+            "recount": oracle.naive_recount(db.session, TallyFilter(everything, statuses=None)),
             "rollups": rows,
         }
 
@@ -137,7 +139,7 @@ def test_answers_statuses_and_every_tally_stay_the_same(app, runner, aged):
     assert answers_and_statuses(app) == before_rows
     assert figures(app) == before
     with app.app_context():  # and a recount from scratch still agrees with the rollups
-        tallies.rebuild(db.session)
+        rollups.rebuild(db.session)
         db.session.commit()
     assert figures(app) == before
 

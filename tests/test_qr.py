@@ -12,9 +12,9 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
-from survey_app import qr
 from survey_app.extensions import db
 from survey_app.models import SurveyCode, utcnow
+from survey_app.services import qr
 from tests.browser_support import CHROMIUM
 
 BASE_URL = "http://survey.test"  # PUBLIC_BASE_URL of the testing config

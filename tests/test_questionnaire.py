@@ -6,9 +6,9 @@ from sqlalchemy import CheckConstraint
 
 from survey_app import questionnaire, sipas
 from survey_app.api.openapi import document
-from survey_app.api.serialize import RESPONSE_FIELDS
-from survey_app.labels import ELEMENT_LABELS
 from survey_app.models import TALLY_COUNT_COLUMNS, Response, ResponseWish
+from survey_app.services.responses import RESPONSE_FIELDS
+from survey_app.web.labels import ELEMENT_LABELS
 
 
 def test_every_question_has_a_column_rollup_counts_and_an_api_field():

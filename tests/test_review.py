@@ -14,13 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from survey_app import tallies
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, Response, utcnow
 from survey_app.questionnaire import CURRENT
-from survey_app.review.services import PAGE_SIZE, casefold_pattern
-from survey_app.survey.services import find_survey_code, record_response
-from survey_app.tallies import Period, TallyFilter
+from survey_app.services import periods, rollups, tallies
+from survey_app.services.periods import Period
+from survey_app.services.recording import find_survey_code, record_response
+from survey_app.services.review import PAGE_SIZE, casefold_pattern
+from survey_app.services.tallies import TallyFilter
 from tests.conftest import VALID_ANSWERS, World, hidden_value, open_form
 
 CONFLICT = "Không thể khôi phục: đã có một phiếu khác được tính cho mã hồ sơ này."
@@ -63,7 +64,7 @@ def audit_entries(app: Flask, action: str) -> list[AuditEvent]:
 def figures(app: Flask, agency_id: int) -> tuple[int, int]:
     """Return (counted responses, stored responses) of an agency this year, from the rollups."""
     with app.app_context():
-        today = tallies.local_date(utcnow())
+        today = periods.local_date(utcnow())
         flt = TallyFilter(Period(today - timedelta(days=365), today), frozenset({agency_id}))
         counted = tallies.count_answers(db.session, flt)[None].responses
         by_status = tallies.count_by_status(db.session, flt).get(None, {})
@@ -72,7 +73,7 @@ def figures(app: Flask, agency_id: int) -> tuple[int, int]:
 
 def _local_day(app: Flask, moment: datetime) -> date:
     with app.app_context():
-        return tallies.local_date(moment)
+        return periods.local_date(moment)
 
 
 def csrf(client: FlaskClient) -> str:
@@ -412,13 +413,13 @@ def test_flagging_leaves_a_response_out_of_the_figures_and_restoring_brings_it_b
 
 
 def test_flag_changes_the_report_figures(app, world):
-    from survey_app.reports import build_report
+    from survey_app.services.reports import build_report
 
     response_id = answer(app, world.code_a)
 
     def counted_and_raw() -> tuple[int, int]:
         with app.app_context():
-            today = tallies.local_date(utcnow())
+            today = periods.local_date(utcnow())
             report = build_report(db.session, TallyFilter(Period(today, today),
                                                           frozenset({world.a_id})))
             scope = report.scopes["all"]
@@ -535,7 +536,7 @@ def test_the_queue_explains_every_reason_in_words(app, world):
         for reason, response_id in ids.items():
             response = db.session.get(Response, response_id)
             assert response is not None
-            tallies.change_status(db.session, response, "flagged", reason)
+            rollups.change_status(db.session, response, "flagged", reason)
         db.session.commit()
     html = text_of(signed_in(app, world, "manager_province").get("/review/flagged"))
     assert "Gửi quá nhanh sau khi mở phiếu" in html

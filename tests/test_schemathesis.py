@@ -24,11 +24,11 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from sqlalchemy import select
 
-from survey_app import tallies
 from survey_app.extensions import db
 from survey_app.models import Agency, SurveyCode
 from survey_app.questionnaire import CURRENT
-from survey_app.survey.services import record_response
+from survey_app.services import rollups
+from survey_app.services.recording import record_response
 from tests.conftest import World, create_code
 from tests.test_api import token_for
 
@@ -80,7 +80,7 @@ def answered(app: Flask, world: World) -> dict[str, list[Any]]:
                 f"schemathesis-{n}", ["vi", "en"][n % 2], now=when,
             )  # fmt: skip
             if n == 7:
-                tallies.change_status(db.session, response, "flagged", "manual:abuse")
+                rollups.change_status(db.session, response, "flagged", "manual:abuse")
         db.session.commit()
     return {
         "agencies": ["TINH", "XA-A", "XA-B", "xa-a"],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from survey_app.auth.services import create_token, revoke_token
 from survey_app.extensions import db
 from survey_app.models import ApiToken, User
+from survey_app.services.accounts import create_token, revoke_token
 
 
 def page(client, path):
@@ -54,8 +54,8 @@ def test_unknown_agency_is_404_not_an_error(app, world):
 def test_scope_follows_a_change_of_agency_at_once(app, world):
     client = world.login(app.test_client(), "manager_a")
     assert page(client, f"/manage/agencies/{world.a_id}")[0] == 200
-    from survey_app.auth.services import update_user
     from survey_app.models import Agency
+    from survey_app.services.accounts import update_user
 
     with app.app_context():
         user = db.session.get(User, world.user_ids["manager_a"])
@@ -125,7 +125,7 @@ def test_signed_in_session_is_not_an_api_credential(app, world):
 
 
 def test_staff_cannot_hold_a_token(app, world):
-    from survey_app.auth.services import AccountError
+    from survey_app.services.accounts import AccountError
 
     with app.app_context():
         user = db.session.get(User, world.user_ids["staff_a"])

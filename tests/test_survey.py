@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import SurveyCode
-from survey_app.survey.services import CODE_REVOKED, dossier_hash
+from survey_app.services.recording import CODE_REVOKED, dossier_hash
 from tests.conftest import VALID_ANSWERS, create_agency, create_code, open_form, responses
 
 

@@ -9,12 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from survey_app import reports, sipas, tallies
+from survey_app import sipas
 from survey_app.extensions import db
 from survey_app.models import Response, SurveyCode, tally_days, tally_months, tally_years
 from survey_app.questionnaire import CURRENT
-from survey_app.survey.services import record_response
-from survey_app.tallies import Period, TallyFilter
+from survey_app.services import reports, rollups, tallies
+from survey_app.services.periods import Period
+from survey_app.services.recording import record_response
+from survey_app.services.tallies import TallyFilter
+from tests import oracle
 from tests.conftest import create_agency, create_code
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -78,7 +81,7 @@ def test_tallies_equal_a_naive_recount_for_any_filter(app, spread):
             for statuses in (("counted",), None)
         ):
             [counts] = tallies.count_answers(db.session, flt).values()
-            assert counts == tallies.naive_recount(db.session, flt), flt
+            assert counts == oracle.naive_recount(db.session, flt), flt
 
 
 def test_incremental_rollups_equal_a_rebuild(app, spread):
@@ -92,7 +95,7 @@ def test_incremental_rollups_equal_a_rebuild(app, spread):
             }
 
         incremental = snapshot()
-        assert tallies.rebuild(db.session) == 150
+        assert rollups.rebuild(db.session) == 150
         assert snapshot() == incremental
 
 
@@ -137,15 +140,15 @@ def test_status_change_moves_a_response_out_of_the_counted_figures(app, spread):
         before = tallies.count_answers(db.session, TallyFilter(period))[None]
         raw_before = tallies.count_by_status(db.session, TallyFilter(period))[None]
         response = db.session.scalar(select(Response).where(Response.status == "counted"))
-        tallies.change_status(db.session, response, "flagged", "manual:abuse")
+        rollups.change_status(db.session, response, "flagged", "manual:abuse")
         db.session.commit()
         after = tallies.count_answers(db.session, TallyFilter(period))[None]
         raw_after = tallies.count_by_status(db.session, TallyFilter(period))[None]
         assert after.responses == before.responses - 1
         assert raw_after == {**raw_before, "counted": raw_before["counted"] - 1,
                              "flagged": raw_before.get("flagged", 0) + 1}
-        assert after == tallies.naive_recount(db.session, TallyFilter(period))
-        tallies.change_status(db.session, response, "counted", None)
+        assert after == oracle.naive_recount(db.session, TallyFilter(period))
+        rollups.change_status(db.session, response, "counted", None)
         assert tallies.count_answers(db.session, TallyFilter(period))[None] == before
 
 
@@ -191,16 +194,16 @@ def rollup_rows():
 def test_database_rebuild_equals_the_incremental_rows_and_the_python_rebuild(app, spread):
     with app.app_context():
         incremental = rollup_rows()
-        assert tallies.rebuild_in_database(db.session) == 150
+        assert rollups.rebuild_in_database(db.session) == 150
         assert rollup_rows() == incremental
-        assert tallies.rebuild_in_python(db.session) == 150
+        assert rollups.rebuild_in_python(db.session) == 150
         assert rollup_rows() == incremental
-        tallies.rebuild_in_database(db.session)
+        rollups.rebuild_in_database(db.session)
         for make_period in FILTERS:
             for agencies in (None, frozenset({spread["b"]})):
                 flt = TallyFilter(make_period(spread), agency_ids=agencies)
                 [counts] = tallies.count_answers(db.session, flt).values()
-                assert counts == tallies.naive_recount(db.session, flt), flt
+                assert counts == oracle.naive_recount(db.session, flt), flt
 
 
 def test_database_rebuild_keeps_responses_at_local_midnight_on_their_local_day(app):
@@ -212,7 +215,7 @@ def test_database_rebuild_keeps_responses_at_local_midnight_on_their_local_day(a
             store(code, when, answers(rng), f"edge{n}")
         db.session.commit()
         incremental = rollup_rows()
-        assert tallies.rebuild_in_database(db.session) == 4
+        assert rollups.rebuild_in_database(db.session) == 4
         assert rollup_rows() == incremental
         days = sorted(row.day for row in db.session.execute(select(tally_days)))
         assert days == [date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 31),
@@ -233,30 +236,30 @@ def test_rebuild_under_a_zone_with_daylight_saving_time(app):
             store(code, when.astimezone(UTC), answers(rng), f"dst{n}")
         db.session.commit()
         incremental = rollup_rows()
-        in_database = tallies.rebuild_in_database(db.session)
+        in_database = rollups.rebuild_in_database(db.session)
         if db.session.get_bind().dialect.name == "sqlite":
             assert in_database is None
             assert rollup_rows() == incremental  # left untouched
         else:
             assert in_database == 4
             assert rollup_rows() == incremental
-        assert tallies.rebuild(db.session) == 4
+        assert rollups.rebuild(db.session) == 4
         assert rollup_rows() == incremental
 
 
 def test_fixed_offset_over_a_span():
     start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, 17, tzinfo=UTC)
-    assert tallies.fixed_offset(VN, start, end) == timedelta(hours=7)
-    assert tallies.fixed_offset(ZoneInfo("Europe/Paris"), start, end) is None
+    assert rollups.fixed_offset(VN, start, end) == timedelta(hours=7)
+    assert rollups.fixed_offset(ZoneInfo("Europe/Paris"), start, end) is None
     summer = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)
-    assert tallies.fixed_offset(ZoneInfo("Europe/Paris"), *summer) == timedelta(hours=2)
-    assert tallies.fixed_offset(VN, None, None) == timedelta(hours=7)
+    assert rollups.fixed_offset(ZoneInfo("Europe/Paris"), *summer) == timedelta(hours=2)
+    assert rollups.fixed_offset(VN, None, None) == timedelta(hours=7)
 
 
 def test_one_read_gives_what_the_two_reads_give(app, spread):
     with app.app_context():
         for response in db.session.scalars(select(Response).order_by(Response.id).limit(20)):
-            tallies.change_status(db.session, response, "flagged", "manual")
+            rollups.change_status(db.session, response, "flagged", "manual")
         db.session.flush()
         for make_period in FILTERS:
             for group_by in ("none", "sector", "agency", "month", "code"):

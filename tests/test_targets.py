@@ -17,10 +17,11 @@ from sqlalchemy import select
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, Sector, Target, TargetScope, TargetYear
 from survey_app.questionnaire import CURRENT
-from survey_app.reports import build_report
+from survey_app.services.periods import Period
+from survey_app.services.recording import record_response
+from survey_app.services.reports import build_report
+from survey_app.services.tallies import TallyFilter
 from survey_app.sipas import Indicator
-from survey_app.survey.services import record_response
-from survey_app.tallies import Period, TallyFilter
 from tests.conftest import World, create_agency, create_code, hidden_value
 
 O, S = Indicator.OVERALL, Indicator.SIPAS_INDEX  # noqa: E741  (the spec's letters)

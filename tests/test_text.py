@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from survey_app.codes import ALPHABET, new_code
 from survey_app.extensions import db
 from survey_app.models import Response, SurveyCode
 from survey_app.questionnaire import CURRENT
-from survey_app.survey.services import dossier_hash, record_response
+from survey_app.services.codes import ALPHABET, new_code
+from survey_app.services.recording import dossier_hash, record_response
 from survey_app.text import (
     SURVEY_CODE_MAX_LENGTH,
     clean_dossier,

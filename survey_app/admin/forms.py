@@ -12,11 +12,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from survey_app.audit_labels import action_choices
-from survey_app.auth.services import MIN_PASSWORD_LENGTH, AccountError
-from survey_app.labels import level_label, role_label
 from survey_app.models import AGENCY_CODE_PATTERN, AGENCY_LEVELS, ROLES, Agency
+from survey_app.services.accounts import MIN_PASSWORD_LENGTH, AccountError
 from survey_app.text import clean_code, clean_text
+from survey_app.web.audit_labels import action_choices
+from survey_app.web.labels import level_label, role_label
 
 INVALID_CHOICE = _l("Vui lòng chọn một mục trong danh sách.")
 PASSWORD_TOO_SHORT = _l("Mật khẩu cần ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH)

@@ -34,7 +34,15 @@ from survey_app.admin.forms import (
     add_account_error,
     add_error,
 )
-from survey_app.admin.services import (
+from survey_app.extensions import db
+from survey_app.models import Agency, Counter, Sector, User
+from survey_app.services.accounts import (
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    create_reset_link,
+    set_password,
+)
+from survey_app.services.admin import (
     AdminError,
     AuditFilters,
     add_counter,
@@ -50,19 +58,11 @@ from survey_app.admin.services import (
     update_agency,
     update_sector,
 )
-from survey_app.audit_labels import action_label, describe
-from survey_app.auth.access import roles_required
-from survey_app.auth.services import (
-    MIN_PASSWORD_LENGTH,
-    AccountError,
-    create_reset_link,
-    set_password,
-)
-from survey_app.codes import survey_url_root
-from survey_app.extensions import db
-from survey_app.manage.services import agency_overview
-from survey_app.models import Agency, Counter, Sector, User
-from survey_app.reports import load_target_book
+from survey_app.services.agencies import agency_overview
+from survey_app.services.codes import survey_url_root
+from survey_app.services.reports import load_target_book
+from survey_app.web.access import permission_required
+from survey_app.web.audit_labels import action_label, describe
 
 Page = Response | str | tuple[str, int]
 Model = TypeVar("Model")
@@ -99,14 +99,14 @@ def _keep_signed_in(user: User) -> None:
 
 
 @bp.get("/users")
-@roles_required("admin")
+@permission_required("accounts.manage")
 def users() -> str:
     """List every account."""
     return render_template("admin/users.html", users=list_users(db.session))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("accounts.manage")
 def user_new() -> Page:
     """Create an account with an initial password."""
     form = UserCreateForm(agencies=list_agencies(db.session))
@@ -141,7 +141,7 @@ def _render_user(user: User, form: UserEditForm | None = None,
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("accounts.manage")
 def user_edit(user_id: int) -> Page:
     """Change an account's name, role, agency or whether it may sign in."""
     user = _get_or_404(User, user_id)
@@ -166,7 +166,7 @@ def user_edit(user_id: int) -> Page:
 
 
 @bp.post("/users/<int:user_id>/password")
-@roles_required("admin")
+@permission_required("accounts.manage")
 def user_password(user_id: int) -> Page:
     """Give an account a new password, which ends its open sessions."""
     user = _get_or_404(User, user_id)
@@ -185,7 +185,7 @@ def user_password(user_id: int) -> Page:
 
 
 @bp.post("/users/<int:user_id>/reset-link")
-@roles_required("admin")
+@permission_required("accounts.manage")
 def user_reset_link(user_id: int) -> Page:
     """Issue a one-time link with which the user chooses a new password; show it once."""
     user = _get_or_404(User, user_id)
@@ -207,14 +207,14 @@ def user_reset_link(user_id: int) -> Page:
 
 
 @bp.get("/agencies")
-@roles_required("admin")
+@permission_required("agencies.manage")
 def agencies() -> str:
     """List every agency with its parent and number of counters."""
     return render_template("admin/agencies.html", rows=agency_overview(db.session, None))
 
 
 @bp.route("/agencies/new", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("agencies.manage")
 def agency_new() -> Page:
     """Add an agency."""
     form = AgencyForm(agencies=list_agencies(db.session))
@@ -252,7 +252,7 @@ def _render_agency(agency: Agency, form: AgencyForm | None = None,
 
 
 @bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("agencies.manage")
 def agency_edit(agency_id: int) -> Page:
     """Change an agency's code, name, level or parent; list and add its counters."""
     agency = _get_or_404(Agency, agency_id)
@@ -273,7 +273,7 @@ def agency_edit(agency_id: int) -> Page:
 
 
 @bp.post("/agencies/<int:agency_id>/counters", endpoint="agency_counter_add")
-@roles_required("admin")
+@permission_required("agencies.manage")
 def counter_add(agency_id: int) -> Page:
     """Add a counter to an agency."""
     agency = _get_or_404(Agency, agency_id)
@@ -291,7 +291,7 @@ def counter_add(agency_id: int) -> Page:
 
 
 @bp.post("/counters/<int:counter_id>", endpoint="agency_counter_rename")
-@roles_required("admin")
+@permission_required("agencies.manage")
 def counter_rename(counter_id: int) -> Page:
     """Rename a counter; its QR codes and answers stay with it."""
     counter = _get_or_404(Counter, counter_id)
@@ -314,7 +314,7 @@ def counter_rename(counter_id: int) -> Page:
 
 
 @bp.get("/sectors")
-@roles_required("admin")
+@permission_required("sectors.manage")
 def sectors() -> str:
     """List the sectors with their labels and the target scopes they belong to."""
     sectors = list_sectors(db.session)
@@ -324,7 +324,7 @@ def sectors() -> str:
 
 
 @bp.route("/sectors/<int:sector_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("sectors.manage")
 def sector_edit(sector_id: int) -> Page:
     """Change a sector's labels; its code stays."""
     sector = _get_or_404(Sector, sector_id)
@@ -369,7 +369,7 @@ def _audit_page_url(page: int) -> str:
 
 
 @bp.get("/audit", endpoint="audit")
-@roles_required("admin")
+@permission_required("audit.view")
 def audit_log() -> Page:
     """Show the audit log, newest first, narrowed by action, actor and dates."""
     form = AuditFilterForm(formdata=request.args, actions=audit_actions(db.session))

@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 
 from flask import g, jsonify, request
 
-from survey_app.auth.services import user_for_token
 from survey_app.extensions import db
 from survey_app.models import User
+from survey_app.services.access import holds
+from survey_app.services.accounts import user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +33,7 @@ def token_required(view: F) -> F:
         if scheme.lower() != "bearer" or not secret.strip():
             return api_error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
         user = user_for_token(db.session, secret.strip())
-        if user is None or user.role not in ("admin", "manager"):
+        if user is None or not holds(user, "api.read"):
             return api_error(401, "the token is unknown, revoked, or its owner is disabled")
         db.session.commit()  # keeps last_used_at
         g.api_user = user

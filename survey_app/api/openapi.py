@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from survey_app.api.serialize import RESPONSE_FIELDS
 from survey_app.models import LANGUAGES, RESPONSE_STATUSES, ROLES
 from survey_app.questionnaire import (
     CURRENT,
@@ -14,8 +13,9 @@ from survey_app.questionnaire import (
     WISH_CODES,
     WISH_KEY,
 )
-from survey_app.scope_filters import FIRST_YEAR, LAST_YEAR
-from survey_app.seed import ALL_SECTORS
+from survey_app.services.filters import FIRST_YEAR, LAST_YEAR
+from survey_app.services.responses import RESPONSE_FIELDS
+from survey_app.services.seed import ALL_SECTORS
 from survey_app.sipas import ELEMENT_KEYS, Indicator, Status
 
 OPENAPI_VERSION = "3.1.0"

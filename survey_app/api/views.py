@@ -10,12 +10,14 @@ from sqlalchemy import select
 
 from survey_app.api import bp, openapi, serialize
 from survey_app.api.auth import api_error, api_user, token_required
-from survey_app.auth.access import visible_agency_ids
 from survey_app.extensions import db
 from survey_app.models import Agency
-from survey_app.reports import build_report
-from survey_app.scope_filters import FilterError
-from survey_app.tallies import deployment_zone
+from survey_app.services import filters
+from survey_app.services import responses as response_list
+from survey_app.services.access import visible_agency_ids
+from survey_app.services.filters import FilterError
+from survey_app.services.periods import deployment_zone
+from survey_app.services.reports import build_report
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -26,7 +28,7 @@ MAX_LIMIT = 1000
 def me() -> Any:
     """Return the token's owner, role and the agencies within its scope."""
     user = api_user()
-    visible = visible_agency_ids(db.session, user)
+    visible = visible_agency_ids(db.session, user, "api.read")
     if visible is None:
         scope: dict[str, Any] = {"all_agencies": True, "agencies": []}
     else:
@@ -48,9 +50,9 @@ def me() -> Any:
 def tallies() -> Any:
     """Return the figures of every target scope and sector for a period and filter."""
     try:
-        resolved = serialize.filter_from_args(db.session, api_user(), request.args)
+        resolved = filters.filter_from_args(db.session, api_user(), request.args)
     except FilterError as error:
-        return api_error(serialize.filter_error_status(error), str(error))
+        return api_error(filters.filter_error_status(error), str(error))
     report = build_report(db.session, resolved.tally)
     return _private(jsonify(serialize.report_dict(report)))
 
@@ -60,13 +62,13 @@ def tallies() -> Any:
 def responses() -> Any:
     """Return the responses of a period and filter, every status, oldest first, a page at a time."""
     try:
-        resolved = serialize.filter_from_args(db.session, api_user(), request.args, statuses=None)
+        resolved = filters.filter_from_args(db.session, api_user(), request.args, statuses=None)
         limit = _limit(request.args.get("limit"))
         after_id = _read_cursor(request.args.get("cursor"))
     except FilterError as error:
-        return api_error(serialize.filter_error_status(error), str(error))
+        return api_error(filters.filter_error_status(error), str(error))
     # One more than asked, to know whether another page follows without counting.
-    items = serialize.response_page(
+    items = response_list.response_page(
         db.session, resolved.tally, deployment_zone(), after_id, limit + 1
     )
     next_cursor = _make_cursor(items[limit - 1]["id"]) if len(items) > limit else None
@@ -88,7 +90,7 @@ def _private(response: Any) -> Any:
 def _limit(value: str | None) -> int:
     if value is None or value == "":
         return DEFAULT_LIMIT
-    limit = serialize.whole_number(value, "limit")
+    limit = filters.whole_number(value, "limit")
     if not 1 <= limit <= MAX_LIMIT:
         raise FilterError(f"limit must be between 1 and {MAX_LIMIT}", "parameter")
     return limit

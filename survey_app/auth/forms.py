@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from survey_app.auth.services import MIN_PASSWORD_LENGTH
+from survey_app.services.accounts import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):

@@ -12,12 +12,11 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 
-from survey_app import audit
 from survey_app.auth import bp
-from survey_app.auth.access import SESSION_SECRET_KEY
 from survey_app.auth.forms import ChangePasswordForm, LoginForm, ResetPasswordForm
-from survey_app.auth.redirects import safe_next_url
-from survey_app.auth.services import (
+from survey_app.extensions import db
+from survey_app.services import audit
+from survey_app.services.accounts import (
     MIN_PASSWORD_LENGTH,
     ResetLinkError,
     authenticate,
@@ -27,7 +26,8 @@ from survey_app.auth.services import (
     start_session,
     use_reset_link,
 )
-from survey_app.extensions import db
+from survey_app.web.access import SESSION_SECRET_KEY
+from survey_app.web.redirects import safe_next_url
 
 
 @bp.app_template_global()

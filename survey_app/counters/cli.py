@@ -9,16 +9,16 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from survey_app.auth.services import find_agency
-from survey_app.codes import survey_url
-from survey_app.counters.services import (
+from survey_app.extensions import db
+from survey_app.models import Agency, Counter, Sector, SurveyCode
+from survey_app.services.accounts import find_agency
+from survey_app.services.codes import survey_url
+from survey_app.services.counters import (
     CodeError,
     find_or_create_counter,
     issue_code,
     revoke_code,
 )
-from survey_app.extensions import db
-from survey_app.models import Agency, Counter, Sector, SurveyCode
 from survey_app.text import clean_code, clean_survey_code, clean_text
 
 codes_cli = AppGroup("codes", help="Survey codes (the QR codes at the counters).")

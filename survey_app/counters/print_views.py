@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from flask import abort, render_template, request
 from flask_login import current_user
 
-from survey_app.auth.access import agency_or_403, roles_required, survey_code_or_403
-from survey_app.codes import survey_url, survey_url_root
 from survey_app.counters import bp
-from survey_app.counters.services import active_codes, codes_by_text
 from survey_app.extensions import db
 from survey_app.models import Agency, Counter, SurveyCode
+from survey_app.services.codes import survey_url, survey_url_root
+from survey_app.services.counters import active_codes, codes_by_text
 from survey_app.text import clean_survey_code
+from survey_app.web.access import agency_or_403, permission_required, survey_code_or_403
 
 # Cards per A4 sheet: two columns by three rows (print.css sizes the cards to match).
 CARDS_PER_SHEET = 6
@@ -38,7 +38,7 @@ class SheetSelection:
 def _printable_code(code: str) -> SurveyCode:
     """Return a code within the user's scope that may still be printed; 410 once revoked."""
     normalised = clean_survey_code(code) or abort(404)
-    survey_code = survey_code_or_403(db.session, current_user, normalised)
+    survey_code = survey_code_or_403(db.session, current_user, normalised, "codes.print")
     if not survey_code.is_active:
         abort(410)
     return survey_code
@@ -73,7 +73,7 @@ def _sheet_selection(agency: Agency, counter: Counter | None, texts: list[str]) 
 
 
 @bp.get("/codes/<code>/poster")
-@roles_required("admin", "manager", "staff")
+@permission_required("codes.print")
 def poster(code: str) -> str:
     """Show an A4 poster of one code: a large QR, where it belongs, and how to type it."""
     survey_code = _printable_code(code)
@@ -86,10 +86,10 @@ def poster(code: str) -> str:
 
 
 @bp.get("/agencies/<int:agency_id>/codes/sheet")
-@roles_required("admin", "manager", "staff")
+@permission_required("codes.print")
 def sheet(agency_id: int) -> str:
     """Show A4 sheets of cut-out cards, one per active code of an agency or a counter."""
-    agency = agency_or_403(db.session, current_user, agency_id)
+    agency = agency_or_403(db.session, current_user, agency_id, "codes.print")
     counter = _counter_of(agency, request.args.get("counter"))
     texts = [text for text in request.args.getlist("code") if text.strip()]
     selection = _sheet_selection(agency, counter, texts)
@@ -106,7 +106,7 @@ def sheet(agency_id: int) -> str:
 
 
 @bp.get("/codes/<code>/tent")
-@roles_required("admin", "manager", "staff")
+@permission_required("codes.print")
 def tent(code: str) -> str:
     """Show a table tent: an A5 sheet folded into two A6 faces, one for each side of a desk."""
     survey_code = _printable_code(code)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from flask import Response, abort, request
 
-from survey_app import qr
-from survey_app.codes import survey_url
 from survey_app.counters import bp
 from survey_app.extensions import db
-from survey_app.survey.services import code_labels
+from survey_app.services import qr
+from survey_app.services.codes import survey_url
+from survey_app.services.recording import code_labels
 from survey_app.text import clean_survey_code
 
 # The image of a code never changes, but the code can be revoked, and then its image must

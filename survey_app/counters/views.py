@@ -9,37 +9,33 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from survey_app.auth.access import (
-    agency_or_403,
-    can_manage_codes,
-    roles_required,
-    survey_code_or_403,
-)
-from survey_app.codes import survey_url
 from survey_app.counters import bp
-from survey_app.counters.forms import NEW_COUNTER, build_code_form
-from survey_app.counters.services import (
+from survey_app.extensions import db
+from survey_app.models import Agency, Counter, Sector, SurveyCode
+from survey_app.services.codes import survey_url
+from survey_app.services.counters import (
     CodeError,
     find_or_create_counter,
     issue_code,
     replace_code,
     revoke_code,
 )
-from survey_app.extensions import db
-from survey_app.i18n import current_language
-from survey_app.models import Agency, Counter, Sector, SurveyCode
 from survey_app.text import clean_survey_code
+from survey_app.web.access import (
+    agency_or_403,
+    permission_required,
+    survey_code_or_403,
+)
+from survey_app.web.code_forms import NEW_COUNTER, build_code_form
+from survey_app.web.i18n import current_language
 
 
 def _manageable_agency(agency_id: int) -> Agency:
-    agency = agency_or_403(db.session, current_user, agency_id)
-    if not can_manage_codes(db.session, current_user, agency.id):
-        abort(403)
-    return agency
+    return agency_or_403(db.session, current_user, agency_id, "code.create")
 
 
 @bp.post("/agencies/<int:agency_id>/codes")
-@roles_required("admin", "staff")
+@permission_required("code.create")
 def create(agency_id: int) -> Any:
     """Issue a code for one counter (existing or new) and one sector."""
     agency = _manageable_agency(agency_id)
@@ -67,21 +63,19 @@ def create(agency_id: int) -> Any:
     return redirect(url_for("manage.agency", agency_id=agency.id, _anchor=f"code-{code.code}"))
 
 
-def _code_to_change(code: str) -> SurveyCode:
+def _code_to_change(code: str, action: str) -> SurveyCode:
     normalised = clean_survey_code(code) or abort(404)
-    survey_code = survey_code_or_403(db.session, current_user, normalised)
-    if not can_manage_codes(db.session, current_user, survey_code.agency_id):
-        abort(403)
+    survey_code = survey_code_or_403(db.session, current_user, normalised, action)
     if not survey_code.is_active:
         abort(410)
     return survey_code
 
 
 @bp.route("/codes/<code>/revoke", methods=["GET", "POST"])
-@roles_required("admin", "staff")
+@permission_required("code.revoke")
 def revoke(code: str) -> Any:
     """Withdraw a code after a confirmation: its QR stops opening the form."""
-    survey_code = _code_to_change(code)
+    survey_code = _code_to_change(code, "code.revoke")
     if request.method == "GET":
         return render_template(
             "counters/confirm.html", survey_code=survey_code, action="revoke", survey_url=survey_url
@@ -99,10 +93,10 @@ def revoke(code: str) -> Any:
 
 
 @bp.route("/codes/<code>/replace", methods=["GET", "POST"])
-@roles_required("admin", "staff")
+@permission_required("code.replace")
 def replace(code: str) -> WerkzeugResponse | str:
     """Revoke a misused code and issue a new one for the same counter and sector."""
-    survey_code = _code_to_change(code)
+    survey_code = _code_to_change(code, "code.replace")
     if request.method == "GET":
         return render_template(
             "counters/confirm.html",

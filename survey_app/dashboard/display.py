@@ -24,12 +24,18 @@ from markupsafe import Markup
 from survey_app import sipas
 from survey_app.dashboard import charts
 from survey_app.dashboard.forms import QUARTER_NAMES
-from survey_app.dashboard.services import DashboardFigures
-from survey_app.labels import ELEMENT_LABELS, INDICATOR_LABELS, number, verdict_label
 from survey_app.questionnaire import WISH_CHOICES
-from survey_app.reports import AgencyFigures, Report, ScopeFigures, TargetCheck, judged_empty
-from survey_app.scope_filters import ResolvedFilter
+from survey_app.services.dashboard import DashboardFigures
+from survey_app.services.filters import ResolvedFilter
+from survey_app.services.reports import (
+    AgencyFigures,
+    Report,
+    ScopeFigures,
+    TargetCheck,
+    judged_empty,
+)
 from survey_app.sipas import Indicator
+from survey_app.web.labels import ELEMENT_LABELS, INDICATOR_LABELS, number, verdict_label
 
 OVERALL, INDEX = Indicator.OVERALL, Indicator.SIPAS_INDEX
 # Sorting by a verdict puts the figures that need attention first.

@@ -8,14 +8,14 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from survey_app.dashboard.services import (
+from survey_app.models import User
+from survey_app.services.dashboard import (
     agencies_in_scope,
     all_sectors,
     counters_of,
     last_complete_quarter,
 )
-from survey_app.models import User
-from survey_app.scope_filters import (
+from survey_app.web.filter_forms import (
     CUSTOM,
     DEFAULT_PRESET,
     PERIOD_LABELS,

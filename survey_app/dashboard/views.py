@@ -12,7 +12,6 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from survey_app.auth.access import roles_required
 from survey_app.dashboard import bp
 from survey_app.dashboard.display import dashboard_page, report_page
 from survey_app.dashboard.forms import (
@@ -21,13 +20,12 @@ from survey_app.dashboard.forms import (
     build_dashboard_form,
     build_report_form,
 )
-from survey_app.dashboard.services import dashboard_figures, local_today
 from survey_app.extensions import db
-from survey_app.i18n import current_language, local_datetime
 from survey_app.models import utcnow
-from survey_app.scope_filters import FilterError, ResolvedFilter, resolve
-
-READERS = ("admin", "manager")
+from survey_app.services.dashboard import dashboard_figures, local_today
+from survey_app.services.filters import FilterError, ResolvedFilter, resolve
+from survey_app.web.access import permission_required
+from survey_app.web.i18n import current_language, local_datetime
 
 
 def _link(endpoint: str, **changes: str | None) -> str:
@@ -86,7 +84,7 @@ def _refuse(form: DashboardFilterForm | QuarterReportForm, error: FilterError) -
 
 
 @bp.get("/")
-@roles_required(*READERS)
+@permission_required("figures.view")
 def index() -> tuple[str, int]:
     """Show the figures of a period, agency, counter and sector against the targets."""
     language = current_language()
@@ -124,7 +122,7 @@ def index() -> tuple[str, int]:
 
 
 @bp.get("/report")
-@roles_required(*READERS)
+@permission_required("figures.view")
 def report() -> tuple[str, int]:
     """Show one quarter's figures on a page that prints on A4 (the last whole quarter)."""
     language = current_language()
@@ -161,7 +159,7 @@ def report() -> tuple[str, int]:
 
 
 @bp.get("/method")
-@roles_required(*READERS)
+@permission_required("figures.view")
 def method() -> str:
     """Explain in a page how every figure of the dashboard is computed."""
     return render_template("dashboard/method.html")

@@ -10,20 +10,14 @@ from flask import Response, abort, request, stream_with_context
 from flask_login import current_user
 from werkzeug.wsgi import wrap_file
 
-from survey_app import audit
-from survey_app.api.serialize import filter_error_status
-from survey_app.auth.access import roles_required
 from survey_app.exports import bp, writers
 from survey_app.extensions import db
-from survey_app.i18n import current_language
-from survey_app.scope_filters import (
-    DashboardFilterForm,
-    FilterError,
-    QuarterReportForm,
-    ResolvedFilter,
-    resolve,
-)
-from survey_app.tallies import deployment_zone
+from survey_app.services import audit
+from survey_app.services.filters import FilterError, ResolvedFilter, filter_error_status, resolve
+from survey_app.services.periods import deployment_zone
+from survey_app.web.access import permission_required
+from survey_app.web.filter_forms import DashboardFilterForm, QuarterReportForm
+from survey_app.web.i18n import current_language
 
 # Responses read per query while a file is written.
 BATCH_SIZE = 1000
@@ -33,7 +27,7 @@ FILTER_PARAMETERS = ("period", "from", "to", "year", "quarter", "agency", "count
 
 
 @bp.get(f"/tallies.<{FORMATS}:fmt>")
-@roles_required("admin", "manager")
+@permission_required("figures.export")
 def tallies(fmt: str) -> Response:
     """Download the figures of every target scope, sector and agency of a period."""
     resolved = _resolved_or_abort(statuses=("counted",))
@@ -42,7 +36,7 @@ def tallies(fmt: str) -> Response:
 
 
 @bp.get(f"/responses.<{FORMATS}:fmt>")
-@roles_required("admin", "manager")
+@permission_required("figures.export")
 def responses(fmt: str) -> Response:
     """Download every response of a period, whatever its status, with the reason why."""
     resolved = _resolved_or_abort(statuses=None)

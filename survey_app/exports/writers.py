@@ -41,15 +41,15 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey_app.api.serialize import ANSWER_KEYS, iter_responses
-from survey_app.i18n import current_language
-from survey_app.labels import INDICATOR_LABELS, verdict_label
 from survey_app.models import Agency
 from survey_app.questionnaire import CURRENT, ELEMENT_KEYS, INTEGRITY_KEY, WISH_KEY
-from survey_app.reports import ScopeFigures, agency_figures, build_report, load_target_book
-from survey_app.scope_filters import ResolvedFilter
+from survey_app.services.filters import ResolvedFilter
+from survey_app.services.reports import ScopeFigures, agency_figures, build_report, load_target_book
+from survey_app.services.responses import ANSWER_KEYS, iter_responses
+from survey_app.services.tallies import TallyFilter, count_by_status
 from survey_app.sipas import Indicator
-from survey_app.tallies import TallyFilter, count_by_status
+from survey_app.web.i18n import current_language
+from survey_app.web.labels import INDICATOR_LABELS, verdict_label
 
 CSV_BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

@@ -5,47 +5,42 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
-from survey_app.auth.access import (
-    agency_or_403,
-    can_manage_codes,
-    roles_required,
-    visible_agency_ids,
-)
-from survey_app.codes import survey_url
-from survey_app.counters.forms import build_code_form
 from survey_app.extensions import db
-from survey_app.i18n import current_language
 from survey_app.manage import bp
-from survey_app.manage.services import agency_overview, codes_of_agency
 from survey_app.models import Agency
+from survey_app.services.access import can, visible_agency_ids
+from survey_app.services.agencies import agency_overview, codes_of_agency
+from survey_app.services.codes import survey_url
+from survey_app.web.access import agency_or_403, permission_required
+from survey_app.web.code_forms import build_code_form
+from survey_app.web.i18n import current_language
 
 
 @bp.get("/")
-@roles_required("admin", "manager", "staff")
+@permission_required("codes.view")
 def index() -> str:
     """List the agencies the user may see."""
-    rows = agency_overview(db.session, visible_agency_ids(db.session, current_user))
+    rows = agency_overview(db.session, visible_agency_ids(db.session, current_user, "codes.view"))
     return render_template("manage/index.html", rows=rows)
 
 
 @bp.get("/agencies/<int:agency_id>")
-@roles_required("admin", "manager", "staff")
+@permission_required("codes.view")
 def agency(agency_id: int) -> tuple[str, int]:
     """Show one agency's counters and survey codes, with how many answers each brings."""
-    return render_agency(agency_or_403(db.session, current_user, agency_id))
+    return render_agency(agency_or_403(db.session, current_user, agency_id, "codes.view"))
 
 
 def render_agency(agency: Agency, status: int = 200) -> tuple[str, int]:
     """Render an agency's codes page; staff of the agency and admins also get the code form."""
-    may_manage = can_manage_codes(db.session, current_user, agency.id)
-    code_form = build_code_form(db.session, agency, current_language()) if may_manage else None
+    may_create = can(current_user, "code.create", agency)
+    code_form = build_code_form(db.session, agency, current_language()) if may_create else None
     page = render_template(
         "manage/agency.html",
         agency=agency,
         codes=codes_of_agency(db.session, agency),
         counters=agency.counters,
         survey_url=survey_url,
-        may_manage=may_manage,
         code_form=code_form,
     )
     return page, status

@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from survey_app.review.services import MANUAL_REASONS, NOTE_MAX_LENGTH
-from survey_app.scope_filters import INVALID_CHOICE, PeriodScopeForm
+from survey_app.services.review import MANUAL_REASONS, NOTE_MAX_LENGTH
 from survey_app.text import clean_text
+from survey_app.web.filter_forms import INVALID_CHOICE, PeriodScopeForm
 
 SEARCH_MAX_LENGTH = 100
 
@@ -30,7 +30,7 @@ MANUAL_REASON_LABELS = {
 class ReviewFilterForm(PeriodScopeForm):
     """The dashboard's filter bar (period, dates, agency, sector), read from the query string.
 
-    The agency is checked against the user's scope by scope_filters.resolve, not by the
+    The agency is checked against the user's scope by services.filters.resolve, not by the
     choice list, so that an agency outside the scope is refused (403) rather than called
     invalid.
     """

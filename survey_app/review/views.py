@@ -11,11 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from survey_app.auth.access import can_see_agency, roles_required, visible_agency_ids
-from survey_app.auth.redirects import safe_next_url
 from survey_app.extensions import db
-from survey_app.i18n import current_language
-from survey_app.models import Response, utcnow
+from survey_app.models import Agency, Response, utcnow
 from survey_app.questionnaire import SCALE
 from survey_app.review import bp
 from survey_app.review.forms import (
@@ -26,7 +23,11 @@ from survey_app.review.forms import (
     RestoreForm,
     ReviewFilterForm,
 )
-from survey_app.review.services import (
+from survey_app.services.access import can, visible_agency_ids
+from survey_app.services.filters import FilterError, ResolvedFilter, resolve
+from survey_app.services.periods import Period, deployment_zone, local_date
+from survey_app.services.recording import CODE_REVOKED, DUPLICATE_DOSSIER
+from survey_app.services.review import (
     MANUAL_PREFIX,
     MANUAL_REASONS,
     NOTE_MAX_LENGTH,
@@ -43,9 +44,9 @@ from survey_app.review.services import (
     review_page,
     status_totals,
 )
-from survey_app.scope_filters import FilterError, ResolvedFilter, resolve
-from survey_app.survey.services import CODE_REVOKED, DUPLICATE_DOSSIER
-from survey_app.tallies import Period, deployment_zone, local_date
+from survey_app.web.access import permission_required
+from survey_app.web.i18n import current_language
+from survey_app.web.redirects import safe_next_url
 
 Page = WerkzeugResponse | str | tuple[str, int]
 FilterForm = TypeVar("FilterForm", bound=ReviewFilterForm)
@@ -114,7 +115,7 @@ def overall_label(value: int | None) -> str:
 
 
 def _filter_form(form_class: type[FilterForm]) -> FilterForm:
-    visible = visible_agency_ids(db.session, current_user)
+    visible = visible_agency_ids(db.session, current_user, "figures.view")
     form = form_class(formdata=request.args, today=local_date(utcnow()))
     form.fill_choices(agencies_in_scope(db.session, visible), list_sectors(db.session),
                       current_language())
@@ -189,7 +190,7 @@ def _downloads(resolved: ResolvedFilter) -> dict[str, str]:
 
 
 @bp.get("/comments")
-@roles_required("admin", "manager")
+@permission_required("figures.view")
 def comments() -> Page:
     """List the citizens' comments within the user's scope, newest first."""
     form = _filter_form(CommentFilterForm)
@@ -212,7 +213,7 @@ def comments() -> Page:
 
 
 @bp.get("/flagged", endpoint="queue")
-@roles_required("admin", "manager")
+@permission_required("responses.review")
 def queue() -> Page:
     """List the responses left out of the figures (duplicates and flagged), newest first."""
     form = _filter_form(QueueFilterForm)
@@ -239,7 +240,7 @@ def _response_or_403(response_id: int) -> Response:
     response = response_for_change(db.session, response_id)
     if response is None:
         abort(404)
-    if not can_see_agency(db.session, current_user, response.agency_id):
+    if not can(current_user, "responses.review", db.session.get(Agency, response.agency_id)):
         abort(403)
     return response
 
@@ -258,7 +259,7 @@ def _first_error(form: FlagForm | RestoreForm) -> str | LazyString:
 
 
 @bp.post("/responses/<int:response_id>/flag")
-@roles_required("admin", "manager")
+@permission_required("responses.review")
 def flag(response_id: int) -> WerkzeugResponse:
     """Leave one response out of the figures, with a reason."""
     response = _response_or_403(response_id)
@@ -280,7 +281,7 @@ def flag(response_id: int) -> WerkzeugResponse:
 
 
 @bp.post("/responses/<int:response_id>/restore")
-@roles_required("admin", "manager")
+@permission_required("responses.review")
 def restore(response_id: int) -> WerkzeugResponse:
     """Count one response again."""
     response = _response_or_403(response_id)

@@ -14,23 +14,12 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import Gone, HTTPException, ServiceUnavailable
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from survey_app import devices
-from survey_app.errors import (
-    DATABASE_RETRY_AFTER,
-    discard_transaction,
-    log_database_unavailable,
-    render_database_unavailable,
-    render_error,
-)
 from survey_app.extensions import db
-from survey_app.i18n import current_language
-from survey_app.limits import retry_after
 from survey_app.models import Agency, Counter, Sector, SurveyCode
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
-from survey_app.survey import bp
-from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
-from survey_app.survey.page_cache import PageCache
-from survey_app.survey.services import (
+from survey_app.services import devices
+from survey_app.services.caches import PageCache
+from survey_app.services.recording import (
     CodeLabels,
     Sender,
     active_survey_code_or_abort,
@@ -43,7 +32,18 @@ from survey_app.survey.services import (
     record_response,
     response_for_nonce,
 )
+from survey_app.survey import bp
+from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
 from survey_app.text import clean_survey_code
+from survey_app.web.errors import (
+    DATABASE_RETRY_AFTER,
+    discard_transaction,
+    log_database_unavailable,
+    render_database_unavailable,
+    render_error,
+)
+from survey_app.web.i18n import current_language
+from survey_app.web.ratelimit import retry_after
 
 # A phone that was given its anonymous id during a request gets the cookie that carries it.
 bp.after_request(devices.remember_device)

@@ -23,11 +23,11 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from survey_app.i18n import current_language
-from survey_app.labels import INDICATOR_LABELS
 from survey_app.models import Sector, TargetScope
 from survey_app.sipas import Indicator
 from survey_app.text import clean_code, clean_text
+from survey_app.web.i18n import current_language
+from survey_app.web.labels import INDICATOR_LABELS
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 SAMPLE_MIN, SAMPLE_MAX = 1, 10000

@@ -9,14 +9,10 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from survey_app.auth.access import roles_required
 from survey_app.extensions import db
-from survey_app.i18n import current_language
 from survey_app.models import TargetScope, TargetYear, utcnow
-from survey_app.tallies import local_date
-from survey_app.targets import bp
-from survey_app.targets.forms import INDICATOR_HEADINGS, ScopeForm, target_form, target_form_data
-from survey_app.targets.services import (
+from survey_app.services.periods import local_date
+from survey_app.services.targets import (
     TargetError,
     create_scope,
     create_target_year,
@@ -28,6 +24,10 @@ from survey_app.targets.services import (
     update_target_year,
     year_in_force,
 )
+from survey_app.targets import bp
+from survey_app.targets.forms import INDICATOR_HEADINGS, ScopeForm, target_form, target_form_data
+from survey_app.web.access import permission_required
+from survey_app.web.i18n import current_language
 
 Page = Response | str | tuple[str, int]
 
@@ -56,7 +56,7 @@ def _report_saving(changes: Mapping[str, object], saved: str, unchanged: str) ->
 
 
 @bp.get("", endpoint="index")
-@roles_required("admin")
+@permission_required("targets.manage")
 def index() -> str:
     """Show each year's targets by scope and indicator, and which year judges this year."""
     years = list_target_years(db.session)
@@ -73,7 +73,7 @@ def index() -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("targets.manage")
 def new() -> Page:
     """Add the targets of a year, starting from those of the latest year."""
     scopes = list_scopes(db.session)
@@ -96,7 +96,7 @@ def new() -> Page:
 
 
 @bp.route("/<int:year>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("targets.manage")
 def edit(year: int) -> Page:
     """Change the thresholds and the minimum sample of a year."""
     target_year = db.session.get(TargetYear, year)
@@ -119,14 +119,14 @@ def edit(year: int) -> Page:
 
 
 @bp.get("/scopes")
-@roles_required("admin")
+@permission_required("targets.manage")
 def scopes() -> str:
     """List the scopes that targets are set for, with their sectors."""
     return render_template("targets/scopes.html", scopes=list_scopes(db.session))
 
 
 @bp.route("/scopes/new", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("targets.manage")
 def scope_new() -> Page:
     """Add a scope: a named set of sectors that targets can then be set for."""
     sectors = list_sectors(db.session)
@@ -147,7 +147,7 @@ def scope_new() -> Page:
 
 
 @bp.route("/scopes/<int:scope_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("targets.manage")
 def scope_edit(scope_id: int) -> Page:
     """Change a scope's labels and sectors (the all-sector scope: labels only)."""
     scope = db.session.get(TargetScope, scope_id)

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from survey_app import sipas
 from survey_app.models import Agency, Sector, Target, TargetScope, TargetYear
+from survey_app.services.periods import Period
+from survey_app.services.tallies import TallyFilter, answers_by_status
 from survey_app.sipas import Indicator
-from survey_app.tallies import Period, TallyFilter, answers_by_status
 
 INDICATORS: tuple[Indicator, ...] = tuple(Indicator)
 COUNTED = "counted"

@@ -12,9 +12,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from survey_app.auth.access import visible_agency_ids
 from survey_app.models import Agency, Counter, Sector, User
-from survey_app.reports import (
+from survey_app.services.access import visible_agency_ids
+from survey_app.services.filters import ResolvedFilter
+from survey_app.services.periods import Period, deployment_zone, month_start, next_month
+from survey_app.services.reports import (
     AgencyFigures,
     Report,
     ScopeFigures,
@@ -23,8 +25,6 @@ from survey_app.reports import (
     grouped_figures,
     judged_empty,
 )
-from survey_app.scope_filters import ResolvedFilter
-from survey_app.tallies import Period, deployment_zone, month_start
 
 TREND_MONTHS = 12
 
@@ -46,7 +46,7 @@ def last_complete_quarter(today: date) -> tuple[int, int]:
 def agencies_in_scope(session: Session, user: User) -> list[Agency]:
     """Return the agencies the user may read, the province before its communes."""
     query = select(Agency).order_by(Agency.level.desc(), Agency.name)
-    visible = visible_agency_ids(session, user)
+    visible = visible_agency_ids(session, user, "figures.view")
     if visible is not None:
         query = query.where(Agency.id.in_(sorted(visible)))
     return list(session.scalars(query))
@@ -100,7 +100,7 @@ def _months(period: Period) -> list[date]:
     months, month = [], month_start(period.start)
     while month <= period.end:
         months.append(month)
-        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        month = next_month(month)
     return months
 
 

@@ -1,145 +1,33 @@
-"""Turn what a person asks for (period, agency, counter, sector) into a tally filter.
+"""The filter bar of the dashboard, the quarterly report, the comments and the review queue.
 
-The dashboard, the exports and the API all go through `resolve`, so the scope of the
-signed-in user (or of the API token's owner) is enforced in one place: asking for an
-agency outside it is an error, never an empty or silently widened answer. The filter forms
-of the dashboard, the quarterly report and the review pages live here too, so that they
-share one filter bar and a download reads the very address of the page it was clicked on
-with the page's own parser.
+GET forms (no CSRF token): one set of presets, labels, date formats and messages for every
+page, and a download reads the very address of the page it was clicked on with the page's
+own parser. What the form asks for is turned into a tally filter by services/filters.py.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from wtforms import HiddenField, SelectField, StringField
 
-from survey_app.auth.access import agency_with_descendants, visible_agency_ids
-from survey_app.models import Agency, Counter, Sector, User
-from survey_app.tallies import Period, TallyFilter, month_start
-from survey_app.text import clean_code
-
-PRESETS = ("this_month", "this_quarter", "this_year", "last_12_months")
-# Dates are read as written in the API and the exports, YYYY-MM-DD and nothing looser, and
-# only in years the service can hold: the edges of the calendar overflow the time-zone
-# arithmetic of a period's bounds.
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# The largest id an INTEGER column holds: PostgreSQL refuses to compare with a larger one.
-MAX_ID = 2**31 - 1
-
-
-class FilterError(ValueError):
-    """A filter that cannot be answered; `reason` is a stable key for pages and the API."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class ResolvedFilter:
-    tally: TallyFilter
-    agency: Agency | None
-    counter: Counter | None
-    sector: Sector | None
-
-
-def preset_period(name: str, today: date) -> Period:
-    """Return the period of a preset, in local dates, ending today at the latest."""
-    if name == "this_month":
-        return Period(month_start(today), today)
-    if name == "this_quarter":
-        first_month = 3 * ((today.month - 1) // 3) + 1
-        return Period(date(today.year, first_month, 1), today)
-    if name == "this_year":
-        return Period(date(today.year, 1, 1), today)
-    if name == "last_12_months":
-        start = month_start(today)
-        for _ in range(11):
-            start = month_start(start - timedelta(days=1))
-        return Period(start, today)
-    raise FilterError(f"unknown period {name!r}; choose from {', '.join(PRESETS)}", "period")
-
-
-def quarter_period(year: int, quarter: int) -> Period:
-    """Return the whole calendar quarter (1..4) of a year."""
-    if quarter not in (1, 2, 3, 4):
-        raise FilterError("quarter must be 1, 2, 3 or 4", "period")
-    start = date(year, 3 * quarter - 2, 1)
-    end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-    return Period(start, end - timedelta(days=1))
-
-
-def parse_period(start: str | None, end: str | None) -> Period:
-    """Return the period between two YYYY-MM-DD dates, both included."""
-    if not start or not end:
-        raise FilterError("both dates are needed (YYYY-MM-DD)", "period")
-    if not (_ISO_DATE.fullmatch(start) and _ISO_DATE.fullmatch(end)):
-        raise FilterError("dates must be written YYYY-MM-DD", "period")
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError as error:
-        raise FilterError("dates must be written YYYY-MM-DD", "period") from error
-    if first.year < FIRST_YEAR or last.year > LAST_YEAR:
-        raise FilterError(f"dates must fall in the years {FIRST_YEAR} to {LAST_YEAR}", "period")
-    if last < first:
-        raise FilterError("the end date is before the start date", "period")
-    if (last - first).days > 3660:
-        raise FilterError("a period may cover at most ten years", "period")
-    return Period(first, last)
-
-
-def resolve(
-    session: Session,
-    user: User,
-    period: Period,
-    agency_code: str | None = None,
-    counter_id: int | None = None,
-    sector_code: str | None = None,
-    statuses: tuple[str, ...] | None = ("counted",),
-) -> ResolvedFilter:
-    """Check the request against the user's scope and return the filter to tally."""
-    visible = visible_agency_ids(session, user)
-    agency = None
-    agency_ids = None if visible is None else frozenset(visible)
-    if agency_code:
-        agency = session.scalar(select(Agency).where(Agency.code == clean_code(agency_code)))
-        if agency is None:
-            raise FilterError(f"no agency with code {agency_code!r}", "unknown_agency")
-        if visible is not None and agency.id not in visible:
-            raise FilterError(f"agency {agency.code} is outside your scope", "forbidden_agency")
-        agency_ids = frozenset(agency_with_descendants(session, agency.id))
-    counter = None
-    if counter_id is not None:
-        counter = session.get(Counter, counter_id) if 0 < counter_id <= MAX_ID else None
-        if counter is None:
-            raise FilterError(f"no counter {counter_id}", "unknown_counter")
-        if agency_ids is not None and counter.agency_id not in agency_ids:
-            if visible is not None and counter.agency_id not in visible:
-                raise FilterError(f"counter {counter_id} is outside your scope",
-                                  "forbidden_counter")
-            raise FilterError(f"counter {counter_id} is not of agency {agency_code}",
-                              "unknown_counter")
-    sector = None
-    sector_ids = None
-    if sector_code:
-        sector = session.scalar(select(Sector).where(Sector.code == clean_code(sector_code)))
-        if sector is None:
-            raise FilterError(f"no sector with code {sector_code!r}", "unknown_sector")
-        sector_ids = frozenset({sector.id})
-    tally = TallyFilter(period, agency_ids, counter_id, sector_ids, statuses)
-    return ResolvedFilter(tally, agency, counter, sector)
-
+from survey_app.models import Agency, Sector
+from survey_app.services.filters import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_ID,
+    FilterError,
+    parse_period,
+    preset_period,
+    quarter_period,
+)
+from survey_app.services.periods import Period
 
 # The forms of the pages (GET forms, no CSRF token) -----------------------------------------
 
@@ -165,7 +53,7 @@ def _strip(value: Any) -> Any:
 class ScopeForm(FlaskForm):
     """Agency and sector: shared by the dashboard and the quarterly report.
 
-    The agency is not checked against the choices here: `scope_filters.resolve` checks it
+    The agency is not checked against the choices here: `services.filters.resolve` checks it
     against the user's scope, in the one place that does so for every page and the API.
     """
 

@@ -6,9 +6,10 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, session
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, get_locale, gettext
 
 from survey_app.extensions import babel
+from survey_app.questionnaire import LazyText
 
 
 def select_locale() -> str:
@@ -49,6 +50,7 @@ def local_datetime(value: datetime) -> str:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    LazyText.translate = staticmethod(gettext)
     app.before_request(remember_language)
     app.jinja_env.globals.update(language_url=language_url, current_language=current_language)
     app.jinja_env.filters["local_datetime"] = local_datetime

@@ -24,16 +24,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
-from survey_app import audit
-from survey_app.auth.services import (
-    AccountError,
-    create_token,
-    create_user,
-    disable_user,
-    find_agency,
-    find_user,
-    revoke_token,
-)
 from survey_app.extensions import db
 from survey_app.models import (
     AGENCY_CODE_MAX_LENGTH,
@@ -44,6 +34,16 @@ from survey_app.models import (
     Agency,
     ApiToken,
     User,
+)
+from survey_app.services import audit
+from survey_app.services.accounts import (
+    AccountError,
+    create_token,
+    create_user,
+    disable_user,
+    find_agency,
+    find_user,
+    revoke_token,
 )
 from survey_app.text import clean_code, clean_text
 

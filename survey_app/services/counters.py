@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from survey_app import audit
-from survey_app.codes import create_survey_code
 from survey_app.models import Agency, Counter, Sector, SurveyCode, User, utcnow
-from survey_app.survey.services import recent_codes
+from survey_app.services import audit
+from survey_app.services.codes import create_survey_code
+from survey_app.services.recording import recent_codes
 from survey_app.text import clean_survey_code
 
 

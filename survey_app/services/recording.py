@@ -13,8 +13,6 @@ from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from survey_app import devices, tallies
-from survey_app.hashing import keyed_hash
 from survey_app.models import Response, ResponseWish, SurveyCode, utcnow
 from survey_app.questionnaire import (
     INTEGRITY_KEY,
@@ -23,7 +21,9 @@ from survey_app.questionnaire import (
     WISH_KEY,
     Questionnaire,
 )
-from survey_app.survey.page_cache import RecentCodes
+from survey_app.services import devices, rollups
+from survey_app.services.caches import RecentCodes
+from survey_app.services.hashing import keyed_hash
 from survey_app.text import clean_survey_code, fold_dossier
 
 DUPLICATE_DOSSIER = "dossier_repeat"
@@ -229,7 +229,7 @@ def _scale_value(value: str | None) -> int | None:
 class Sender:
     """Where a submission came from and how it was made: what the abuse flags look at.
 
-    The device is known by its hash only, the address is only hashed (survey_app.devices).
+    The device is known by its hash only, the address is only hashed (survey_app.services.devices).
     """
 
     device_hash: str | None = None  # of the device that sent it, when it is the form's
@@ -431,5 +431,5 @@ def record_response(
         with session.begin_nested():
             response = build(True)
             session.add(response)
-    tallies.record_response(session, response)
+    rollups.record_response(session, response)
     return response, True

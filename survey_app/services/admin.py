@@ -16,9 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from survey_app import audit
-from survey_app.auth.access import agency_with_descendants
-from survey_app.auth.services import AccountError, create_user, update_user
 from survey_app.models import (
     AGENCY_LEVELS,
     Agency,
@@ -27,6 +24,9 @@ from survey_app.models import (
     Sector,
     User,
 )
+from survey_app.services import audit
+from survey_app.services.access import agency_with_descendants
+from survey_app.services.accounts import AccountError, create_user, update_user
 
 AUDIT_PAGE_SIZE = 50
 

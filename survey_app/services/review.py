@@ -14,10 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from survey_app import audit, tallies
 from survey_app.models import Agency, AuditEvent, Counter, Response, Sector
 from survey_app.questionnaire import OVERALL_KEY
-from survey_app.tallies import Period, TallyFilter, utc_bounds
+from survey_app.services import audit, rollups, tallies
+from survey_app.services.periods import Period
+from survey_app.services.responses import matching
+from survey_app.services.tallies import TallyFilter
 
 PAGE_SIZE = 50
 # Answers of q6 ("overall") that count as dissatisfied: 1 and 2.
@@ -114,17 +116,10 @@ def casefold_pattern(text: str) -> str:
 
 
 def _conditions(flt: ReviewFilter, zone: ZoneInfo) -> list[ColumnElement[bool]]:
-    start, end = utc_bounds(flt.period, zone)
-    conditions: list[ColumnElement[bool]] = [
-        Response.created_at >= start,
-        Response.created_at < end,
-    ]
+    conditions = matching(
+        TallyFilter(flt.period, flt.agency_ids, sector_ids=flt.sector_ids, statuses=None), zone)
     if flt.with_comment_only:
         conditions.append(Response.comment.is_not(None))
-    if flt.agency_ids is not None:
-        conditions.append(Response.agency_id.in_(sorted(flt.agency_ids)))
-    if flt.sector_ids is not None:
-        conditions.append(Response.sector_id.in_(sorted(flt.sector_ids)))
     if flt.status == "counted":
         conditions.append(Response.status == "counted")
     elif flt.status == "not_counted":
@@ -243,7 +238,7 @@ def flag_response(session: Session, response: Response, reason: str,
         return Outcome.UNCHANGED
     old_status, old_reason = response.status, response.status_reason
     new_reason = MANUAL_PREFIX + reason
-    tallies.change_status(session, response, "flagged", new_reason)
+    rollups.change_status(session, response, "flagged", new_reason)
     audit.record(session, "response.flagged", target=response,
                  old_status=old_status, old_reason=old_reason,
                  new_status="flagged", new_reason=new_reason, note=note or None)
@@ -259,7 +254,7 @@ def restore_response(session: Session, response: Response) -> Outcome:
         # The savepoint keeps the transaction usable (PostgreSQL included) when the partial
         # unique index refuses a second counted response for the same dossier code.
         with session.begin_nested():
-            tallies.change_status(session, response, "counted", None)
+            rollups.change_status(session, response, "counted", None)
     except IntegrityError:
         session.refresh(response)
         return Outcome.CONFLICT

@@ -3,7 +3,7 @@
 Vietnamese is the source language: message ids are the Vietnamese text, written in the code
 and templates, and the Vietnamese catalog mirrors each one as its own translation.
 
-    python -m survey_app.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
+    python -m survey_app.web.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
 """
 
 from __future__ import annotations

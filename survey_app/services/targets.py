@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from survey_app import audit
 from survey_app.models import Sector, Target, TargetScope, TargetYear
-from survey_app.reports import load_target_book
+from survey_app.services import audit
+from survey_app.services.reports import load_target_book
 from survey_app.sipas import Indicator
 
 DUPLICATE_YEAR = _l("Năm này đã có chỉ tiêu. Hãy sửa chỉ tiêu của năm đó thay vì thêm mới.")

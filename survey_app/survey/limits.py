@@ -23,8 +23,6 @@ workers must share them.
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -34,13 +32,13 @@ from flask_wtf.csrf import ValidationError, validate_csrf
 from limits import parse
 from werkzeug.exceptions import HTTPException
 
-from survey_app import devices
+from survey_app.services import devices
+from survey_app.services.recording import read_submit_token
+from survey_app.survey import bp as survey_bp
 from survey_app.text import clean_survey_code
+from survey_app.web.ratelimit import EXTENSION_KEY
 
 LIMITED_ENDPOINT = "survey.show"
-EXTENSION_KEY = "survey_app.limiter"
-# When the storage cannot say how long a window lasts (it went away), ask for a minute.
-DEFAULT_RETRY_AFTER = 60
 # One address may use at most this fraction of a code's allowance: an office's whole crowd
 # at one counter is far below it (150 an hour against some 15), and it takes several
 # addresses to use up a code.
@@ -64,8 +62,6 @@ def submitting_device() -> str | None:
 
 
 def _read_submission() -> str | None:
-    from survey_app.survey.services import read_submit_token
-
     try:
         form = request.form
     except HTTPException:  # the body itself is refused (too large); the view says so
@@ -155,8 +151,6 @@ LIMITS: tuple[Rule, ...] = (
 
 def init_app(app: Flask) -> None:
     """Give the app its own limiter, with the limits of the survey form."""
-    from survey_app.survey import bp as survey_bp
-
     # One limiter per app, not one per module: Flask-Limiter keeps the storage on the
     # limiter object, so apps sharing one (as tests do) would share or swap their counts.
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "survey_app")
@@ -179,16 +173,3 @@ def init_app(app: Flask) -> None:
     limiter.request_filter(_is_not_a_submission)
     limiter.init_app(app)
     app.extensions[EXTENSION_KEY] = limiter
-
-
-def retry_after() -> int:
-    """Return in how many seconds the limit refused in this request lets the client in again."""
-    limiter: Limiter | None = current_app.extensions.get(EXTENSION_KEY)
-    refused = limiter.current_limit if limiter is not None else None
-    if refused is None:
-        return DEFAULT_RETRY_AFTER
-    try:
-        resets_at = refused.window[0]
-    except Exception:  # the storage went away between the refusal and now
-        return DEFAULT_RETRY_AFTER
-    return max(1, math.ceil(resets_at - time.time()))

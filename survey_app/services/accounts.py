@@ -12,8 +12,6 @@ from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from survey_app import audit
-from survey_app.hashing import keyed_hash
 from survey_app.models import (
     ROLES,
     Agency,
@@ -25,6 +23,8 @@ from survey_app.models import (
     UserSession,
     utcnow,
 )
+from survey_app.services import audit
+from survey_app.services.hashing import keyed_hash
 from survey_app.text import clean_text
 
 MIN_PASSWORD_LENGTH = 10

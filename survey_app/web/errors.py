@@ -11,8 +11,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
 
-from survey_app import limits
 from survey_app.extensions import db
+from survey_app.web import ratelimit
 
 # Seconds to wait before trying again when the database cannot be reached: a restart of
 # PostgreSQL takes a few seconds, a failover under a minute.
@@ -88,7 +88,7 @@ def render_error(error: HTTPException) -> tuple[Response | str, int]:
             render_template("errors/error.html", status=status, title=title, advice=advice)
         )
     if status == 429:
-        response.headers["Retry-After"] = str(limits.retry_after())
+        response.headers["Retry-After"] = str(ratelimit.retry_after())
     for name, value in error.get_headers():
         if name == "Retry-After":  # ServiceUnavailable(retry_after=...)
             response.headers[name] = value

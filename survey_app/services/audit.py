@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
-from flask_login import current_user
+from flask import current_app, has_request_context, request
 from sqlalchemy.orm import Session
 
-from survey_app.hashing import keyed_hash
 from survey_app.models import AuditEvent, User
+from survey_app.services.hashing import keyed_hash
 
 
 def client_address_hash() -> str | None:
@@ -17,6 +16,18 @@ def client_address_hash() -> str | None:
     if not has_request_context() or not request.remote_addr:
         return None
     return keyed_hash("address", request.remote_addr)
+
+
+# Where the web layer tells who is signed in (web/access.py registers it): services never
+# read the sign-in themselves.
+ACTOR_PROVIDER = "survey_app.audit_actor"
+
+
+def _signed_in_user() -> User | None:
+    if not has_request_context():
+        return None
+    provider = current_app.extensions.get(ACTOR_PROVIDER)
+    return provider() if provider is not None else None
 
 
 def record(
@@ -28,8 +39,8 @@ def record(
     **details: Any,
 ) -> AuditEvent:
     """Append one event; the actor defaults to the signed-in user. Only flushes."""
-    if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user._get_current_object()
+    if actor is None:
+        actor = _signed_in_user()
     event = AuditEvent(
         action=action,
         actor_id=actor.id if actor is not None else None,

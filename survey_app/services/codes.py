@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_app.models import Agency, Counter, Sector, SurveyCode
+from survey_app.text import ALPHABET
 
-# No look-alikes: 0/O, 1/I/L are left out, so a code read aloud or typed is not misread.
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8  # 31**8 ≈ 8.5e11 codes: guessing one is hopeless even before rate limits
 
 

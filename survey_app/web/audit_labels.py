@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from survey_app.labels import INDICATOR_LABELS, level_label, number, role_label
+from survey_app.web.labels import INDICATOR_LABELS, level_label, number, role_label
 
 ACTION_LABELS = {
     "user.created": _l("Tạo tài khoản"),

@@ -15,7 +15,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
-from survey_app.hashing import keyed_hash, period_hash
+from survey_app.services.hashing import keyed_hash, period_hash
 
 COOKIE_NAME = "sid_dev"
 COOKIE_MAX_AGE = 2 * 365 * 24 * 3600

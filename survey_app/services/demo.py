@@ -13,13 +13,13 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from survey_app import tallies
-from survey_app.auth.services import create_user, find_user
-from survey_app.codes import active_code_for, create_survey_code
 from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode
 from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_CHOICES
-from survey_app.seed import seed_sectors, seed_targets
-from survey_app.survey.services import DUPLICATE_DOSSIER, dossier_hash
+from survey_app.services import rollups
+from survey_app.services.accounts import create_user, find_user
+from survey_app.services.codes import active_code_for, create_survey_code
+from survey_app.services.recording import DUPLICATE_DOSSIER, dossier_hash
+from survey_app.services.seed import seed_sectors, seed_targets
 
 PROVINCE = ("DEMO-TTHCC", "Trung tâm Phục vụ hành chính công tỉnh (demo)")
 COMMUNES = (
@@ -121,7 +121,7 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
     )
     if not has_responses:
         _add_responses(session, codes, now or datetime.now(UTC), random.Random(seed))
-        tallies.rebuild(session)
+        rollups.rebuild(session)
     return codes
 
 

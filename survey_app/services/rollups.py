@@ -1,34 +1,21 @@
-"""Tallies of survey answers for any filter and grouping, read from exact rollup tables.
+"""Keeping the rollup tables exact: one increment per response, in its own transaction.
 
-Design, chosen for ten million responses and more: the dashboard, the exports and the API
-never count the responses table. Each response adds 1 to the matching columns of two
-rollup rows, one for its local day and one for its local month (per code and status), in
-the same transaction that stores it; a status change moves it from one row to another.
-A tally then sums a few thousand rollup rows instead of millions of responses:
-
-- whole months of a period are read from `tally_months` (about codes x months rows);
-- the partial months at either edge are read from `tally_days`;
-- both parts share one GROUP BY, so any grouping (sector, agency, counter, month, code,
-  status) comes out of one query.
-
-`rebuild()` recomputes both tables from the responses (after a bulk load, or if the time
-zone setting ever changes); `tests/test_tallies.py` checks that the incremental rows always
-equal a rebuild and a naive recount.
+Each response adds 1 to the matching columns of its local day's, month's and year's rows
+(per code and status) in the same transaction that stores it; a status change moves it
+from one row to another. `rebuild()` recomputes the tables from the responses (after a
+bulk load, or if the time zone setting ever changes), in the database where it can.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import (
     Date,
     DateTime,
-    Select,
     and_,
     bindparam,
     case,
@@ -39,7 +26,6 @@ from sqlalchemy import (
     literal,
     select,
     text,
-    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -49,7 +35,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.models import (
     INTEGRITY_ANSWERS,
-    PAIR_PARTS,
     RATING_QUESTIONS,
     STATUS_COUNT_COLUMNS,
     TALLY_COUNT_COLUMNS,
@@ -61,345 +46,22 @@ from survey_app.models import (
     tally_years,
 )
 from survey_app.questionnaire import INTEGRITY_KEY, SCALE_VALUES
-from survey_app.sipas import ELEMENT_PAIRS, SATISFIED_VALUES, AnswerCounts, PairCounts
+from survey_app.services.periods import (
+    deployment_zone,
+    local_date,
+    month_start,
+    year_start,
+)
+from survey_app.sipas import ELEMENT_PAIRS, SATISFIED_VALUES
 
-GROUPINGS = ("none", "sector", "agency", "counter", "code", "month", "status")
-_GROUP_COLUMNS = {
-    "sector": "sector_id",
-    "agency": "agency_id",
-    "counter": "counter_id",
-    "code": "survey_code_id",
-    "month": "month",
-    "status": "status",
-}
-
-
-# Filters ---------------------------------------------------------------------------------
+# The upserts are built once per dialect, not per response: building their 42 "column +
+# excluded.column" expressions cost more than running them. Every count column is set,
+# even those adding 0: one statement shape for every response, compiled once.
+_UPSERTS: dict[str, Any] = {}
 
 
-@dataclass(frozen=True)
-class Period:
-    """Local calendar dates, both included."""
 
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if self.end < self.start:
-            raise ValueError("the period ends before it starts")
-
-
-@dataclass(frozen=True)
-class TallyFilter:
-    """Which responses a tally covers. None means no restriction."""
-
-    period: Period
-    agency_ids: frozenset[int] | None = None  # already expanded to the agencies below
-    counter_id: int | None = None
-    sector_ids: frozenset[int] | None = None
-    statuses: tuple[str, ...] | None = ("counted",)
-
-
-def utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """Return the UTC moments where a period of local dates starts and ends (excluded)."""
-    start = datetime.combine(period.start, time.min, zone).astimezone(UTC)
-    end = datetime.combine(period.end + timedelta(days=1), time.min, zone).astimezone(UTC)
-    return start, end
-
-
-def deployment_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def local_date(moment: datetime, zone: ZoneInfo | None = None) -> date:
-    """Return the local calendar date of a UTC moment."""
-    return moment.astimezone(zone or deployment_zone()).date()
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def _split(period: Period) -> tuple[list[Period], Period | None]:
-    """Split a period into partial-month edges (read by day) and whole months."""
-    first_whole = period.start if period.start.day == 1 else _next_month(period.start)
-    after_last_whole = month_start(period.end + timedelta(days=1))
-    if first_whole >= after_last_whole:
-        return [period], None
-    edges = []
-    if period.start < first_whole:
-        edges.append(Period(period.start, first_whole - timedelta(days=1)))
-    if after_last_whole <= period.end:
-        edges.append(Period(after_last_whole, period.end))
-    return edges, Period(first_whole, after_last_whole - timedelta(days=1))
-
-
-def year_start(day: date) -> date:
-    return day.replace(month=1, day=1)
-
-
-def _split_by_level(
-    period: Period, whole_years: bool = True
-) -> tuple[list[Period], list[Period], Period | None]:
-    """Split a period into the parts read by day, by month and by whole year."""
-    years: Period | None = None
-    rest = [period]
-    if whole_years:
-        first = period.start if period.start == year_start(period.start) else date(
-            period.start.year + 1, 1, 1
-        )
-        after_last = date(period.end.year + 1, 1, 1) if (
-            period.end.month, period.end.day
-        ) == (12, 31) else year_start(period.end)
-        if first < after_last:
-            years = Period(first, after_last - timedelta(days=1))
-            rest = []
-            if period.start < first:
-                rest.append(Period(period.start, first - timedelta(days=1)))
-            if after_last <= period.end:
-                rest.append(Period(after_last, period.end))
-    days: list[Period] = []
-    months: list[Period] = []
-    for part in rest:
-        edges, whole = _split(part)
-        days += edges
-        months += [whole] if whole is not None else []
-    return days, months, years
-
-
-# Reading ---------------------------------------------------------------------------------
-
-
-# Each statement is built once per shape (grouping, counts, which rollup parts, which
-# filters) and run with parameters: building a select of 42 sums cost more than running it.
-_READS: dict[tuple[Any, ...], Select[Any]] = {}
-
-
-def _part(
-    table: Any,
-    period_column: str,
-    n: int,
-    shape: tuple[bool, bool, bool, bool],
-    keys: list[str],
-    counts: Iterable[str],
-    alone: bool = False,
-) -> Select[Any]:
-    conditions: list[ColumnElement[bool]] = [
-        table.c[period_column] >= bindparam(f"start_{n}"),
-        table.c[period_column] <= bindparam(f"end_{n}"),
-    ]
-    has_agencies, has_counter, has_sectors, has_statuses = shape
-    if has_agencies:
-        conditions.append(table.c.agency_id.in_(bindparam("agency_ids", expanding=True)))
-    if has_counter:
-        conditions.append(table.c.counter_id == bindparam("counter_id"))
-    if has_sectors:
-        conditions.append(table.c.sector_id.in_(bindparam("sector_ids", expanding=True)))
-    if has_statuses:
-        conditions.append(table.c.status.in_(bindparam("statuses", expanding=True)))
-    columns = [table.c[_GROUP_COLUMNS[k]].label(k) for k in keys]
-    if alone:  # the whole read: an empty scope still sums to 0, not NULL
-        columns += [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in counts]
-    else:
-        columns += [func.sum(table.c[c]).label(c) for c in counts]
-    query = select(*columns).where(and_(*conditions))
-    return query.group_by(*(table.c[_GROUP_COLUMNS[k]] for k in keys)) if keys else query
-
-
-def _read_statement(
-    keys: list[str], counts: tuple[str, ...], levels: tuple[int, int, int],
-    shape: tuple[bool, bool, bool, bool],
-) -> Select[Any]:
-    cache_key = (tuple(keys), counts, levels, shape)
-    statement = _READS.get(cache_key)
-    if statement is None:
-        alone = sum(levels) == 1  # one table, one range: no union to sum over again
-        parts: list[Select[Any]] = []
-        for table, column, how_many in zip(
-            (tally_days, tally_months, tally_years), ("day", "month", "year"), levels,
-            strict=True,
-        ):
-            parts += [
-                _part(table, column, len(parts) + n, shape, keys, counts, alone)
-                for n in range(how_many)
-            ]
-        if alone:
-            statement = parts[0]
-        else:
-            union = union_all(*parts).subquery()
-            statement = select(
-                *(union.c[k] for k in keys),
-                *(func.coalesce(func.sum(union.c[c]), 0).label(c) for c in counts),
-            )
-            if keys:
-                statement = statement.group_by(*(union.c[k] for k in keys))
-        _READS[cache_key] = statement
-    return statement
-
-
-def tally_rows(
-    session: Session,
-    flt: TallyFilter,
-    group_by: str | Iterable[str] = "none",
-    counts: tuple[str, ...] = TALLY_COUNT_COLUMNS,
-) -> list[dict[str, Any]]:
-    """Return summed rollup counts, one dict per group (group keys plus count columns).
-
-    `counts` names the count columns to sum; "responses" is always among them. Summing
-    one column instead of 42 makes a count of responses several times cheaper.
-    """
-    if "responses" not in counts:
-        counts = ("responses", *counts)
-    keys = [group_by] if isinstance(group_by, str) else list(group_by)
-    keys = [k for k in keys if k != "none"]
-    unknown = set(keys) - set(_GROUP_COLUMNS)
-    if unknown:
-        raise ValueError(f"unknown grouping {sorted(unknown)}; choose from {GROUPINGS}")
-    days, months, years = _split_by_level(flt.period, whole_years="month" not in keys)
-    shape = (
-        flt.agency_ids is not None,
-        flt.counter_id is not None,
-        flt.sector_ids is not None,
-        flt.statuses is not None,
-    )
-    parameters: dict[str, Any] = {}
-    for n, period in enumerate([*days, *months, *([years] if years else [])]):
-        parameters[f"start_{n}"], parameters[f"end_{n}"] = period.start, period.end
-    if flt.agency_ids is not None:
-        parameters["agency_ids"] = sorted(flt.agency_ids)
-    if flt.counter_id is not None:
-        parameters["counter_id"] = flt.counter_id
-    if flt.sector_ids is not None:
-        parameters["sector_ids"] = sorted(flt.sector_ids)
-    if flt.statuses is not None:
-        parameters["statuses"] = list(flt.statuses)
-    levels = (len(days), len(months), 1 if years else 0)
-    statement = _read_statement(keys, counts, levels, shape)
-    rows = [dict(row._mapping) for row in session.execute(statement, parameters)]
-    # Without a grouping an empty scope still gives one row of zeros; with one, no row.
-    # (A counted row may count no counted response, only those of other statuses.)
-    return [row for row in rows if keys == [] or any(row[c] for c in counts)]
-
-
-def answer_counts(row: Mapping[str, Any]) -> AnswerCounts:
-    """Turn one tally row into the counts the scoring functions take."""
-    return AnswerCounts(
-        responses=int(row["responses"]),
-        ratings={q: {v: int(row[f"{q}_{v}"]) for v in SCALE_VALUES} for q in RATING_QUESTIONS},
-        integrity={a: int(row[f"{INTEGRITY_KEY}_{a}"]) for a in INTEGRITY_ANSWERS},
-        wishes={code: int(row[f"wish_{code}"]) for code in WISH_CODES},
-        wish_respondents=int(row["wish_respondents"]),
-        pairs={
-            (first, second): PairCounts(
-                *(int(row[f"pair_{first}_{second}_{part}"]) for part in PAIR_PARTS)
-            )
-            for first, second in ELEMENT_PAIRS
-        },
-    )
-
-
-def count_answers(
-    session: Session, flt: TallyFilter, group_by: str = "none"
-) -> dict[Any, AnswerCounts]:
-    """Return the answer counts of each group (key None without grouping)."""
-    return {
-        (row[group_by] if group_by != "none" else None): answer_counts(row)
-        for row in tally_rows(session, flt, group_by)
-        if group_by == "none" or row["responses"]
-    }
-
-
-def _statuses_of_counted_row(row: Mapping[str, Any]) -> dict[str, int]:
-    """Return {status: responses} held by a counted row (its own count and the others')."""
-    statuses = {"counted": int(row["responses"])}
-    statuses.update({c.removeprefix("responses_"): int(row[c]) for c in STATUS_COUNT_COLUMNS})
-    return {status: n for status, n in statuses.items() if n}
-
-
-def count_answers_and_statuses(
-    session: Session, flt: TallyFilter, group_by: str = "none"
-) -> tuple[dict[Any, AnswerCounts], dict[Any, dict[str, int]]]:
-    """Return count_answers and count_by_status of a filter, from one read of the rollups.
-
-    Counted answers (the usual filter) read only the counted rows, which also hold the
-    counts of the other statuses. Any other choice of statuses reads the rows of every
-    status, grouped by status too.
-    """
-    if flt.statuses == ("counted",):
-        counted: dict[Any, AnswerCounts] = {}
-        by_status: dict[Any, dict[str, int]] = {}
-        for row in tally_rows(session, flt, group_by):
-            group = row[group_by] if group_by != "none" else None
-            if group_by == "none" or row["responses"]:
-                counted[group] = answer_counts(row)
-            statuses = _statuses_of_counted_row(row)
-            if statuses:
-                by_status[group] = statuses
-        return counted, by_status
-    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
-    keys = ["status"] if group_by == "none" else [group_by, "status"]
-    wanted = None if flt.statuses is None else set(flt.statuses)
-    summed: dict[Any, dict[str, int]] = {}
-    by_status = {}
-    for row in tally_rows(session, everything, keys):
-        group = row[group_by] if group_by != "none" else None
-        if row["responses"]:
-            by_status.setdefault(group, {})[row["status"]] = int(row["responses"])
-        if (wanted is not None and row["status"] not in wanted) or not row["responses"]:
-            continue
-        totals = summed.setdefault(group, dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
-        for column in TALLY_COUNT_COLUMNS:
-            totals[column] += int(row[column])
-    counted = {group: answer_counts(totals) for group, totals in summed.items()}
-    if group_by == "none" and None not in counted:
-        counted[None] = answer_counts(dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
-    return counted, by_status
-
-
-def answers_by_status(
-    session: Session, flt: TallyFilter, group_by: str = "none"
-) -> dict[Any, dict[str, AnswerCounts]]:
-    """Return {group: {status: answer counts}} over every status, from one read.
-
-    The filter's statuses are ignored: a report needs the counted answers and all of them.
-    """
-    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
-    keys = ["status"] if group_by == "none" else [group_by, "status"]
-    result: dict[Any, dict[str, AnswerCounts]] = {}
-    for row in tally_rows(session, everything, keys):
-        if row["responses"]:
-            group = row[group_by] if group_by != "none" else None
-            result.setdefault(group, {})[row["status"]] = answer_counts(row)
-    return result
-
-
-def count_by_status(
-    session: Session, flt: TallyFilter, group_by: str = "none"
-) -> dict[Any, dict[str, int]]:
-    """Return {group: {status: responses}} over every status, for raw vs counted figures.
-
-    Read from the counted rows alone, which hold the counts of every status.
-    """
-    counted_rows = TallyFilter(
-        flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, ("counted",)
-    )
-    counts = ("responses", *STATUS_COUNT_COLUMNS)
-    result: dict[Any, dict[str, int]] = {}
-    for row in tally_rows(session, counted_rows, group_by, counts=counts):
-        statuses = _statuses_of_counted_row(row)
-        if statuses:
-            result[row[group_by] if group_by != "none" else None] = statuses
-    return result
-
-
-# Keeping the rollups exact ---------------------------------------------------------------
-
-
-def _increments(response: Response, wishes: Iterable[str]) -> dict[str, int]:
+def increments(response: Response, wishes: Iterable[str]) -> dict[str, int]:
     """Return the count columns a response adds 1 to."""
     columns = {"responses": 1}
     for q in RATING_QUESTIONS:
@@ -427,10 +89,6 @@ def _increments(response: Response, wishes: Iterable[str]) -> dict[str, int]:
     return columns
 
 
-# The upserts are built once per dialect, not per response: building their 42 "column +
-# excluded.column" expressions cost more than running them. Every count column is set,
-# even those adding 0: one statement shape for every response, compiled once.
-_UPSERTS: dict[str, Any] = {}
 _DAY_KEYS = (
     "day", "month", "year", "survey_code_id", "status", "agency_id", "counter_id", "sector_id"
 )
@@ -495,7 +153,7 @@ def bump(
     day = local_date(response.created_at)
     deltas = {
         c: sign * n
-        for c, n in _increments(response, response.wish_codes if wishes is None else wishes).items()
+        for c, n in increments(response, response.wish_codes if wishes is None else wishes).items()
     }
     status = status or response.status
     common = {
@@ -746,7 +404,7 @@ def rebuild_in_python(session: Session, batch_size: int = 5000) -> int:
             response.sector_id,
         )
         sums = days.setdefault(key, dict.fromkeys(TALLY_COUNT_COLUMNS, 0))
-        for column, n in _increments(response, wishes).items():
+        for column, n in increments(response, wishes).items():
             sums[column] += n
         if response.status != "counted":
             counted_key = (*key[:2], "counted", *key[3:])
@@ -835,21 +493,3 @@ def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, An
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
-
-def naive_recount(session: Session, flt: TallyFilter) -> AnswerCounts:
-    """Count the responses table directly, response by response (tests and checks only)."""
-    start, end = utc_bounds(flt.period, deployment_zone())
-    query = select(Response).where(Response.created_at >= start, Response.created_at < end)
-    if flt.agency_ids is not None:
-        query = query.where(Response.agency_id.in_(sorted(flt.agency_ids)))
-    if flt.counter_id is not None:
-        query = query.where(Response.counter_id == flt.counter_id)
-    if flt.sector_ids is not None:
-        query = query.where(Response.sector_id.in_(sorted(flt.sector_ids)))
-    if flt.statuses is not None:
-        query = query.where(Response.status.in_(flt.statuses))
-    totals = dict.fromkeys(TALLY_COUNT_COLUMNS, 0)
-    for response in session.scalars(query):
-        for column, n in _increments(response, response.wish_codes).items():
-            totals[column] += n
-    return answer_counts(totals)

@@ -1,0 +1,111 @@
+"""The door of every staff page: who is signed in, and whether the permission table
+(services/access.py) lets them in. A page names its permission, never a list of roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, redirect, request, url_for
+from flask import session as browser_session
+from flask_login import LoginManager, current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_app.extensions import db
+from survey_app.models import Agency, SurveyCode, User
+from survey_app.services import audit
+from survey_app.services.access import PERMISSIONS, can, holds
+from survey_app.services.accounts import user_for_session
+from survey_app.text import clean_survey_code
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+login_manager = LoginManager()
+# "basic": a phone moving between networks keeps its session; the cookie is what counts.
+login_manager.session_protection = "basic"
+login_manager.login_view = "auth.login"
+
+
+# The signed session cookie's entry holding the secret of its server-side record.
+SESSION_SECRET_KEY = "auth_session"
+
+
+def init_app(app: Flask) -> None:
+    """Bind sign-in to the app, and let templates ask the permission table."""
+    login_manager.init_app(app)
+    app.jinja_env.globals["can"] = can
+    app.extensions[audit.ACTOR_PROVIDER] = signed_in_user
+
+
+def signed_in_user() -> User | None:
+    """Return the user signed in to this request, or None."""
+    if not current_user.is_authenticated:
+        return None
+    user: User = current_user._get_current_object()
+    return user
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    # The id carries the session version: a password or role change ends old sessions. The
+    # session's own record ends this one at sign-out, and a "remember me" cookie, which
+    # comes without a record, never opens one.
+    ident, _, version = user_id.partition(":")
+    if not ident.isdigit() or not version.isdigit():
+        return None
+    user = user_for_session(db.session, int(ident), browser_session.get(SESSION_SECRET_KEY))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Any:
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def permission_required(action: str) -> Callable[[F], F]:
+    """Let in signed-in users whose role holds `action`; others sign in or are refused (403).
+
+    Where the permission reaches only some agencies, the view checks the agency it acts on
+    with `agency_or_403` or `can`.
+    """
+    PERMISSIONS[action]  # a misspelt permission fails at import, not at the first request
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not holds(current_user, action):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = action  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def agency_or_403(session: Session, user: User, agency_id: int, action: str) -> Agency:
+    """Return the agency if the user may do `action` there; 404 if unknown, 403 if not."""
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        abort(404)
+    if not can(user, action, agency):
+        abort(403)
+    return agency
+
+
+def survey_code_or_403(session: Session, user: User, code: str, action: str) -> SurveyCode:
+    """Return the survey code if the user may do `action` at its agency; 404/403 otherwise."""
+    normalised = clean_survey_code(code)
+    survey_code = None if normalised is None else session.scalar(
+        select(SurveyCode).where(SurveyCode.code == normalised))
+    if survey_code is None:
+        abort(404)
+    if not can(user, action, survey_code.agency):
+        abort(403)
+    return survey_code
