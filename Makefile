@@ -69,8 +69,10 @@ test: install lint typecheck
 screenshots: install
 	$(BIN)/python -m tests.screenshots docs/screenshots
 
+## make lint: ruff, and the import rules of docs/architecture.md (import-linter)
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck:
 	$(BIN)/mypy

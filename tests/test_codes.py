@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import AuditEvent, Counter, Response, Sector, SurveyCode
+from survey_app.models import Agency, AuditEvent, Counter, Response, Sector, SurveyCode, User
+from survey_app.services.access import can
 from tests.conftest import VALID_ANSWERS, hidden_value, open_form
 
 
@@ -181,7 +183,7 @@ def test_codes_page_shows_recent_responses_per_code(app, world):
 
 def test_cli_creates_a_code_and_a_missing_counter_and_prints_the_url_last(app, runner, world):
     result = runner.invoke(args=["codes", "create", "--agency", "XA-A", "--counter", "Quầy 9",
-                                 "--sector", "dau_tu"])
+                                 "--sector", "dau_tu", "--by", world.emails["staff_a"]])
     assert result.exit_code == 0, result.output
     url = result.output.strip().splitlines()[-1]
     assert url.startswith("http://survey.test/s/")
@@ -205,14 +207,57 @@ def test_cli_lists_codes_as_json(app, runner, world):
 
 
 def test_cli_revokes_and_reports_errors_without_a_traceback(app, runner, world):
-    assert runner.invoke(args=["codes", "revoke", world.code_a.lower()]).exit_code == 0
+    staff_a = world.emails["staff_a"]
+    assert runner.invoke(args=["codes", "revoke", world.code_a.lower(), "--by", staff_a]
+                         ).exit_code == 0
     assert app.test_client().get(f"/s/{world.code_a}").status_code == 410
     listed = json.loads(runner.invoke(args=["codes", "list", "--json"]).output)
     assert world.code_a not in {i["code"] for i in listed}
 
-    for args in (["codes", "revoke", world.code_a], ["codes", "revoke", "NOPE2222"],
-                 ["codes", "create", "--agency", "NOPE", "--counter", "Q", "--sector", "DAT_DAI"],
-                 ["codes", "create", "--agency", "XA-A", "--counter", "Q", "--sector", "NOPE"]):
+    for args in (["codes", "revoke", world.code_a, "--by", staff_a],
+                 ["codes", "revoke", "NOPE2222", "--by", staff_a],
+                 ["codes", "revoke", world.code_b, "--by", "nobody@xa.example"],
+                 ["codes", "create", "--agency", "NOPE", "--counter", "Q", "--sector", "DAT_DAI",
+                  "--by", staff_a],
+                 ["codes", "create", "--agency", "XA-A", "--counter", "Q", "--sector", "NOPE",
+                  "--by", staff_a]):
         result = runner.invoke(args=args)
         assert result.exit_code == 1, args
         assert "Error:" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("persona", ["staff_a", "staff_b", "manager_a", "manager_province",
+                                     "admin"])
+def test_cli_changes_a_code_only_for_whom_the_permission_table_allows(app, runner, world,
+                                                                      persona):
+    """The command asks the same table as the pages: commune A's staff and admins only."""
+    email = world.emails[persona]
+    with app.app_context():
+        agency = db.session.get(Agency, world.a_id)
+        user = db.session.scalar(select(User).where(User.email == email))
+        allowed = {action: can(user, action, agency)
+                   for action in ("code.create", "code.replace", "code.revoke")}
+    assert allowed["code.revoke"] == (persona in ("staff_a", "admin"))
+
+    created = runner.invoke(args=["codes", "create", "--agency", "XA-A", "--counter", "Quầy 5",
+                                  "--sector", "DAT_DAI", "--by", email])
+    replaced = runner.invoke(args=["codes", "replace", world.code_a, "--by", email])
+    for result, action in ((created, "code.create"), (replaced, "code.replace")):
+        if allowed[action]:
+            assert result.exit_code == 0, result.output
+        else:
+            assert result.exit_code == 1
+            assert f"may not {action} at XA-A" in result.output
+    new_code = replaced.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
+    target = new_code if allowed["code.replace"] else world.code_a
+    revoked = runner.invoke(args=["codes", "revoke", target, "--by", email])
+    if allowed["code.revoke"]:
+        assert revoked.exit_code == 0, revoked.output
+        assert app.test_client().get(f"/s/{target}").status_code == 410
+        with app.app_context():
+            event = db.session.scalars(select(AuditEvent).where(
+                AuditEvent.action == "code.revoked").order_by(AuditEvent.id.desc())).first()
+            assert event is not None and event.actor_email == email
+    else:
+        assert revoked.exit_code == 1 and "may not code.revoke at XA-A" in revoked.output
+        assert app.test_client().get(f"/s/{world.code_a}").status_code == 200

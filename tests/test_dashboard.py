@@ -804,7 +804,7 @@ def test_figures_follow_the_language_of_the_page(app, world, province):
 
 def test_thousands_are_grouped_the_vietnamese_way(app):
     with app.test_request_context("/"):
-        from survey_app.dashboard.display import percent, responses_text
+        from survey_app.dashboard.wording import percent, responses_text
 
         assert responses_text(1234) == "1.234 phiếu"
         assert percent(92.44) == "92,4%"

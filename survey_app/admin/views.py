@@ -50,8 +50,6 @@ from survey_app.services.admin import (
     audit_events,
     create_account,
     create_agency,
-    list_agencies,
-    list_sectors,
     list_users,
     rename_counter,
     update_account,
@@ -60,6 +58,7 @@ from survey_app.services.admin import (
 )
 from survey_app.services.agencies import agency_overview
 from survey_app.services.codes import survey_url_root
+from survey_app.services.directory import list_agencies, list_sectors
 from survey_app.services.reports import load_target_book
 from survey_app.web.access import permission_required
 from survey_app.web.audit_labels import action_label, describe

@@ -1,4 +1,9 @@
-"""`flask codes ...`: list, create and revoke survey codes from the command line."""
+"""`flask codes ...`: list, create, replace and revoke survey codes from the command line.
+
+A change names the account it is made for (`--by EMAIL`): the permission table decides,
+as it does on the pages (staff of the code's agency, or an admin), and the audit log
+records that account.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,48 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import Agency, Counter, Sector, SurveyCode
-from survey_app.services.accounts import find_agency
+from survey_app.models import Agency, Counter, Sector, SurveyCode, User
+from survey_app.services.access import can
+from survey_app.services.accounts import find_agency, find_user
 from survey_app.services.codes import survey_url
 from survey_app.services.counters import (
     CodeError,
     find_or_create_counter,
     issue_code,
+    replace_code,
     revoke_code,
 )
 from survey_app.text import clean_code, clean_survey_code, clean_text
 
 codes_cli = AppGroup("codes", help="Survey codes (the QR codes at the counters).")
+
+
+BY_OPTION = click.option(
+    "--by", "actor_email", required=True, metavar="EMAIL",
+    help="The account making the change: staff of the code's agency, or an admin.",
+)
+
+
+def _acting_user(email: str, action: str, agency: Agency) -> User:
+    """Return the account, if the permission table lets it do `action` at the agency."""
+    user = find_user(db.session, email)
+    if user is None:
+        raise click.ClickException(f"no account {email!r}")
+    if not can(user, action, agency):
+        raise click.ClickException(
+            f"{user.email} ({user.role}) may not {action} at {agency.code}: only the "
+            "agency's staff and admins may (see services/access.py)"
+        )
+    return user
+
+
+def _code_or_fail(code: str) -> SurveyCode:
+    survey_code = db.session.scalar(
+        select(SurveyCode).where(SurveyCode.code == (clean_survey_code(code) or ""))
+    )
+    if survey_code is None:
+        raise click.ClickException(f"no survey code {code!r}")
+    return survey_code
 
 
 def _agency_or_fail(code: str) -> Agency:
@@ -78,17 +113,19 @@ def list_codes(agency_code: str | None, include_revoked: bool, as_json: bool) ->
     help="The counter's name; created when the agency has none of that name.",
 )
 @click.option("--sector", "sector_code", required=True, help="The sector's code, e.g. DAT_DAI.")
-def create_code(agency_code: str, counter_name: str, sector_code: str) -> None:
+@BY_OPTION
+def create_code(agency_code: str, counter_name: str, sector_code: str, actor_email: str) -> None:
     """Issue a code for a counter and sector; print its address alone on the last line."""
     agency = _agency_or_fail(agency_code)
+    actor = _acting_user(actor_email, "code.create", agency)
     sector = db.session.scalar(select(Sector).where(Sector.code == clean_code(sector_code)))
     if sector is None:
         raise click.ClickException(f"no sector with code {sector_code!r}")
     name = clean_text(counter_name)
     if not name or len(name) > 100:
         raise click.ClickException("the counter name must have 1 to 100 characters")
-    counter = find_or_create_counter(db.session, agency, name)
-    code = issue_code(db.session, agency, counter, sector)
+    counter = find_or_create_counter(db.session, agency, name, actor=actor)
+    code = issue_code(db.session, agency, counter, sector, actor=actor)
     db.session.commit()
     click.echo(f"created {code.code} for {agency.code} · {counter.name} · {sector.code}")
     click.echo(survey_url(code.code))
@@ -96,19 +133,33 @@ def create_code(agency_code: str, counter_name: str, sector_code: str) -> None:
 
 @codes_cli.command("revoke")
 @click.argument("code")
-def revoke(code: str) -> None:
+@BY_OPTION
+def revoke(code: str, actor_email: str) -> None:
     """Withdraw a code: its address answers 410 from now on."""
-    survey_code = db.session.scalar(
-        select(SurveyCode).where(SurveyCode.code == (clean_survey_code(code) or ""))
-    )
-    if survey_code is None:
-        raise click.ClickException(f"no survey code {code!r}")
+    survey_code = _code_or_fail(code)
+    actor = _acting_user(actor_email, "code.revoke", survey_code.agency)
     try:
-        revoke_code(db.session, survey_code)
+        revoke_code(db.session, survey_code, actor=actor)
     except CodeError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"revoked {survey_code.code}")
+
+
+@codes_cli.command("replace")
+@click.argument("code")
+@BY_OPTION
+def replace(code: str, actor_email: str) -> None:
+    """Revoke a misused code and issue its successor; print the new address last."""
+    survey_code = _code_or_fail(code)
+    actor = _acting_user(actor_email, "code.replace", survey_code.agency)
+    try:
+        new = replace_code(db.session, survey_code, actor=actor)
+    except CodeError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"replaced {survey_code.code} by {new.code}")
+    click.echo(survey_url(new.code))
 
 
 def init_app(app: Flask) -> None:

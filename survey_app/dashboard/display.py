@@ -1,7 +1,7 @@
-"""What a manager reads: figures turned into words and numbers in the page's language.
+"""The dashboard and the quarterly report, assembled: cards, scope, tables, in one page.
 
-Templates only place these values; every rounding, format and verdict word is decided here.
-Figures are computed unrounded (sipas.py) and rounded only now, to one decimal.
+Templates only place these values; every rounding, format and verdict word is decided in
+wording.py, every table and chart in tables.py; this module puts them together.
 
 Two indicators carry targets, each judged only against its own (reports.py): O, satisfaction
 with how the procedure was settled (question 6), and S, the SIPAS-style index. Every figure
@@ -9,193 +9,57 @@ shown with a verdict is a `Measure` of one of them; the verdict is the one label
 `labels.verdict_label`, with a mark that tells a certain verdict from an uncertain one.
 """
 
+
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
-from typing import Any
 
-from flask_babel import format_date, format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from survey_app import sipas
-from survey_app.dashboard import charts
 from survey_app.dashboard.forms import QUARTER_NAMES
-from survey_app.questionnaire import WISH_CHOICES
+from survey_app.dashboard.tables import (
+    Column,
+    ElementRow,
+    IntegrityView,
+    Row,
+    Table,
+    WishRow,
+    agency_row,
+    columns,
+    element_rows,
+    elements_chart,
+    integrity_view,
+    reference_text,
+    row_of,
+    sorted_rows,
+    trend_chart,
+    trend_rows,
+    wish_rows,
+    wishes_chart,
+)
+from survey_app.dashboard.wording import (
+    INDEX,
+    OVERALL,
+    Measure,
+    css_key,
+    indicator_label,
+    measure,
+    percent,
+    period_text,
+    responses_text,
+)
 from survey_app.services.dashboard import DashboardFigures
 from survey_app.services.filters import ResolvedFilter
 from survey_app.services.reports import (
-    AgencyFigures,
     Report,
     ScopeFigures,
-    TargetCheck,
     judged_empty,
 )
-from survey_app.sipas import Indicator
-from survey_app.web.labels import ELEMENT_LABELS, INDICATOR_LABELS, number, verdict_label
-
-OVERALL, INDEX = Indicator.OVERALL, Indicator.SIPAS_INDEX
-# Sorting by a verdict puts the figures that need attention first.
-VERDICT_RANK = {
-    (sipas.Status.BELOW, False): 0,
-    (sipas.Status.BELOW, True): 1,
-    (sipas.Status.MET, True): 2,
-    (sipas.Status.MET, False): 3,
-    (sipas.Status.INSUFFICIENT, False): 4,
-}
-NOT_JUDGED_RANK = 5
-WISH_LABELS = {choice.value: choice.label for choice in WISH_CHOICES}
-DASH = "—"
-SHORT_TABLE = 15  # rows
-
-
-# Numbers, dates and words ---------------------------------------------------------------
-
-
-def percent(value: float | None) -> str:
-    """Return a share in percent, one decimal: «92,4%» in Vietnamese, «92.4%» in English."""
-    return DASH if value is None else format_percent(value / 100, "#,##0.0%")
-
-
-def target_text(threshold: float) -> str:
-    """Return a target as «≥ 90%» (a decimal only when the target has one)."""
-    pattern = "#,##0%" if float(threshold).is_integer() else "#,##0.0%"
-    return "≥ " + format_percent(threshold / 100, pattern)
-
-
-def target_label(threshold: float | None) -> str:
-    """Return «Chỉ tiêu ≥ 90%», or «Chưa có chỉ tiêu» when there is no target."""
-    if threshold is None:
-        return _("Chưa có chỉ tiêu")
-    return _("Chỉ tiêu %(target)s", target=target_text(threshold))
-
-
-def responses_text(n: int) -> str:
-    """Return «1.234 phiếu» in the page's language."""
-    return ngettext("%(count)s phiếu", "%(count)s phiếu", n, count=number(n))
-
-
-def answers_text(n: int) -> str:
-    """Return «1.234 câu trả lời»: the n of a share of one question."""
-    return ngettext("%(count)s câu trả lời", "%(count)s câu trả lời", n, count=number(n))
-
-
-def interval_text(interval: tuple[float, float] | None) -> str:
-    """Return a 95% interval as a range, «85,1% – 88,3%» (empty when there is none)."""
-    if interval is None:
-        return ""
-    return _("%(low)s – %(high)s", low=percent(interval[0]), high=percent(interval[1]))
-
-
-def day(value: date) -> str:
-    return format_date(value, "dd/MM/yyyy")
-
-
-def month(value: date) -> str:
-    return format_date(value, "MM/yyyy")
-
-
-def period_text(start: date, end: date) -> str:
-    return _("%(start)s – %(end)s", start=day(start), end=day(end))
-
-
-def indicator_label(indicator: Indicator) -> str:
-    return str(INDICATOR_LABELS[indicator.value])
-
-
-def css_key(code: str) -> str:
-    """Return a scope code as a class name: lower case, letters, digits and dashes."""
-    return re.sub(r"[^a-z0-9_-]+", "-", code.lower())
-
-
-# Verdicts ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A verdict in one label, with the mark and class that set it apart.
-
-    A certain verdict wears ✓ or ✗; an uncertain one, met or below, «?» and an amber style,
-    so it never looks like a certain one; a sample too small to judge «…».
-    """
-
-    key: str  # met, below, uncertain, insufficient: the class and the mark
-    text: str
-    symbol: str
-    rank: int
-
-    @property
-    def css(self) -> str:
-        return f"status status-{self.key}"
-
-
-SYMBOLS = {"met": "✓", "below": "✗", "uncertain": "?", "insufficient": "…"}
-
-
-def verdict_of(check: TargetCheck | None) -> Verdict | None:
-    """Return the verdict of a target check, or None when the figure has no target."""
-    if check is None:
-        return None
-    judgement = check.judgement
-    key = "uncertain" if judgement.uncertain else judgement.status.value
-    return Verdict(key, verdict_label(judgement), SYMBOLS[key],
-                   VERDICT_RANK[(judgement.status, judgement.uncertain)])
-
-
-@dataclass(frozen=True)
-class Measure:
-    """One indicator of one figure: value, n, interval, its own target and verdict."""
-
-    indicator: str  # overall, sipas_index
-    label: str
-    value: float | None
-    count: int  # the n the verdict is judged on
-    n: str
-    interval: str
-    target: str  # «Chỉ tiêu ≥ 90%», «Chưa có chỉ tiêu»
-    threshold: str  # «≥ 90%», or empty
-    verdict: Verdict | None
-
-    @property
-    def value_text(self) -> str:
-        return percent(self.value)
-
-    @property
-    def rank(self) -> int:
-        return self.verdict.rank if self.verdict else NOT_JUDGED_RANK
-
-
-def measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
-    """Return one indicator of a figure over its counted responses, judged."""
-    return _measure(figures.scores, indicator, figures.target(indicator))
-
-
-def raw_measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
-    """Return one indicator over every stored response: shown beside, never judged."""
-    return _measure(figures.raw_scores, indicator, None)
-
-
-def _measure(scores: sipas.Scores, indicator: Indicator, check: TargetCheck | None) -> Measure:
-    # O's n is the valid answers to question 6, S's the responses: each is judged on its own.
-    is_overall = indicator is OVERALL
-    count = scores.overall.valid if is_overall else scores.responses
-    return Measure(
-        indicator=indicator.value,
-        label=indicator_label(indicator),
-        value=sipas.indicator_value(scores, indicator),
-        count=count,
-        n=answers_text(count) if is_overall else responses_text(count),
-        interval=interval_text(scores.overall.interval if is_overall else scores.sipas_interval),
-        target=target_label(check.threshold if check else None),
-        threshold=target_text(check.threshold) if check else "",
-        verdict=verdict_of(check),
-    )
-
-
-# The parts of the page ---------------------------------------------------------------------
+from survey_app.web.labels import number
 
 
 @dataclass(frozen=True)
@@ -262,315 +126,6 @@ def cards(report: Report, resolved: ResolvedFilter, language: str) -> list[Card]
              targets_note=note)
         for code, title, figures in headline(report, resolved, language)
     ]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of a breakdown table (a sector, an agency, a counter or a month)."""
-
-    name: str
-    n: int
-    overall: Measure
-    index: Measure
-    detail: str = ""
-    href: str = ""
-    own: Row | None = None  # an agency's own counters, below the row of its whole tree
-
-    @property
-    def n_text(self) -> str:
-        return number(self.n)
-
-
-def row_of(figures: ScopeFigures, name: str, **extra: Any) -> Row:
-    return Row(name=name, n=figures.responses, overall=measure(figures, OVERALL),
-               index=measure(figures, INDEX), **extra)
-
-
-def agency_row(figures: AgencyFigures, link: Callable[..., str] | None) -> Row:
-    """Return an agency with every agency below it, and its own counters as a second line."""
-    agency = figures.agency
-    own = (
-        row_of(figures.own, _("Riêng quầy của đơn vị"), detail=agency.code)
-        if figures.has_agencies_below else None
-    )
-    return row_of(figures.total, agency.name, detail=agency.code,
-                  href=link(agency=agency.code, counter=None) if link else "", own=own)
-
-
-@dataclass(frozen=True)
-class ElementRow:
-    label: str
-    value: float | None
-    satisfied: str
-    valid: str
-    interval: str
-    is_weakest: bool
-
-    @property
-    def value_text(self) -> str:
-        return percent(self.value)
-
-
-def element_rows(figures: ScopeFigures) -> list[ElementRow]:
-    """Return the five elements, the weakest one marked; elements have no target."""
-    shares = figures.scores.elements
-    defined = [s.share for s in shares.values() if s.share is not None]
-    weakest = min(defined) if len(defined) > 1 else None
-    return [
-        ElementRow(
-            label=str(ELEMENT_LABELS[key]),
-            value=share.share,
-            satisfied=number(share.satisfied),
-            valid=number(share.valid),
-            interval=interval_text(share.interval),
-            is_weakest=share.share is not None and share.share == weakest,
-        )
-        for key, share in shares.items()
-    ]
-
-
-def reference_text(threshold: float | None) -> str:
-    """Return the label of the reference line at S's target drawn over the elements."""
-    if threshold is None:
-        return ""
-    return _("Chỉ tiêu của chỉ số kiểu SIPAS %(target)s (để tham chiếu)",
-             target=target_text(threshold))
-
-
-def elements_chart(rows: Sequence[ElementRow], threshold: float | None) -> Markup:
-    # No bar is coloured as below: an element has no target of its own (the line is S's).
-    bars = [
-        charts.Bar(
-            label=_("%(element)s (thấp nhất)", element=row.label) if row.is_weakest else row.label,
-            value=row.value,
-            value_text=row.value_text if row.value is not None else _("chưa có câu trả lời"),
-            is_marked=row.is_weakest,
-        )
-        for row in rows
-    ]
-    return charts.bar_chart(
-        bars,
-        title=_("Tỷ lệ hài lòng theo 5 yếu tố"),
-        target=threshold,
-        target_text=reference_text(threshold),
-    )
-
-
-@dataclass(frozen=True)
-class WishRow:
-    label: str
-    chosen: str
-    share: str
-    value: float
-
-
-def wish_rows(figures: ScopeFigures) -> list[WishRow]:
-    """Return the improvements asked for, the most wanted first."""
-    scores = figures.scores
-    rows = [
-        WishRow(str(WISH_LABELS.get(code, code)), number(figures.counts.wishes.get(code, 0)),
-                percent(share), share)
-        for code, share in scores.wishes.items()
-    ]
-    return sorted(rows, key=lambda row: (-row.value, row.label))
-
-
-def wishes_chart(rows: Sequence[WishRow]) -> Markup:
-    # Wishes are far from 100%: the axis stops at the next ten above the largest share.
-    largest = max((row.value for row in rows), default=0.0)
-    return charts.bar_chart(
-        [charts.Bar(row.label, row.value, row.share) for row in rows],
-        title=_("Điều người dân mong muốn cải thiện nhất"),
-        axis_max=min(100, int(largest // 10 + 1) * 10),
-        width=640,
-    )
-
-
-@dataclass(frozen=True)
-class RawRow:
-    """A scope's figures over counted responses, beside the same over every stored one."""
-
-    name: str
-    counted: str
-    counted_overall: str
-    counted_index: str
-    stored: str
-    stored_overall: str
-    stored_index: str
-    duplicate: str
-    flagged: str
-
-
-def raw_rows(report: Report, resolved: ResolvedFilter, language: str) -> list[RawRow]:
-    """Return, for every scope (or the sector), how much the left-out responses move O and S."""
-    return [
-        RawRow(
-            name=title,
-            counted=number(figures.responses),
-            counted_overall=percent(figures.scores.overall.share),
-            counted_index=percent(figures.scores.sipas_index),
-            stored=number(figures.raw_responses),
-            stored_overall=percent(figures.raw_scores.overall.share),
-            stored_index=percent(figures.raw_scores.sipas_index),
-            duplicate=number(figures.by_status.get("duplicate", 0)),
-            flagged=number(figures.by_status.get("flagged", 0)),
-        )
-        for _code, title, figures in headline(report, resolved, language)
-    ]
-
-
-def trend_rows(figures: DashboardFigures) -> list[Row]:
-    return [row_of(m.figures, month(m.month)) for m in figures.months]
-
-
-def trend_chart(rows: Sequence[Row], indicator: Indicator, threshold: float | None,
-                min_sample: int) -> Markup:
-    """Draw one indicator month by month, with the filter's target for it as a dashed line."""
-    points = []
-    for row in rows:
-        shown = row.overall if indicator is OVERALL else row.index
-        points.append(charts.Point(
-            label=row.name,
-            value=shown.value,
-            value_text=format_decimal(shown.value, "#,##0.0") if shown.value is not None else "",
-            is_sufficient=shown.count >= min_sample,
-        ))
-    label = indicator_label(indicator)
-    return charts.line_chart(
-        points,
-        title=_("%(indicator)s theo tháng", indicator=label),
-        target=threshold,
-        series_text=label,
-        target_text=target_label(threshold),
-        insufficient_text=(
-            _("Dưới %(n)s câu trả lời: chưa đủ mẫu", n=number(min_sample)) if indicator is OVERALL
-            else _("Dưới %(n)s phiếu: chưa đủ mẫu", n=number(min_sample))
-        ),
-    )
-
-
-# Sorting -----------------------------------------------------------------------------------
-
-SORT_KEYS: dict[str, Callable[[Row], Any]] = {
-    "n": lambda row: row.n,
-    "overall": lambda row: row.overall.value,
-    "index": lambda row: row.index.value,
-    # A verdict column puts the verdicts needing attention first, then by the other one.
-    "overall_status": lambda row: (row.overall.rank, row.index.rank),
-    "index_status": lambda row: (row.index.rank, row.overall.rank),
-    # The worse of the row's two verdicts first (kept for addresses written before).
-    "status": lambda row: tuple(sorted((row.overall.rank, row.index.rank))),
-}
-# The first click on a column: the most responses first, the weakest figures first.
-FIRST_DIRECTION = {"name": "", "n": "-", "overall": "", "overall_status": "", "index": "",
-                   "index_status": "", "status": ""}
-
-
-def parse_sort(value: str | None) -> tuple[str, bool]:
-    """Return (column, descending) of a ?sort= value; unknown values sort by name."""
-    value = value or ""
-    descending = value.startswith("-")
-    column = value.lstrip("-")
-    if column not in FIRST_DIRECTION:
-        return "name", False
-    return column, descending
-
-
-def sorted_rows(rows: Sequence[Row], sort: str | None) -> list[Row]:
-    """Return the rows in the asked order; rows without a figure always come last."""
-    column, descending = parse_sort(sort)
-    if column == "name":
-        return list(reversed(rows)) if descending else list(rows)
-    key = SORT_KEYS[column]
-    known = [row for row in rows if key(row) is not None]
-    unknown = [row for row in rows if key(row) is None]
-    return sorted(known, key=key, reverse=descending) + unknown
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a breakdown table, with the link that re-sorts the tables by it.
-
-    `context` names, for screen readers, the indicator a «Đánh giá» column judges.
-    """
-
-    label: str
-    context: str = ""
-    href: str = ""
-    aria_sort: str = "none"
-    arrow: str = ""
-    is_numeric: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    """A breakdown table: its id (the link target), title, columns and rows."""
-
-    id: str
-    title: str
-    columns: list[Column]
-    rows: list[Row]
-    empty_text: str = ""
-    note: str = ""
-
-    @property
-    def is_short(self) -> bool:
-        """True when the table fits well on one printed page, so it is kept whole there."""
-        return len(self.rows) + sum(1 for row in self.rows if row.own) <= SHORT_TABLE
-
-
-def columns(name_label: str, sort: str | None = None,
-            url_for_sort: Callable[[str], str] | None = None, anchor: str = "") -> list[Column]:
-    """Return the columns of a breakdown: name, n, O and its verdict, S and its verdict."""
-    column_now, descending_now = parse_sort(sort)
-    o_label, s_label = indicator_label(OVERALL), indicator_label(INDEX)
-    verdict = _("Đánh giá")
-    wanted = [
-        ("name", name_label, "", False),
-        ("n", _("Số phiếu"), "", True),
-        ("overall", o_label, "", True),
-        ("overall_status", verdict, o_label, False),
-        ("index", s_label, "", True),
-        ("index_status", verdict, s_label, False),
-    ]
-    result = []
-    for column, label, context, is_numeric in wanted:
-        if url_for_sort is None:
-            result.append(Column(label, context, is_numeric=is_numeric))
-            continue
-        if column == column_now:
-            # A second click on the same column turns the order round.
-            aria = "descending" if descending_now else "ascending"
-            arrow = "▼" if descending_now else "▲"
-            target = column if descending_now else "-" + column
-        else:
-            aria, arrow, target = "none", "", FIRST_DIRECTION[column] + column
-        result.append(Column(label, context, f"{url_for_sort(target)}#{anchor}", aria, arrow,
-                             is_numeric))
-    return result
-
-
-@dataclass(frozen=True)
-class IntegrityView:
-    value: str
-    n: str
-    interval: str
-    reported: str  # how many answered «Có» (yes)
-
-
-def integrity_view(figures: ScopeFigures) -> IntegrityView:
-    share = figures.scores.integrity
-    yes = figures.counts.integrity.get("yes", 0)
-    return IntegrityView(
-        value=percent(share.share),
-        n=ngettext("%(count)s người trả lời «Không» hoặc «Có»",
-                   "%(count)s người trả lời «Không» hoặc «Có»", share.valid,
-                   count=number(share.valid)),
-        interval=interval_text(share.interval),
-        reported=ngettext("%(count)s người cho biết có gặp phiền hà, sách nhiễu",
-                          "%(count)s người cho biết có gặp phiền hà, sách nhiễu", yes,
-                          count=number(yes)),
-    )
 
 
 @dataclass(frozen=True)
@@ -704,6 +259,39 @@ def _agency_table(figures: DashboardFigures, sort: str | None,
                  sorted_rows(rows, sort),
                  empty_text=_("Không có đơn vị nào trong phạm vi này."),
                  note=note if any(row.own for row in rows) else "")
+
+@dataclass(frozen=True)
+class RawRow:
+    """A scope's figures over counted responses, beside the same over every stored one."""
+
+    name: str
+    counted: str
+    counted_overall: str
+    counted_index: str
+    stored: str
+    stored_overall: str
+    stored_index: str
+    duplicate: str
+    flagged: str
+
+
+def raw_rows(report: Report, resolved: ResolvedFilter, language: str) -> list[RawRow]:
+    """Return, for every scope (or the sector), how much the left-out responses move O and S."""
+    return [
+        RawRow(
+            name=title,
+            counted=number(figures.responses),
+            counted_overall=percent(figures.scores.overall.share),
+            counted_index=percent(figures.scores.sipas_index),
+            stored=number(figures.raw_responses),
+            stored_overall=percent(figures.raw_scores.overall.share),
+            stored_index=percent(figures.raw_scores.sipas_index),
+            duplicate=number(figures.by_status.get("duplicate", 0)),
+            flagged=number(figures.by_status.get("flagged", 0)),
+        )
+        for _code, title, figures in headline(report, resolved, language)
+    ]
+
 
 
 def dashboard_page(

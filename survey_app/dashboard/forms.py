@@ -9,12 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from survey_app.models import User
-from survey_app.services.dashboard import (
-    agencies_in_scope,
-    all_sectors,
-    counters_of,
-    last_complete_quarter,
-)
+from survey_app.services.dashboard import counters_of, last_complete_quarter
+from survey_app.services.directory import agencies_in_scope, list_sectors
 from survey_app.web.filter_forms import (
     CUSTOM,
     DEFAULT_PRESET,
@@ -38,7 +34,7 @@ def build_dashboard_form(
     """Return the filter form read from the query string, its lists filled for the user."""
     form = DashboardFilterForm(formdata=args, today=today)
     agencies = agencies_in_scope(session, user)
-    form.fill_choices(agencies, all_sectors(session), language)
+    form.fill_choices(agencies, list_sectors(session), language)
     chosen = next((a for a in agencies if a.code == form.agency.data), None)
     counters = counters_of(session, chosen.id) if chosen is not None else []
     form.counter.choices = [("", _("Tất cả quầy"))] + [(str(c.id), c.name) for c in counters]
@@ -52,6 +48,6 @@ def build_report_form(
     """Return the quarter form read from the query string; the last whole quarter by default."""
     year, quarter = last_complete_quarter(today)
     form = QuarterReportForm(formdata=args, year=str(year), quarter=str(quarter))
-    form.fill_choices(agencies_in_scope(session, user), all_sectors(session), language)
+    form.fill_choices(agencies_in_scope(session, user), list_sectors(session), language)
     return form
 

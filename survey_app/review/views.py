@@ -23,7 +23,8 @@ from survey_app.review.forms import (
     RestoreForm,
     ReviewFilterForm,
 )
-from survey_app.services.access import can, visible_agency_ids
+from survey_app.services.access import can
+from survey_app.services.directory import agencies_in_scope, list_sectors
 from survey_app.services.filters import FilterError, ResolvedFilter, resolve
 from survey_app.services.periods import Period, deployment_zone, local_date
 from survey_app.services.recording import CODE_REVOKED, DUPLICATE_DOSSIER
@@ -35,10 +36,8 @@ from survey_app.services.review import (
     Outcome,
     ReviewFilter,
     ReviewPage,
-    agencies_in_scope,
     earliest_day,
     flag_response,
-    list_sectors,
     response_for_change,
     restore_response,
     review_page,
@@ -115,9 +114,8 @@ def overall_label(value: int | None) -> str:
 
 
 def _filter_form(form_class: type[FilterForm]) -> FilterForm:
-    visible = visible_agency_ids(db.session, current_user, "figures.view")
     form = form_class(formdata=request.args, today=local_date(utcnow()))
-    form.fill_choices(agencies_in_scope(db.session, visible), list_sectors(db.session),
+    form.fill_choices(agencies_in_scope(db.session, current_user), list_sectors(db.session),
                       current_language())
     return form
 

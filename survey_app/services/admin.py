@@ -94,13 +94,10 @@ def update_account(session: Session, user: User, *, actor: User, role: str,
 
 # Agencies and counters -------------------------------------------------------------------
 
-
-def list_agencies(session: Session) -> list[Agency]:
-    """Return every agency by name, for the choice lists."""
-    return list(session.scalars(select(Agency).order_by(Agency.name, Agency.code)))
-
 DUPLICATE_AGENCY_CODE = _l("Mã đơn vị này đã được dùng cho một đơn vị khác.")
 DUPLICATE_COUNTER_NAME = _l("Đơn vị này đã có một quầy cùng tên.")
+
+
 
 
 def _check_agency(session: Session, agency: Agency | None, code: str, level: str,
@@ -177,8 +174,6 @@ def rename_counter(session: Session, counter: Counter, name: str) -> None:
 # Sectors ---------------------------------------------------------------------------------
 
 
-def list_sectors(session: Session) -> list[Sector]:
-    return list(session.scalars(select(Sector).order_by(Sector.position, Sector.code)))
 
 
 def update_sector(session: Session, sector: Sector, *, label_vi: str, label_en: str) -> None:

@@ -12,8 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from survey_app.models import Agency, Counter, Sector, User
-from survey_app.services.access import visible_agency_ids
+from survey_app.models import Agency, Counter
 from survey_app.services.filters import ResolvedFilter
 from survey_app.services.periods import Period, deployment_zone, month_start, next_month
 from survey_app.services.reports import (
@@ -43,13 +42,6 @@ def last_complete_quarter(today: date) -> tuple[int, int]:
 # Choices of the filters ------------------------------------------------------------------
 
 
-def agencies_in_scope(session: Session, user: User) -> list[Agency]:
-    """Return the agencies the user may read, the province before its communes."""
-    query = select(Agency).order_by(Agency.level.desc(), Agency.name)
-    visible = visible_agency_ids(session, user, "figures.view")
-    if visible is not None:
-        query = query.where(Agency.id.in_(sorted(visible)))
-    return list(session.scalars(query))
 
 
 def counters_of(session: Session, agency_id: int) -> list[Counter]:
@@ -60,8 +52,6 @@ def counters_of(session: Session, agency_id: int) -> list[Counter]:
     )
 
 
-def all_sectors(session: Session) -> list[Sector]:
-    return list(session.scalars(select(Sector).order_by(Sector.position, Sector.id)))
 
 
 # Figures -----------------------------------------------------------------------------------

@@ -62,9 +62,13 @@ class ReviewItem:
     flag_note: FlagNote | None = None
 
     @property
+    def overall(self) -> int | None:
+        """The answer to the questionnaire's overall question (q6), or None."""
+        return self.response.answer(OVERALL_KEY)
+
+    @property
     def is_low_overall(self) -> bool:
-        overall = self.response.answer(OVERALL_KEY)
-        return overall is not None and overall <= LOW_OVERALL_MAX
+        return self.overall is not None and self.overall <= LOW_OVERALL_MAX
 
 
 @dataclass(frozen=True)
@@ -192,16 +196,8 @@ def status_totals(session: Session, flt: TallyFilter) -> StatusTotals:
     return StatusTotals(counted, sum(by_status.values()) - counted)
 
 
-def agencies_in_scope(session: Session, visible: set[int] | None) -> list[Agency]:
-    """Return the agencies a user may filter by (visible=None: all), by name."""
-    query = select(Agency).order_by(Agency.name, Agency.code)
-    if visible is not None:
-        query = query.where(Agency.id.in_(sorted(visible)))
-    return list(session.scalars(query))
 
 
-def list_sectors(session: Session) -> list[Sector]:
-    return list(session.scalars(select(Sector).order_by(Sector.position, Sector.code)))
 
 
 def is_manual(reason: str | None) -> bool:

@@ -50,8 +50,6 @@ def list_scopes(session: Session) -> list[TargetScope]:
     ))
 
 
-def list_sectors(session: Session) -> list[Sector]:
-    return list(session.scalars(select(Sector).order_by(Sector.position, Sector.code)))
 
 
 def year_in_force(session: Session, day: date) -> int | None:

@@ -14,7 +14,7 @@ code's.
 
 Only sending the form (POST /s/<code>) is limited. Reading it stores nothing and costs a
 worker about a millisecond (the blank form is rendered once per worker, see
-survey/page_cache.py); a flood of reads is cut by the reverse proxy's per-address limit in
+services/caches.py); a flood of reads is cut by the reverse proxy's per-address limit in
 front of the app (docs/deployment.md). Every other request, the form's reads included,
 leaves the limiter at its first check, so the limits cost nothing where they do not apply.
 Counts live in `RATELIMIT_STORAGE_URI`: memory for one process, Redis when several

@@ -51,7 +51,7 @@ bp.after_request(devices.remember_device)
 
 
 def blank_forms() -> PageCache:
-    """Return this app's rendered blank forms (see page_cache)."""
+    """Return this app's rendered blank forms (see services/caches.py)."""
     pages: PageCache = current_app.extensions.setdefault("survey_app.blank_forms", PageCache())
     return pages
 

@@ -11,13 +11,13 @@ from werkzeug.wrappers import Response
 
 from survey_app.extensions import db
 from survey_app.models import TargetScope, TargetYear, utcnow
+from survey_app.services.directory import list_sectors
 from survey_app.services.periods import local_date
 from survey_app.services.targets import (
     TargetError,
     create_scope,
     create_target_year,
     list_scopes,
-    list_sectors,
     list_target_years,
     thresholds_of,
     update_scope,

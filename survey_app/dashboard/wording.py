@@ -1,0 +1,175 @@
+"""Figures in words and numbers of the page's language: percentages, counts, dates, verdicts.
+
+Figures are computed unrounded (sipas.py) and rounded only here, to one decimal. Every
+figure shown with a verdict is a `Measure`; its verdict is the one label of
+`labels.verdict_label`, with a mark that tells a certain verdict from an uncertain one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import format_date, format_percent, ngettext
+from flask_babel import gettext as _
+
+from survey_app import sipas
+from survey_app.services.reports import (
+    ScopeFigures,
+    TargetCheck,
+)
+from survey_app.sipas import Indicator
+from survey_app.web.labels import INDICATOR_LABELS, number, verdict_label
+
+OVERALL, INDEX = Indicator.OVERALL, Indicator.SIPAS_INDEX
+# Sorting by a verdict puts the figures that need attention first.
+VERDICT_RANK = {
+    (sipas.Status.BELOW, False): 0,
+    (sipas.Status.BELOW, True): 1,
+    (sipas.Status.MET, True): 2,
+    (sipas.Status.MET, False): 3,
+    (sipas.Status.INSUFFICIENT, False): 4,
+}
+NOT_JUDGED_RANK = 5
+
+
+DASH = "—"
+
+
+def percent(value: float | None) -> str:
+    """Return a share in percent, one decimal: «92,4%» in Vietnamese, «92.4%» in English."""
+    return DASH if value is None else format_percent(value / 100, "#,##0.0%")
+
+
+def target_text(threshold: float) -> str:
+    """Return a target as «≥ 90%» (a decimal only when the target has one)."""
+    pattern = "#,##0%" if float(threshold).is_integer() else "#,##0.0%"
+    return "≥ " + format_percent(threshold / 100, pattern)
+
+
+def target_label(threshold: float | None) -> str:
+    """Return «Chỉ tiêu ≥ 90%», or «Chưa có chỉ tiêu» when there is no target."""
+    if threshold is None:
+        return _("Chưa có chỉ tiêu")
+    return _("Chỉ tiêu %(target)s", target=target_text(threshold))
+
+
+def responses_text(n: int) -> str:
+    """Return «1.234 phiếu» in the page's language."""
+    return ngettext("%(count)s phiếu", "%(count)s phiếu", n, count=number(n))
+
+
+def answers_text(n: int) -> str:
+    """Return «1.234 câu trả lời»: the n of a share of one question."""
+    return ngettext("%(count)s câu trả lời", "%(count)s câu trả lời", n, count=number(n))
+
+
+def interval_text(interval: tuple[float, float] | None) -> str:
+    """Return a 95% interval as a range, «85,1% – 88,3%» (empty when there is none)."""
+    if interval is None:
+        return ""
+    return _("%(low)s – %(high)s", low=percent(interval[0]), high=percent(interval[1]))
+
+
+def day(value: date) -> str:
+    return format_date(value, "dd/MM/yyyy")
+
+
+def month(value: date) -> str:
+    return format_date(value, "MM/yyyy")
+
+
+def period_text(start: date, end: date) -> str:
+    return _("%(start)s – %(end)s", start=day(start), end=day(end))
+
+
+def indicator_label(indicator: Indicator) -> str:
+    return str(INDICATOR_LABELS[indicator.value])
+
+
+def css_key(code: str) -> str:
+    """Return a scope code as a class name: lower case, letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9_-]+", "-", code.lower())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict in one label, with the mark and class that set it apart.
+
+    A certain verdict wears ✓ or ✗; an uncertain one, met or below, «?» and an amber style,
+    so it never looks like a certain one; a sample too small to judge «…».
+    """
+
+    key: str  # met, below, uncertain, insufficient: the class and the mark
+    text: str
+    symbol: str
+    rank: int
+
+    @property
+    def css(self) -> str:
+        return f"status status-{self.key}"
+
+
+SYMBOLS = {"met": "✓", "below": "✗", "uncertain": "?", "insufficient": "…"}
+
+
+def verdict_of(check: TargetCheck | None) -> Verdict | None:
+    """Return the verdict of a target check, or None when the figure has no target."""
+    if check is None:
+        return None
+    judgement = check.judgement
+    key = "uncertain" if judgement.uncertain else judgement.status.value
+    return Verdict(key, verdict_label(judgement), SYMBOLS[key],
+                   VERDICT_RANK[(judgement.status, judgement.uncertain)])
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One indicator of one figure: value, n, interval, its own target and verdict."""
+
+    indicator: str  # overall, sipas_index
+    label: str
+    value: float | None
+    count: int  # the n the verdict is judged on
+    n: str
+    interval: str
+    target: str  # «Chỉ tiêu ≥ 90%», «Chưa có chỉ tiêu»
+    threshold: str  # «≥ 90%», or empty
+    verdict: Verdict | None
+
+    @property
+    def value_text(self) -> str:
+        return percent(self.value)
+
+    @property
+    def rank(self) -> int:
+        return self.verdict.rank if self.verdict else NOT_JUDGED_RANK
+
+
+def measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
+    """Return one indicator of a figure over its counted responses, judged."""
+    return _measure(figures.scores, indicator, figures.target(indicator))
+
+
+def raw_measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
+    """Return one indicator over every stored response: shown beside, never judged."""
+    return _measure(figures.raw_scores, indicator, None)
+
+
+def _measure(scores: sipas.Scores, indicator: Indicator, check: TargetCheck | None) -> Measure:
+    # O's n is the valid answers to question 6, S's the responses: each is judged on its own.
+    is_overall = indicator is OVERALL
+    count = scores.overall.valid if is_overall else scores.responses
+    return Measure(
+        indicator=indicator.value,
+        label=indicator_label(indicator),
+        value=sipas.indicator_value(scores, indicator),
+        count=count,
+        n=answers_text(count) if is_overall else responses_text(count),
+        interval=interval_text(scores.overall.interval if is_overall else scores.sipas_interval),
+        target=target_label(check.threshold if check else None),
+        threshold=target_text(check.threshold) if check else "",
+        verdict=verdict_of(check),
+    )
+
