@@ -10,6 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
+from survey_app.extensions import db
+from survey_app.models import Agency, User
+from survey_app.services.access import PERMISSIONS, Reach, can
 from tests.conftest import World
 
 PERSONAS = ("anonymous", "staff_a", "staff_b", "manager_a", "manager_province", "admin")
@@ -34,80 +37,94 @@ PUBLIC = {
 TOKEN_ONLY = {"api.me", "api.tallies", "api.responses"}
 
 
-def everyone_signed_in() -> dict[str, str]:
-    return {p: (LOGIN if p == "anonymous" else OK) for p in PERSONAS}
-
-
-def admins_only() -> dict[str, str]:
-    return {p: {"anonymous": LOGIN, "admin": OK}.get(p, FORBIDDEN) for p in PERSONAS}
-
-
-def agency_a_readers() -> dict[str, str]:
-    """Commune A's own staff and manager, the province's manager, and admins."""
-    return {"anonymous": LOGIN, "staff_a": OK, "staff_b": FORBIDDEN, "manager_a": OK,
-            "manager_province": OK, "admin": OK}
-
-
-def agency_a_code_keepers() -> dict[str, str]:
-    """Commune A's own staff and admins: managers read codes but do not change them."""
-    return {"anonymous": LOGIN, "staff_a": OK, "staff_b": FORBIDDEN, "manager_a": FORBIDDEN,
-            "manager_province": FORBIDDEN, "admin": OK}
-
-
-def managers_and_admins() -> dict[str, str]:
-    return {p: {"anonymous": LOGIN, "staff_a": FORBIDDEN, "staff_b": FORBIDDEN}.get(p, OK)
-            for p in PERSONAS}
-
+SIGNED_IN = "signed in"  # any signed-in account (its own password page)
 
 Url = Callable[[World], str]
 
-MATRIX: dict[str, tuple[Url, dict[str, str]]] = {
-    "manage.index": (lambda w: "/manage/", everyone_signed_in()),
-    "manage.agency": (lambda w: f"/manage/agencies/{w.a_id}", agency_a_readers()),
-    "auth.change_password": (lambda w: "/account/password", everyone_signed_in()),
-    "counters.create": (lambda w: f"/agencies/{w.a_id}/codes", agency_a_code_keepers()),
-    "counters.replace": (lambda w: f"/codes/{w.code_a}/replace", agency_a_code_keepers()),
-    "counters.revoke": (lambda w: f"/codes/{w.code_a}/revoke", agency_a_code_keepers()),
-    "counters.poster": (lambda w: f"/codes/{w.code_a}/poster", agency_a_readers()),
-    "counters.tent": (lambda w: f"/codes/{w.code_a}/tent", agency_a_readers()),
-    "counters.sheet": (lambda w: f"/agencies/{w.a_id}/codes/sheet", agency_a_readers()),
+# Each route: its address, the permission it needs (from services/access.py, or SIGNED_IN),
+# and whether it acts on commune A (the agency the permission is checked at) or on none.
+MATRIX: dict[str, tuple[Url, str, bool]] = {
+    "manage.index": (lambda w: "/manage/", "codes.view", False),
+    "manage.agency": (lambda w: f"/manage/agencies/{w.a_id}", "codes.view", True),
+    "auth.change_password": (lambda w: "/account/password", SIGNED_IN, False),
+    "counters.create": (lambda w: f"/agencies/{w.a_id}/codes", "code.create", True),
+    "counters.replace": (lambda w: f"/codes/{w.code_a}/replace", "code.replace", True),
+    "counters.revoke": (lambda w: f"/codes/{w.code_a}/revoke", "code.revoke", True),
+    "counters.poster": (lambda w: f"/codes/{w.code_a}/poster", "codes.print", True),
+    "counters.tent": (lambda w: f"/codes/{w.code_a}/tent", "codes.print", True),
+    "counters.sheet": (lambda w: f"/agencies/{w.a_id}/codes/sheet", "codes.print", True),
     "exports.tallies": (lambda w: "/exports/tallies.xlsx?from=2025-01-01&to=2025-03-31",
-                        managers_and_admins()),
+                        "figures.export", False),
     "exports.responses": (lambda w: "/exports/responses.csv?from=2025-01-01&to=2025-03-31",
-                          managers_and_admins()),
-    "dashboard.index": (lambda w: "/dashboard/", managers_and_admins()),
-    "dashboard.report": (lambda w: "/dashboard/report", managers_and_admins()),
-    "dashboard.method": (lambda w: "/dashboard/method", managers_and_admins()),
-    "review.comments": (lambda w: "/review/comments", managers_and_admins()),
-    "review.queue": (lambda w: "/review/flagged", managers_and_admins()),
-    "review.flag": (lambda w: f"/review/responses/{w.response_a}/flag", managers_and_admins()),
-    "review.restore": (
-        lambda w: f"/review/responses/{w.response_a}/restore", managers_and_admins()
-    ),
-    "targets.index": (lambda w: "/admin/targets", admins_only()),
-    "targets.new": (lambda w: "/admin/targets/new", admins_only()),
-    "targets.edit": (lambda w: "/admin/targets/2025", admins_only()),
-    "targets.scopes": (lambda w: "/admin/targets/scopes", admins_only()),
-    "targets.scope_new": (lambda w: "/admin/targets/scopes/new", admins_only()),
-    "targets.scope_edit": (lambda w: "/admin/targets/scopes/1", admins_only()),
-    "admin.users": (lambda w: "/admin/users", admins_only()),
-    "admin.agencies": (lambda w: "/admin/agencies", admins_only()),
-    "admin.sectors": (lambda w: "/admin/sectors", admins_only()),
-    "admin.audit": (lambda w: "/admin/audit", admins_only()),
-    "admin.user_new": (lambda w: "/admin/users/new", admins_only()),
-    "admin.user_edit": (lambda w: f"/admin/users/{w.user_ids['staff_a']}", admins_only()),
-    "admin.user_password": (
-        lambda w: f"/admin/users/{w.user_ids['staff_a']}/password", admins_only()
-    ),
-    "admin.user_reset_link": (
-        lambda w: f"/admin/users/{w.user_ids['staff_a']}/reset-link", admins_only()
-    ),
-    "admin.agency_new": (lambda w: "/admin/agencies/new", admins_only()),
-    "admin.agency_edit": (lambda w: f"/admin/agencies/{w.a_id}", admins_only()),
-    "admin.agency_counter_add": (lambda w: f"/admin/agencies/{w.a_id}/counters", admins_only()),
-    "admin.agency_counter_rename": (lambda w: f"/admin/counters/{w.counter_a_id}", admins_only()),
-    "admin.sector_edit": (lambda w: f"/admin/sectors/{w.sector_id}", admins_only()),
+                          "figures.export", False),
+    "dashboard.index": (lambda w: "/dashboard/", "figures.view", False),
+    "dashboard.report": (lambda w: "/dashboard/report", "figures.view", False),
+    "dashboard.method": (lambda w: "/dashboard/method", "figures.view", False),
+    "review.comments": (lambda w: "/review/comments", "figures.view", False),
+    "review.queue": (lambda w: "/review/flagged", "responses.review", False),
+    "review.flag": (lambda w: f"/review/responses/{w.response_a}/flag", "responses.review",
+                    True),
+    "review.restore": (lambda w: f"/review/responses/{w.response_a}/restore",
+                       "responses.review", True),
+    "targets.index": (lambda w: "/admin/targets", "targets.manage", False),
+    "targets.new": (lambda w: "/admin/targets/new", "targets.manage", False),
+    "targets.edit": (lambda w: "/admin/targets/2025", "targets.manage", False),
+    "targets.scopes": (lambda w: "/admin/targets/scopes", "targets.manage", False),
+    "targets.scope_new": (lambda w: "/admin/targets/scopes/new", "targets.manage", False),
+    "targets.scope_edit": (lambda w: "/admin/targets/scopes/1", "targets.manage", False),
+    "admin.users": (lambda w: "/admin/users", "accounts.manage", False),
+    "admin.agencies": (lambda w: "/admin/agencies", "agencies.manage", False),
+    "admin.sectors": (lambda w: "/admin/sectors", "sectors.manage", False),
+    "admin.audit": (lambda w: "/admin/audit", "audit.view", False),
+    "admin.user_new": (lambda w: "/admin/users/new", "accounts.manage", False),
+    "admin.user_edit": (lambda w: f"/admin/users/{w.user_ids['staff_a']}", "accounts.manage",
+                        False),
+    "admin.user_password": (lambda w: f"/admin/users/{w.user_ids['staff_a']}/password",
+                            "accounts.manage", False),
+    "admin.user_reset_link": (lambda w: f"/admin/users/{w.user_ids['staff_a']}/reset-link",
+                              "accounts.manage", False),
+    "admin.agency_new": (lambda w: "/admin/agencies/new", "agencies.manage", False),
+    "admin.agency_edit": (lambda w: f"/admin/agencies/{w.a_id}", "agencies.manage", False),
+    "admin.agency_counter_add": (lambda w: f"/admin/agencies/{w.a_id}/counters",
+                                 "agencies.manage", False),
+    "admin.agency_counter_rename": (lambda w: f"/admin/counters/{w.counter_a_id}",
+                                    "agencies.manage", False),
+    "admin.sector_edit": (lambda w: f"/admin/sectors/{w.sector_id}", "sectors.manage", False),
 }
+
+
+def expected_outcome(app, world: World, persona: str, action: str, at_commune_a: bool) -> str:
+    """What the permission table says this persona gets at this route."""
+    if persona == "anonymous":
+        return LOGIN
+    if action == SIGNED_IN:
+        return OK
+    with app.app_context():
+        user = db.session.get(User, world.user_ids[persona])
+        agency = db.session.get(Agency, world.a_id) if at_commune_a else None
+        return OK if can(user, action, agency) else FORBIDDEN
+
+
+def test_the_table_says_who_may_do_what():
+    """The policy in words: staff change their own agency's codes, managers read figures."""
+    code_keepers = {"admin", "staff"}
+    for action in ("code.create", "code.replace", "code.revoke"):
+        assert set(PERMISSIONS[action].roles) == code_keepers
+        assert PERMISSIONS[action].reach is Reach.OWN
+    for action in ("figures.view", "figures.export", "responses.review", "api.read"):
+        assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
+        assert PERMISSIONS[action].reach is Reach.SCOPE
+    for action in ("accounts.manage", "agencies.manage", "sectors.manage", "targets.manage",
+                   "audit.view"):
+        assert PERMISSIONS[action].roles == ("admin",)
+    assert set(PERMISSIONS["codes.view"].roles) == {"admin", "manager", "staff"}
+
+
+def test_every_view_declares_the_permission_of_the_matrix(app):
+    """The views name their permission; the matrix names the same one."""
+    for endpoint, (_url, action, _at_a) in MATRIX.items():
+        declared = getattr(app.view_functions[endpoint], "permission", SIGNED_IN)
+        assert declared == action, f"{endpoint} declares {declared}, the matrix says {action}"
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -137,12 +154,13 @@ def test_access_matrix(app, world, persona):
     methods_of = {rule.endpoint: rule.methods - {"HEAD", "OPTIONS"}
                   for rule in app.url_map.iter_rules()}
     wrong = []
-    for endpoint, (url, expected) in sorted(MATRIX.items()):
+    for endpoint, (url, action, at_commune_a) in sorted(MATRIX.items()):
+        expected = expected_outcome(app, world, persona, action, at_commune_a)
         for method in sorted(methods_of[endpoint]):
             with client.open(url(world), method=method) as response:
                 got = outcome(response)
-            if got != expected[persona]:
-                wrong.append(f"{method} {endpoint}: expected {expected[persona]}, got {got}")
+            if got != expected:
+                wrong.append(f"{method} {endpoint}: expected {expected}, got {got}")
     assert not wrong, f"{persona}:\n" + "\n".join(wrong)
 
 
