@@ -1,4 +1,4 @@
-"""Fixtures: the app on each test database, a rolled-back transaction per test, factories.
+"""Fixtures: the app on each test database, a rolled-back transaction per test.
 
 Every test that uses `app` runs on SQLite, and again on PostgreSQL when
 TEST_DATABASE_URL names a (throw-away) PostgreSQL database.
@@ -7,9 +7,8 @@ TEST_DATABASE_URL names a (throw-away) PostgreSQL database.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
-from html import unescape
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,13 +20,18 @@ os.environ["APP_ENV"] = "testing"
 
 from survey_app import create_app, normalise_database_url  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
-from survey_app.models import Agency, Counter, Response, Sector, SurveyCode  # noqa: E402
-from survey_app.questionnaire import CURRENT  # noqa: E402
-from survey_app.services.codes import create_survey_code  # noqa: E402
+from survey_app.models import Agency, SurveyCode  # noqa: E402
+from survey_app.services import rollups  # noqa: E402
 from survey_app.services.migrate import upgrade  # noqa: E402
-from survey_app.services.recording import record_response  # noqa: E402
 from survey_app.services.seed import seed_sectors, seed_targets  # noqa: E402
 from tests import browser_support  # noqa: E402
+from tests.factories import (  # noqa: E402
+    LOCAL_ZONE,
+    World,
+    create_code,
+    record,
+    varied_answers,
+)
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -82,29 +86,6 @@ def runner(app: Flask) -> Any:
     return app.test_cli_runner()
 
 
-# Factories ---------------------------------------------------------------------------
-
-
-def create_agency(code: str = "TTHCC", name: str = "Trung tâm Phục vụ hành chính công tỉnh",
-                  level: str = "province", parent: Agency | None = None) -> Agency:
-    agency = Agency(code=code, name=name, level=level, parent=parent)
-    db.session.add(agency)
-    db.session.flush()
-    return agency
-
-
-def create_code(agency: Agency | None = None, counter_name: str = "Quầy 3",
-                sector_code: str = "DAT_DAI") -> SurveyCode:
-    agency = agency or create_agency()
-    counter = db.session.scalar(
-        select(Counter).where(Counter.agency_id == agency.id, Counter.name == counter_name)
-    ) or Counter(agency=agency, name=counter_name)
-    db.session.add(counter)
-    sector = db.session.scalar(select(Sector).where(Sector.code == sector_code))
-    assert sector is not None
-    return create_survey_code(db.session, agency, counter, sector)
-
-
 @pytest.fixture
 def survey_code(app: Flask) -> str:
     """Return the code string of an active code: provincial centre · Quầy 3 · Đất đai."""
@@ -112,43 +93,6 @@ def survey_code(app: Flask) -> str:
         code = create_code().code
         db.session.commit()
     return code
-
-
-# Reading pages ----------------------------------------------------------------------
-
-
-def hidden_value(html: str, name: str) -> str:
-    """Return the value of a hidden input in a rendered page."""
-    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', html) or re.search(
-        rf'<input[^>]*value="([^"]*)"[^>]*name="{name}"', html
-    )
-    assert match, f"no hidden input {name!r} in the page"
-    return unescape(match.group(1))
-
-
-def open_form(client: FlaskClient, code: str, query: str = "") -> dict[str, str]:
-    """Load the form as a browser would; return its CSRF and submit tokens."""
-    page = client.get(f"/s/{code}{query}")
-    assert page.status_code == 200, page.status_code
-    html = page.get_data(as_text=True)
-    return {"csrf_token": hidden_value(html, "csrf_token"),
-            "submit_token": hidden_value(html, "submit_token")}
-
-
-VALID_ANSWERS: dict[str, Any] = {
-    "q1": "5", "q2": "4", "q3": "5", "q4": "na", "q5": "3", "q6": "4",
-    "q7": "no", "q8": ["speed", "online"], "comment": "Cán bộ nhiệt tình.", "dossier": "",
-}
-
-
-def responses(app: Flask) -> list[Response]:
-    """Return every stored response, read fresh from the database."""
-    with app.app_context():
-        rows = list(db.session.scalars(select(Response).order_by(Response.id)))
-        for row in rows:
-            _ = row.wishes, row.survey_code  # load before the session closes
-        db.session.expunge_all()
-        return rows
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -204,70 +148,37 @@ def _skip_reason(report: Any) -> str:
     return str(longrepr or "skipped")
 
 
-# People and places for access tests ------------------------------------------------------
-
-PASSWORD = "mat-khau-dung-1"
-
-
-class World:
-    """A province with two communes, a code in each, and one account per persona."""
-
-    def __init__(self, app: Flask) -> None:
-        from survey_app.services.accounts import create_user
-
-        with app.app_context():
-            province = create_agency("TINH", "Trung tâm Phục vụ hành chính công tỉnh")
-            commune_a = create_agency("XA-A", "Xã A", "commune", province)
-            commune_b = create_agency("XA-B", "Xã B", "commune", province)
-            code_a = create_code(commune_a, "Quầy 1", "DAT_DAI")
-            code_b = create_code(commune_b, "Quầy 1", "HO_TICH")
-            self.province_id, self.a_id, self.b_id = province.id, commune_a.id, commune_b.id
-            self.code_a, self.code_b = code_a.code, code_b.code
-            self.counter_a_id, self.counter_b_id = code_a.counter_id, code_b.counter_id
-            self.sector_id = code_a.sector_id
-            self.emails = {
-                "staff_a": "canbo.a@xa.example",
-                "staff_b": "canbo.b@xa.example",
-                "manager_a": "lanhdao.a@xa.example",
-                "manager_province": "lanhdao@tinh.example",
-                "admin": "quantri@tinh.example",
-            }
-            agencies = {"staff_a": commune_a, "staff_b": commune_b, "manager_a": commune_a,
-                        "manager_province": province, "admin": None}
-            self.user_ids = {}
-            for persona, email in self.emails.items():
-                role = persona.split("_")[0]
-                user = create_user(db.session, email, PASSWORD, role, agencies[persona])
-                self.user_ids[persona] = user.id
-            db.session.commit()
-
-    def add_response_a(self, app: Flask) -> int:
-        """Store one response with a comment through commune A's code; return its id."""
-        with app.app_context():
-            code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == self.code_a))
-            response, _ = record_response(
-                db.session, code, CURRENT,
-                {"q1": "5", "q2": "4", "q3": "5", "q4": "na", "q5": "na", "q6": "4",
-                 "comment": "Phiếu mẫu của xã A"}, "world-a", "vi",
-            )
-            db.session.commit()
-            self.response_a = response.id
-            return response.id
-
-    def login(self, client: FlaskClient, persona: str) -> FlaskClient:
-        if persona == "anonymous":
-            return client
-        page = client.get("/login")
-        token = hidden_value(page.get_data(as_text=True), "csrf_token")
-        result = client.post("/login", data={
-            "email": self.emails[persona], "password": PASSWORD, "csrf_token": token})
-        assert result.status_code == 302, f"{persona} could not sign in"
-        return client
-
-
 @pytest.fixture
 def world(app: Flask) -> World:
     return World(app)
+
+
+@pytest.fixture
+def answered(app: Flask, world: World) -> dict[str, list[Any]]:
+    """Store responses over 2025 in the province and both communes; return what to ask for.
+
+    A repeated dossier code makes duplicates and one response is flagged, so every status
+    appears in the pages and in the figures.
+    """
+    with app.app_context():
+        province = db.session.get(Agency, world.province_id)
+        codes = [world.code_a, world.code_b, create_code(province, "Quầy 5", "XAY_DUNG").code]
+        survey_codes = list(
+            db.session.scalars(select(SurveyCode).where(SurveyCode.code.in_(codes)))
+        )
+        for n in range(36):
+            when = datetime(2025, 1 + n % 12, 1 + n % 28, 8 + n % 9, tzinfo=LOCAL_ZONE)
+            response = record(survey_codes[n % len(survey_codes)], when.astimezone(UTC),
+                              f"schemathesis-{n}", answers=varied_answers(n),
+                              language=["vi", "en"][n % 2])
+            if n == 7:
+                rollups.change_status(db.session, response, "flagged", "manual:abuse")
+        db.session.commit()
+    return {
+        "agencies": ["TINH", "XA-A", "XA-B", "xa-a"],
+        "counters": [world.counter_a_id, world.counter_b_id],
+        "sectors": ["DAT_DAI", "HO_TICH", "XAY_DUNG"],
+    }
 
 
 # Browser tests: one Chromium and one live server for the whole run ------------------------

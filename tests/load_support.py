@@ -43,7 +43,7 @@ from survey_app.models import (
 )
 from survey_app.services.periods import Period, deployment_zone, local_date
 from survey_app.services.tallies import TallyFilter, count_answers
-from tests.conftest import VALID_ANSWERS, hidden_value
+from tests.factories import VALID_ANSWERS, hidden_value
 from tests.oracle import naive_recount
 
 requests = pytest.importorskip(

@@ -19,40 +19,27 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 
-from survey_app import create_app
 from survey_app.extensions import db
 from survey_app.models import SurveyCode
 from survey_app.questionnaire import CURRENT
-from survey_app.services import devices, periods, recording, tallies
+from survey_app.services import devices, recording
 from survey_app.services.hashing import keyed_hash
 from survey_app.services.recording import Sender, record_response
-from tests.conftest import (
+from tests.factories import (
+    OFFICE_ADDRESS,
     VALID_ANSWERS,
     create_agency,
     create_code,
     hidden_value,
+    is_thanks,
+    make_app,
     open_form,
+    phone,
     responses,
+    submit,
+    tally_of_today,
+    text_of,
 )
-from tests.test_survey import submit, text_of
-
-OFFICE_ADDRESS = "203.0.113.7"  # everyone at the office, behind one NAT
-
-
-def make_app(app: Flask, **settings: Any) -> Flask:
-    """Return another app on the same test database connection, with other settings."""
-    with app.app_context():
-        connection = db.session.get_bind()
-    other = create_app({"DATABASE_URL": app.config["DATABASE_URL"], **settings})
-    db.bind_app_to(other, connection)
-    return other
-
-
-def phone(app: Flask, address: str = OFFICE_ADDRESS) -> FlaskClient:
-    """Return a new phone (its own cookies) on the given network address."""
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = address
-    return client
 
 
 def cookie_device_id(client: FlaskClient, app: Flask) -> str:
@@ -68,23 +55,6 @@ def device_cookie_attributes(page: Any) -> dict[str, str]:
     [header] = [h for h in page.headers.getlist("Set-Cookie") if h.startswith("sid_dev=")]
     pairs = (part.strip().partition("=") for part in header.split(";")[1:])
     return {name.lower(): value for name, _, value in pairs}
-
-
-def is_thanks(result: Any, code: str) -> bool:
-    return result.status_code == 303 and result.headers["Location"].endswith(f"/s/{code}/thanks")
-
-
-def tally_of_today(app: Flask, code: str) -> tuple[dict[str, int], int]:
-    """Return today's responses by status and the counted tally's responses, at a code."""
-    with app.app_context():
-        survey_code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
-        today = periods.local_date(datetime.now(UTC))
-        flt = tallies.TallyFilter(
-            periods.Period(today, today), agency_ids=frozenset({survey_code.agency_id})
-        )
-        by_status = tallies.count_by_status(db.session, flt).get(None, {})
-        counted = tallies.count_answers(db.session, flt)[None].responses
-    return by_status, counted
 
 
 def assert_flagged_and_not_counted(app: Flask, code: str, reason: str, counted: int = 0) -> None:

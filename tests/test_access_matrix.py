@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import World
+from tests.factories import World
 
 PERSONAS = ("anonymous", "staff_a", "staff_b", "manager_a", "manager_province", "admin")
 

@@ -10,59 +10,29 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Agency, AuditEvent, Counter, PasswordReset, Sector, User
 from survey_app.services import admin as admin_services
-from survey_app.services.accounts import create_user
 from survey_app.services.targets import create_scope
-from tests.conftest import create_agency, hidden_value
+from tests.factories import (
+    PASSWORD,
+    audit_events,
+    count_rows,
+    create_agency,
+    csrf_token,
+    hidden_value,
+    make_user,
+    sign_in,
+    text_of,
+)
 
-PASSWORD = "mat-khau-du-dai-1"
 ADMIN = "quantri@tinh.gov.vn"
 
 
-def text_of(response: Any) -> str:
-    return response.get_data(as_text=True)
-
-
-def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
-    token = hidden_value(text_of(client.get("/login")), "csrf_token")
-    page = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
-    assert page.status_code == 302, text_of(page)
-
-
-def csrf(client: FlaskClient) -> str:
-    """Return the session's CSRF token, read from a signed-in page (the sign-out form)."""
-    return hidden_value(text_of(client.get("/manage/")), "csrf_token")
-
-
 def post(client: FlaskClient, path: str, data: dict[str, Any]) -> Any:
-    return client.post(path, data={**data, "csrf_token": csrf(client)})
-
-
-def make_user(app: Flask, email: str, role: str, agency_code: str | None = None,
-              password: str = PASSWORD) -> int:
-    with app.app_context():
-        agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
-        user = create_user(db.session, email, password, role, agency)
-        db.session.commit()
-        return user.id
-
-
-def count(app: Flask, query: Any) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
-def audit_entries(app: Flask, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        events = list(db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        ))
-        db.session.expunge_all()
-        return events
+    return client.post(path, data={**data, "csrf_token": csrf_token(client)})
 
 
 @pytest.fixture
@@ -85,7 +55,7 @@ def place(app: Flask) -> dict[str, int]:
 
 @pytest.fixture
 def admin(client: FlaskClient, place: dict[str, int]) -> FlaskClient:
-    login(client, ADMIN)
+    sign_in(client, ADMIN)
     return client
 
 
@@ -116,7 +86,7 @@ def test_every_page_opens_for_an_admin(admin, place, path):
 @pytest.mark.parametrize("path", PAGES)
 def test_managers_and_staff_are_refused(app, client, place, role, path):
     make_user(app, f"{role}@tinh.gov.vn", role, "TTHCC")
-    login(client, f"{role}@tinh.gov.vn")
+    sign_in(client, f"{role}@tinh.gov.vn")
     assert client.get(path.format(**place)).status_code == 403
 
 
@@ -124,13 +94,13 @@ def test_managers_and_staff_are_refused(app, client, place, role, path):
 @pytest.mark.parametrize("path", POSTS)
 def test_managers_and_staff_cannot_change_anything(app, client, place, role, path):
     make_user(app, f"{role}@tinh.gov.vn", role, "TTHCC")
-    login(client, f"{role}@tinh.gov.vn")
+    sign_in(client, f"{role}@tinh.gov.vn")
     data = {"email": "moi@tinh.gov.vn", "code": "MOI", "name": "Mới", "role": "admin",
             "level": "province", "password": PASSWORD, "label_vi": "X", "label_en": "X",
             "new_counter-name": "Quầy 9", f"counter-{place['counter']}-name": "Quầy 9"}
     assert post(client, path.format(**place), data).status_code == 403
-    assert count(app, select(User)) == 2
-    assert count(app, select(Counter).where(Counter.name == "Quầy 9")) == 0
+    assert count_rows(app, select(User)) == 2
+    assert count_rows(app, select(Counter).where(Counter.name == "Quầy 9")) == 0
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -146,11 +116,11 @@ def test_unknown_ids_are_not_found(admin):
 
 
 def test_a_change_without_the_form_token_is_refused(app, admin):
-    before = count(app, select(Agency))
+    before = count_rows(app, select(Agency))
     page = admin.post("/admin/agencies/new",
                       data={"code": "MOI", "name": "Đơn vị mới", "level": "commune"})
     assert page.status_code == 400
-    assert count(app, select(Agency)) == before
+    assert count_rows(app, select(Agency)) == before
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -177,7 +147,7 @@ def test_admin_creates_an_account_and_it_is_logged(app, admin, place):
         assert user is not None
         assert (user.name, user.role, user.agency_id) == ("Nguyễn Văn An", "staff",
                                                           place["commune"])
-    [entry] = audit_entries(app, "user.created")[-1:]
+    [entry] = audit_events(app, "user.created")[-1:]
     assert entry.actor_email == ADMIN
     assert entry.details["agency"] == "XA_AN_PHU"
 
@@ -195,13 +165,13 @@ def test_admin_creates_an_account_and_it_is_logged(app, admin, place):
     ],
 )
 def test_invalid_account_is_refused_with_a_message(app, admin, place, overrides, message):
-    before = count(app, select(User))
+    before = count_rows(app, select(User))
     data = {"email": "moi@tinh.gov.vn", "name": "", "role": "admin", "agency_id": "",
             "password": PASSWORD, **overrides}
     page = post(admin, "/admin/users/new", data)
     assert page.status_code == 400
     assert message in text_of(page)
-    assert count(app, select(User)) == before
+    assert count_rows(app, select(User)) == before
 
 
 def test_admin_edits_an_account_and_it_is_logged(app, admin, place):
@@ -215,7 +185,7 @@ def test_admin_edits_an_account_and_it_is_logged(app, admin, place):
         assert user is not None
         assert (user.name, user.role, user.agency_id, user.is_enabled) == (
             "Trần Thị Bình", "manager", place["province"], False)
-    entry = audit_entries(app, "user.updated")[-1]
+    entry = audit_events(app, "user.updated")[-1]
     assert entry.actor_email == ADMIN
     assert entry.details["changes"]["is_enabled"] == [True, False]
     assert "Đã khóa" in text_of(admin.get("/admin/users"))
@@ -248,7 +218,7 @@ def test_admin_cannot_disable_or_demote_themself(app, admin, place, data, messag
     with app.app_context():
         me = db.session.get(User, place["admin"])
         assert (me.role, me.is_enabled) == ("admin", True)
-    assert audit_entries(app, "user.updated") == []
+    assert audit_events(app, "user.updated") == []
 
 
 def test_admin_may_rename_themself_and_stays_signed_in(app, admin, place):
@@ -263,10 +233,10 @@ def test_admin_resets_a_password(app, admin, client, place):
     user_id = make_user(app, "canbo@tinh.gov.vn", "staff", "XA_AN_PHU")
     page = post(admin, f"/admin/users/{user_id}/password", {"password": "mat-khau-moi-2025"})
     assert page.status_code == 302
-    assert audit_entries(app, "user.password_reset")[-1].actor_email == ADMIN
+    assert audit_events(app, "user.password_reset")[-1].actor_email == ADMIN
 
     other = app.test_client()
-    login(other, "canbo@tinh.gov.vn", "mat-khau-moi-2025")
+    sign_in(other, "canbo@tinh.gov.vn", "mat-khau-moi-2025")
 
 
 def test_short_reset_password_is_refused(app, admin, place):
@@ -274,8 +244,8 @@ def test_short_reset_password_is_refused(app, admin, place):
     page = post(admin, f"/admin/users/{user_id}/password", {"password": "ngan"})
     assert page.status_code == 400
     assert "Mật khẩu cần ít nhất 10 ký tự." in text_of(page)
-    assert audit_entries(app, "user.password_reset") == []
-    login(app.test_client(), "canbo@tinh.gov.vn", PASSWORD)
+    assert audit_events(app, "user.password_reset") == []
+    sign_in(app.test_client(), "canbo@tinh.gov.vn", PASSWORD)
 
 
 def must_change_password(app: Flask, user_id: int) -> bool:
@@ -290,7 +260,7 @@ def test_a_password_an_admin_chose_is_replaced_at_the_first_sign_in(app, admin, 
     post(admin, f"/admin/users/{user_id}/password", {"password": "mat-khau-moi-2025"})
     for email, password in (("moi@tinh.gov.vn", PASSWORD), ("cu@tinh.gov.vn", "mat-khau-moi-2025")):
         other = app.test_client()
-        login(other, email, password)
+        sign_in(other, email, password)
         assert other.get("/manage/").headers["Location"] == "/account/password"
     assert must_change_password(app, user_id)
     assert "Chờ đổi mật khẩu" in text_of(admin.get("/admin/users"))
@@ -317,7 +287,7 @@ def test_admin_issues_a_reset_link_shown_once(app, admin, place):
     link = match.group(1)
     assert "hết hạn lúc" in html
     assert link not in text_of(admin.get(f"/admin/users/{user_id}"))  # once only
-    [entry] = audit_entries(app, "password.reset_link_created")
+    [entry] = audit_events(app, "password.reset_link_created")
     assert entry.actor_email == ADMIN
     assert link.rsplit("/", 1)[1] not in str(entry.details)
     with app.app_context():
@@ -331,7 +301,7 @@ def test_admin_issues_a_reset_link_shown_once(app, admin, place):
     done = person.post(path, data={"csrf_token": token, "new_password": "mat-khau-cua-toi",
                                    "confirm": "mat-khau-cua-toi"})
     assert done.status_code == 302
-    login(person, "canbo@tinh.gov.vn", "mat-khau-cua-toi")
+    sign_in(person, "canbo@tinh.gov.vn", "mat-khau-cua-toi")
     assert person.get("/manage/").status_code == 200
 
 
@@ -344,7 +314,7 @@ def test_a_reset_link_needs_the_form_token_and_an_enabled_account(app, admin, pl
     page = post(admin, f"/admin/users/{user_id}/reset-link", {})
     assert page.status_code == 302
     assert "Tài khoản đang bị khóa" in text_of(admin.get(page.headers["Location"]))
-    assert audit_entries(app, "password.reset_link_created") == []
+    assert audit_events(app, "password.reset_link_created") == []
     assert post(admin, "/admin/users/999999/reset-link", {}).status_code == 404
 
 
@@ -373,7 +343,7 @@ def test_admin_creates_an_agency_and_it_is_logged(app, admin, place):
         assert (agency.name, agency.level, agency.parent_id) == (
             "Sở Tài nguyên và Môi trường", "province", None)
         assert page.headers["Location"] == f"/admin/agencies/{agency.id}"
-    entry = audit_entries(app, "agency.created")[-1]
+    entry = audit_events(app, "agency.created")[-1]
     assert entry.actor_email == ADMIN
     assert entry.details["code"] == "SO-TNMT"
 
@@ -387,13 +357,13 @@ def test_admin_creates_an_agency_and_it_is_logged(app, admin, place):
     ],
 )
 def test_invalid_agency_code_is_refused(app, admin, code, message):
-    before = count(app, select(Agency))
+    before = count_rows(app, select(Agency))
     page = post(admin, "/admin/agencies/new",
                 {"code": code, "name": "Đơn vị mới", "level": "commune", "parent_id": ""})
     assert page.status_code == 400
     assert message in text_of(page)
-    assert count(app, select(Agency)) == before
-    assert audit_entries(app, "agency.created") == []
+    assert count_rows(app, select(Agency)) == before
+    assert audit_events(app, "agency.created") == []
 
 
 def test_admin_edits_an_agency_and_it_is_logged(app, admin, place):
@@ -405,7 +375,7 @@ def test_admin_edits_an_agency_and_it_is_logged(app, admin, place):
     with app.app_context():
         agency = db.session.get(Agency, place["commune"])
         assert (agency.name, agency.parent_id) == ("UBND phường An Phú", None)
-    changes = audit_entries(app, "agency.updated")[-1].details["changes"]
+    changes = audit_events(app, "agency.updated")[-1].details["changes"]
     assert changes == {"name": ["UBND xã An Phú", "UBND phường An Phú"],
                        "parent_id": [place["province"], None]}
 
@@ -421,7 +391,7 @@ def test_agency_cannot_sit_below_itself_or_its_descendant(app, admin, place, par
     with app.app_context():
         agency = db.session.get(Agency, place["province"])
         assert (agency.name, agency.parent_id) == ("Trung tâm Phục vụ hành chính công tỉnh", None)
-    assert audit_entries(app, "agency.updated") == []
+    assert audit_events(app, "agency.updated") == []
 
 
 def test_agency_page_lists_its_counters(admin, place):
@@ -435,9 +405,9 @@ def test_admin_adds_a_counter_and_it_is_logged(app, admin, place):
     page = post(admin, f"/admin/agencies/{place['commune']}/counters",
                 {"new_counter-name": "  Quầy Đất đai "})
     assert page.status_code == 302
-    assert count(app, select(Counter).where(Counter.agency_id == place["commune"],
+    assert count_rows(app, select(Counter).where(Counter.agency_id == place["commune"],
                                             Counter.name == "Quầy Đất đai")) == 1
-    entry = audit_entries(app, "counter.created")[-1]
+    entry = audit_events(app, "counter.created")[-1]
     assert (entry.actor_email, entry.details) == (ADMIN, {"agency": "XA_AN_PHU",
                                                          "name": "Quầy Đất đai"})
 
@@ -447,7 +417,7 @@ def test_duplicate_counter_name_in_one_agency_is_refused(app, admin, place):
                 {"new_counter-name": "Quầy 1"})
     assert page.status_code == 400
     assert "Đơn vị này đã có một quầy cùng tên." in text_of(page)
-    assert count(app, select(Counter).where(Counter.agency_id == place["province"])) == 1
+    assert count_rows(app, select(Counter).where(Counter.agency_id == place["province"])) == 1
     # Another agency may have a counter of the same name.
     page = post(admin, f"/admin/agencies/{place['commune']}/counters",
                 {"new_counter-name": "Quầy 1"})
@@ -462,8 +432,8 @@ def test_duplicate_counter_slipping_past_the_check_is_still_refused(app, admin, 
                 {"new_counter-name": "Quầy 1"})
     assert page.status_code == 400
     assert "Đơn vị này đã có một quầy cùng tên." in text_of(page)
-    assert count(app, select(Counter).where(Counter.agency_id == place["province"])) == 1
-    assert audit_entries(app, "counter.created") == []
+    assert count_rows(app, select(Counter).where(Counter.agency_id == place["province"])) == 1
+    assert audit_events(app, "counter.created") == []
 
 
 def test_admin_renames_a_counter_and_it_is_logged(app, admin, place):
@@ -472,7 +442,7 @@ def test_admin_renames_a_counter_and_it_is_logged(app, admin, place):
     assert page.status_code == 302
     with app.app_context():
         assert db.session.get(Counter, place["counter"]).name == "Quầy Một cửa"
-    assert audit_entries(app, "counter.updated")[-1].details == {
+    assert audit_events(app, "counter.updated")[-1].details == {
         "changes": {"name": ["Quầy 1", "Quầy Một cửa"]}}
 
 
@@ -537,7 +507,7 @@ def test_admin_edits_a_sector_but_not_its_code(app, admin, place):
         sector = db.session.get(Sector, place["sector"])
         assert (sector.code, sector.label_vi, sector.label_en) == (
             "DAT_DAI", "Đất đai và nhà ở", "Land and housing")
-    entry = audit_entries(app, "sector.updated")[-1]
+    entry = audit_events(app, "sector.updated")[-1]
     assert entry.actor_email == ADMIN
     assert entry.details["changes"] == {"label_vi": ["Đất đai", "Đất đai và nhà ở"],
                                         "label_en": ["Land", "Land and housing"]}
@@ -548,7 +518,7 @@ def test_sector_without_labels_is_refused(app, admin, place):
                 {"label_vi": " ", "label_en": "Land"})
     assert page.status_code == 400
     assert "Vui lòng nhập tên tiếng Việt." in text_of(page)
-    assert audit_entries(app, "sector.updated") == []
+    assert audit_events(app, "sector.updated") == []
 
 
 # Audit log ---------------------------------------------------------------------------------

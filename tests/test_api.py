@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import random
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from openapi_schema_validator import OAS31Validator
@@ -17,64 +17,35 @@ from openapi_spec_validator import validate as validate_document
 from sqlalchemy import select
 
 from survey_app import sipas
-from survey_app.api import openapi
 from survey_app.extensions import db
-from survey_app.models import Agency, Response, Sector, SurveyCode, User
-from survey_app.questionnaire import CURRENT
+from survey_app.models import Agency, Response, Sector
 from survey_app.services import rollups
-from survey_app.services.accounts import create_token
 from survey_app.services.periods import Period
-from survey_app.services.recording import record_response
 from survey_app.services.tallies import TallyFilter
 from tests import oracle
-from tests.conftest import VALID_ANSWERS, create_code, open_form
+from tests.factories import (
+    API_DOCUMENT,
+    LOCAL_ZONE,
+    VALID_ANSWERS,
+    check_against_document,
+    create_code,
+    local_time,
+    open_form,
+    record,
+)
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-DOCUMENT = openapi.document()
 Q1 = {"from": "2025-01-01", "to": "2025-03-31"}
-
-
-def local(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=VN).astimezone(UTC)
-
 
 ANSWERS: dict[str, Any] = {
     "q1": "5", "q2": "4", "q3": "5", "q4": "4", "q5": "4", "q6": "5",
     "q7": "no", "q8": [], "comment": None, "dossier": None,
 }  # fmt: skip
-
-
-def store(code: str, when: datetime, nonce: str, **answers: Any) -> Response:
-    """Store one response through the service the form uses (rollups kept exact)."""
-    survey_code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
-    assert survey_code is not None
-    response, _ = record_response(
-        db.session, survey_code, CURRENT, {**ANSWERS, **answers}, nonce, "vi", now=when
-    )
-    return response
+# Store one response through the service the form uses (rollups kept exact).
+store = partial(record, answers=ANSWERS)
 
 
 def flag(response: Response) -> None:
     rollups.change_status(db.session, response, "flagged", "manual:abuse")
-
-
-def token_for(app, world, persona: str) -> str:
-    with app.app_context():
-        user = db.session.get(User, world.user_ids[persona])
-        _token, secret = create_token(db.session, user)
-        db.session.commit()
-    return secret
-
-
-def check_against_document(path: str, status: int, body: Any) -> None:
-    """Fail unless the status is documented for the path and the body fits its schema."""
-    operation = DOCUMENT["paths"][path]["get"]
-    assert str(status) in operation["responses"], f"{status} is not documented for {path}"
-    schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
-    OAS31Validator(
-        {**schema, "components": DOCUMENT["components"]},
-        format_checker=OAS31Validator.FORMAT_CHECKER,
-    ).validate(body)
 
 
 def api(client, path: str, token: str | None, **params: Any) -> tuple[int, Any]:
@@ -126,7 +97,8 @@ def spread(app, world):
             create_code(province, "Quầy 5", "DAT_DAI").code,
         ]
         for n in range(80):
-            when = local(2024, 12, 20) + (local(2025, 4, 10) - local(2024, 12, 20)) * rng.random()
+            start, end = local_time(2024, 12, 20), local_time(2025, 4, 10)
+            when = start + (end - start) * rng.random()
             response = store(
                 rng.choice(codes), when, f"spread-{n}",
                 q1=pick(), q2=pick(), q3=pick(), q4=rng.choice(["na", pick()]),
@@ -225,7 +197,7 @@ GROUP_SECTORS = {
     ],
 )
 def test_tallies_equal_a_naive_recount(app, client, world, spread, persona, params, agencies):
-    token = token_for(app, world, persona)
+    token = world.token(persona)
     params = {**Q1, **params}
     if params.get("counter") == "counter_b":
         params["counter"] = str(world.counter_b_id)
@@ -271,13 +243,13 @@ def test_small_scope_figures_to_the_last_digit(app, client, world):
             ("2", "5", "4", "5", "na", "3", None),
         ]
         for n, (q1, q2, q3, q4, q5, q6, q7) in enumerate(rows):
-            store(world.code_a, local(2025, 2, 3 + n), f"small-{n}", q1=q1, q2=q2, q3=q3,
+            store(world.code_a, local_time(2025, 2, 3 + n), f"small-{n}", q1=q1, q2=q2, q3=q3,
                   q4=q4, q5=q5, q6=q6, q7=q7, dossier="HS-9" if n == 0 else None)  # fmt: skip
         # Same dossier code as the first: stored as a duplicate.
-        store(world.code_a, local(2025, 2, 10), "small-dup", q1="1", q6="1", dossier="HS-9")
-        flag(store(world.code_a, local(2025, 2, 11), "small-flag", q1="1", q6="1"))
+        store(world.code_a, local_time(2025, 2, 10), "small-dup", q1="1", q6="1", dossier="HS-9")
+        flag(store(world.code_a, local_time(2025, 2, 11), "small-flag", q1="1", q6="1"))
         db.session.commit()
-    status, body = api(client, "/tallies", token_for(app, world, "manager_a"), **Q1)
+    status, body = api(client, "/tallies", world.token("manager_a"), **Q1)
     assert status == 200
     land = body["scopes"]["LAND"]
     assert land == body["sectors"]["DAT_DAI"]
@@ -332,7 +304,7 @@ def test_small_scope_figures_to_the_last_digit(app, client, world):
 def test_each_scope_carries_the_targets_of_its_own_indicators(app, client, world):
     """Nghị quyết 76/NQ-CP: O 90 over all sectors and 85 for land, construction, investment
     (each and pooled); S 85 everywhere. A 2026 period borrows 2025's, and says so."""
-    status, body = api(client, "/tallies", token_for(app, world, "admin"), **Q1)
+    status, body = api(client, "/tallies", world.token("admin"), **Q1)
     assert status == 200
     thresholds = {
         scope: {(t["metric"], t["threshold"], t["scope"], t["year"]) for t in figures["targets"]}
@@ -344,11 +316,11 @@ def test_each_scope_carries_the_targets_of_its_own_indicators(app, client, world
         assert thresholds[scope] == {("overall", 85.0, scope, 2025),
                                      ("sipas_index", 85.0, scope, 2025)}, scope
     assert (body["target_year"], body["targets_borrowed"]) == (2025, False)
-    status, body = api(client, "/tallies", token_for(app, world, "admin"),
+    status, body = api(client, "/tallies", world.token("admin"),
                        **{"from": "2026-01-01", "to": "2026-03-31"})
     assert (body["target_year"], body["targets_borrowed"]) == (2025, True)
     assert {t["year"] for t in body["scopes"]["all"]["targets"]} == {2025}
-    status, body = api(client, "/tallies", token_for(app, world, "admin"),
+    status, body = api(client, "/tallies", world.token("admin"),
                        **{"from": "2024-01-01", "to": "2024-03-31"})
     assert (body["target_year"], body["scopes"]["all"]["targets"]) == (None, [])
 
@@ -357,10 +329,10 @@ def test_a_sector_with_only_uncounted_responses_is_not_listed(app, client, world
     with app.app_context():
         agency_a = db.session.get(Agency, world.a_id)
         code = create_code(agency_a, "Quầy 1", "XAY_DUNG").code
-        flag(store(code, local(2025, 1, 5), "only-flagged"))
-        store(world.code_a, local(2025, 1, 5), "counted")
+        flag(store(code, local_time(2025, 1, 5), "only-flagged"))
+        store(world.code_a, local_time(2025, 1, 5), "counted")
         db.session.commit()
-    status, body = api(client, "/tallies", token_for(app, world, "admin"), **Q1)
+    status, body = api(client, "/tallies", world.token("admin"), **Q1)
     assert status == 200
     assert set(body["sectors"]) == {"DAT_DAI"}
     assert body["scopes"]["CONSTRUCTION"]["flagged"] == 1
@@ -372,12 +344,12 @@ def test_a_sector_with_only_uncounted_responses_is_not_listed(app, client, world
 def test_period_edges_follow_the_local_day(app, client, world):
     """23:30 on the last day in Việt Nam counts; 00:30 on the next day does not."""
     with app.app_context():
-        store(world.code_a, local(2025, 2, 28, 23, 30), "before")
-        first = store(world.code_a, local(2025, 3, 1, 0, 30), "first").id
-        last = store(world.code_a, local(2025, 3, 31, 23, 30), "last").id
-        store(world.code_a, local(2025, 4, 1, 0, 30), "after")
+        store(world.code_a, local_time(2025, 2, 28, 23, 30), "before")
+        first = store(world.code_a, local_time(2025, 3, 1, 0, 30), "first").id
+        last = store(world.code_a, local_time(2025, 3, 31, 23, 30), "last").id
+        store(world.code_a, local_time(2025, 4, 1, 0, 30), "after")
         db.session.commit()
-    token = token_for(app, world, "manager_a")
+    token = world.token("manager_a")
     march = {"from": "2025-03-01", "to": "2025-03-31"}
     status, body = api(client, "/tallies", token, **march)
     assert status == 200 and body["scopes"]["all"]["responses"] == 2
@@ -399,13 +371,13 @@ def test_a_response_reads_as_it_was_answered(app, client, world):
     answers = {**VALID_ANSWERS, "comment": "Cán bộ nhiệt tình, hướng dẫn chu đáo."}
     with client.post(f"/s/{world.code_a}", data={**answers, **form}) as sent:
         assert sent.status_code == 303
-    today = datetime.now(VN).date().isoformat()
-    status, page = api(client, "/responses", token_for(app, world, "manager_a"),
+    today = datetime.now(LOCAL_ZONE).date().isoformat()
+    status, page = api(client, "/responses", world.token("manager_a"),
                        **{"from": today, "to": today})  # fmt: skip
     assert status == 200
     [item] = page["items"]
     created_at = datetime.fromisoformat(item.pop("created_at"))
-    assert created_at.utcoffset() == VN.utcoffset(created_at.replace(tzinfo=None))
+    assert created_at.utcoffset() == LOCAL_ZONE.utcoffset(created_at.replace(tzinfo=None))
     assert abs(datetime.now(UTC) - created_at).total_seconds() < 60
     assert item == {
         "id": item["id"], "agency": "XA-A", "counter": "Quầy 1", "sector": "DAT_DAI",
@@ -419,11 +391,11 @@ def test_a_response_reads_as_it_was_answered(app, client, world):
 
 def test_responses_show_every_status_with_its_reason(app, client, world):
     with app.app_context():
-        store(world.code_a, local(2025, 1, 5), "one", dossier="HS-7")
-        store(world.code_a, local(2025, 1, 6), "two", dossier="HS-7")
-        flag(store(world.code_a, local(2025, 1, 7), "three", q7=None, q8=["speed"]))
+        store(world.code_a, local_time(2025, 1, 5), "one", dossier="HS-7")
+        store(world.code_a, local_time(2025, 1, 6), "two", dossier="HS-7")
+        flag(store(world.code_a, local_time(2025, 1, 7), "three", q7=None, q8=["speed"]))
         db.session.commit()
-    status, page = api(client, "/responses", token_for(app, world, "admin"), **Q1)
+    status, page = api(client, "/responses", world.token("admin"), **Q1)
     assert status == 200
     assert [(i["status"], i["reason"]) for i in page["items"]] == [
         ("counted", None),
@@ -435,11 +407,11 @@ def test_responses_show_every_status_with_its_reason(app, client, world):
 
 @pytest.mark.parametrize("limit", [1, 7, 100])
 def test_pagination_walks_every_response_exactly_once(app, client, world, spread, limit):
-    token = token_for(app, world, "admin")
+    token = world.token("admin")
     items = walk(client, token, **Q1, limit=limit)
     ids = [item["id"] for item in items]
     with app.app_context():
-        start, end = local(2025, 1, 1, 0, 0), local(2025, 4, 1, 0, 0)
+        start, end = local_time(2025, 1, 1, 0, 0), local_time(2025, 4, 1, 0, 0)
         stored = list(db.session.scalars(
             select(Response.id)
             .where(Response.created_at >= start, Response.created_at < end)
@@ -452,9 +424,9 @@ def test_pagination_walks_every_response_exactly_once(app, client, world, spread
 def test_a_full_last_page_has_no_next(app, client, world):
     with app.app_context():
         for n in range(4):
-            store(world.code_a, local(2025, 1, 2 + n), f"page-{n}")
+            store(world.code_a, local_time(2025, 1, 2 + n), f"page-{n}")
         db.session.commit()
-    token = token_for(app, world, "admin")
+    token = world.token("admin")
     status, page = api(client, "/responses", token, **Q1, limit=4)
     assert len(page["items"]) == 4 and page["next"] is None
     status, page = api(client, "/responses", token, **Q1, limit=2)
@@ -467,7 +439,7 @@ def test_a_full_last_page_has_no_next(app, client, world):
 
 
 def test_filters_narrow_the_responses(app, client, world, spread):
-    token = token_for(app, world, "admin")
+    token = world.token("admin")
     for params, check in [
         ({"agency": "XA-B"}, lambda i: i["agency"] == "XA-B"),
         ({"agency": "TINH"}, lambda i: i["agency"] in ("TINH", "XA-A", "XA-B")),
@@ -486,7 +458,7 @@ def test_filters_narrow_the_responses(app, client, world, spread):
 
 
 def test_a_commune_manager_reads_only_their_commune(app, client, world, spread):
-    token = token_for(app, world, "manager_a")
+    token = world.token("manager_a")
     for path in ("/tallies", "/responses"):
         for params in ({"agency": "XA-B"}, {"agency": "TINH"}, {"counter": world.counter_b_id}):
             status, body = api(client, path, token, **Q1, **params)
@@ -495,14 +467,14 @@ def test_a_commune_manager_reads_only_their_commune(app, client, world, spread):
     items = walk(client, token, **Q1, limit=1000)
     assert items and {i["agency"] for i in items} == {"XA-A"}
     status, mine = api(client, "/tallies", token, **Q1)
-    status, admin_view = api(client, "/tallies", token_for(app, world, "admin"), **Q1,
+    status, admin_view = api(client, "/tallies", world.token("admin"), **Q1,
                              agency="XA-A")  # fmt: skip
     assert mine["scopes"] == admin_view["scopes"]
     assert mine["scopes"]["all"]["responses"] == sum(i["status"] == "counted" for i in items)
 
 
 def test_the_province_manager_reads_every_commune_below(app, client, world, spread):
-    token = token_for(app, world, "manager_province")
+    token = world.token("manager_province")
     agencies = {i["agency"] for i in walk(client, token, **Q1, limit=1000)}
     assert agencies == {"TINH", "XA-A", "XA-B"}
     assert api(client, "/tallies", token, **Q1, agency="XA-B")[0] == 200
@@ -530,7 +502,7 @@ FORGED_CURSOR = base64.urlsafe_b64encode(b"5").decode()
     ],
 )
 def test_bad_requests_get_a_json_error(app, client, world, path, params, status):
-    got, body = api(client, path, token_for(app, world, "admin"), **params)
+    got, body = api(client, path, world.token("admin"), **params)
     assert got == status
     assert body["error"]["status"] == status and body["error"]["message"]
 
@@ -541,12 +513,12 @@ def test_bad_requests_get_a_json_error(app, client, world, path, params, status)
      {"cursor": "not-a-cursor"}, {"cursor": FORGED_CURSOR}],
 )  # fmt: skip
 def test_bad_paging_parameters_are_refused(app, client, world, params):
-    status, body = api(client, "/responses", token_for(app, world, "admin"), **Q1, **params)
+    status, body = api(client, "/responses", world.token("admin"), **Q1, **params)
     assert status == 400 and body["error"]["status"] == 400
 
 
 def test_a_counter_of_another_agency_is_not_found(app, client, world):
-    token = token_for(app, world, "admin")
+    token = world.token("admin")
     status, _ = api(client, "/tallies", token, **Q1, agency="XA-A", counter=world.counter_b_id)
     assert status == 404
 
@@ -574,7 +546,7 @@ def test_the_openapi_document_is_public_and_valid(client):
 
 
 def test_me_answers_as_documented(app, client, world):
-    status, body = api(client, "/me", token_for(app, world, "manager_a"))
+    status, body = api(client, "/me", world.token("manager_a"))
     assert status == 200 and body["agency"] == "XA-A"
 
 
@@ -583,6 +555,6 @@ def test_a_figure_that_does_not_fit_the_document_is_caught():
     from jsonschema.exceptions import ValidationError
 
     bad_share = {"valid": 1, "satisfied": 1, "share": 140.0, "ci_low": None, "ci_high": None}
-    schema = {"$ref": "#/components/schemas/Share", "components": DOCUMENT["components"]}
+    schema = {"$ref": "#/components/schemas/Share", "components": API_DOCUMENT["components"]}
     with pytest.raises(ValidationError):
         OAS31Validator(schema).validate(bad_share)

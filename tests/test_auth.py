@@ -9,47 +9,21 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
 from survey_app.extensions import db
-from survey_app.models import Agency, AuditEvent, LoginFailure, PasswordReset, User, utcnow
+from survey_app.models import AuditEvent, LoginFailure, PasswordReset, User, utcnow
 from survey_app.services.accounts import (
     MAX_FAILURES_PER_ACCOUNT_EVERYWHERE,
     create_reset_link,
     create_token,
-    create_user,
 )
 from survey_app.web.redirects import safe_next_url
-from tests.conftest import create_agency, hidden_value
-
-PASSWORD = "mat-khau-dung-1"
-
-
-def make_user(app, email="canbo@xa.example", role="staff", agency_code="XA", password=PASSWORD,
-              parent_code=None, level="commune", must_change_password=False):
-    with app.app_context():
-        agency = None
-        if role != "admin":
-            agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
-            if agency is None:
-                parent = db.session.scalar(select(Agency).where(Agency.code == parent_code))
-                agency = create_agency(agency_code, f"Đơn vị {agency_code}", level, parent)
-        user = create_user(db.session, email, password, role, agency,
-                           must_change_password=must_change_password)
-        db.session.commit()
-        return user.id
-
-
-def login(client, email, password=PASSWORD, next_url=None, address="127.0.0.1"):
-    """Sign in through the form, from a given client address."""
-    where = {"REMOTE_ADDR": address}
-    page = client.get("/login", environ_base=where)
-    token = hidden_value(page.get_data(as_text=True), "csrf_token")
-    path = "/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(path, data={"email": email, "password": password, "csrf_token": token},
-                       environ_base=where)
-
-
-def audit_actions(app) -> list[str]:
-    with app.app_context():
-        return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+from tests.factories import (
+    PASSWORD,
+    audit_actions,
+    csrf_token,
+    hidden_value,
+    login,
+    make_user,
+)
 
 
 def test_login_page_is_in_vietnamese_and_english(client):
@@ -126,7 +100,7 @@ def test_a_success_before_the_limit_clears_the_failures(app, client):
     for _ in range(4):
         login(client, "canbo@xa.example", "sai-mat-khau-1")
     assert login(client, "canbo@xa.example").status_code == 302
-    client.post("/logout", data={"csrf_token": _csrf(client)})
+    client.post("/logout", data={"csrf_token": account_csrf(client)})
     for _ in range(4):
         assert login(client, "canbo@xa.example", "sai-mat-khau-1").status_code == 401
     assert login(client, "canbo@xa.example").status_code == 302
@@ -166,7 +140,7 @@ def test_a_stranger_at_the_office_address_cannot_lock_out_its_regulars(app, clie
     make_user(app, email="moi@xa.example")
     office = "198.51.100.7"
     assert login(client, "canbo@xa.example", address=office).status_code == 302
-    client.post("/logout", data={"csrf_token": _csrf(client)})
+    client.post("/logout", data={"csrf_token": account_csrf(client)})
     stranger = app.test_client()
     for n in range(20):
         login(stranger, f"nguoi{n}@xa.example", "sai-mat-khau-1", address=office)
@@ -179,7 +153,7 @@ def test_guessing_from_many_addresses_meets_a_ceiling_that_spares_the_owners_pla
     make_user(app)
     office = "198.51.100.7"
     assert login(client, "canbo@xa.example", address=office).status_code == 302
-    client.post("/logout", data={"csrf_token": _csrf(client)})
+    client.post("/logout", data={"csrf_token": account_csrf(client)})
     guesser = app.test_client()
     for n in range(MAX_FAILURES_PER_ACCOUNT_EVERYWHERE):
         # Four from each address: never enough to lock any one of them.
@@ -191,15 +165,16 @@ def test_guessing_from_many_addresses_meets_a_ceiling_that_spares_the_owners_pla
     assert login(client, "canbo@xa.example", address=office).headers["Location"] == "/manage/"
 
 
-def _csrf(client) -> str:
-    return hidden_value(client.get("/account/password").get_data(as_text=True), "csrf_token")
+def account_csrf(client) -> str:
+    """Return the CSRF token of the signed-in session (from the password page, never held)."""
+    return csrf_token(client, "/account/password")
 
 
 def test_logout_needs_a_post_and_ends_the_session(app, client):
     make_user(app)
     login(client, "canbo@xa.example")
     assert client.get("/logout").status_code == 405
-    result = client.post("/logout", data={"csrf_token": _csrf(client)})
+    result = client.post("/logout", data={"csrf_token": account_csrf(client)})
     assert result.status_code == 302
     assert client.get("/manage/").status_code == 302
     assert "logout" in audit_actions(app)
@@ -222,7 +197,7 @@ def test_a_cookie_copied_before_sign_out_is_dead_after_it(app, client):
     other_device = app.test_client()
     login(other_device, "lanhdao@xa.example")
 
-    client.post("/logout", data={"csrf_token": _csrf(client)})
+    client.post("/logout", data={"csrf_token": account_csrf(client)})
     for path in ("/dashboard/", "/manage/", "/account/password"):
         refused = copied.get(path)
         assert refused.status_code == 302, path
@@ -237,7 +212,7 @@ def test_signing_out_leaves_api_tokens_working(app, client):
         _token, secret = create_token(db.session, db.session.get(User, user_id))
         db.session.commit()
     login(client, "lanhdao@xa.example")
-    client.post("/logout", data={"csrf_token": _csrf(client)})
+    client.post("/logout", data={"csrf_token": account_csrf(client)})
     me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     assert me.status_code == 200
     assert me.get_json()["email"] == "lanhdao@xa.example"
@@ -263,7 +238,7 @@ def test_change_own_password_ends_other_sessions(app, client):
     login(client, "canbo@xa.example")
     login(other_device, "canbo@xa.example")
 
-    token = _csrf(client)
+    token = account_csrf(client)
     wrong = client.post("/account/password", data={
         "csrf_token": token, "current_password": "khong-dung-1",
         "new_password": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"})
@@ -277,13 +252,13 @@ def test_change_own_password_ends_other_sessions(app, client):
     assert client.get("/manage/").status_code == 200  # this session goes on
     assert other_device.get("/manage/").status_code == 302  # the other one is signed out
     assert "user.password_changed" in audit_actions(app)
-    client.post("/logout", data={"csrf_token": _csrf(client)})
+    client.post("/logout", data={"csrf_token": account_csrf(client)})
     assert login(client, "canbo@xa.example", "mat-khau-moi-1").status_code == 302
 
 
 def change_password(client, current, new, confirm=None):
     return client.post("/account/password", data={
-        "csrf_token": _csrf(client), "current_password": current, "new_password": new,
+        "csrf_token": account_csrf(client), "current_password": current, "new_password": new,
         "confirm": new if confirm is None else confirm})
 
 
@@ -316,7 +291,7 @@ def test_a_password_an_admin_chose_must_be_replaced_before_any_page_opens(app, c
 def test_signing_out_works_before_the_password_is_replaced(app, client):
     make_user(app, must_change_password=True)
     login(client, "canbo@xa.example")
-    result = client.post("/logout", data={"csrf_token": _csrf(client)})
+    result = client.post("/logout", data={"csrf_token": account_csrf(client)})
     assert result.headers["Location"] == "/login"
     assert client.get("/account/password").headers["Location"].startswith("/login")
 
@@ -328,10 +303,6 @@ def new_reset_link(app, email="canbo@xa.example") -> str:
         _reset, secret = create_reset_link(db.session, user)
         db.session.commit()
     return f"/reset/{secret}"
-
-
-def form_token(client) -> str:
-    return hidden_value(client.get("/login").get_data(as_text=True), "csrf_token")
 
 
 def reset_with(client, path, new, confirm=None):
@@ -393,7 +364,7 @@ def test_an_expired_reset_link_opens_nothing(app, client):
             update(PasswordReset).values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
     for response in (client.get(path), client.post(path, data={
-            "csrf_token": form_token(client), "new_password": "mat-khau-moi-1",
+            "csrf_token": csrf_token(client, "/login"), "new_password": "mat-khau-moi-1",
             "confirm": "mat-khau-moi-1"})):
         assert response.status_code == 410
         assert "Liên kết đặt lại mật khẩu này đã hết hạn." in response.get_data(as_text=True)
@@ -405,7 +376,7 @@ def test_a_forged_reset_link_is_not_found(app, client, forged):
     make_user(app)
     new_reset_link(app)
     for response in (client.get(f"/reset/{forged}"), client.post(f"/reset/{forged}", data={
-            "csrf_token": form_token(client), "new_password": "mat-khau-moi-1",
+            "csrf_token": csrf_token(client, "/login"), "new_password": "mat-khau-moi-1",
             "confirm": "mat-khau-moi-1"})):
         assert response.status_code == 404
         assert "Liên kết đặt lại mật khẩu không hợp lệ." in response.get_data(as_text=True)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import Agency, Response, Sector, SurveyCode, TargetScope
+from tests.factories import count_rows
 
 URL = re.compile(r"^http://survey\.test/s/[23456789A-HJKMNP-Z]{8}$")
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_seed_loads_the_sectors_of_the_spec_once(app, runner):
@@ -54,7 +50,7 @@ def test_demo_creates_a_province_with_responses_and_prints_each_survey_url(app, 
 
     urls = [line for line in result.output.splitlines() if line.startswith("http")]
     assert urls and all(URL.match(u) for u in urls), urls
-    assert len(urls) == count(app, SurveyCode)
+    assert len(urls) == count_rows(app, SurveyCode)
     with app.app_context():
         levels = db.session.scalars(select(Agency.level)).all()
         sectors = set(db.session.scalars(
@@ -63,17 +59,17 @@ def test_demo_creates_a_province_with_responses_and_prints_each_survey_url(app, 
                   for r in db.session.scalars(select(Response))}
     assert levels.count("province") == 1 and levels.count("commune") >= 2
     assert {"DAT_DAI", "XAY_DUNG", "DAU_TU"} <= sectors
-    assert count(app, Response) >= 2000
+    assert count_rows(app, Response) >= 2000
     assert len(months) >= 12
 
 
 def test_demo_run_twice_duplicates_nothing(app, runner):
     first = runner.invoke(args=["demo"])
-    counts = [count(app, m) for m in (Agency, SurveyCode, Response)]
+    counts = [count_rows(app, m) for m in (Agency, SurveyCode, Response)]
     second = runner.invoke(args=["demo"])
 
     assert second.exit_code == 0, second.output
-    assert [count(app, m) for m in (Agency, SurveyCode, Response)] == counts
+    assert [count_rows(app, m) for m in (Agency, SurveyCode, Response)] == counts
     assert first.output == second.output
 
 

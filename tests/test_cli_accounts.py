@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from survey_app.extensions import db
-from survey_app.models import Agency, ApiToken, AuditEvent, User, utcnow
-from survey_app.services.accounts import create_user, token_hash, user_for_token
-from tests.conftest import create_agency
+from survey_app.models import Agency, ApiToken, User, utcnow
+from survey_app.services.accounts import token_hash, user_for_token
+from tests.factories import audit_events, count_rows, create_agency, make_user
 
 PASSWORD = "đúng-mật-khẩu-dài"
 
@@ -29,15 +29,6 @@ def agency(app: Flask) -> str:
     return "DEMO-X-CUAVIET"
 
 
-def add_user(app: Flask, email: str, role: str = "manager", agency_code: str | None = None,
-             is_enabled: bool = True) -> None:
-    with app.app_context():
-        agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
-        user = create_user(db.session, email, PASSWORD, role, agency=agency)
-        user.is_enabled = is_enabled
-        db.session.commit()
-
-
 def get_user(app: Flask, email: str) -> User | None:
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
@@ -45,18 +36,6 @@ def get_user(app: Flask, email: str) -> User | None:
             _ = user.agency
         db.session.expunge_all()
         return user
-
-
-def count(app: Flask, model: Any) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def audit_events(app: Flask, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-        db.session.expunge_all()
-        return events
 
 
 def agencies(app: Flask) -> dict[str, tuple[str, str, str | None]]:
@@ -143,22 +122,22 @@ def test_users_create_keeps_asking_until_both_passwords_match(app, runner):
     ],
 )
 def test_users_create_refuses_what_it_cannot_do(app, runner, agency, args, password, message):
-    before = count(app, User)
+    before = count_rows(app, User)
     result = runner.invoke(args=["users", "create", "new@example.gov.vn", *args,
                                  "--password-stdin"], input=password + "\n")
 
     assert_fails(result, message)
-    assert count(app, User) == before
+    assert count_rows(app, User) == before
     assert audit_events(app, "user.created") == []
 
 
 def test_users_create_refuses_an_email_already_taken(app, runner, agency):
-    add_user(app, "cb@example.gov.vn", agency_code=agency)
+    make_user(app, "cb@example.gov.vn", "manager", agency)
     result = runner.invoke(args=["users", "create", " CB@example.gov.vn", "--role", "admin",
                                  "--password-stdin"], input=PASSWORD + "\n")
 
     assert_fails(result, "already exists")
-    assert count(app, User) == 1
+    assert count_rows(app, User) == 1
 
 
 def test_users_create_refuses_a_bad_email_and_saves_nothing(app, runner):
@@ -166,12 +145,12 @@ def test_users_create_refuses_a_bad_email_and_saves_nothing(app, runner):
                                  "--password-stdin"], input=PASSWORD + "\n")
 
     assert_fails(result, "not a valid email address")
-    assert count(app, User) == 0
+    assert count_rows(app, User) == 0
 
 
 def test_users_list_shows_each_account(app, runner, agency):
-    add_user(app, "cb@example.gov.vn", agency_code=agency)
-    add_user(app, "admin@example.gov.vn", role="admin", is_enabled=False)
+    make_user(app, "cb@example.gov.vn", "manager", agency)
+    make_user(app, "admin@example.gov.vn", "admin", is_enabled=False)
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "cb@example.gov.vn"))
         user.last_login_at = utcnow()
@@ -196,7 +175,7 @@ def test_users_list_says_when_there_is_nobody(runner):
 
 
 def test_users_disable_stops_the_account_and_is_audited(app, runner, agency):
-    add_user(app, "cb@example.gov.vn", agency_code=agency)
+    make_user(app, "cb@example.gov.vn", "manager", agency)
 
     result = runner.invoke(args=["users", "disable", "CB@example.gov.vn"])
 
@@ -314,7 +293,7 @@ def test_agencies_import_reports_every_bad_row_and_imports_nothing(app, runner, 
     assert "line 5: level 'district': expected province or commune" in result.stderr
     assert "line 6: unknown parent 'HUYEN-9'" in result.stderr
     assert result.stdout == ""
-    assert count(app, Agency) == 0
+    assert count_rows(app, Agency) == 0
     assert audit_events(app, "agency.imported") == []
 
 
@@ -345,7 +324,7 @@ def test_agencies_import_says_what_is_wrong_with_a_row(app, runner, tmp_path, ro
     result = runner.invoke(args=["agencies", "import", path])
 
     assert_fails(result, message)
-    assert count(app, Agency) == 0
+    assert count_rows(app, Agency) == 0
 
 
 def test_agencies_import_accepts_the_longest_code_and_name(app, runner, tmp_path):
@@ -391,7 +370,7 @@ def test_agencies_import_refuses_a_file_it_cannot_read(app, runner, tmp_path, co
     result = runner.invoke(args=["agencies", "import", str(path)])
 
     assert_fails(result, message)
-    assert count(app, Agency) == 0
+    assert count_rows(app, Agency) == 0
 
 
 def test_agencies_import_refuses_a_missing_file(runner, tmp_path):
@@ -425,7 +404,7 @@ def owner_of(app: Flask, secret: str) -> str | None:
 
 
 def test_tokens_create_prints_a_working_token_once_and_stores_its_hash(app, runner, agency):
-    add_user(app, "cb@example.gov.vn", agency_code=agency)
+    make_user(app, "cb@example.gov.vn", "manager", agency)
 
     result = runner.invoke(args=["tokens", "create", "cb@example.gov.vn",
                                  "--label", "báo cáo tháng"])
@@ -446,7 +425,7 @@ def test_tokens_create_prints_a_working_token_once_and_stores_its_hash(app, runn
 
 
 def test_tokens_revoke_stops_the_token(app, runner, agency):
-    add_user(app, "cb@example.gov.vn", agency_code=agency)
+    make_user(app, "cb@example.gov.vn", "manager", agency)
     secret = create_token_by_cli(runner, "cb@example.gov.vn")
     with app.app_context():
         token_id = db.session.scalar(select(ApiToken.id))
@@ -465,7 +444,7 @@ def test_tokens_revoke_stops_the_token(app, runner, agency):
 
 
 def test_tokens_create_works_for_an_admin(app, runner):
-    add_user(app, "admin@example.gov.vn", role="admin")
+    make_user(app, "admin@example.gov.vn", "admin")
     assert owner_of(app, create_token_by_cli(runner, "admin@example.gov.vn")) == (
         "admin@example.gov.vn")
 
@@ -479,27 +458,27 @@ def test_tokens_create_works_for_an_admin(app, runner):
     ],
 )
 def test_tokens_create_refuses_whom_it_must(app, runner, agency, email, message):
-    add_user(app, "staff@example.gov.vn", role="staff", agency_code=agency)
-    add_user(app, "gone@example.gov.vn", agency_code=agency, is_enabled=False)
+    make_user(app, "staff@example.gov.vn", "staff", agency)
+    make_user(app, "gone@example.gov.vn", "manager", agency, is_enabled=False)
 
     result = runner.invoke(args=["tokens", "create", email])
 
     assert_fails(result, message)
     assert result.stdout == ""
-    assert count(app, ApiToken) == 0
+    assert count_rows(app, ApiToken) == 0
 
 
 def test_tokens_create_refuses_a_label_too_long(app, runner, agency):
-    add_user(app, "cb@example.gov.vn", agency_code=agency)
+    make_user(app, "cb@example.gov.vn", "manager", agency)
     result = runner.invoke(args=["tokens", "create", "cb@example.gov.vn", "--label", "x" * 101])
 
     assert_fails(result, "label is longer than 100 characters")
-    assert count(app, ApiToken) == 0
+    assert count_rows(app, ApiToken) == 0
 
 
 def test_tokens_list_shows_tokens_but_never_their_secret(app, runner, agency):
-    add_user(app, "cb@example.gov.vn", agency_code=agency)
-    add_user(app, "admin@example.gov.vn", role="admin")
+    make_user(app, "cb@example.gov.vn", "manager", agency)
+    make_user(app, "admin@example.gov.vn", "admin")
     first = create_token_by_cli(runner, "cb@example.gov.vn", "báo cáo")
     second = create_token_by_cli(runner, "admin@example.gov.vn")
     with app.app_context():
@@ -524,7 +503,7 @@ def test_tokens_list_shows_tokens_but_never_their_secret(app, runner, agency):
 
 
 def test_tokens_list_shows_when_a_token_was_last_used(app, runner, agency):
-    add_user(app, "cb@example.gov.vn", agency_code=agency)
+    make_user(app, "cb@example.gov.vn", "manager", agency)
     secret = create_token_by_cli(runner, "cb@example.gov.vn")
     with app.app_context():
         user_for_token(db.session, secret)

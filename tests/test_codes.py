@@ -7,17 +7,15 @@ import json
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import AuditEvent, Counter, Response, Sector, SurveyCode
-from tests.conftest import VALID_ANSWERS, hidden_value, open_form
-
-
-def csrf(client, path) -> str:
-    return hidden_value(client.get(path).get_data(as_text=True), "csrf_token")
-
-
-def sector_id(app, code: str) -> int:
-    with app.app_context():
-        return db.session.scalar(select(Sector.id).where(Sector.code == code))
+from survey_app.models import AuditEvent, Counter, Response, SurveyCode
+from tests.factories import (
+    VALID_ANSWERS,
+    audit_actions,
+    csrf_token,
+    hidden_value,
+    open_form,
+    sector_id,
+)
 
 
 def codes_of(app, agency_id: int) -> list[SurveyCode]:
@@ -30,14 +28,9 @@ def codes_of(app, agency_id: int) -> list[SurveyCode]:
         return rows
 
 
-def audit_actions(app) -> list[str]:
-    with app.app_context():
-        return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
-
-
 def create(client, world, agency_id, **data):
     page = f"/manage/agencies/{agency_id}"
-    form = {"csrf_token": csrf(client, page), **data}
+    form = {"csrf_token": csrf_token(client, page), **data}
     return client.post(f"/agencies/{agency_id}/codes", data=form)
 
 
@@ -139,7 +132,7 @@ def test_replacing_revokes_the_old_code_and_issues_one_for_the_same_counter_and_
     app, world
 ):
     client = world.login(app.test_client(), "staff_a")
-    token = csrf(client, f"/codes/{world.code_a}/replace")
+    token = csrf_token(client, f"/codes/{world.code_a}/replace")
     result = client.post(f"/codes/{world.code_a}/replace", data={"csrf_token": token})
     assert result.status_code == 302
 

@@ -51,6 +51,11 @@ OVERLAPS = """() => {
 LAPTOP = {"width": 1366, "height": 768}
 
 
+def as_percent(value: float | None) -> str:
+    """Return a percentage as the dashboard writes it (Vietnamese digits, one decimal)."""
+    return "—" if value is None else format_percent(value / 100, "#,##0.0%", locale="vi")
+
+
 def open_dashboard(page: Any, server: LiveServer) -> list[str]:
     """Open the dashboard; return the console errors and warnings it will log."""
     problems: list[str] = []
@@ -114,9 +119,6 @@ def api_figures(page: Any, server: LiveServer, token: str, **query: str) -> Figu
     scopes = body["scopes"] if "sector" not in query else {
         query["sector"]: body["sectors"][query["sector"]]}
 
-    def written(value: float | None) -> str:
-        return "—" if value is None else format_percent(value / 100, "#,##0.0%", locale="vi")
-
     def verdict(scope: dict[str, Any], indicator: str) -> str:
         check = next((t for t in scope["targets"] if t["metric"] == indicator), None)
         return "" if check is None else VERDICTS[(check["status"], check["uncertain"])]
@@ -124,8 +126,8 @@ def api_figures(page: Any, server: LiveServer, token: str, **query: str) -> Figu
     return {
         code.lower(): (
             scope["responses"],
-            (written(scope["overall"]["share"]), verdict(scope, "overall")),
-            (written(scope["sipas_index"]), verdict(scope, "sipas_index")),
+            (as_percent(scope["overall"]["share"]), verdict(scope, "overall")),
+            (as_percent(scope["sipas_index"]), verdict(scope, "sipas_index")),
         )
         for code, scope in scopes.items()
     }
@@ -336,15 +338,12 @@ def test_the_excel_download_holds_the_figures_on_the_screen(
     about = {row[0].value: row[1].value for row in workbook["Thông tin"].iter_rows()}
     assert about["Bộ lọc"].startswith(f"Đơn vị: {commune.inner_text().strip()}")
 
-    def written(value: float | None) -> str:
-        return "—" if value is None else format_percent(value / 100, "#,##0.0%", locale="vi")
-
     o_name, s_name = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng kiểu SIPAS"
     in_file = {
         key: (
             scope["Phiếu được tính"],
-            (written(scope[f"{o_name} (%)"]), scope[f"{o_name}: kết quả so với chỉ tiêu"] or ""),
-            (written(scope[f"{s_name} (%)"]), scope[f"{s_name}: kết quả so với chỉ tiêu"] or ""),
+            (as_percent(scope[f"{o_name} (%)"]), scope[f"{o_name}: kết quả so với chỉ tiêu"] or ""),
+            (as_percent(scope[f"{s_name} (%)"]), scope[f"{s_name}: kết quả so với chỉ tiêu"] or ""),
         )
         for key, scope in scopes.items()
     }

@@ -6,9 +6,9 @@ import csv
 import io
 import re
 import zipfile
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -17,16 +17,21 @@ from sqlalchemy import select
 from survey_app.api.serialize import report_dict
 from survey_app.exports import views as export_views
 from survey_app.extensions import db
-from survey_app.models import Agency, AuditEvent, Response, Sector, SurveyCode
-from survey_app.questionnaire import CURRENT
+from survey_app.models import Agency, Sector
 from survey_app.services import rollups
 from survey_app.services.filters import parse_period
-from survey_app.services.recording import record_response
 from survey_app.services.reports import build_report
 from survey_app.services.tallies import TallyFilter
-from tests.conftest import create_code
+from tests.factories import (
+    PASSWORD,
+    audit_events,
+    create_agency,
+    create_code,
+    hidden_value,
+    record,
+)
+from tests.factories import local_time as local
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 Q1 = {"from": "2025-01-01", "to": "2025-03-31"}
 VIETNAMESE = "Cán bộ nhiệt tình, hướng dẫn chu đáo; phòng chờ hơi chật."
 FORMULA = "=1+1"
@@ -46,16 +51,9 @@ ANSWERS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def local(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=VN).astimezone(UTC)
-
-
-def store(code: str, when: datetime, nonce: str, **answers: Any) -> Response:
-    survey_code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
-    response, _ = record_response(
-        db.session, survey_code, CURRENT, {**ANSWERS, **answers}, nonce, "vi", now=when
-    )
-    return response
+# Store one response through the service the form uses (rollups kept exact).
+store = partial(record, answers=ANSWERS)
+downloads = partial(audit_events, action="export.downloaded")
 
 
 @pytest.fixture
@@ -114,16 +112,6 @@ def xlsx_rows(body: bytes) -> list[tuple[Any, ...]]:
 def xlsx_about(body: bytes) -> dict[str, Any]:
     sheet = load_workbook(io.BytesIO(body))["Thông tin"]
     return {row[0].value: row[1].value for row in sheet.iter_rows()}
-
-
-def audit_entries(app) -> list[AuditEvent]:
-    with app.app_context():
-        events = list(db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "export.downloaded")
-            .order_by(AuditEvent.id)
-        ))  # fmt: skip
-        db.session.expunge_all()
-        return events
 
 
 # Responses -----------------------------------------------------------------------------------
@@ -351,7 +339,7 @@ def test_staff_and_visitors_cannot_download(app, world, stored, path):
     assert download(staff, path, **Q1)[0].status_code == 403
     result, _body = download(app.test_client(), path, **Q1)
     assert result.status_code == 302 and result.headers["Location"].startswith("/login")
-    assert audit_entries(app) == []
+    assert downloads(app) == []
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -371,14 +359,14 @@ def test_staff_and_visitors_cannot_download(app, world, stored, path):
 def test_a_commune_manager_downloads_only_their_commune(app, world, path, params, status):
     client = world.login(app.test_client(), "manager_a")
     assert download(client, path, **params)[0].status_code == status
-    assert audit_entries(app) == []
+    assert downloads(app) == []
 
 
 def test_each_download_is_audited_before_the_file_is_sent(app, world, stored):
     client = world.login(app.test_client(), "manager_a")
     with client.get("/exports/responses.csv", query_string={**Q1, "sector": "DAT_DAI"}) as result:
         # The headers are out and no row has been read yet: the entry is already there.
-        [event] = audit_entries(app)
+        [event] = downloads(app)
         body = result.get_data()
     assert event.actor_email == "lanhdao.a@xa.example"
     assert event.details == {
@@ -389,9 +377,9 @@ def test_each_download_is_audited_before_the_file_is_sent(app, world, stored):
     download(client, "/exports/responses.xlsx", **Q1)
     download(client, "/exports/tallies.csv", **Q1)
     download(client, "/exports/tallies.xlsx", **Q1, agency="XA-A")
-    kinds = [(e.details["kind"], e.details["rows"]) for e in audit_entries(app)[1:]]
+    kinds = [(e.details["kind"], e.details["rows"]) for e in downloads(app)[1:]]
     assert kinds == [("responses.xlsx", 5), ("tallies.csv", 7), ("tallies.xlsx", 7)]
-    assert audit_entries(app)[-1].details["filters"] == {**Q1, "agency": "XA-A"}
+    assert downloads(app)[-1].details["filters"] == {**Q1, "agency": "XA-A"}
 
 
 def test_a_streamed_download_gives_its_database_connection_back(tmp_path, monkeypatch):
@@ -403,7 +391,6 @@ def test_a_streamed_download_gives_its_database_connection_back(tmp_path, monkey
     from survey_app.services.accounts import create_user
     from survey_app.services.migrate import upgrade
     from survey_app.services.seed import seed_sectors, seed_targets
-    from tests.conftest import PASSWORD, create_agency, hidden_value
 
     url = f"sqlite:///{tmp_path / 'pooled.sqlite3'}"
     upgrade(url)

@@ -9,9 +9,16 @@ from sqlalchemy import select, update
 from survey_app.extensions import db
 from survey_app.models import Agency, SurveyCode
 from survey_app.services.counters import revoke_code
-from tests.conftest import VALID_ANSWERS, hidden_value, responses
-from tests.test_abuse import is_thanks, make_app, phone
-from tests.test_survey import submit, text_of
+from tests.factories import (
+    VALID_ANSWERS,
+    hidden_value,
+    is_thanks,
+    make_app,
+    phone,
+    responses,
+    submit,
+    text_of,
+)
 
 
 def test_each_reading_of_a_cached_form_carries_its_own_tokens(app, survey_code):

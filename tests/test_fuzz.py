@@ -36,9 +36,14 @@ from survey_app.models import (
     Response,
 )
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
-from tests.conftest import VALID_ANSWERS, World, hidden_value, open_form, responses
-from tests.test_api import check_against_document, token_for
-from tests.test_schemathesis import answered  # noqa: F401  (responses over 2025, a fixture)
+from tests.factories import (
+    VALID_ANSWERS,
+    World,
+    check_against_document,
+    hidden_value,
+    open_form,
+    responses,
+)
 
 FUZZ = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -372,7 +377,7 @@ def api_values() -> st.SearchStrategy[bytes]:
 @pytest.fixture(params=["manager_a", "admin"])
 def bearer(request: pytest.FixtureRequest, app: Flask, world: World) -> dict[str, str]:
     """Return the Authorization header with a new token of one persona."""
-    return {"Authorization": f"Bearer {token_for(app, world, request.param)}"}
+    return world.bearer(request.param)
 
 
 @FUZZ

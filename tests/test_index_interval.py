@@ -21,7 +21,7 @@ from survey_app.services.periods import Period
 from survey_app.services.reports import build_report
 from survey_app.services.rollups import rebuild
 from survey_app.services.tallies import TallyFilter
-from tests.conftest import create_agency, create_code
+from tests.factories import create_agency, create_code
 
 ELEMENTS = sipas.ELEMENT_KEYS
 RESPONSES = 600

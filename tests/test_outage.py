@@ -29,7 +29,7 @@ from survey_app.extensions import db
 from survey_app.models import Response
 from survey_app.services.migrate import upgrade
 from survey_app.services.seed import seed_sectors, seed_targets
-from tests.conftest import VALID_ANSWERS, create_code, hidden_value, open_form
+from tests.factories import VALID_ANSWERS, create_code, hidden_value, open_form
 
 STEP_TIMEOUT = 30  # seconds for initdb or pg_ctl; each takes about one on an idle machine
 

@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import Agency, Sector, SurveyCode
+from survey_app.models import Sector, SurveyCode
 from survey_app.services.codes import survey_url
 from survey_app.services.counters import revoke_code
-from tests.conftest import World, create_code
+from tests.factories import World, add_code
 
 CALL_TO_ACTION = "Quét mã QR để đánh giá mức độ hài lòng"
 ANONYMOUS = "Phiếu ẩn danh, không cần đăng nhập, mất khoảng 1 phút."
@@ -41,16 +41,6 @@ def url_of(app: Flask, code: str) -> str:
 def printed_codes(html: str) -> list[str]:
     """Return the codes whose QR image a page shows, in order."""
     return re.findall(r'<img class="qr[^"]*" src="/s/([A-Z0-9]+)/qr\.svg"', html)
-
-
-def add_code(app: Flask, agency_id: int, counter: str, sector: str = "HO_TICH") -> SurveyCode:
-    with app.app_context():
-        agency = db.session.get(Agency, agency_id)
-        code = create_code(agency, counter, sector)
-        db.session.commit()
-        db.session.refresh(code)
-        db.session.expunge(code)
-        return code
 
 
 def revoke(app: Flask, code: str) -> None:

@@ -20,15 +20,14 @@ from survey_app.models import (
     tally_years,
     utcnow,
 )
-from survey_app.questionnaire import CURRENT
 from survey_app.services import rollups, tallies
 from survey_app.services.periods import Period
 from survey_app.services.purge import PERSONAL_FIELDS, personal_columns, purge
-from survey_app.services.recording import dossier_hash, record_response
+from survey_app.services.recording import dossier_hash
 from survey_app.services.reports import build_report
 from survey_app.services.tallies import TallyFilter
 from tests import oracle
-from tests.conftest import create_agency, create_code
+from tests.factories import create_agency, create_code, record
 
 # The anti-abuse hashes, where the model has them; the purge clears them like the others.
 EXTRA_HASHES = [c.name for c in personal_columns() if c.name not in ("comment", "dossier_hash")]
@@ -40,8 +39,7 @@ def store(code: SurveyCode, days_ago: int, nonce: str, *, q6: str = "5",
           comment: str | None = None, dossier: str | None = None) -> Response:
     answers = {"q1": "5", "q2": "4", "q3": "4", "q4": "na", "q5": "3", "q6": q6, "q7": "no",
                "q8": ["speed"], "comment": comment, "dossier": dossier}
-    response, _ = record_response(db.session, code, CURRENT, answers, nonce, "vi",
-                                  now=utcnow() - timedelta(days=days_ago))
+    response = record(code, utcnow() - timedelta(days=days_ago), nonce, answers=answers)
     for name in EXTRA_HASHES:
         setattr(response, name, f"{name}-{nonce}".ljust(64, "0"))
     db.session.flush()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from typing import Any
@@ -12,35 +11,30 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import AuditEvent, Response, utcnow
-from survey_app.questionnaire import CURRENT
+from survey_app.models import Response, utcnow
 from survey_app.services import periods, rollups, tallies
 from survey_app.services.periods import Period
-from survey_app.services.recording import find_survey_code, record_response
 from survey_app.services.review import PAGE_SIZE, casefold_pattern
 from survey_app.services.tallies import TallyFilter
-from tests.conftest import VALID_ANSWERS, World, hidden_value, open_form
+from tests.factories import (
+    VALID_ANSWERS,
+    audit_events,
+    csrf_token,
+    open_form,
+    record,
+    text_of,
+)
 
 CONFLICT = "Không thể khôi phục: đã có một phiếu khác được tính cho mã hồ sơ này."
-
-
-def text_of(page: Any) -> str:
-    return page.get_data(as_text=True)
 
 
 def answer(app: Flask, code: str, comment: str | None = "Cán bộ nhiệt tình.",
            at: datetime | None = None, **answers: Any) -> int:
     """Store one response through the survey's own recording path; return its id."""
     with app.app_context():
-        survey_code = find_survey_code(db.session, code)
-        assert survey_code is not None
-        response, _ = record_response(
-            db.session, survey_code, CURRENT, {**VALID_ANSWERS, "comment": comment, **answers},
-            nonce=secrets.token_hex(12), language="vi", now=at,
-        )
+        response = record(code, at, comment=comment, **answers)
         db.session.commit()
         return response.id
 
@@ -50,15 +44,6 @@ def stored(app: Flask, response_id: int) -> tuple[str, str | None]:
         response = db.session.get(Response, response_id)
         assert response is not None
         return response.status, response.status_reason
-
-
-def audit_entries(app: Flask, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        events = list(db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        ))
-        db.session.expunge_all()
-        return events
 
 
 def figures(app: Flask, agency_id: int) -> tuple[int, int]:
@@ -76,23 +61,15 @@ def _local_day(app: Flask, moment: datetime) -> date:
         return periods.local_date(moment)
 
 
-def csrf(client: FlaskClient) -> str:
-    return hidden_value(text_of(client.get("/manage/")), "csrf_token")
-
-
 def flag(client: FlaskClient, response_id: int, reason: str = "abuse", note: str = "",
          next_path: str = "/review/comments") -> Any:
     return client.post(f"/review/responses/{response_id}/flag", data={
-        "reason": reason, "note": note, "next": next_path, "csrf_token": csrf(client)})
+        "reason": reason, "note": note, "next": next_path, "csrf_token": csrf_token(client)})
 
 
 def restore(client: FlaskClient, response_id: int, next_path: str = "/review/flagged") -> Any:
     return client.post(f"/review/responses/{response_id}/restore", data={
-        "next": next_path, "csrf_token": csrf(client)})
-
-
-def signed_in(app: Flask, world: World, persona: str) -> FlaskClient:
-    return world.login(app.test_client(), persona)
+        "next": next_path, "csrf_token": csrf_token(client)})
 
 
 def comments(client: FlaskClient, query: str = "") -> tuple[int, str]:
@@ -106,7 +83,7 @@ def comments(client: FlaskClient, query: str = "") -> tuple[int, str]:
 def test_a_commune_manager_reads_only_the_comments_of_their_commune(app, world):
     answer(app, world.code_a, "Ý kiến ở xã A")
     answer(app, world.code_b, "Ý kiến ở xã B")
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
 
     status, html = comments(client)
     assert status == 200
@@ -124,7 +101,7 @@ def test_a_commune_manager_reads_only_the_comments_of_their_commune(app, world):
 def test_the_province_manager_reads_every_commune_and_can_narrow_to_one(app, world):
     answer(app, world.code_a, "Ý kiến ở xã A")
     answer(app, world.code_b, "Ý kiến ở xã B")
-    client = signed_in(app, world, "manager_province")
+    client = world.signed_in("manager_province")
     html = comments(client)[1]
     assert "Ý kiến ở xã A" in html and "Ý kiến ở xã B" in html
     status, html = comments(client, "?agency=XA-B")
@@ -133,7 +110,7 @@ def test_the_province_manager_reads_every_commune_and_can_narrow_to_one(app, wor
 
 
 def test_an_unknown_agency_or_sector_is_a_clear_error(app, world):
-    client = signed_in(app, world, "admin")
+    client = world.signed_in("admin")
     status, html = comments(client, "?agency=KHONG-CO")
     assert status == 400
     assert "Không có đơn vị nào với mã này." in html
@@ -145,7 +122,7 @@ def test_an_unknown_agency_or_sector_is_a_clear_error(app, world):
 @pytest.mark.parametrize("persona", ["staff_a", "staff_b"])
 def test_staff_may_not_review(app, world, persona):
     response_id = answer(app, world.code_a)
-    client = signed_in(app, world, persona)
+    client = world.signed_in(persona)
     assert client.get("/review/comments").status_code == 403
     assert client.get("/review/flagged").status_code == 403
     assert flag(client, response_id).status_code == 403
@@ -178,7 +155,7 @@ def test_a_comment_is_shown_escaped(app, world):
         **VALID_ANSWERS, **tokens, "comment": "<script>alert(1)</script> & <b>đậm</b>"})
     assert sent.status_code in (302, 303)
 
-    html = comments(signed_in(app, world, "manager_a"))[1]
+    html = comments(world.signed_in("manager_a"))[1]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;đậm&lt;/b&gt;" in html
     assert "<script>alert(1)</script>" not in html
     assert "<b>đậm</b>" not in html
@@ -186,7 +163,7 @@ def test_a_comment_is_shown_escaped(app, world):
 
 def test_each_comment_says_where_how_satisfied_and_whether_it_counts(app, world):
     answer(app, world.code_a, "Chờ lâu quá", q6="2")
-    html = comments(signed_in(app, world, "manager_a"))[1]
+    html = comments(world.signed_in("manager_a"))[1]
     assert "Chờ lâu quá" in html
     assert "Xã A" in html and "Quầy 1" in html and "Đất đai" in html
     assert "Không hài lòng" in html
@@ -197,7 +174,7 @@ def test_each_comment_says_where_how_satisfied_and_whether_it_counts(app, world)
 def test_responses_without_a_comment_are_not_listed(app, world):
     answer(app, world.code_a, None)
     answer(app, world.code_a, "Có ý kiến")
-    html = comments(signed_in(app, world, "manager_a"))[1]
+    html = comments(world.signed_in("manager_a"))[1]
     assert html.count('id="response-') == 1
 
 
@@ -206,7 +183,7 @@ def test_low_overall_only(app, world):
     answer(app, world.code_a, "Hơi chậm", q6="2")
     answer(app, world.code_a, "Bình thường thôi", q6="3")
     answer(app, world.code_a, "Rất tốt", q6="5")
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     html = comments(client, "?low=y")[1]
     assert "Rất tệ" in html and "Hơi chậm" in html
     assert "Bình thường thôi" not in html and "Rất tốt" not in html
@@ -220,7 +197,7 @@ def test_search_ignores_case_including_vietnamese_letters(app, world, typed):
     answer(app, world.code_a, "THÁI ĐỘ CÁN BỘ CHƯA TỐT")
     answer(app, world.code_a, "Chờ đợi quá lâu")
     answer(app, world.code_a, "Can bo khong dau")  # without diacritics: another word
-    status, html = comments(signed_in(app, world, "manager_a"), f"?q={typed}")
+    status, html = comments(world.signed_in("manager_a"), f"?q={typed}")
     assert status == 200
     assert "Cán bộ rất nhiệt tình" in html and "THÁI ĐỘ CÁN BỘ CHƯA TỐT" in html
     assert "Chờ đợi quá lâu" not in html and "Can bo khong dau" not in html
@@ -228,7 +205,7 @@ def test_search_ignores_case_including_vietnamese_letters(app, world, typed):
 
 def test_search_matches_a_vietnamese_capital_in_the_middle_of_a_word(app, world):
     answer(app, world.code_a, "Phòng chờ ĐÔNG người")
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     assert "Phòng chờ ĐÔNG người" in comments(client, "?q=đông người")[1]
     assert "Phòng chờ ĐÔNG người" not in comments(client, "?q=dong nguoi")[1]
 
@@ -239,7 +216,7 @@ def test_search_treats_wildcards_and_pattern_characters_literally(app, world):
     answer(app, world.code_a, "Mã_hồ_sơ sai")
     answer(app, world.code_a, "Mã hồ sơ đúng")
     answer(app, world.code_a, "Hỏi (có) [ngoặc] *sao* a+b? \\ ^$ |")
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
 
     html = comments(client, "?q=50%25")[1]
     assert "Giảm 50% thời gian" in html and "Giảm 500 ngày" not in html
@@ -260,7 +237,7 @@ def test_the_pattern_folds_only_letters():
 
 
 def test_a_search_that_is_too_long_is_refused_with_a_message(app, world):
-    status, html = comments(signed_in(app, world, "manager_a"), "?q=" + "a" * 101)
+    status, html = comments(world.signed_in("manager_a"), "?q=" + "a" * 101)
     assert status == 400
     assert "Nội dung tìm dài quá 100 ký tự." in html
 
@@ -269,7 +246,7 @@ def test_status_filter(app, world):
     first = answer(app, world.code_a, "Phiếu được tính", dossier="HS-1")
     answer(app, world.code_a, "Phiếu trùng mã", dossier="HS-1")
     assert stored(app, first) == ("counted", None)
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     html = comments(client, "?status=counted")[1]
     assert "Phiếu được tính" in html and "Phiếu trùng mã" not in html
     html = comments(client, "?status=not_counted")[1]
@@ -284,7 +261,7 @@ def test_period_filter(app, world):
     long_ago = utcnow() - timedelta(days=800)
     answer(app, world.code_a, "Ý kiến cũ", at=long_ago)
     answer(app, world.code_a, "Ý kiến mới")
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     html = comments(client)[1]  # this year by default, as on the dashboard
     assert "Ý kiến mới" in html and "Ý kiến cũ" not in html
     day = _local_day(app, long_ago)
@@ -306,14 +283,14 @@ def test_period_filter(app, world):
 ])
 def test_a_bad_period_is_explained(app, world, query, message):
     for path in ("/review/comments", "/review/flagged"):
-        page = signed_in(app, world, "manager_a").get(f"{path}{query}")
+        page = world.signed_in("manager_a").get(f"{path}{query}")
         assert page.status_code == 400
         assert message in text_of(page)
 
 
 @pytest.mark.parametrize("path", ["/dashboard/", "/review/comments", "/review/flagged"])
 def test_the_review_pages_show_the_dashboards_filter_bar(app, world, path):
-    html = text_of(signed_in(app, world, "manager_province").get(path))
+    html = text_of(world.signed_in("manager_province").get(path))
     options = re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)</option>',
                          html.split('name="period"', 1)[1].split("</select>", 1)[0])
     assert options == [
@@ -333,7 +310,7 @@ def test_the_links_between_review_pages_keep_the_filter(app, world):
     first = answer(app, world.code_a, "Một", dossier="HS-7")
     answer(app, world.code_a, "Hai", dossier="HS-7")
     assert stored(app, first)[0] == "counted"
-    client = signed_in(app, world, "manager_province")
+    client = world.signed_in("manager_province")
     html = comments(client, "?period=this_month&agency=XA-A")[1]
     assert unescape(html).count("/review/flagged?period=this_month&agency=XA-A") == 2
 
@@ -342,7 +319,7 @@ def test_counted_and_stored_totals_are_shown(app, world):
     answer(app, world.code_a, "Một", dossier="HS-9")
     answer(app, world.code_a, "Hai", dossier="HS-9")  # a duplicate: stored, not counted
     answer(app, world.code_a, None)
-    html = comments(signed_in(app, world, "manager_a"))[1]
+    html = comments(world.signed_in("manager_a"))[1]
     assert "2 phiếu được tính vào số liệu" in html
     assert "1 phiếu được lưu nhưng không được tính" in html
     assert "Tổng cộng 3 phiếu đã lưu" in html
@@ -352,7 +329,7 @@ def test_pages_of_fifty_newest_first_without_repeats(app, world):
     start = utcnow() - timedelta(days=2)
     for n in range(PAGE_SIZE + 5):
         answer(app, world.code_a, f"Ý kiến số {n:03d}", at=start + timedelta(minutes=n))
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     first = comments(client)[1]
     assert first.count('id="response-') == PAGE_SIZE
     assert first.index("Ý kiến số 054") < first.index("Ý kiến số 005")
@@ -378,7 +355,7 @@ def test_flagging_leaves_a_response_out_of_the_figures_and_restoring_brings_it_b
     response_id = answer(app, world.code_a, "Phiếu giả")
     answer(app, world.code_a, "Phiếu thật")
     assert figures(app, world.a_id) == (2, 2)
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
 
     page = flag(client, response_id, "abuse", "Cùng một người gửi nhiều lần",
                 next_path="/review/comments?q=phi%E1%BA%BFu")
@@ -390,7 +367,7 @@ def test_flagging_leaves_a_response_out_of_the_figures_and_restoring_brings_it_b
     assert f"Đã đánh dấu phiếu #{response_id}" in html
     assert "Đánh dấu thủ công: Lạm dụng / phiếu giả" in html
 
-    [event] = audit_entries(app, "response.flagged")
+    [event] = audit_events(app, "response.flagged")
     assert event.target_type == "Response" and event.target_id == str(response_id)
     assert event.actor_email == world.emails["manager_a"]
     assert event.details == {"old_status": "counted", "old_reason": None,
@@ -406,7 +383,7 @@ def test_flagging_leaves_a_response_out_of_the_figures_and_restoring_brings_it_b
     assert page.status_code == 303
     assert stored(app, response_id) == ("counted", None)
     assert figures(app, world.a_id) == (2, 2)
-    [event] = audit_entries(app, "response.restored")
+    [event] = audit_events(app, "response.restored")
     assert event.details == {"old_status": "flagged", "old_reason": "manual:abuse",
                              "new_status": "counted", "new_reason": None}
     assert f"Đã khôi phục phiếu #{response_id}" in text_of(client.get(page.headers["Location"]))
@@ -426,30 +403,30 @@ def test_flag_changes_the_report_figures(app, world):
             return scope.responses, scope.raw_responses
 
     assert counted_and_raw() == (1, 1)
-    flag(signed_in(app, world, "admin"), response_id, "test")
+    flag(world.signed_in("admin"), response_id, "test")
     assert stored(app, response_id) == ("flagged", "manual:test")
     assert counted_and_raw() == (0, 1)
 
 
 def test_flagging_twice_or_restoring_a_counted_response_changes_nothing(app, world):
     response_id = answer(app, world.code_a)
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     page = restore(client, response_id)
     assert "đang được tính; không có gì thay đổi" in text_of(client.get(page.headers["Location"]))
-    assert audit_entries(app, "response.restored") == []
+    assert audit_events(app, "response.restored") == []
 
     flag(client, response_id, "test")
     page = flag(client, response_id, "abuse")
     assert "đã được đánh dấu từ trước; không có gì thay đổi" in text_of(
         client.get(page.headers["Location"]))
     assert stored(app, response_id) == ("flagged", "manual:test")
-    assert len(audit_entries(app, "response.flagged")) == 1
+    assert len(audit_events(app, "response.flagged")) == 1
     assert figures(app, world.a_id) == (0, 1)
 
 
 def test_a_bad_flag_form_changes_nothing_and_says_why(app, world):
     response_id = answer(app, world.code_a)
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     page = flag(client, response_id, "abuse", "x" * 201)
     assert page.status_code == 303
     assert "Ghi chú dài quá 200 ký tự." in text_of(client.get(page.headers["Location"]))
@@ -457,12 +434,12 @@ def test_a_bad_flag_form_changes_nothing_and_says_why(app, world):
     assert "Vui lòng chọn một mục trong danh sách." in text_of(
         client.get(page.headers["Location"]))
     assert stored(app, response_id) == ("counted", None)
-    assert audit_entries(app, "response.flagged") == []
+    assert audit_events(app, "response.flagged") == []
 
 
 def test_flag_needs_the_csrf_token(app, world):
     response_id = answer(app, world.code_a)
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     page = client.post(f"/review/responses/{response_id}/flag", data={"reason": "abuse"})
     assert page.status_code == 400
     assert stored(app, response_id) == ("counted", None)
@@ -470,13 +447,13 @@ def test_flag_needs_the_csrf_token(app, world):
 
 def test_flag_and_restore_stay_within_the_scope(app, world):
     in_b = answer(app, world.code_b)
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     assert flag(client, in_b).status_code == 403
     assert stored(app, in_b) == ("counted", None)
     assert restore(client, in_b).status_code == 403
     assert flag(client, 999999).status_code == 404
     assert restore(client, 999999).status_code == 404
-    assert flag(signed_in(app, world, "manager_province"), in_b).status_code == 303
+    assert flag(world.signed_in("manager_province"), in_b).status_code == 303
     assert stored(app, in_b) == ("flagged", "manual:abuse")
 
 
@@ -487,7 +464,7 @@ def test_flag_and_restore_stay_within_the_scope(app, world):
 ])
 def test_the_way_back_is_a_path_of_this_site(app, world, unsafe):
     response_id = answer(app, world.code_a)
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     for page in (flag(client, response_id, next_path=unsafe),
                  restore(client, response_id, next_path=unsafe)):
         assert page.status_code == 303
@@ -496,7 +473,7 @@ def test_the_way_back_is_a_path_of_this_site(app, world, unsafe):
 
 def test_the_way_back_lands_on_the_response_whatever_anchor_it_had(app, world):
     response_id = answer(app, world.code_a)
-    page = flag(signed_in(app, world, "manager_a"), response_id,
+    page = flag(world.signed_in("manager_a"), response_id,
                 next_path="/review/flagged?period=this_month#response-1")
     assert page.headers["Location"] == f"/review/flagged?period=this_month#response-{response_id}"
 
@@ -505,7 +482,7 @@ def test_restoring_a_repeated_dossier_never_counts_it_twice(app, world):
     first = answer(app, world.code_a, "Lần đầu", dossier="HS-2025-001")
     repeat = answer(app, world.code_a, "Lần hai", dossier="HS-2025-001")
     assert stored(app, repeat) == ("duplicate", "dossier_repeat")
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
 
     queue = text_of(client.get("/review/flagged"))
     assert "Lần hai" in queue and "Lần đầu" not in queue
@@ -516,7 +493,7 @@ def test_restoring_a_repeated_dossier_never_counts_it_twice(app, world):
     assert CONFLICT in text_of(client.get(page.headers["Location"]))
     assert stored(app, repeat) == ("duplicate", "dossier_repeat")
     assert figures(app, world.a_id) == (1, 2)
-    assert audit_entries(app, "response.restored") == []
+    assert audit_events(app, "response.restored") == []
 
     # Once the first one is left out, the repeat may take its place, and not back again.
     flag(client, first, "other")
@@ -538,7 +515,7 @@ def test_the_queue_explains_every_reason_in_words(app, world):
             assert response is not None
             rollups.change_status(db.session, response, "flagged", reason)
         db.session.commit()
-    html = text_of(signed_in(app, world, "manager_province").get("/review/flagged"))
+    html = text_of(world.signed_in("manager_province").get("/review/flagged"))
     assert "Gửi quá nhanh sau khi mở phiếu" in html
     assert "Có dấu hiệu gửi tự động" in html
     assert "Cùng một thiết bị gửi nhiều phiếu" in html
@@ -551,8 +528,8 @@ def test_the_queue_explains_every_reason_in_words(app, world):
 
 def test_the_queue_lists_responses_without_a_comment_too(app, world):
     response_id = answer(app, world.code_a, None)
-    flag(signed_in(app, world, "admin"), response_id)
-    html = text_of(signed_in(app, world, "manager_a").get("/review/flagged"))
+    flag(world.signed_in("admin"), response_id)
+    html = text_of(world.signed_in("manager_a").get("/review/flagged"))
     assert f'id="response-{response_id}"' in html
     assert "Không có ý kiến" in html
 
@@ -563,7 +540,7 @@ def test_old_responses_in_the_queue_are_found_by_their_dates(app, world):
     repeat = answer(app, world.code_a, "Cũ lặp lại", at=datetime(2024, 1, 6, 3, 0, tzinfo=UTC),
                     dossier="HS-OLD")
     assert stored(app, old)[0] == "counted" and stored(app, repeat)[0] == "duplicate"
-    client = signed_in(app, world, "manager_a")
+    client = world.signed_in("manager_a")
     assert "Cũ lặp lại" not in text_of(client.get("/review/flagged"))  # this year by default
     html = text_of(client.get("/review/flagged?from=01/01/2024&to=31/12/2024"))
     assert "Cũ lặp lại" in html

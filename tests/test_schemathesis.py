@@ -11,9 +11,7 @@ the stored responses, so the figures and pages that come back are not all empty.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import schemathesis
@@ -22,17 +20,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
-from sqlalchemy import select
 
-from survey_app.extensions import db
-from survey_app.models import Agency, SurveyCode
-from survey_app.questionnaire import CURRENT
-from survey_app.services import rollups
-from survey_app.services.recording import record_response
-from tests.conftest import World, create_code
-from tests.test_api import token_for
+from tests.factories import World
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 FUZZ = settings(max_examples=80, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -47,52 +37,10 @@ LAST_DAYS = ["2025-06-30", "2025-12-31"]
 CHECKS_LEFT_OUT = [positive_data_acceptance]
 
 
-def stored_answers(n: int) -> dict[str, Any]:
-    """Return the n-th of a varied set of answers: every choice of every question in turn."""
-    scale = ["1", "2", "3", "4", "5"]
-    return {
-        "q1": scale[n % 5], "q2": scale[(n + 1) % 5], "q3": scale[(n + 2) % 5],
-        "q4": (scale + ["na"])[n % 6], "q5": (scale + ["na"])[(n + 3) % 6],
-        "q6": scale[(n + 4) % 5], "q7": [None, "no", "yes", "decline"][n % 4],
-        "q8": [[], ["speed"], ["online", "attitude"], ["feedback"]][n % 4],
-        "comment": [None, "Cán bộ nhiệt tình.", "<b>'; DROP TABLE responses; --</b>"][n % 3],
-        "dossier": [None, "HS-2025/001", None, "HS-2025/001"][n % 4],
-    }  # fmt: skip
-
-
-@pytest.fixture
-def answered(app: Flask, world: World) -> dict[str, list[Any]]:
-    """Store responses over 2025 in the province and both communes; return what to ask for.
-
-    A repeated dossier code makes duplicates and one response is flagged, so every status
-    appears in the pages and in the figures.
-    """
-    with app.app_context():
-        province = db.session.get(Agency, world.province_id)
-        codes = [world.code_a, world.code_b, create_code(province, "Quầy 5", "XAY_DUNG").code]
-        survey_codes = list(
-            db.session.scalars(select(SurveyCode).where(SurveyCode.code.in_(codes)))
-        )
-        for n in range(36):
-            when = datetime(2025, 1 + n % 12, 1 + n % 28, 8 + n % 9, tzinfo=VN).astimezone(UTC)
-            response, _ = record_response(
-                db.session, survey_codes[n % len(survey_codes)], CURRENT, stored_answers(n),
-                f"schemathesis-{n}", ["vi", "en"][n % 2], now=when,
-            )  # fmt: skip
-            if n == 7:
-                rollups.change_status(db.session, response, "flagged", "manual:abuse")
-        db.session.commit()
-    return {
-        "agencies": ["TINH", "XA-A", "XA-B", "xa-a"],
-        "counters": [world.counter_a_id, world.counter_b_id],
-        "sectors": ["DAT_DAI", "HO_TICH", "XAY_DUNG"],
-    }
-
-
 @pytest.fixture(params=["manager_a", "manager_province", "admin"])
 def bearer(request: pytest.FixtureRequest, app: Flask, world: World) -> dict[str, str]:
     """Return the Authorization header with a new token of one persona."""
-    return {"Authorization": f"Bearer {token_for(app, world, request.param)}"}
+    return world.bearer(request.param)
 
 
 @pytest.fixture

@@ -8,52 +8,48 @@ from sqlalchemy import select
 from survey_app.extensions import db
 from survey_app.models import ApiToken, User
 from survey_app.services.accounts import create_token, revoke_token
-
-
-def page(client, path):
-    response = client.get(path)
-    return response.status_code, response.get_data(as_text=True)
+from tests.factories import fetch_page
 
 
 def test_commune_manager_sees_only_their_commune(app, world):
     client = world.login(app.test_client(), "manager_a")
-    status, html = page(client, "/manage/")
+    status, html = fetch_page(client, "/manage/")
     assert status == 200
     assert "Xã A" in html
     assert "Xã B" not in html and "Trung tâm Phục vụ" not in html
 
-    assert page(client, f"/manage/agencies/{world.a_id}")[0] == 200
+    assert fetch_page(client, f"/manage/agencies/{world.a_id}")[0] == 200
     for other in (world.b_id, world.province_id):
-        status, html = page(client, f"/manage/agencies/{other}")
+        status, html = fetch_page(client, f"/manage/agencies/{other}")
         assert status == 403
         assert world.code_b not in html
 
 
 def test_province_manager_sees_the_province_and_its_communes(app, world):
     client = world.login(app.test_client(), "manager_province")
-    status, html = page(client, "/manage/")
+    status, html = fetch_page(client, "/manage/")
     assert status == 200
     assert all(name in html for name in ("Xã A", "Xã B", "Trung tâm Phục vụ"))
-    status, html = page(client, f"/manage/agencies/{world.b_id}")
+    status, html = fetch_page(client, f"/manage/agencies/{world.b_id}")
     assert status == 200 and world.code_b in html
 
 
 def test_staff_member_sees_only_their_agency_codes(app, world):
     client = world.login(app.test_client(), "staff_a")
-    status, html = page(client, f"/manage/agencies/{world.a_id}")
+    status, html = fetch_page(client, f"/manage/agencies/{world.a_id}")
     assert status == 200 and world.code_a in html
-    assert page(client, f"/manage/agencies/{world.b_id}")[0] == 403
-    assert "Xã B" not in page(client, "/manage/")[1]
+    assert fetch_page(client, f"/manage/agencies/{world.b_id}")[0] == 403
+    assert "Xã B" not in fetch_page(client, "/manage/")[1]
 
 
 def test_unknown_agency_is_404_not_an_error(app, world):
     client = world.login(app.test_client(), "admin")
-    assert page(client, "/manage/agencies/999999")[0] == 404
+    assert fetch_page(client, "/manage/agencies/999999")[0] == 404
 
 
 def test_scope_follows_a_change_of_agency_at_once(app, world):
     client = world.login(app.test_client(), "manager_a")
-    assert page(client, f"/manage/agencies/{world.a_id}")[0] == 200
+    assert fetch_page(client, f"/manage/agencies/{world.a_id}")[0] == 200
     from survey_app.models import Agency
     from survey_app.services.accounts import update_user
 
@@ -65,19 +61,11 @@ def test_scope_follows_a_change_of_agency_at_once(app, world):
     # The old session carried the old scope: it is ended, and a new one sees only B.
     assert client.get(f"/manage/agencies/{world.a_id}").status_code == 302
     client = world.login(app.test_client(), "manager_a")
-    assert page(client, f"/manage/agencies/{world.a_id}")[0] == 403
-    assert page(client, f"/manage/agencies/{world.b_id}")[0] == 200
+    assert fetch_page(client, f"/manage/agencies/{world.a_id}")[0] == 403
+    assert fetch_page(client, f"/manage/agencies/{world.b_id}")[0] == 200
 
 
 # API tokens ------------------------------------------------------------------------------
-
-
-def token_for(app, world, persona) -> str:
-    with app.app_context():
-        user = db.session.get(User, world.user_ids[persona])
-        _token, secret = create_token(db.session, user)
-        db.session.commit()
-    return secret
 
 
 def me(client, secret=None, scheme="Bearer"):
@@ -86,21 +74,21 @@ def me(client, secret=None, scheme="Bearer"):
 
 
 def test_token_tells_its_owner_role_and_scope(app, client, world):
-    result = me(client, token_for(app, world, "manager_province"))
+    result = me(client, world.token("manager_province"))
     assert result.status_code == 200
     assert result.json == {
         "email": "lanhdao@tinh.example", "name": "", "role": "manager", "agency": "TINH",
         "scope": {"all_agencies": False, "agencies": ["TINH", "XA-A", "XA-B"]},
     }
-    commune = me(client, token_for(app, world, "manager_a")).json
+    commune = me(client, world.token("manager_a")).json
     assert commune["scope"] == {"all_agencies": False, "agencies": ["XA-A"]}
-    admin = me(client, token_for(app, world, "admin")).json
+    admin = me(client, world.token("admin")).json
     assert admin["scope"]["all_agencies"] is True
 
 
 @pytest.mark.parametrize("how", ["missing", "wrong", "basic", "revoked", "disabled"])
 def test_api_refuses_requests_without_a_valid_token(app, client, world, how):
-    secret = token_for(app, world, "manager_a")
+    secret = world.token("manager_a")
     if how == "revoked":
         with app.app_context():
             revoke_token(db.session, db.session.scalar(select(ApiToken)))
@@ -134,7 +122,7 @@ def test_staff_cannot_hold_a_token(app, world):
 
 
 def test_token_is_stored_only_as_a_hash(app, world):
-    secret = token_for(app, world, "manager_a")
+    secret = world.token("manager_a")
     with app.app_context():
         token = db.session.scalar(select(ApiToken))
         assert secret not in (token.token_hash, token.prefix)
@@ -143,6 +131,6 @@ def test_token_is_stored_only_as_a_hash(app, world):
 
 def test_forbidden_page_says_so_in_plain_words(app, world):
     client = world.login(app.test_client(), "staff_a")
-    status, html = page(client, f"/manage/agencies/{world.b_id}")
+    status, html = fetch_page(client, f"/manage/agencies/{world.b_id}")
     assert status == 403
     assert "Không có quyền truy cập" in html

@@ -7,26 +7,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.models import SurveyCode
 from survey_app.services.recording import CODE_REVOKED, dossier_hash
-from tests.conftest import VALID_ANSWERS, create_agency, create_code, open_form, responses
-
-
-def submit(client: FlaskClient, code: str, answers: dict, tokens: dict | None = None,
-           **overrides: object):
-    data = dict(answers)
-    data.update(tokens if tokens is not None else open_form(client, code))
-    data.update(overrides)
-    return client.post(f"/s/{code}", data=data)
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
+from tests.factories import (
+    VALID_ANSWERS,
+    create_agency,
+    create_code,
+    open_form,
+    responses,
+    submit,
+    tally_of_today,
+    text_of,
+)
 
 # Showing the form --------------------------------------------------------------------
 
@@ -273,7 +268,7 @@ def test_unknown_code_gets_a_404_page_without_a_form(client):
         assert "<form" not in html
 
 
-def revoke(app: Flask, code: str, at: datetime) -> None:
+def revoke_at(app: Flask, code: str, at: datetime) -> None:
     with app.app_context():
         survey_code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
         survey_code.revoked_at = at
@@ -283,7 +278,7 @@ def revoke(app: Flask, code: str, at: datetime) -> None:
 def test_revoked_code_gets_a_410_page_and_stores_nothing(app, client, survey_code):
     tokens = open_form(client, survey_code)
     # Revoked before this form was served (a page kept from earlier, say), or with no token.
-    revoke(app, survey_code, datetime.now(UTC) - timedelta(hours=1))
+    revoke_at(app, survey_code, datetime.now(UTC) - timedelta(hours=1))
 
     shown = client.get(f"/s/{survey_code}")
     posted = submit(client, survey_code, VALID_ANSWERS, tokens)
@@ -300,7 +295,7 @@ def test_answers_to_a_form_open_when_its_code_is_revoked_are_kept_but_not_counte
     app, client, survey_code
 ):
     tokens = open_form(client, survey_code)
-    revoke(app, survey_code, datetime.now(UTC))
+    revoke_at(app, survey_code, datetime.now(UTC))
 
     posted = submit(client, survey_code, VALID_ANSWERS, tokens)
     assert posted.status_code == 303
@@ -311,8 +306,6 @@ def test_answers_to_a_form_open_when_its_code_is_revoked_are_kept_but_not_counte
     [stored] = responses(app)
     assert (stored.status, stored.status_reason) == ("flagged", CODE_REVOKED)
     assert stored.q1 == 5 and stored.comment == "Cán bộ nhiệt tình."
-    from tests.test_abuse import tally_of_today  # that module imports this one's helpers
-
     assert tally_of_today(app, survey_code) == ({"flagged": 1}, 0)
 
 

@@ -11,20 +11,14 @@ from sqlalchemy import select
 
 from survey_app import sipas
 from survey_app.extensions import db
-from survey_app.models import Response, SurveyCode, tally_days, tally_months, tally_years
-from survey_app.questionnaire import CURRENT
+from survey_app.models import Response, tally_days, tally_months, tally_years
 from survey_app.services import reports, rollups, tallies
 from survey_app.services.periods import Period
-from survey_app.services.recording import record_response
 from survey_app.services.tallies import TallyFilter
 from tests import oracle
-from tests.conftest import create_agency, create_code
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def local(y, m, d, hh=9, mm=0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=VN).astimezone(UTC)
+from tests.factories import LOCAL_ZONE as VN
+from tests.factories import create_agency, create_code, record
+from tests.factories import local_time as local
 
 
 def answers(rng: random.Random) -> dict:
@@ -36,11 +30,6 @@ def answers(rng: random.Random) -> dict:
         "q8": rng.sample(["speed", "online", "attitude", "facilities"], rng.choice([0, 1, 2])),
         "comment": None, "dossier": None,
     }
-
-
-def store(code: SurveyCode, when: datetime, values: dict, nonce: str) -> Response:
-    response, _ = record_response(db.session, code, CURRENT, values, nonce, "vi", now=when)
-    return response
 
 
 @pytest.fixture
@@ -56,7 +45,7 @@ def spread(app):
         start = local(2024, 11, 1, 0, 1)
         for n in range(150):
             when = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 425))
-            store(rng.choice(codes), when, answers(rng), f"n{n}")
+            record(rng.choice(codes), when, f"n{n}", answers=answers(rng))
         db.session.commit()
         return {"a": a.id, "b": b.id, "province": province.id,
                 "codes": [c.id for c in codes], "sectors": [c.sector_id for c in codes]}
@@ -115,9 +104,9 @@ def test_period_edges_follow_the_local_day(app):
     with app.app_context():
         code = create_code()
         rng = random.Random(1)
-        store(code, local(2025, 3, 31, 23, 30), answers(rng), "inside")
-        store(code, local(2025, 4, 1, 0, 30), answers(rng), "outside")
-        store(code, local(2025, 1, 1, 0, 5), answers(rng), "first minute")
+        record(code, local(2025, 3, 31, 23, 30), "inside", answers=answers(rng))
+        record(code, local(2025, 4, 1, 0, 30), "outside", answers=answers(rng))
+        record(code, local(2025, 1, 1, 0, 5), "first minute", answers=answers(rng))
         db.session.commit()
         q1 = tallies.count_answers(db.session, TallyFilter(Period(date(2025, 1, 1),
                                                                   date(2025, 3, 31))))
@@ -212,7 +201,7 @@ def test_database_rebuild_keeps_responses_at_local_midnight_on_their_local_day(a
         rng = random.Random(3)
         for n, when in enumerate([local(2025, 12, 31, 23, 59), local(2026, 1, 1, 0, 0),
                                   local(2026, 1, 31, 23, 59), local(2026, 2, 1, 0, 1)]):
-            store(code, when, answers(rng), f"edge{n}")
+            record(code, when, f"edge{n}", answers=answers(rng))
         db.session.commit()
         incremental = rollup_rows()
         assert rollups.rebuild_in_database(db.session) == 4
@@ -233,7 +222,7 @@ def test_rebuild_under_a_zone_with_daylight_saving_time(app):
                    tzinfo=paris), datetime(2026, 7, 1, 0, 15, tzinfo=paris),
                    datetime(2026, 10, 25, 23, 45, tzinfo=paris)]
         for n, when in enumerate(moments):
-            store(code, when.astimezone(UTC), answers(rng), f"dst{n}")
+            record(code, when.astimezone(UTC), f"dst{n}", answers=answers(rng))
         db.session.commit()
         incremental = rollup_rows()
         in_database = rollups.rebuild_in_database(db.session)

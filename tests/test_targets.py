@@ -15,14 +15,21 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import AuditEvent, Sector, Target, TargetScope, TargetYear
+from survey_app.models import Sector, Target, TargetScope, TargetYear
 from survey_app.questionnaire import CURRENT
 from survey_app.services.periods import Period
 from survey_app.services.recording import record_response
 from survey_app.services.reports import build_report
 from survey_app.services.tallies import TallyFilter
 from survey_app.sipas import Indicator
-from tests.conftest import World, create_agency, create_code, hidden_value
+from tests.factories import (
+    audit_events,
+    create_agency,
+    create_code,
+    hidden_value,
+    sector_id,
+    text_of,
+)
 
 O, S = Indicator.OVERALL, Indicator.SIPAS_INDEX  # noqa: E741  (the spec's letters)
 NAMED_SCOPES = ("LAND", "CONSTRUCTION", "INVESTMENT", "LAND_CONSTRUCTION_INVESTMENT")
@@ -36,14 +43,6 @@ def seeded(overall_all: float, overall_each: float, index: float) -> dict[Any, f
 
 SEEDED_2025 = seeded(90.0, 85.0, 85.0)
 SEEDED_2030 = seeded(95.0, 90.0, 90.0)
-
-
-def text_of(page: Any) -> str:
-    return page.get_data(as_text=True)
-
-
-def admin(app: Flask, world: World) -> FlaskClient:
-    return world.login(app.test_client(), "admin")
 
 
 class _Inputs(HTMLParser):
@@ -99,15 +98,6 @@ def stored(app: Flask, year: int) -> tuple[int, dict[tuple[Indicator, str], floa
         return target_year.min_sample, {(Indicator(i), code): t for i, code, t in rows}
 
 
-def audit_entries(app: Flask, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        events = list(db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        ))
-        db.session.expunge_all()
-        return events
-
-
 def year_table(html: str, year: int) -> dict[str, list[str]]:
     """Return the thresholds the index shows for a year: {scope label: [O cell, S cell]}."""
     section = re.search(rf'aria-labelledby="year-{year}">(.*?)</section>', html, re.S)
@@ -122,7 +112,7 @@ def year_table(html: str, year: int) -> dict[str, list[str]]:
 
 
 def test_the_list_shows_each_years_targets_by_scope_and_indicator(app, world):
-    html = text_of(admin(app, world).get("/admin/targets"))
+    html = text_of(world.signed_in("admin").get("/admin/targets"))
     assert "Hài lòng về giải quyết TTHC (câu 6)" in html
     assert "Chỉ số hài lòng kiểu SIPAS" in html
     assert year_table(html, 2025) == {
@@ -170,14 +160,14 @@ def test_only_admins_may_see_or_change_targets_and_scopes(app, world, persona):
     with app.app_context():
         labels = set(db.session.scalars(select(TargetScope.label_vi)))
     assert "Lấn quyền" not in labels
-    assert audit_entries(app, "target.updated") == []
+    assert audit_events(app, "target.updated") == []
 
 
 # A year's targets --------------------------------------------------------------------------
 
 
 def test_add_a_year_starting_from_the_latest_one(app, world):
-    client = admin(app, world)
+    client = world.signed_in("admin")
     shown = form_values(text_of(client.get("/admin/targets/new")))
     assert shown["year"] == "2031"  # the year after the latest, with its values as a start
     assert shown[field(O, "all")] == "95" and shown[field(S, "LAND")] == "90"
@@ -199,7 +189,7 @@ def test_add_a_year_starting_from_the_latest_one(app, world):
     expected = {**SEEDED_2030, (O, "all"): 92.5, (O, "LAND"): 86.5}
     del expected[(S, "INVESTMENT")]
     assert stored(app, 2026) == (40, expected)
-    [event] = audit_entries(app, "target.created")
+    [event] = audit_events(app, "target.created")
     assert event.actor_email == world.emails["admin"]
     assert event.details == {"year": 2026, "min_sample": 40, "values": {
         f"{indicator.value}:{code}": value for (indicator, code), value in expected.items()}}
@@ -231,7 +221,7 @@ def test_add_a_year_starting_from_the_latest_one(app, world):
 ])
 def test_a_bad_value_is_refused_with_a_message_beside_its_field(app, world, name, typed,
                                                                  message):
-    page = submit(admin(app, world), "/admin/targets/new", {"year": "2026", name: typed})
+    page = submit(world.signed_in("admin"), "/admin/targets/new", {"year": "2026", name: typed})
     assert page.status_code == 400
     html = text_of(page)
     assert message in html
@@ -240,11 +230,11 @@ def test_a_bad_value_is_refused_with_a_message_beside_its_field(app, world, name
     assert f'href="#{name}"' in html  # the error summary links to the field
     assert form_values(html)[name] == typed  # what was typed is kept
     assert stored(app, 2026) is None
-    assert audit_entries(app, "target.created") == []
+    assert audit_events(app, "target.created") == []
 
 
 def test_change_a_year(app, world):
-    client = admin(app, world)
+    client = world.signed_in("admin")
     shown = form_values(text_of(client.get("/admin/targets/2030")))
     assert shown[field(O, "all")] == "95" and shown["min_sample"] == "30"
     page = submit(client, "/admin/targets/2030", {
@@ -255,7 +245,7 @@ def test_change_a_year(app, world):
     expected = {**SEEDED_2030, (O, "all"): 96.0, (S, "LAND_CONSTRUCTION_INVESTMENT"): 90.5}
     del expected[(O, "INVESTMENT")]
     assert stored(app, 2030) == (50, expected)
-    [event] = audit_entries(app, "target.updated")
+    [event] = audit_events(app, "target.updated")
     assert event.actor_email == world.emails["admin"]
     assert event.details == {"year": 2030, "changes": {
         "min_sample": [30, 50],
@@ -270,59 +260,52 @@ def test_change_a_year(app, world):
 
 
 def test_saving_without_a_change_logs_nothing(app, world):
-    client = admin(app, world)
+    client = world.signed_in("admin")
     page = submit(client, "/admin/targets/2025", {field(O, "LAND"): "85,0"})
     assert page.status_code == 302
-    assert audit_entries(app, "target.updated") == []
+    assert audit_events(app, "target.updated") == []
     assert "Chỉ tiêu năm 2025 không có gì thay đổi." in text_of(client.get("/admin/targets"))
 
 
 def test_a_bad_change_is_refused_and_keeps_what_was_typed(app, world):
     before = stored(app, 2025)
-    page = submit(admin(app, world), "/admin/targets/2025", {field(O, "all"): "101"})
+    page = submit(world.signed_in("admin"), "/admin/targets/2025", {field(O, "all"): "101"})
     assert page.status_code == 400
     html = text_of(page)
     assert "Tất cả lĩnh vực – Hài lòng về giải quyết TTHC (câu 6): " \
            "Chỉ tiêu cần từ 0 đến 100." in html
     assert form_values(html)[field(O, "all")] == "101"
     assert stored(app, 2025) == before
-    assert audit_entries(app, "target.updated") == []
+    assert audit_events(app, "target.updated") == []
 
 
 def test_forged_or_missing_fields_change_nothing_they_do_not_name(app, world):
     before = stored(app, 2025)
     assert before is not None
-    page = submit(admin(app, world), "/admin/targets/2025",
+    page = submit(world.signed_in("admin"), "/admin/targets/2025",
                   {"overall-NOPE": "50", "sipas_index-all'--": "1", "year": "1999",
                    field(S, "all"): "86"},
                   drop=(field(O, "LAND"),))
     assert page.status_code == 302
     assert stored(app, 2025) == (before[0], {**before[1], (S, "all"): 86.0})
-    [event] = audit_entries(app, "target.updated")
+    [event] = audit_events(app, "target.updated")
     assert event.details == {"year": 2025, "changes": {"sipas_index:all": [85.0, 86.0]}}
 
 
 def test_an_unknown_year_or_scope_is_404(app, world):
-    client = admin(app, world)
+    client = world.signed_in("admin")
     assert client.get("/admin/targets/2099").status_code == 404
     assert client.get("/admin/targets/scopes/999999").status_code == 404
 
 
 def test_changing_needs_the_csrf_token(app, world):
-    page = admin(app, world).post("/admin/targets/2025",
+    page = world.signed_in("admin").post("/admin/targets/2025",
                                   data={field(O, "all"): "50", "min_sample": "30"})
     assert page.status_code == 400
     assert stored(app, 2025) is not None and stored(app, 2025)[1][(O, "all")] == 90.0
 
 
 # Scopes ------------------------------------------------------------------------------------
-
-
-def sector_id(app: Flask, code: str) -> int:
-    with app.app_context():
-        found = db.session.scalar(select(Sector.id).where(Sector.code == code))
-        assert found is not None
-        return found
 
 
 def scope(app: Flask, code: str) -> tuple[int, str, str, list[str]] | None:
@@ -341,7 +324,7 @@ def scope_rows(html: str) -> dict[str, str]:
 
 
 def test_the_scopes_list_shows_each_scope_with_its_sectors(app, world):
-    html = text_of(admin(app, world).get("/admin/targets/scopes"))
+    html = text_of(world.signed_in("admin").get("/admin/targets/scopes"))
     rows = scope_rows(html)
     assert rows["Tất cả lĩnh vực"] == "Mọi lĩnh vực, kể cả lĩnh vực thêm sau này"
     assert rows["Xây dựng"] == "Xây dựng; Quy hoạch xây dựng, kiến trúc"
@@ -352,7 +335,7 @@ def test_the_scopes_list_shows_each_scope_with_its_sectors(app, world):
 
 def test_a_scope_added_by_an_admin_gets_a_target_and_judges_the_reports(app, world):
     """Y tế ≥ 90 on the SIPAS-style index, with no code: a scope, then a target."""
-    client = admin(app, world)
+    client = world.signed_in("admin")
     page = submit(client, "/admin/targets/scopes/new", {
         "code": "y_te", "label_vi": "Y tế", "label_en": "Health",
         "sector_ids": [str(sector_id(app, "Y_TE"))]})
@@ -362,7 +345,7 @@ def test_a_scope_added_by_an_admin_gets_a_target_and_judges_the_reports(app, wor
     assert scope_rows(html)["Y tế"] == "Y tế"
     created = scope(app, "Y_TE")
     assert created is not None and created[1:] == ("Y tế", "Health", ["Y_TE"])
-    [event] = audit_entries(app, "target_scope.created")
+    [event] = audit_events(app, "target_scope.created")
     assert event.actor_email == world.emails["admin"]
     assert event.details["code"] == "Y_TE" and event.details["sectors"] == ["Y_TE"]
 
@@ -412,19 +395,19 @@ def test_a_bad_scope_is_refused_with_a_message_beside_its_field(app, world, chan
                                                                 message):
     valid = {"code": "Y_TE", "label_vi": "Y tế", "label_en": "Health",
              "sector_ids": [str(sector_id(app, "Y_TE"))]}
-    page = submit(admin(app, world), "/admin/targets/scopes/new", {**valid, **changes})
+    page = submit(world.signed_in("admin"), "/admin/targets/scopes/new", {**valid, **changes})
     assert page.status_code == 400
     html = text_of(page)
     assert message in html
     assert f'href="#{name}"' in html
     assert scope(app, "Y_TE") is None
-    assert audit_entries(app, "target_scope.created") == []
+    assert audit_events(app, "target_scope.created") == []
 
 
 def test_change_a_scopes_labels_and_sectors(app, world):
     construction = scope(app, "CONSTRUCTION")
     assert construction is not None
-    client = admin(app, world)
+    client = world.signed_in("admin")
     path = f"/admin/targets/scopes/{construction[0]}"
     shown = form_values(text_of(client.get(path)))
     assert "code" not in shown  # a code never changes
@@ -437,7 +420,7 @@ def test_change_a_scopes_labels_and_sectors(app, world):
     assert scope(app, "CONSTRUCTION") == (construction[0], "Xây dựng, nhà ở",
                                           "Construction, housing",
                                           ["XAY_DUNG", "QH_KT", "NHA_O"])
-    [event] = audit_entries(app, "target_scope.updated")
+    [event] = audit_events(app, "target_scope.updated")
     assert event.details["changes"] == {
         "label_vi": ["Xây dựng", "Xây dựng, nhà ở"],
         "label_en": ["Construction", "Construction, housing"],
@@ -448,7 +431,7 @@ def test_change_a_scopes_labels_and_sectors(app, world):
 def test_the_all_sector_scope_keeps_every_sector(app, world):
     everything = scope(app, "all")
     assert everything is not None
-    client = admin(app, world)
+    client = world.signed_in("admin")
     path = f"/admin/targets/scopes/{everything[0]}"
     html = text_of(client.get(path))
     assert "sector_ids" not in form_values(html)

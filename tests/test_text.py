@@ -17,7 +17,7 @@ from survey_app.text import (
     clean_text,
     fold_dossier,
 )
-from tests.conftest import VALID_ANSWERS, open_form
+from tests.factories import VALID_ANSWERS, open_form
 
 # Free text -----------------------------------------------------------------------------------
 
