@@ -9,16 +9,20 @@ two of them need lives here (or, for fixtures, in a conftest.py).
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
+import socket
 from datetime import UTC, datetime
 from html import unescape
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_schema_validator import OAS31Validator
+from PIL import Image
 from sqlalchemy import Select, func, select
 
 from survey_app import create_app
@@ -29,8 +33,12 @@ from survey_app.questionnaire import CURRENT
 from survey_app.services import periods, tallies
 from survey_app.services.accounts import create_token, create_user
 from survey_app.services.codes import create_survey_code
+from survey_app.services.migrate import upgrade
 from survey_app.services.recording import record_response
+from survey_app.services.seed import seed_sectors, seed_targets
 
+# The project's folder: gunicorn.conf.py, babel.cfg, survey_app/...
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The deployment's zone (TIMEZONE of the testing settings): local dates and periods.
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 # The password of every account the tests make, unless a test chooses another.
@@ -42,6 +50,28 @@ VALID_ANSWERS: dict[str, Any] = {
     "q1": "5", "q2": "4", "q3": "5", "q4": "na", "q5": "3", "q6": "4",
     "q7": "no", "q8": ["speed", "online"], "comment": "Cán bộ nhiệt tình.", "dossier": "",
 }
+
+
+# Databases and servers ------------------------------------------------------------------
+
+
+def seeded_app(url: str) -> Flask:
+    """Migrate the database at `url`, commit the reference data (sectors and targets) in it,
+    and return an app on it."""
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        seed_sectors(db.session)
+        seed_targets(db.session)
+        db.session.commit()
+    return app
+
+
+def free_port() -> int:
+    """Return a port on the loopback that nothing listens on (yet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 # Records ---------------------------------------------------------------------------------
@@ -241,6 +271,13 @@ def fetch_page(client: FlaskClient, path: str) -> tuple[int, str]:
 def csrf_token(client: FlaskClient, path: str = "/manage/") -> str:
     """Return the session's CSRF token, read from a page with a form (the sign-out form)."""
     return hidden_value(text_of(client.get(path)), "csrf_token")
+
+
+def png_image(data: bytes) -> Image.Image:
+    """Return the image in a PNG answer, read whole."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.copy()
 
 
 # The citizen's form ----------------------------------------------------------------------

@@ -12,14 +12,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from survey_app.services.migrate import upgrade
+from tests.factories import PROJECT_ROOT, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 CONFIG_FILE = ROOT / "gunicorn.conf.py"
 START_TIMEOUT = 15.0  # about two seconds on an idle machine; generous for a busy CI
 STOP_TIMEOUT = 10.0
@@ -80,12 +80,6 @@ def test_the_access_log_keeps_no_address_query_referrer_or_user_agent(monkeypatc
     assert "}i)s" not in log_format  # no request header at all (X-Forwarded-For, X-Real-IP)
     for field in ("%(t)s", "%(m)s", "%(U)s", "%(s)s"):
         assert field in log_format
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def fetch(url: str) -> tuple[int, str]:

@@ -27,8 +27,9 @@ from tests.factories import (
     audit_events,
     create_agency,
     create_code,
-    hidden_value,
     record,
+    seeded_app,
+    sign_in,
 )
 from tests.factories import local_time as local
 
@@ -387,17 +388,10 @@ def test_a_streamed_download_gives_its_database_connection_back(tmp_path, monkey
 
     The other tests share one connection; this one runs on a pooled engine of its own.
     """
-    from survey_app import create_app
     from survey_app.services.accounts import create_user
-    from survey_app.services.migrate import upgrade
-    from survey_app.services.seed import seed_sectors, seed_targets
 
-    url = f"sqlite:///{tmp_path / 'pooled.sqlite3'}"
-    upgrade(url)
-    app = create_app({"DATABASE_URL": url})
+    app = seeded_app(f"sqlite:///{tmp_path / 'pooled.sqlite3'}")
     with app.app_context():
-        seed_sectors(db.session)
-        seed_targets(db.session)
         agency = create_agency("XA-C", "Xã C", "commune")
         code = create_code(agency, "Quầy 1", "DAT_DAI").code
         create_user(db.session, "lanhdao.c@xa.example", PASSWORD, "manager", agency)
@@ -406,10 +400,7 @@ def test_a_streamed_download_gives_its_database_connection_back(tmp_path, monkey
         db.session.commit()
     engine = db.engine_for(app)
     try:
-        client = app.test_client()
-        token = hidden_value(client.get("/login").get_data(as_text=True), "csrf_token")
-        client.post("/login", data={"email": "lanhdao.c@xa.example", "password": PASSWORD,
-                                    "csrf_token": token})  # fmt: skip
+        client = sign_in(app.test_client(), "lanhdao.c@xa.example")
         monkeypatch.setattr(export_views, "BATCH_SIZE", 2)
         with client.get("/exports/responses.csv", query_string=Q1) as result:
             assert len(csv_rows(result.get_data())) == 6

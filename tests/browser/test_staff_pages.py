@@ -1,11 +1,11 @@
 """The signed-in pages in Chromium: an admin at work, axe-core on every kind of page, and
 every page fitting a phone (360×740) and a laptop (1366×768) without sideways scrolling.
 
-The citizen's pages are checked in tests/test_browser.py, the dashboard in
-tests/test_dashboard_browser.py and the print pages in tests/test_print_browser.py; this
+The citizen's pages are checked in tests/browser/test_survey_form.py, the dashboard in
+tests/browser/test_dashboard.py and the print pages in tests/browser/test_print.py; this
 module walks every other page a person can reach, as the least privileged person who may
-open it (the routes are those of tests/test_access_matrix.py). One live server over the demo
-data and one Chromium serve the whole run (tests/conftest.py). Without Chromium, Playwright
+open it (the routes are those of tests/db/test_access_matrix.py). One live server over the demo
+data and one Chromium serve the whole run (tests/browser/conftest.py). Without Chromium, Playwright
 or axe-playwright-python the module is skipped.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import LiveServer, assert_no_axe_violations, require
+from tests.browser.support import LiveServer, assert_no_axe_violations, require
 
 sync_api, _axe = require("playwright.sync_api", "axe_playwright_python.sync_playwright")
 
@@ -39,7 +39,7 @@ def page_of(
     browser: Any, signed_in_state: Callable[[str], dict[str, Any]]
 ) -> Iterator[Callable[[str | None], Any]]:
     """One page per person for the whole walk: opening a context per page costs time."""
-    from tests.browser_support import LAPTOP, TIMEOUT_MS
+    from tests.browser.support import LAPTOP, TIMEOUT_MS
 
     pages: dict[str | None, Any] = {}
 
@@ -110,8 +110,8 @@ PAGES: dict[str, tuple[str | None, str, int]] = {
 
 
 # Every page a person works in, as it is checked for its fit on a screen: the table above and
-# the dashboard (whose other checks are in tests/test_dashboard_browser.py). The print pages
-# are A4 sheets, checked in tests/test_print_browser.py.
+# the dashboard (whose other checks are in tests/browser/test_dashboard.py). The print pages
+# are A4 sheets, checked in tests/browser/test_print.py.
 SCREEN_PAGES = {**PAGES, "dashboard": ("manager", "/dashboard/", 200)}
 SCREENS = {"phone": (360, 740), "laptop": (1366, 768)}
 
@@ -139,7 +139,7 @@ def screen_page(
     browser: Any, signed_in_state: Callable[[str], dict[str, Any]]
 ) -> Iterator[Callable[[str | None, str], Any]]:
     """One page per person and screen size for the whole walk."""
-    from tests.browser_support import TIMEOUT_MS
+    from tests.browser.support import TIMEOUT_MS
 
     pages: dict[tuple[str | None, str], Any] = {}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from survey_app.services.dashboard import last_complete_quarter, local_today, tr
 from survey_app.services.periods import Period
 from survey_app.services.review import flag_response
 from tests.factories import LOCAL_ZONE as HANOI
-from tests.factories import World, add_code, fetch_page, record, words_of
+from tests.factories import PROJECT_ROOT, World, add_code, fetch_page, record, words_of
 
 Q1_2025 = "from=2025-01-01&to=2025-03-31"
 FEBRUARY = datetime(2025, 2, 10, 9, 30, tzinfo=HANOI)
@@ -95,7 +94,7 @@ def verdicts(fragment: str) -> list[tuple[str, str, str]]:
 
 
 def css() -> str:
-    return (Path(__file__).parents[1] / "survey_app/static/dashboard.css").read_text()
+    return (PROJECT_ROOT / "survey_app/static/dashboard.css").read_text()
 
 
 def section(html: str, section_id: str) -> str:

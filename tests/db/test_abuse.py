@@ -520,7 +520,7 @@ def _junk_from_a_new_device(app: Flask, code: str) -> Any:
 def test_junk_posts_beyond_a_codes_limit_never_close_it(app, survey_code):
     """Twice the code's limit in junk, from the very office the citizen is at, each post with
     a device cookie of its own, so no device's allowance stops it. (The thousand posts
-    against the shipped limits run under gunicorn: tests/test_load.py.)"""
+    against the shipped limits run under gunicorn: tests/load/test_load.py.)"""
     limited = make_app(
         app, RATELIMIT_PER_CODE="20 per hour", RATELIMIT_JUNK_PER_ADDRESS="30 per hour"
     )

@@ -43,14 +43,13 @@ from survey_app.models import (
 )
 from survey_app.services.periods import Period, deployment_zone, local_date
 from survey_app.services.tallies import TallyFilter, count_answers
-from tests.factories import VALID_ANSWERS, hidden_value
+from tests.factories import PROJECT_ROOT, VALID_ANSWERS, free_port, hidden_value
 from tests.oracle import naive_recount
 
 requests = pytest.importorskip(
     "requests", reason="requests is not installed: pip install -e '.[test]'"
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 GUNICORN_CONFIG = PROJECT_ROOT / "gunicorn.conf.py"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 # Connect and read timeouts of one request: generous, but a stuck server fails the test.
@@ -139,12 +138,6 @@ def limiter_is_there() -> bool:
 
 
 # gunicorn --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 TRACEBACK = re.compile(r"^Traceback \(most recent call last\):$", re.MULTILINE)

@@ -1,7 +1,7 @@
 """The dashboard of the demo province in Chromium: as a manager reads it, and as it prints.
 
 The app is served from a thread over the SQLite file holding the demo data (one live server
-and one Chromium for the whole run, see tests/conftest.py). Without Chromium, Playwright,
+and one Chromium for the whole run, see tests/browser/conftest.py). Without Chromium, Playwright,
 axe-playwright-python or pypdfium2 the module is skipped.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from babel.numbers import format_percent
 
-from tests.browser_support import LiveServer, assert_no_axe_violations, require
+from tests.browser.support import LiveServer, assert_no_axe_violations, require
 
 sync_api, _axe, pypdfium2 = require(
     "playwright.sync_api", "axe_playwright_python.sync_playwright", "pypdfium2"
@@ -177,7 +177,7 @@ def test_dashboard_reads_well_and_breaks_no_rule(
 def test_period_and_sector_filters_show_what_the_api_says(
     live_server: LiveServer, new_page: Callable[..., Any]
 ) -> None:
-    from tests.browser_support import ACCOUNTS
+    from tests.browser.support import ACCOUNTS
 
     token = api_token(live_server, ACCOUNTS["manager"])
     page = new_page("manager")

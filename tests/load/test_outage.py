@@ -12,7 +12,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -22,14 +21,19 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
 from survey_app import create_app
 from survey_app.extensions import db
 from survey_app.models import Response
-from survey_app.services.migrate import upgrade
-from survey_app.services.seed import seed_sectors, seed_targets
-from tests.factories import VALID_ANSWERS, create_code, hidden_value, open_form
+from tests.factories import (
+    VALID_ANSWERS,
+    count_rows,
+    create_code,
+    free_port,
+    hidden_value,
+    open_form,
+    seeded_app,
+)
 
 STEP_TIMEOUT = 30  # seconds for initdb or pg_ctl; each takes about one on an idle machine
 
@@ -117,12 +121,6 @@ class Cluster:
              check=check)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     # Under /tmp itself, not pytest's private temporary folder: the postgres account must
@@ -130,7 +128,7 @@ def cluster() -> Iterator[Cluster]:
     directory = Path(tempfile.mkdtemp(prefix="survey-outage-"))
     if AS_OWNER:
         shutil.chown(directory, user="postgres")
-    cluster = Cluster(directory, _free_port())
+    cluster = Cluster(directory, free_port())
     try:
         cluster.create()
         cluster.start()
@@ -143,20 +141,12 @@ def cluster() -> Iterator[Cluster]:
 @pytest.fixture(scope="module")
 def outage_app(cluster: Cluster) -> Iterator[tuple[Flask, str]]:
     """Return the app on the cluster, migrated and seeded, and the string of one code."""
-    upgrade(cluster.url)
-    app = create_app({"DATABASE_URL": cluster.url})
+    app = seeded_app(cluster.url)
     with app.app_context():
-        seed_sectors(db.session)
-        seed_targets(db.session)
         code = create_code().code
         db.session.commit()
     yield app, code
     db.engine_for(app).dispose()
-
-
-def stored_responses(app: Flask) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Response)) or 0
 
 
 def is_checked(html: str, name: str, value: str) -> bool:
@@ -203,12 +193,12 @@ def test_answers_sent_during_a_restart_wait_on_the_page_and_are_stored_once_afte
     stored = citizen.post(f"/s/{code}", data=resent)
     assert stored.status_code == 303
     assert stored.headers["Location"].endswith(f"/s/{code}/thanks")
-    assert stored_responses(app) == 1
+    assert count_rows(app, Response) == 1
 
     again = citizen.post(f"/s/{code}", data=resent)
     assert again.status_code == 303
     assert again.headers["Location"].endswith(f"/s/{code}/thanks")
-    assert stored_responses(app) == 1
+    assert count_rows(app, Response) == 1
 
 
 def test_a_worker_that_has_not_shown_the_form_lately_keeps_the_answers_too(
@@ -220,7 +210,7 @@ def test_a_worker_that_has_not_shown_the_form_lately_keeps_the_answers_too(
     posted = {**VALID_ANSWERS, **tokens}
     # Another worker: its own caches, empty, and the same database.
     other_worker = create_app({"DATABASE_URL": app.config["DATABASE_URL"]}).test_client()
-    before = stored_responses(app)
+    before = count_rows(app, Response)
 
     cluster.stop()
     try:
@@ -243,7 +233,7 @@ def test_a_worker_that_has_not_shown_the_form_lately_keeps_the_answers_too(
 
     stored = citizen.post(f"/s/{code}", data=posted)
     assert stored.status_code == 303
-    assert stored_responses(app) == before + 1
+    assert count_rows(app, Response) == before + 1
 
 
 def test_a_restart_between_two_requests_goes_unnoticed(
@@ -252,7 +242,7 @@ def test_a_restart_between_two_requests_goes_unnoticed(
     app, code = outage_app
     citizen = app.test_client()
     tokens = open_form(citizen, code)  # the worker's pooled connection dies with the restart
-    before = stored_responses(app)
+    before = count_rows(app, Response)
 
     cluster.stop()
     cluster.start()
@@ -260,4 +250,4 @@ def test_a_restart_between_two_requests_goes_unnoticed(
     stored = citizen.post(f"/s/{code}", data={**VALID_ANSWERS, **tokens})
     assert stored.status_code == 303
     assert stored.headers["Location"].endswith(f"/s/{code}/thanks")
-    assert stored_responses(app) == before + 1
+    assert count_rows(app, Response) == before + 1

@@ -2,7 +2,7 @@
 
 Each page is printed with Playwright, rendered to images with pdfium and every QR on it is
 decoded with zxing-cpp: the decoded addresses must be exactly the codes' survey addresses.
-The app is served once for the whole run over the demo data (see tests/conftest.py).
+The app is served once for the whole run over the demo data (see tests/browser/conftest.py).
 Without Chromium, Playwright, pypdfium2 or zxing-cpp the module is skipped.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import LiveServer, assert_no_axe_violations, require
+from tests.browser.support import LiveServer, assert_no_axe_violations, require
 
 sync_api, pypdfium2, zxingcpp = require("playwright.sync_api", "pypdfium2", "zxingcpp")
 

@@ -4,8 +4,8 @@ No browser is downloaded: Playwright drives /usr/bin/chromium. Without it (or wi
 Python packages the tests name) a browser test module is skipped with a clear message.
 
 One Chromium and one live server (a SQLite file holding the demo province) serve the whole
-test run: the session fixtures `browser`, `live_server` and `new_page` live in
-tests/conftest.py and are built from the helpers here.
+test run: the session fixture `browser` lives in tests/conftest.py, `live_server` and
+`new_page` in tests/browser/conftest.py; they are built from the helpers here.
 """
 
 from __future__ import annotations

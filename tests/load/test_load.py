@@ -30,7 +30,7 @@ from survey_app.extensions import db
 from survey_app.services.migrate import upgrade
 from survey_app.services.seed import seed_sectors
 from tests.factories import create_agency, create_code
-from tests.load_support import (
+from tests.load.support import (
     REQUEST_TIMEOUT,
     Gunicorn,
     LoadRun,

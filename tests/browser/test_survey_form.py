@@ -1,6 +1,6 @@
 """The citizen's survey in a real browser: Chromium driven by Playwright, checked by axe-core.
 
-The app is served over HTTP from a thread (once for the whole run, see tests/conftest.py)
+The app is served over HTTP from a thread (once for the whole run, see tests/browser/conftest.py)
 and Debian's Chromium is driven through Playwright (no browser is downloaded). Without
 Chromium, Playwright or axe-playwright-python the module is skipped.
 """
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import LiveServer, assert_no_axe_violations, require
+from tests.browser.support import LiveServer, assert_no_axe_violations, require
 
 sync_api, _axe = require("playwright.sync_api", "axe_playwright_python.sync_playwright")
 
