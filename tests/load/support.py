@@ -133,10 +133,6 @@ def redis_storage_uri() -> str | None:
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/{random.randint(1, 15)}"
 
 
-def limiter_is_there() -> bool:
-    return (PROJECT_ROOT / "survey_app" / "limits.py").exists()
-
-
 # gunicorn --------------------------------------------------------------------------------
 
 

@@ -38,7 +38,6 @@ from tests.load.support import (
     Submission,
     gunicorn,
     is_acknowledged,
-    limiter_is_there,
     parallel,
     post_form,
     postgres_server_url,
@@ -280,8 +279,6 @@ def test_a_worker_killed_under_load_loses_and_doubles_nothing(world, server):
 
 
 def test_device_limit_holds_across_workers_with_redis(world, tmp_path: Path):
-    if not limiter_is_there():
-        pytest.skip("the rate limiter is not there yet (survey_app/limits.py)")
     if world.redis_uri is None:
         pytest.skip("Redis is not reachable at 127.0.0.1:6379: limits shared by workers "
                     "cannot be tested")
