@@ -40,16 +40,53 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
+@pytest.fixture(scope="session")
+def shared_app(database_url: str) -> Flask:
+    """The one app on a test database for the whole run.
+
+    Creating an app costs far more than most tests; the `app` fixture lends this one to
+    each test and puts back whatever a test may change. A test that needs other settings
+    from the start creates an app of its own (factories.make_app, or create_app).
+    """
+    return create_app({"DATABASE_URL": database_url})
+
+
+# What the app keeps between requests in its own process: the rate limits' counts and the
+# caches of recently read codes and of rendered blank forms (services/caches.py).
+LIMITER = "survey_app.limiter"
+CACHES = ("survey_app.recent_codes", "survey_app.blank_forms")
+
+
+def forget_what_requests_left(app: Flask) -> None:
+    """Empty the limiter's counts and the per-app caches, as in a fresh process."""
+    app.extensions[LIMITER].reset()
+    for key in CACHES:
+        app.extensions.pop(key, None)
+
+
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    """Return the app bound to one connection whose transaction is rolled back after."""
-    app = create_app({"DATABASE_URL": database_url})
+def app(shared_app: Flask) -> Iterator[Flask]:
+    """Return the app bound to one connection whose transaction is rolled back after.
+
+    Whatever the test changes is undone: its rows (the rollback), its settings (restored
+    from a copy), the rate limits' counts and the caches. Each test makes its own clients,
+    so no cookie, session or sign-in carries over.
+    """
+    app = shared_app
+    settings = dict(app.config)
     connection = db.engine_for(app).connect()
     transaction = connection.begin()
     db.bind_app_to(app, connection)
-    yield app
-    transaction.rollback()
-    connection.close()
+    forget_what_requests_left(app)
+    try:
+        yield app
+    finally:
+        transaction.rollback()
+        connection.close()
+        db.bind_app_to(app, db.engine_for(app))
+        app.config.clear()
+        app.config.update(settings)
+        forget_what_requests_left(app)
 
 
 @pytest.fixture
