@@ -9,10 +9,14 @@ two of them need lives here (or, for fixtures, in a conftest.py).
 
 from __future__ import annotations
 
+import copy
 import io
+import random
 import re
 import secrets
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
@@ -23,14 +27,25 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_schema_validator import OAS31Validator
 from PIL import Image
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from survey_app import create_app
 from survey_app.api import openapi
 from survey_app.extensions import db
-from survey_app.models import Agency, AuditEvent, Counter, Response, Sector, SurveyCode, User
+from survey_app.models import (
+    Agency,
+    AuditEvent,
+    Counter,
+    Response,
+    Sector,
+    SurveyCode,
+    User,
+    tally_days,
+    tally_months,
+    tally_years,
+)
 from survey_app.questionnaire import CURRENT
-from survey_app.services import periods, tallies
+from survey_app.services import periods, rollups, tallies
 from survey_app.services.accounts import create_token, create_user
 from survey_app.services.codes import create_survey_code
 from survey_app.services.migrate import upgrade
@@ -65,6 +80,20 @@ def seeded_app(url: str) -> Flask:
         seed_targets(db.session)
         db.session.commit()
     return app
+
+
+@contextmanager
+def rolled_back_connection(app: Flask) -> Iterator[Connection]:
+    """Bind the app to a connection in a transaction that is rolled back at the end."""
+    connection = db.engine_for(app).connect()
+    transaction = connection.begin()
+    db.bind_app_to(app, connection)
+    try:
+        yield connection
+    finally:
+        transaction.rollback()
+        connection.close()
+        db.bind_app_to(app, db.engine_for(app))
 
 
 def free_port() -> int:
@@ -110,6 +139,11 @@ def add_code(app: Flask, agency_id: int, counter_name: str,
         return code
 
 
+def flag(response: Response, reason: str = "manual:abuse") -> None:
+    """Flag a stored response as a manager would (the rollups follow)."""
+    rollups.change_status(db.session, response, "flagged", reason)
+
+
 def local_time(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
     """Return a moment given in the deployment's local time, in UTC as it is stored."""
     return datetime(y, m, d, hh, mm, tzinfo=LOCAL_ZONE).astimezone(UTC)
@@ -132,6 +166,18 @@ def record(code: str | SurveyCode, at: datetime | None = None, nonce: str | None
         language, now=at,
     )
     return response
+
+
+def any_answers(rng: random.Random) -> dict[str, Any]:
+    """Return answers drawn at random, satisfied more often than not, as real ones are."""
+    pick = lambda: rng.choice(["1", "2", "3", "4", "5", "5", "4"])  # noqa: E731
+    return {
+        "q1": pick(), "q2": pick(), "q3": pick(),
+        "q4": rng.choice(["na", pick()]), "q5": rng.choice(["na", "na", pick()]), "q6": pick(),
+        "q7": rng.choice([None, "no", "no", "yes", "decline"]),
+        "q8": rng.sample(["speed", "online", "attitude", "facilities"], rng.choice([0, 1, 2])),
+        "comment": None, "dossier": None,
+    }  # fmt: skip
 
 
 def varied_answers(n: int) -> dict[str, Any]:
@@ -214,6 +260,14 @@ def audit_events(app: Flask, action: str | None = None) -> list[AuditEvent]:
 def audit_actions(app: Flask) -> list[str]:
     """Return the action of every audit entry, oldest first."""
     return [event.action for event in audit_events(app)]
+
+
+def rollup_rows() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the rollup tables, sorted, to compare two ways of building them."""
+    return {
+        table.name: sorted(tuple(row) for row in db.session.execute(select(table)).all())
+        for table in (tally_days, tally_months, tally_years)
+    }
 
 
 def count_rows(app: Flask, what: Any) -> int:
@@ -339,6 +393,32 @@ def check_against_document(path: str, status: int, body: Any) -> None:
     ).validate(body)
 
 
+def api_get(client: FlaskClient, path: str, token: str | None,
+            **params: Any) -> tuple[int, Any]:
+    """GET an API path with a bearer token; check the answer against the document."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with client.get(f"/api/v1{path}", query_string=params, headers=headers) as result:
+        body = result.get_json()
+        assert result.mimetype == "application/json"
+    check_against_document(path, result.status_code, body)
+    return result.status_code, body
+
+
+def walk_responses(client: FlaskClient, token: str, **params: Any) -> list[dict[str, Any]]:
+    """Follow `next` from the first page of /responses to the last; return every item."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    for _page in range(1000):
+        paging = {"cursor": cursor} if cursor else {}
+        status, body = api_get(client, "/responses", token, **params, **paging)
+        assert status == 200, body
+        items += body["items"]
+        cursor = body["next"]
+        if cursor is None:
+            return items
+    raise AssertionError("pagination never ended")
+
+
 # Signing in ------------------------------------------------------------------------------
 
 
@@ -393,6 +473,12 @@ class World:
                 self.user_ids[persona] = user.id
             db.session.commit()
 
+    def for_one_test(self) -> World:
+        """Return a copy for one test: what the test sets on it stays with that test."""
+        copied = copy.copy(self)
+        copied.emails, copied.user_ids = dict(self.emails), dict(self.user_ids)
+        return copied
+
     def add_response_a(self, app: Flask) -> int:
         """Store one response with a comment through commune A's code; return its id."""
         with app.app_context():
@@ -422,3 +508,31 @@ class World:
     def bearer(self, persona: str) -> dict[str, str]:
         """Return the Authorization header with a new API token of a persona."""
         return {"Authorization": f"Bearer {self.token(persona)}"}
+
+
+def answers_over_2025(app: Flask, world: World) -> dict[str, list[Any]]:
+    """Store responses over 2025 in the world's province and both communes, committed;
+    return the filters that find them (agencies, counters, sectors).
+
+    A repeated dossier code makes duplicates and one response is flagged, so every status
+    appears in the pages and in the figures.
+    """
+    with app.app_context():
+        province = db.session.get(Agency, world.province_id)
+        codes = [world.code_a, world.code_b, create_code(province, "Quầy 5", "XAY_DUNG").code]
+        survey_codes = list(
+            db.session.scalars(select(SurveyCode).where(SurveyCode.code.in_(codes)))
+        )
+        for n in range(36):
+            when = datetime(2025, 1 + n % 12, 1 + n % 28, 8 + n % 9, tzinfo=LOCAL_ZONE)
+            response = record(survey_codes[n % len(survey_codes)], when.astimezone(UTC),
+                              f"schemathesis-{n}", answers=varied_answers(n),
+                              language=["vi", "en"][n % 2])
+            if n == 7:
+                flag(response)
+        db.session.commit()
+    return {
+        "agencies": ["TINH", "XA-A", "XA-B", "xa-a"],
+        "counters": [world.counter_a_id, world.counter_b_id],
+        "sectors": ["DAT_DAI", "HO_TICH", "XAY_DUNG"],
+    }

@@ -2,25 +2,33 @@
 
 Every test that uses `app` (or `client`, `runner`, `world`...) runs on SQLite, and again
 on PostgreSQL when TEST_DATABASE_URL names a (throw-away) PostgreSQL database.
+
+A module whose tests all read the same rows marks itself
+`pytestmark = pytest.mark.rows_per_module("module_world", "spread", ...)`: its tests
+then share one connection whose transaction lasts the module, those module fixtures
+build their rows once in it, and each test runs in a savepoint rolled back after it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Connection, create_engine, text
 
 from survey_app import create_app, normalise_database_url
 from survey_app.extensions import db
-from survey_app.models import Agency, SurveyCode
-from survey_app.services import rollups
 from tests.databases import BACKENDS, POSTGRES_URL
-from tests.factories import LOCAL_ZONE, World, create_code, record, seeded_app, varied_answers
+from tests.factories import (
+    World,
+    answers_over_2025,
+    create_code,
+    rolled_back_connection,
+    seeded_app,
+)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -64,26 +72,51 @@ def forget_what_requests_left(app: Flask) -> None:
         app.extensions.pop(key, None)
 
 
-@pytest.fixture
-def app(shared_app: Flask) -> Iterator[Flask]:
-    """Return the app bound to one connection whose transaction is rolled back after.
+@pytest.fixture(scope="module")
+def module_connection(shared_app: Flask) -> Iterator[Connection]:
+    """One connection for a module's tests, in a transaction rolled back after the module.
 
-    Whatever the test changes is undone: its rows (the rollback), its settings (restored
-    from a copy), the rate limits' counts and the caches. Each test makes its own clients,
-    so no cookie, session or sign-in carries over.
+    For the modules marked `rows_per_module`: the rows built once for the module stay in
+    this transaction, and each test runs in a savepoint of it (see `app`).
     """
+    with rolled_back_connection(shared_app) as connection:
+        yield connection
+
+
+@pytest.fixture
+def test_connection(request: pytest.FixtureRequest, shared_app: Flask) -> Iterator[Connection]:
+    """The connection a test runs on: its own, or its module's (`rows_per_module`)."""
+    if request.node.get_closest_marker("rows_per_module"):
+        yield request.getfixturevalue("module_connection")
+        return
+    with rolled_back_connection(shared_app) as connection:
+        yield connection
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, shared_app: Flask,
+        test_connection: Connection) -> Iterator[Flask]:
+    """Return the app bound to a connection; everything the test writes is undone after it.
+
+    The test runs in a savepoint, rolled back after it; its settings are restored from a
+    copy, and the rate limits' counts and the caches emptied. Each test makes its own clients,
+    so no cookie, session or sign-in carries over. In a module marked
+    `rows_per_module("fixture", ...)`, those module fixtures are built first, outside
+    the savepoint, once for the module.
+    """
+    marker = request.node.get_closest_marker("rows_per_module")
+    for name in marker.args if marker else ():
+        request.getfixturevalue(name)
     app = shared_app
     settings = dict(app.config)
-    connection = db.engine_for(app).connect()
-    transaction = connection.begin()
-    db.bind_app_to(app, connection)
+    savepoint = test_connection.begin_nested()
+    db.bind_app_to(app, test_connection)
     forget_what_requests_left(app)
     try:
         yield app
     finally:
-        transaction.rollback()
-        connection.close()
-        db.bind_app_to(app, db.engine_for(app))
+        if savepoint.is_active:
+            savepoint.rollback()
         app.config.clear()
         app.config.update(settings)
         forget_what_requests_left(app)
@@ -108,34 +141,24 @@ def survey_code(app: Flask) -> str:
     return code
 
 
+@pytest.fixture(scope="module")
+def module_world(shared_app: Flask, module_connection: Connection) -> World:
+    """The world of a module marked `rows_per_module("module_world")`, built once."""
+    return World(shared_app)
+
+
 @pytest.fixture
-def world(app: Flask) -> World:
+def world(request: pytest.FixtureRequest, app: Flask) -> World:
+    """A province with two communes and one account per persona (factories.World)."""
+    marker = request.node.get_closest_marker("rows_per_module")
+    if marker and "module_world" in marker.args:
+        kept: World = request.getfixturevalue("module_world")
+        return kept.for_one_test()
     return World(app)
 
 
 @pytest.fixture
 def answered(app: Flask, world: World) -> dict[str, list[Any]]:
-    """Store responses over 2025 in the province and both communes; return what to ask for.
-
-    A repeated dossier code makes duplicates and one response is flagged, so every status
-    appears in the pages and in the figures.
-    """
-    with app.app_context():
-        province = db.session.get(Agency, world.province_id)
-        codes = [world.code_a, world.code_b, create_code(province, "Quầy 5", "XAY_DUNG").code]
-        survey_codes = list(
-            db.session.scalars(select(SurveyCode).where(SurveyCode.code.in_(codes)))
-        )
-        for n in range(36):
-            when = datetime(2025, 1 + n % 12, 1 + n % 28, 8 + n % 9, tzinfo=LOCAL_ZONE)
-            response = record(survey_codes[n % len(survey_codes)], when.astimezone(UTC),
-                              f"schemathesis-{n}", answers=varied_answers(n),
-                              language=["vi", "en"][n % 2])
-            if n == 7:
-                rollups.change_status(db.session, response, "flagged", "manual:abuse")
-        db.session.commit()
-    return {
-        "agencies": ["TINH", "XA-A", "XA-B", "xa-a"],
-        "counters": [world.counter_a_id, world.counter_b_id],
-        "sectors": ["DAT_DAI", "HO_TICH", "XAY_DUNG"],
-    }
+    """Store responses over 2025 in the province and both communes; return what to ask for
+    (factories.answers_over_2025)."""
+    return answers_over_2025(app, world)

@@ -12,6 +12,9 @@ import pytest
 
 from tests.factories import World
 
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
+
 PERSONAS = ("anonymous", "staff_a", "staff_b", "manager_a", "manager_province", "admin")
 
 LOGIN, FORBIDDEN, OK = "sign-in redirect", "403", "allowed"

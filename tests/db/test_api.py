@@ -1,38 +1,37 @@
-"""API v1: tallies equal a recount, responses page through everything once, scope is enforced.
+"""API v1: figures to the last digit, responses as answered, errors, tokens, the document.
 
 Every answer of every test here is checked against the OpenAPI document the API serves.
+(The tests over one spread of responses, built once: tests/db/test_api_spread.py.)
 """
 
 from __future__ import annotations
 
 import base64
-import random
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_document
-from sqlalchemy import select
 
 from survey_app import sipas
 from survey_app.extensions import db
-from survey_app.models import Agency, Response, Sector
-from survey_app.services import rollups
-from survey_app.services.periods import Period
-from survey_app.services.tallies import TallyFilter
-from tests import oracle
+from survey_app.models import Agency
 from tests.factories import (
     API_DOCUMENT,
     LOCAL_ZONE,
     VALID_ANSWERS,
-    check_against_document,
+    api_get,
     create_code,
+    flag,
     local_time,
     open_form,
     record,
 )
+
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
 
 Q1 = {"from": "2025-01-01", "to": "2025-03-31"}
 
@@ -42,108 +41,6 @@ ANSWERS: dict[str, Any] = {
 }  # fmt: skip
 # Store one response through the service the form uses (rollups kept exact).
 store = partial(record, answers=ANSWERS)
-
-
-def flag(response: Response) -> None:
-    rollups.change_status(db.session, response, "flagged", "manual:abuse")
-
-
-def api(client, path: str, token: str | None, **params: Any) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with client.get(f"/api/v1{path}", query_string=params, headers=headers) as result:
-        body = result.get_json()
-        assert result.mimetype == "application/json"
-    check_against_document(path, result.status_code, body)
-    return result.status_code, body
-
-
-def walk(client, token: str, **params: Any) -> list[dict[str, Any]]:
-    """Follow `next` from the first page to the last; return every item in order."""
-    items: list[dict[str, Any]] = []
-    cursor = None
-    for _page in range(1000):
-        paging = {"cursor": cursor} if cursor else {}
-        status, body = api(client, "/responses", token, **params, **paging)
-        assert status == 200, body
-        items += body["items"]
-        cursor = body["next"]
-        if cursor is None:
-            return items
-    raise AssertionError("pagination never ended")
-
-
-# Data --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def spread(app, world):
-    """About 80 responses over Q1 2025 and its edges, in A, B and the province, committed.
-
-    A few are duplicates (a repeated dossier code) and a few are flagged.
-    """
-    rng = random.Random(11)
-
-    def pick() -> str:
-        return rng.choice(["1", "2", "3", "4", "4", "5", "5"])
-
-    with app.app_context():
-        province = db.session.get(Agency, world.province_id)
-        b = db.session.get(Agency, world.b_id)
-        codes = [
-            world.code_a,
-            world.code_b,
-            create_code(b, "Quầy 2", "DAU_TU").code,
-            create_code(province, "Quầy 5", "XAY_DUNG").code,
-            create_code(province, "Quầy 5", "DAT_DAI").code,
-        ]
-        for n in range(80):
-            start, end = local_time(2024, 12, 20), local_time(2025, 4, 10)
-            when = start + (end - start) * rng.random()
-            response = store(
-                rng.choice(codes), when, f"spread-{n}",
-                q1=pick(), q2=pick(), q3=pick(), q4=rng.choice(["na", pick()]),
-                q5=rng.choice(["na", "na", pick()]), q6=pick(),
-                q7=rng.choice([None, "no", "no", "yes", "decline"]),
-                q8=rng.sample(["speed", "online", "attitude"], rng.choice([0, 1, 2])),
-                dossier=rng.choice([None, None, None, "HS-1", "HS-2"]),
-            )  # fmt: skip
-            if n % 13 == 5 and response.status == "counted":
-                flag(response)
-        db.session.commit()
-    return codes
-
-
-def counts_of(flt: TallyFilter) -> tuple[sipas.AnswerCounts, sipas.AnswerCounts]:
-    """Return the counted answers and every stored one, straight from the responses."""
-    counted = oracle.naive_recount(db.session, flt)
-    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
-    return counted, oracle.naive_recount(db.session, everything)
-
-
-def _share(s: sipas.Share) -> dict[str, Any]:
-    return {"valid": s.valid, "satisfied": s.satisfied, "share": s.share,
-            "ci_low": s.ci_low, "ci_high": s.ci_high}  # fmt: skip
-
-
-def expected_scope(counts: sipas.AnswerCounts, everything: sipas.AnswerCounts) -> dict[str, Any]:
-    scores, raw = sipas.score(counts), sipas.score(everything)
-    return {
-        "responses": counts.responses,
-        "not_counted": everything.responses - counts.responses,
-        "sipas_index": scores.sipas_index,
-        "sipas_ci_low": scores.sipas_low,
-        "sipas_ci_high": scores.sipas_high,
-        "elements": {k: _share(v) for k, v in scores.elements.items()},
-        "overall": _share(scores.overall),
-        "integrity": _share(scores.integrity),
-        "raw": {
-            "responses": everything.responses,
-            "sipas_index": raw.sipas_index,
-            "sipas_ci_low": raw.sipas_low,
-            "sipas_ci_high": raw.sipas_high,
-            "overall": _share(raw.overall),
-        },
-    }
 
 
 def index_interval_from_responses(rows: list[list[int | None]]) -> tuple[float, float]:
@@ -167,70 +64,7 @@ def index_interval_from_responses(rows: list[list[int | None]]) -> tuple[float, 
     return interval
 
 
-def sector_ids(*codes: str) -> frozenset[int]:
-    return frozenset(db.session.scalars(select(Sector.id).where(Sector.code.in_(codes))))
-
-
-GROUP_SECTORS = {
-    "all": None,
-    "LAND": ("DAT_DAI",),
-    "CONSTRUCTION": ("XAY_DUNG", "QH_KT"),
-    "INVESTMENT": ("DAU_TU",),
-    "LAND_CONSTRUCTION_INVESTMENT": ("DAT_DAI", "XAY_DUNG", "QH_KT", "DAU_TU"),
-}
-
-
 # Tallies -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("persona", "params", "agencies"),
-    [
-        ("admin", {}, None),
-        ("admin", {"agency": "XA-A"}, {"a"}),
-        ("admin", {"agency": "tinh"}, {"province", "a", "b"}),
-        ("admin", {"sector": "DAT_DAI"}, None),
-        ("admin", {"counter": "counter_b"}, None),
-        ("admin", {"from": "2025-01-17", "to": "2025-03-02"}, None),
-        ("manager_province", {"agency": "XA-B"}, {"b"}),
-        ("manager_a", {}, {"a"}),
-    ],
-)
-def test_tallies_equal_a_naive_recount(app, client, world, spread, persona, params, agencies):
-    token = world.token(persona)
-    params = {**Q1, **params}
-    if params.get("counter") == "counter_b":
-        params["counter"] = str(world.counter_b_id)
-    status, body = api(client, "/tallies", token, **params)
-    assert status == 200, body
-    ids = {"province": world.province_id, "a": world.a_id, "b": world.b_id}
-    with app.app_context():
-        period = Period(date.fromisoformat(params["from"]), date.fromisoformat(params["to"]))
-        agency_ids = None if agencies is None else frozenset(ids[a] for a in agencies)
-        counter_id = int(params["counter"]) if "counter" in params else None
-        chosen = sector_ids(params["sector"]) if "sector" in params else None
-
-        def expected(sectors: frozenset[int] | None) -> dict[str, Any]:
-            if chosen is not None:
-                sectors = chosen if sectors is None else sectors & chosen
-            return expected_scope(*counts_of(TallyFilter(period, agency_ids, counter_id, sectors)))
-
-        assert set(body["scopes"]) == set(GROUP_SECTORS)
-        empty = expected_scope(sipas.AnswerCounts(), sipas.AnswerCounts())
-        for scope, codes in GROUP_SECTORS.items():
-            got = {k: body["scopes"][scope][k] for k in empty}
-            assert got == expected(None if codes is None else sector_ids(*codes)), scope
-        counted_sectors = set()
-        for code in ("DAT_DAI", "HO_TICH", "DAU_TU", "XAY_DUNG"):
-            want = expected(sector_ids(code))
-            if want["responses"]:
-                counted_sectors.add(code)
-                got = {k: body["sectors"][code][k] for k in want}
-                assert got == want, code
-        assert set(body["sectors"]) == counted_sectors
-    assert body["from"] == params["from"] and body["to"] == params["to"]
-    assert body["target_year"] == 2025 and body["min_sample"] == 30
-    assert body["scopes"]["all"]["responses"] > 0
 
 
 def test_small_scope_figures_to_the_last_digit(app, client, world):
@@ -249,7 +83,7 @@ def test_small_scope_figures_to_the_last_digit(app, client, world):
         store(world.code_a, local_time(2025, 2, 10), "small-dup", q1="1", q6="1", dossier="HS-9")
         flag(store(world.code_a, local_time(2025, 2, 11), "small-flag", q1="1", q6="1"))
         db.session.commit()
-    status, body = api(client, "/tallies", world.token("manager_a"), **Q1)
+    status, body = api_get(client, "/tallies", world.token("manager_a"), **Q1)
     assert status == 200
     land = body["scopes"]["LAND"]
     assert land == body["sectors"]["DAT_DAI"]
@@ -304,7 +138,7 @@ def test_small_scope_figures_to_the_last_digit(app, client, world):
 def test_each_scope_carries_the_targets_of_its_own_indicators(app, client, world):
     """Nghị quyết 76/NQ-CP: O 90 over all sectors and 85 for land, construction, investment
     (each and pooled); S 85 everywhere. A 2026 period borrows 2025's, and says so."""
-    status, body = api(client, "/tallies", world.token("admin"), **Q1)
+    status, body = api_get(client, "/tallies", world.token("admin"), **Q1)
     assert status == 200
     thresholds = {
         scope: {(t["metric"], t["threshold"], t["scope"], t["year"]) for t in figures["targets"]}
@@ -316,11 +150,11 @@ def test_each_scope_carries_the_targets_of_its_own_indicators(app, client, world
         assert thresholds[scope] == {("overall", 85.0, scope, 2025),
                                      ("sipas_index", 85.0, scope, 2025)}, scope
     assert (body["target_year"], body["targets_borrowed"]) == (2025, False)
-    status, body = api(client, "/tallies", world.token("admin"),
+    status, body = api_get(client, "/tallies", world.token("admin"),
                        **{"from": "2026-01-01", "to": "2026-03-31"})
     assert (body["target_year"], body["targets_borrowed"]) == (2025, True)
     assert {t["year"] for t in body["scopes"]["all"]["targets"]} == {2025}
-    status, body = api(client, "/tallies", world.token("admin"),
+    status, body = api_get(client, "/tallies", world.token("admin"),
                        **{"from": "2024-01-01", "to": "2024-03-31"})
     assert (body["target_year"], body["scopes"]["all"]["targets"]) == (None, [])
 
@@ -332,7 +166,7 @@ def test_a_sector_with_only_uncounted_responses_is_not_listed(app, client, world
         flag(store(code, local_time(2025, 1, 5), "only-flagged"))
         store(world.code_a, local_time(2025, 1, 5), "counted")
         db.session.commit()
-    status, body = api(client, "/tallies", world.token("admin"), **Q1)
+    status, body = api_get(client, "/tallies", world.token("admin"), **Q1)
     assert status == 200
     assert set(body["sectors"]) == {"DAT_DAI"}
     assert body["scopes"]["CONSTRUCTION"]["flagged"] == 1
@@ -351,15 +185,15 @@ def test_period_edges_follow_the_local_day(app, client, world):
         db.session.commit()
     token = world.token("manager_a")
     march = {"from": "2025-03-01", "to": "2025-03-31"}
-    status, body = api(client, "/tallies", token, **march)
+    status, body = api_get(client, "/tallies", token, **march)
     assert status == 200 and body["scopes"]["all"]["responses"] == 2
-    status, page = api(client, "/responses", token, **march)
+    status, page = api_get(client, "/responses", token, **march)
     assert status == 200
     assert [(i["id"], i["created_at"]) for i in page["items"]] == [
         (first, "2025-03-01T00:30:00+07:00"),
         (last, "2025-03-31T23:30:00+07:00"),
     ]
-    status, body = api(client, "/tallies", token, **{"from": "2025-03-31", "to": "2025-03-31"})
+    status, body = api_get(client, "/tallies", token, **{"from": "2025-03-31", "to": "2025-03-31"})
     assert body["scopes"]["all"]["responses"] == 1
 
 
@@ -372,7 +206,7 @@ def test_a_response_reads_as_it_was_answered(app, client, world):
     with client.post(f"/s/{world.code_a}", data={**answers, **form}) as sent:
         assert sent.status_code == 303
     today = datetime.now(LOCAL_ZONE).date().isoformat()
-    status, page = api(client, "/responses", world.token("manager_a"),
+    status, page = api_get(client, "/responses", world.token("manager_a"),
                        **{"from": today, "to": today})  # fmt: skip
     assert status == 200
     [item] = page["items"]
@@ -395,7 +229,7 @@ def test_responses_show_every_status_with_its_reason(app, client, world):
         store(world.code_a, local_time(2025, 1, 6), "two", dossier="HS-7")
         flag(store(world.code_a, local_time(2025, 1, 7), "three", q7=None, q8=["speed"]))
         db.session.commit()
-    status, page = api(client, "/responses", world.token("admin"), **Q1)
+    status, page = api_get(client, "/responses", world.token("admin"), **Q1)
     assert status == 200
     assert [(i["status"], i["reason"]) for i in page["items"]] == [
         ("counted", None),
@@ -405,79 +239,21 @@ def test_responses_show_every_status_with_its_reason(app, client, world):
     assert page["items"][2]["q7"] is None and page["items"][2]["q8"] == ["speed"]
 
 
-@pytest.mark.parametrize("limit", [1, 7, 100])
-def test_pagination_walks_every_response_exactly_once(app, client, world, spread, limit):
-    token = world.token("admin")
-    items = walk(client, token, **Q1, limit=limit)
-    ids = [item["id"] for item in items]
-    with app.app_context():
-        start, end = local_time(2025, 1, 1, 0, 0), local_time(2025, 4, 1, 0, 0)
-        stored = list(db.session.scalars(
-            select(Response.id)
-            .where(Response.created_at >= start, Response.created_at < end)
-            .order_by(Response.id)
-        ))  # fmt: skip
-    assert ids == stored  # oldest first, none twice, none missing
-    assert {item["status"] for item in items} == {"counted", "duplicate", "flagged"}
-
-
 def test_a_full_last_page_has_no_next(app, client, world):
     with app.app_context():
         for n in range(4):
             store(world.code_a, local_time(2025, 1, 2 + n), f"page-{n}")
         db.session.commit()
     token = world.token("admin")
-    status, page = api(client, "/responses", token, **Q1, limit=4)
+    status, page = api_get(client, "/responses", token, **Q1, limit=4)
     assert len(page["items"]) == 4 and page["next"] is None
-    status, page = api(client, "/responses", token, **Q1, limit=2)
+    status, page = api_get(client, "/responses", token, **Q1, limit=2)
     assert len(page["items"]) == 2 and page["next"]
-    status, rest = api(client, "/responses", token, **Q1, limit=2, cursor=page["next"])
+    status, rest = api_get(client, "/responses", token, **Q1, limit=2, cursor=page["next"])
     assert len(rest["items"]) == 2 and rest["next"] is None
     assert rest["items"][0]["id"] > page["items"][-1]["id"]
-    status, default = api(client, "/responses", token, **Q1)
+    status, default = api_get(client, "/responses", token, **Q1)
     assert len(default["items"]) == 4
-
-
-def test_filters_narrow_the_responses(app, client, world, spread):
-    token = world.token("admin")
-    for params, check in [
-        ({"agency": "XA-B"}, lambda i: i["agency"] == "XA-B"),
-        ({"agency": "TINH"}, lambda i: i["agency"] in ("TINH", "XA-A", "XA-B")),
-        ({"sector": "DAT_DAI"}, lambda i: i["sector"] == "DAT_DAI"),
-        ({"counter": world.counter_b_id},
-         lambda i: (i["agency"], i["counter"]) == ("XA-B", "Quầy 1")),
-    ]:  # fmt: skip
-        items = walk(client, token, **Q1, **params, limit=1000)
-        assert items and all(check(i) for i in items), params
-    everything = walk(client, token, **Q1, limit=1000)
-    land = walk(client, token, **Q1, sector="DAT_DAI", limit=1000)
-    assert len(land) == sum(i["sector"] == "DAT_DAI" for i in everything)
-
-
-# Scope -------------------------------------------------------------------------------------
-
-
-def test_a_commune_manager_reads_only_their_commune(app, client, world, spread):
-    token = world.token("manager_a")
-    for path in ("/tallies", "/responses"):
-        for params in ({"agency": "XA-B"}, {"agency": "TINH"}, {"counter": world.counter_b_id}):
-            status, body = api(client, path, token, **Q1, **params)
-            assert status == 403, (path, params)
-            assert "scope" in body["error"]["message"]
-    items = walk(client, token, **Q1, limit=1000)
-    assert items and {i["agency"] for i in items} == {"XA-A"}
-    status, mine = api(client, "/tallies", token, **Q1)
-    status, admin_view = api(client, "/tallies", world.token("admin"), **Q1,
-                             agency="XA-A")  # fmt: skip
-    assert mine["scopes"] == admin_view["scopes"]
-    assert mine["scopes"]["all"]["responses"] == sum(i["status"] == "counted" for i in items)
-
-
-def test_the_province_manager_reads_every_commune_below(app, client, world, spread):
-    token = world.token("manager_province")
-    agencies = {i["agency"] for i in walk(client, token, **Q1, limit=1000)}
-    assert agencies == {"TINH", "XA-A", "XA-B"}
-    assert api(client, "/tallies", token, **Q1, agency="XA-B")[0] == 200
 
 
 # Errors ------------------------------------------------------------------------------------
@@ -502,7 +278,7 @@ FORGED_CURSOR = base64.urlsafe_b64encode(b"5").decode()
     ],
 )
 def test_bad_requests_get_a_json_error(app, client, world, path, params, status):
-    got, body = api(client, path, world.token("admin"), **params)
+    got, body = api_get(client, path, world.token("admin"), **params)
     assert got == status
     assert body["error"]["status"] == status and body["error"]["message"]
 
@@ -513,19 +289,19 @@ def test_bad_requests_get_a_json_error(app, client, world, path, params, status)
      {"cursor": "not-a-cursor"}, {"cursor": FORGED_CURSOR}],
 )  # fmt: skip
 def test_bad_paging_parameters_are_refused(app, client, world, params):
-    status, body = api(client, "/responses", world.token("admin"), **Q1, **params)
+    status, body = api_get(client, "/responses", world.token("admin"), **Q1, **params)
     assert status == 400 and body["error"]["status"] == 400
 
 
 def test_a_counter_of_another_agency_is_not_found(app, client, world):
     token = world.token("admin")
-    status, _ = api(client, "/tallies", token, **Q1, agency="XA-A", counter=world.counter_b_id)
+    status, _ = api_get(client, "/tallies", token, **Q1, agency="XA-A", counter=world.counter_b_id)
     assert status == 404
 
 
 @pytest.mark.parametrize("path", ["/tallies", "/responses", "/me"])
 def test_data_needs_a_token(client, path):
-    status, body = api(client, path, None, **Q1)
+    status, body = api_get(client, path, None, **Q1)
     assert status == 401 and body["error"]["status"] == 401
 
 
@@ -546,7 +322,7 @@ def test_the_openapi_document_is_public_and_valid(client):
 
 
 def test_me_answers_as_documented(app, client, world):
-    status, body = api(client, "/me", world.token("manager_a"))
+    status, body = api_get(client, "/me", world.token("manager_a"))
     assert status == 200 and body["agency"] == "XA-A"
 
 

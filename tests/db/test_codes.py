@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from survey_app.extensions import db
@@ -16,6 +17,9 @@ from tests.factories import (
     open_form,
     sector_id,
 )
+
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
 
 
 def codes_of(app, agency_id: int) -> list[SurveyCode]:

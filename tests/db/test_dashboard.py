@@ -23,6 +23,9 @@ from survey_app.services.review import flag_response
 from tests.factories import LOCAL_ZONE as HANOI
 from tests.factories import PROJECT_ROOT, World, add_code, fetch_page, record, words_of
 
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
+
 Q1_2025 = "from=2025-01-01&to=2025-03-31"
 FEBRUARY = datetime(2025, 2, 10, 9, 30, tzinfo=HANOI)
 # The 95% interval of S in the worked example, from its response-level counts.

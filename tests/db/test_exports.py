@@ -18,7 +18,6 @@ from survey_app.api.serialize import report_dict
 from survey_app.exports import views as export_views
 from survey_app.extensions import db
 from survey_app.models import Agency, Sector
-from survey_app.services import rollups
 from survey_app.services.filters import parse_period
 from survey_app.services.reports import build_report
 from survey_app.services.tallies import TallyFilter
@@ -27,11 +26,15 @@ from tests.factories import (
     audit_events,
     create_agency,
     create_code,
+    flag,
     record,
     seeded_app,
     sign_in,
 )
 from tests.factories import local_time as local
+
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
 
 Q1 = {"from": "2025-01-01", "to": "2025-03-31"}
 VIETNAMESE = "Cán bộ nhiệt tình, hướng dẫn chu đáo; phòng chờ hơi chật."
@@ -68,9 +71,7 @@ def stored(app, world):
         store(world.code_a, local(2025, 1, 3), "a2", dossier="HS-1")  # a duplicate
         store(world.code_a, local(2025, 2, 3), "a3", comment=FORMULA, q1="2")
         store(world.code_a, local(2025, 2, 4), "a4", comment="-2 điểm vì chờ lâu", q7="yes")
-        rollups.change_status(
-            db.session, store(world.code_a, local(2025, 2, 5), "a5"), "flagged", "manual:abuse"
-        )
+        flag(store(world.code_a, local(2025, 2, 5), "a5"))
         for n in range(3):
             store(world.code_b, local(2025, 3, 1 + n), f"b{n}", q1="3", q6=str(3 + n % 3))
         store(province_code, local(2025, 3, 31, 23, 30), "p1", q2="1")

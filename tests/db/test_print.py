@@ -15,6 +15,9 @@ from survey_app.services.codes import survey_url
 from survey_app.services.counters import revoke_code
 from tests.factories import World, add_code
 
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
+
 CALL_TO_ACTION = "Quét mã QR để đánh giá mức độ hài lòng"
 ANONYMOUS = "Phiếu ẩn danh, không cần đăng nhập, mất khoảng 1 phút."
 PAGES = ("poster", "sheet", "tent")

@@ -27,6 +27,9 @@ from tests.factories import (
     text_of,
 )
 
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
+
 CONFLICT = "Không thể khôi phục: đã có một phiếu khác được tính cho mã hồ sơ này."
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-from tests.factories import World
+from tests.factories import World, answers_over_2025
 
 FUZZ = settings(max_examples=80, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -35,6 +35,16 @@ LAST_DAYS = ["2025-06-30", "2025-12-31"]
 # within the document may rightly get a 400: "schema-valid requests are accepted" is the
 # one check left out.
 CHECKS_LEFT_OUT = [positive_data_acceptance]
+
+# The responses over 2025 are built once for the module; each test reads them in a
+# savepoint rolled back after it.
+pytestmark = pytest.mark.rows_per_module("module_world", "answered")
+
+
+@pytest.fixture(scope="module")
+def answered(shared_app: Flask, module_world: World) -> dict[str, list[Any]]:
+    """The responses over 2025 (factories.answers_over_2025), built once for the module."""
+    return answers_over_2025(shared_app, module_world)
 
 
 @pytest.fixture(params=["manager_a", "manager_province", "admin"])

@@ -10,6 +10,9 @@ from survey_app.models import ApiToken, User
 from survey_app.services.accounts import create_token, revoke_token
 from tests.factories import fetch_page
 
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
+
 
 def test_commune_manager_sees_only_their_commune(app, world):
     client = world.login(app.test_client(), "manager_a")

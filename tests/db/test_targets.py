@@ -31,6 +31,9 @@ from tests.factories import (
     text_of,
 )
 
+# One world (factories.World) for the module, built once; each test runs in a savepoint.
+pytestmark = pytest.mark.rows_per_module("module_world")
+
 O, S = Indicator.OVERALL, Indicator.SIPAS_INDEX  # noqa: E741  (the spec's letters)
 NAMED_SCOPES = ("LAND", "CONSTRUCTION", "INVESTMENT", "LAND_CONSTRUCTION_INVESTMENT")
 
