@@ -32,6 +32,34 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"databases: {where}"
 
 
+# Parallel workers (make test runs pytest -n auto --dist loadgroup): tests that share
+# something costly to build are kept on one worker, so that it is built once.
+SERIAL_GROUPS = {
+    "tests/browser/": "browser",  # one live server over the demo data, one Chromium
+    "tests/load/test_load.py": "load",  # one database and gunicorn servers for the module
+    "tests/load/test_outage.py": "outage",  # one PostgreSQL cluster for the module
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put each test that shares costly fixtures with others in an xdist group.
+
+    The browser tests and each load module go to one worker; a module marked
+    `rows_per_module` goes to one worker per database. Without workers this changes
+    nothing.
+    """
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = next((g for prefix, g in SERIAL_GROUPS.items() if path.startswith(prefix)), None)
+        if group is None and item.get_closest_marker("rows_per_module"):
+            callspec = getattr(item, "callspec", None)
+            backend = callspec.params.get("database_url", "") if callspec else ""
+            group = f"{path}[{backend}]"
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say how many tests passed on each database, so CI shows both really ran."""
     counts: dict[str, dict[str, int]] = {}

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection
 
-from survey_app import create_app, normalise_database_url
+from survey_app import create_app
 from survey_app.extensions import db
-from tests.databases import BACKENDS, POSTGRES_URL
+from tests import databases
+from tests.databases import BACKENDS
 from tests.factories import (
     World,
     answers_over_2025,
@@ -32,20 +33,20 @@ from tests.factories import (
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Return the URL of a freshly migrated test database of one kind."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Return the URL of a freshly migrated test database of one kind, this worker's own."""
+    created = False
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     else:
-        url = normalise_database_url(POSTGRES_URL or "")
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        url, created = databases.postgres_database()
     # Reference data that every test may rely on, committed once.
     seeded_app(url)
-    return url
+    yield url
+    if created:
+        databases.drop_database(url)  # WITH (FORCE): this process's pooled connections too
 
 
 @pytest.fixture(scope="session")
