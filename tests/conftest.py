@@ -16,6 +16,7 @@ that tests share are in tests/factories.py.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,32 +33,59 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"databases: {where}"
 
 
-# Parallel workers (make test runs pytest -n auto --dist loadgroup): tests that share
-# something costly to build are kept on one worker, so that it is built once.
-SERIAL_GROUPS = {
-    "tests/browser/": "browser",  # one live server over the demo data, one Chromium
-    "tests/load/test_load.py": "load",  # one database and gunicorn servers for the module
-    "tests/load/test_outage.py": "outage",  # one PostgreSQL cluster for the module
-}
+# Parallel workers --------------------------------------------------------------------------
+# make test runs pytest -n auto --dist loadgroup. The tests are handed to the workers in
+# work units, and each unit runs whole on one worker, so that what its tests share is built
+# once: all the browser tests (one live server over the demo data, one Chromium), each
+# load module (its database, its gunicorn servers, its PostgreSQL cluster), and each
+# database module on each kind of database (its rows_per_module rows; and a worker that
+# moves from SQLite to PostgreSQL and back never does it in the middle of a module).
+# The longest units go first: the load modules, then the browser tests.
+
+KINDS = ("tests/load/", "tests/browser/", "tests/db/", "tests/unit/")
+BACKEND_IN_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql)(?:-[^\]]*)?\]")
 
 
-@pytest.hookimpl(tryfirst=True)
+def work_unit(nodeid: str) -> str:
+    """Return the work unit of a test: the tests of one unit run on one worker."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith("tests/browser/"):
+        return "tests/browser/"
+    if path.startswith("tests/db/"):
+        backend = BACKEND_IN_ID.search(nodeid)
+        return f"{path}[{backend.group(1)}]" if backend else path
+    return path
+
+
+def kind_rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return next((n for n, kind in enumerate(KINDS) if path.startswith(kind)), len(KINDS))
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put each test that shares costly fixtures with others in an xdist group.
+    """Run the kinds in the order of KINDS, each in the order pytest gave it."""
+    items.sort(key=kind_rank)
 
-    The browser tests and each load module go to one worker; a module marked
-    `rows_per_module` goes to one worker per database. Without workers this changes
-    nothing.
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With --dist loadgroup, hand out the tests in the work units of `work_unit`.
+
+    (xdist's own loadgroup scheduling reads groups from a node id suffix that pytest 9.2
+    no longer lets it add, so every test would be a unit of its own.)
     """
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = next((g for prefix, g in SERIAL_GROUPS.items() if path.startswith(prefix)), None)
-        if group is None and item.get_closest_marker("rows_per_module"):
-            callspec = getattr(item, "callspec", None)
-            backend = callspec.params.get("database_url", "") if callspec else ""
-            group = f"{path}[{backend}]"
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    # Units in the order of the collection (longest kinds first), not by number of tests.
+    config.option.loadscopereorder = False
+    return WorkUnitScheduling(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

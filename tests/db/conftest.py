@@ -32,32 +32,60 @@ from tests.factories import (
 )
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """Return the URL of a freshly migrated test database of one kind, this worker's own."""
-    created = False
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    else:
-        url, created = databases.postgres_database()
-    # Reference data that every test may rely on, committed once.
-    seeded_app(url)
-    yield url
-    if created:
-        databases.drop_database(url)  # WITH (FORCE): this process's pooled connections too
+class TestDatabases:
+    """This process's test databases, one per kind, each with its one app, made when first
+    asked for and kept to the end of the run.
+
+    A worker may run tests on SQLite, then on PostgreSQL, then on SQLite again: the
+    databases are not made again when the kind changes.
+    """
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.apps: dict[str, Flask] = {}
+        self.created: list[str] = []
+
+    def app(self, backend: str) -> Flask:
+        if backend not in self.apps:
+            if backend == "sqlite":
+                url = f"sqlite:///{self.tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+            else:
+                url, created = databases.postgres_database()
+                if created:
+                    self.created.append(url)
+            # Migrated, with the reference data every test may rely on, committed once.
+            seeded_app(url)
+            self.apps[backend] = create_app({"DATABASE_URL": url})
+        return self.apps[backend]
+
+    def drop_created(self) -> None:
+        for url in self.created:
+            databases.drop_database(url)  # WITH (FORCE): our pooled connections too
 
 
 @pytest.fixture(scope="session")
-def shared_app(database_url: str) -> Flask:
-    """The one app on a test database for the whole run.
+def test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+    store = TestDatabases(tmp_path_factory)
+    yield store
+    store.drop_created()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def shared_app(request: pytest.FixtureRequest, test_databases: TestDatabases) -> Flask:
+    """The one app on a freshly migrated test database of one kind, for the whole run.
 
     Creating an app costs far more than most tests; the `app` fixture lends this one to
     each test and puts back whatever a test may change. A test that needs other settings
     from the start creates an app of its own (factories.make_app, or create_app).
     """
-    return create_app({"DATABASE_URL": database_url})
+    return test_databases.app(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(shared_app: Flask) -> str:
+    """Return the URL of the test database (this worker's own) of the test's kind."""
+    url: str = shared_app.config["DATABASE_URL"]
+    return url
 
 
 # What the app keeps between requests in its own process: the rate limits' counts and the
