@@ -26,6 +26,8 @@ PUBLIC = {
     "survey.find",
     "survey.show",
     "survey.thanks",
+    "survey.receipt",
+    "survey.receipt_thanks",
     "counters.qr_svg",
     "counters.qr_png",
     "api.openapi_document",
