@@ -36,7 +36,7 @@ PUBLIC = {
     "auth.logout",
     "auth.reset_password",
 }
-TOKEN_ONLY = {"api.me", "api.tallies", "api.responses"}
+TOKEN_ONLY = {"api.me", "api.tallies", "api.responses", "api.mint_receipts"}
 
 
 SIGNED_IN = "signed in"  # any signed-in account (its own password page)
@@ -113,7 +113,8 @@ def test_the_table_says_who_may_do_what():
     for action in ("code.create", "code.replace", "code.revoke"):
         assert set(PERMISSIONS[action].roles) == code_keepers
         assert PERMISSIONS[action].reach is Reach.OWN
-    for action in ("figures.view", "figures.export", "responses.review", "api.read"):
+    for action in ("figures.view", "figures.export", "responses.review", "api.read",
+                   "receipts.mint"):
         assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
         assert PERMISSIONS[action].reach is Reach.SCOPE
     for action in ("accounts.manage", "agencies.manage", "sectors.manage", "targets.manage",
@@ -170,4 +171,5 @@ def test_access_matrix(app, world, persona):
 def test_token_routes_refuse_a_session_without_a_token(app, world, endpoint):
     client = world.login(app.test_client(), "admin")
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    assert client.get(rule.rule).status_code == 401
+    method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+    assert client.open(rule.rule, method=method).status_code == 401

@@ -7,6 +7,7 @@ from typing import Any
 from survey_app.models import LANGUAGES, RESPONSE_STATUSES, ROLES
 from survey_app.questionnaire import (
     CURRENT,
+    DOSSIER_MAX_LENGTH,
     INTEGRITY_ANSWERS,
     INTEGRITY_KEY,
     RATING_KEYS,
@@ -14,6 +15,7 @@ from survey_app.questionnaire import (
     WISH_KEY,
 )
 from survey_app.services.filters import FIRST_YEAR, LAST_YEAR
+from survey_app.services.receipts import MAX_DOSSIERS_PER_CALL
 from survey_app.services.responses import RESPONSE_FIELDS
 from survey_app.services.seed import ALL_SECTORS
 from survey_app.sipas import ELEMENT_KEYS, Indicator, Status
@@ -274,6 +276,50 @@ SCHEMAS: dict[str, Any] = {
             "questionnaire_version": {"type": "string"},
         },
     },
+    "ReceiptRequest": {
+        "type": "object",
+        "required": ["agency", "sector", "dossiers"],
+        "additionalProperties": False,
+        "properties": {
+            "agency": {"type": "string", "description": "Agency code, e.g. XA-CUAVIET."},
+            "sector": {"type": "string", "description": "Sector code, e.g. DAT_DAI."},
+            "dossiers": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_DOSSIERS_PER_CALL,
+                "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": DOSSIER_MAX_LENGTH,
+                    "description": "A dossier code as printed on its receipt; it needs at "
+                    "least one letter or digit.",
+                },
+            },
+        },
+    },
+    "ReceiptLinks": {
+        "type": "object",
+        "required": ["links"],
+        "properties": {
+            "links": {
+                "type": "array",
+                "description": "One link per dossier, in the order given.",
+                "items": {
+                    "type": "object",
+                    "required": ["dossier", "url"],
+                    "properties": {
+                        "dossier": {"type": "string", "description": "As it was given."},
+                        "url": {
+                            "type": "string",
+                            "format": "uri",
+                            "description": "PUBLIC_BASE_URL/r/ and a 44-character token: "
+                            "print it as a QR code on the dossier's receipt.",
+                        },
+                    },
+                },
+            },
+        },
+    },
     "ResponsePage": {
         "type": "object",
         "required": ["items", "next"],
@@ -342,6 +388,35 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/receipts": {
+        "post": {
+            "operationId": "mintReceipts",
+            "summary": "Receipt links, one per dossier, for the receipts of an agency and sector.",
+            "description": "Each link opens the survey form for its dossier (without asking "
+            "for the dossier code), from the day of the call until RECEIPT_VALID_DAYS later; "
+            "a dossier is counted once, whether answered through its link or at a counter. "
+            "The links are signed with the agency's newest active receipt key, exactly as "
+            "the one-stop system would sign them offline (docs/receipts.md); the same "
+            "dossier on the same day gives the same link. The token's owner must have the "
+            "agency within their scope.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("ReceiptRequest")}},
+            },
+            "responses": {
+                "200": _json_response("The links.", "ReceiptLinks"),
+                "400": _error_response(
+                    "The body is not such an object, or a dossier code is empty or too long."
+                ),
+                "401": UNAUTHORIZED,
+                "403": _error_response("The agency is outside the token owner's scope."),
+                "404": _error_response("No agency or sector with that code."),
+                "409": _error_response(
+                    "The agency has no active receipt key: flask receipts key create."
+                ),
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "openapi",
@@ -366,8 +441,8 @@ def document() -> dict[str, Any]:
             "title": "survey_app API",
             "version": API_VERSION,
             "description": "Citizen-satisfaction figures (SIPAS style) and responses, read "
-            "with a personal token within its owner's scope. Percentages are 0..100, "
-            "unrounded.",
+            "with a personal token within its owner's scope, and receipt links minted for "
+            "the agencies in it. Percentages are 0..100, unrounded.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
