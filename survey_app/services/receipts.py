@@ -58,7 +58,8 @@ TAG_BYTES = 12
 # version, key id, agency id, sector id, issue day, dossier digest: the bytes the tag covers.
 _SIGNED = struct.Struct(">BIIHH8s")
 TOKEN_BYTES = _SIGNED.size + TAG_BYTES  # 33
-TOKEN_LENGTH = 44  # 33 bytes in base64 fill 44 characters exactly: no padding, no spare bits
+# 33 bytes in base64 fill 44 characters exactly: no padding, no spare bits.
+TOKEN_LENGTH = TOKEN_BYTES * 4 // 3
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{44}")
 DIGEST_LABEL = b"dossier:"
 TAG_LABEL = b"receipt-v1:"
@@ -184,9 +185,9 @@ def read_token(text: object) -> ReceiptToken:
     if not looks_like_token(text):
         raise ReceiptError(MALFORMED)
     assert isinstance(text, str)
-    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    raw = base64.urlsafe_b64decode(text)  # 44 characters: exactly 33 bytes, no padding
     version, key_id, agency_id, sector_id, day, digest = _SIGNED.unpack(raw[: _SIGNED.size])
-    if version != VERSION or len(raw) != TOKEN_BYTES:
+    if version != VERSION:
         raise ReceiptError(MALFORMED)
     return ReceiptToken(
         key_id=key_id,
@@ -508,19 +509,7 @@ def mint_links(
 
 def _insert_new(session: Session, rows: list[dict[str, object]]) -> None:
     """Insert the minted receipts not kept yet (another call may be keeping them now)."""
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(builder(MintedReceipt).values(rows).on_conflict_do_nothing())
-        return
-    known = set(
-        session.scalars(
-            select(MintedReceipt.digest).where(
-                MintedReceipt.key_id == rows[0]["key_id"],
-                MintedReceipt.digest.in_([row["digest"] for row in rows]),
-            )
-        )
-    )
-    session.add_all(MintedReceipt(**row) for row in rows if row["digest"] not in known)
-    session.flush()
+    is_postgresql = session.get_bind().dialect.name == "postgresql"
+    builder = postgresql_insert if is_postgresql else sqlite_insert
+    session.execute(builder(MintedReceipt).values(rows).on_conflict_do_nothing())
 
