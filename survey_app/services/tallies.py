@@ -9,7 +9,7 @@ A tally then sums a few thousand rollup rows instead of millions of responses:
 - whole months of a period are read from `tally_months` (about codes x months rows);
 - the partial months at either edge are read from `tally_days`;
 - both parts share one GROUP BY, so any grouping (sector, agency, counter, month, code,
-  status) comes out of one query.
+  status, source) comes out of one query.
 
 The rows are written by services/rollups.py; `tests/test_tallies.py` checks that they
 always equal a rebuild and a naive recount (tests/oracle.py).
@@ -40,6 +40,7 @@ from survey_app.models import (
     STATUS_COUNT_COLUMNS,
     TALLY_COUNT_COLUMNS,
     WISH_CODES,
+    SurveyCode,
     tally_days,
     tally_months,
     tally_years,
@@ -51,7 +52,7 @@ from survey_app.services.periods import (
 )
 from survey_app.sipas import ELEMENT_PAIRS, AnswerCounts, PairCounts
 
-GROUPINGS = ("none", "sector", "agency", "counter", "code", "month", "status")
+GROUPINGS = ("none", "sector", "agency", "counter", "code", "month", "status", "source")
 
 
 _GROUP_COLUMNS = {
@@ -62,6 +63,9 @@ _GROUP_COLUMNS = {
     "month": "month",
     "status": "status",
 }
+# Groupings read off the survey code of the rollup row, not off the row itself: a response's
+# source (the QR at the counter, or a receipt link) is the kind of the code it came through.
+_CODE_COLUMNS = {"source": SurveyCode.__table__.c.kind}
 
 
 @dataclass(frozen=True)
@@ -102,13 +106,21 @@ def _part(
         conditions.append(table.c.sector_id.in_(bindparam("sector_ids", expanding=True)))
     if has_statuses:
         conditions.append(table.c.status.in_(bindparam("statuses", expanding=True)))
-    columns = [table.c[_GROUP_COLUMNS[k]].label(k) for k in keys]
+    groups = [_group_column(table, k) for k in keys]
+    columns = [column.label(k) for column, k in zip(groups, keys, strict=True)]
     if alone:  # the whole read: an empty scope still sums to 0, not NULL
         columns += [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in counts]
     else:
         columns += [func.sum(table.c[c]).label(c) for c in counts]
     query = select(*columns).where(and_(*conditions))
-    return query.group_by(*(table.c[_GROUP_COLUMNS[k]] for k in keys)) if keys else query
+    if any(k in _CODE_COLUMNS for k in keys):
+        codes = SurveyCode.__table__
+        query = query.select_from(table.join(codes, codes.c.id == table.c.survey_code_id))
+    return query.group_by(*groups) if keys else query
+
+
+def _group_column(table: Any, key: str) -> Any:
+    return _CODE_COLUMNS[key] if key in _CODE_COLUMNS else table.c[_GROUP_COLUMNS[key]]
 
 
 def _read_statement(
@@ -157,7 +169,7 @@ def tally_rows(
         counts = ("responses", *counts)
     keys = [group_by] if isinstance(group_by, str) else list(group_by)
     keys = [k for k in keys if k != "none"]
-    unknown = set(keys) - set(_GROUP_COLUMNS)
+    unknown = set(keys) - set(_GROUP_COLUMNS) - set(_CODE_COLUMNS)
     if unknown:
         raise ValueError(f"unknown grouping {sorted(unknown)}; choose from {GROUPINGS}")
     days, months, years = split_by_level(flt.period, whole_years="month" not in keys)
