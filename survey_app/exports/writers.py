@@ -245,7 +245,7 @@ def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetim
     # The province first, then its communes, each by name.
     agencies = sorted(session.scalars(query), key=lambda a: (a.level != "province", a.name,
                                                              a.code))
-    for row in agency_figures(session, flt, agencies, report.book):
+    for row in agency_figures(session, flt, agencies, report.book, report.cells):
         if not row.total.raw_responses:
             continue
         named.append((_("Đơn vị (gồm các đơn vị trực thuộc)") if row.has_agencies_below
