@@ -390,7 +390,12 @@ def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = N
             for s in sorted(sectors.values(), key=lambda s: (s.position, s.code))
         },
         cells=cells,
-        sources={source: figures_of(source, by_source.get(source, {})) for source in SOURCES},
+        sources={
+            source: replace(figures, by_source={s: figures.responses if s == source else 0
+                                                for s in SOURCES})
+            for source in SOURCES
+            for figures in [figures_of(source, by_source.get(source, {}))]
+        },
         receipts=rates.receipt_counts(session, flt),
     )
 

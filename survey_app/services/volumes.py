@@ -49,8 +49,10 @@ MAX_PROBLEMS_SHOWN = 100
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
-_WHOLE_NUMBER = re.compile(r"-?[0-9]+")  # negative ones are read, to be refused by name
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")  # negative ones are read, to be refused by name
 _TABLE = cast(Table, DossierVolume.__table__)
+# A value whose problem was already named (by the JSON reader): not named again.
+_REPORTED = object()
 _BATCH = 1000
 
 
@@ -197,10 +199,22 @@ def rows_from_json(body: Any) -> list[VolumeRow]:
         if not isinstance(item, dict):
             rows.append(VolumeRow(where, None, None, None, None, "a row must be an object"))
             continue
+        shape = []
         unknown = sorted(str(k) for k in set(item) - set(COLUMNS))
-        extra = f"unknown field {', '.join(repr(k) for k in unknown)}" if unknown else ""
-        rows.append(VolumeRow(where, item.get("agency"), item.get("sector"), item.get("date"),
-                              item.get("received"), extra))
+        if unknown:
+            shape.append(f"unknown field {', '.join(repr(k) for k in unknown)}")
+        # JSON says what a value is: a number written as text, or a date with blanks around
+        # it, is a mistake of the sender (the CSV reader, fed by spreadsheets, is kinder).
+        received = item.get("received")
+        if isinstance(received, str):
+            shape.append(f"received {received!r} must be a JSON integer, not text")
+            received = _REPORTED
+        when = item.get("date")
+        if isinstance(when, str) and when != when.strip():
+            shape.append(f"date {when!r} has blanks around it")
+            when = _REPORTED
+        rows.append(VolumeRow(where, item.get("agency"), item.get("sector"), when, received,
+                              "; ".join(shape)))
     return rows
 
 
@@ -221,6 +235,8 @@ def _code(value: Any, name: str) -> tuple[str, str]:
 
 def _date(value: Any, today: date) -> tuple[date | None, bool, str]:
     """Return (first day, is a month, problem) of a date written YYYY-MM-DD or YYYY-MM."""
+    if value is _REPORTED:
+        return None, False, ""
     if value is not None and not isinstance(value, str):
         return None, False, "date must be text, written YYYY-MM-DD or YYYY-MM"
     text = _text(value)
@@ -242,9 +258,11 @@ def _date(value: Any, today: date) -> tuple[date | None, bool, str]:
 
 
 def _received(value: Any) -> tuple[int | None, str]:
-    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+    if value is _REPORTED:
+        return None, ""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None, "missing received"
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         number = int(value.strip())
@@ -345,7 +363,7 @@ def save(session: Session, volumes: list[Volume]) -> LoadResult:
             DossierVolume.sector_id.in_(sector_ids),
             DossierVolume.day.between(first, last),
         )
-    ).tuples())
+    ).all())
     by_month: dict[tuple[int, int, date], list[date]] = {}
     for agency_id, sector_id, day in stored:
         by_month.setdefault((agency_id, sector_id, month_start(day)), []).append(day)
