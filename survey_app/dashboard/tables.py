@@ -321,7 +321,7 @@ def rates_note(rows: Sequence[Row]) -> str:
     if not any(row.rate is not None and row.rate.dossiers is not None for row in rows):
         return ""
     return _("Tỷ lệ phản hồi: phiếu được tính trên số hồ sơ tiếp nhận. «Cần xem lại»: tỷ lệ "
-             "trên 100%%, hoặc cao hơn nhiều so với các đơn vị khác, thường là dấu hiệu cán bộ "
+             "trên 100%, hoặc cao hơn nhiều so với các đơn vị khác, thường là dấu hiệu cán bộ "
              "trả lời thay người dân.")
 
 

@@ -161,11 +161,13 @@ class Measure:
 def measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
     """Return one indicator of a figure over its counted responses, judged.
 
-    Beside it, the same with each sector weighted by its dossiers, where defined.
+    Beside it, the same with each sector weighted by its dossiers, where defined and where
+    it pools several sectors (for one sector the two are the same).
     """
     shown = _measure(figures.scores, indicator, figures.target(indicator))
-    weighted = None if figures.weighted is None else figures.weighted.get(indicator)
-    return replace(shown, weighted=weighted)
+    if figures.weighted is None or figures.pooled_sectors < 2:
+        return shown
+    return replace(shown, weighted=figures.weighted.get(indicator))
 
 
 def raw_measure(figures: ScopeFigures, indicator: Indicator) -> Measure:

@@ -207,6 +207,8 @@ class ScopeFigures:
     # O and S with each sector weighted by its dossiers; None unless the volumes cover it.
     weighted: dict[Indicator, float | None] | None = None
     rate_flag: str | None = None  # rates.ABOVE_100, rates.FAR_ABOVE_PEERS or None
+    # How many sectors with counted responses a scope pools (weighting one changes nothing).
+    pooled_sectors: int = 0
 
     @property
     def responses(self) -> int:
@@ -363,6 +365,7 @@ def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = N
             with_volumes(figures, cells.volumes_of(None, scope.sector_ids)),
             targets=book.checks_for_scope(figures.scores, year, scope),
             weighted=weighted_by_dossiers(cells, sector_scores, ids),
+            pooled_sectors=sum(1 for i in ids if sector_scores[i].responses),
         )
 
     per_sector = {}
@@ -373,6 +376,7 @@ def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = N
             with_volumes(figures, cells.volumes_of(None, {sector_id})),
             targets=book.checks_for_sectors(figures.scores, year, {sector_id}),
             weighted=weighted_by_dossiers(cells, sector_scores, {sector_id}),
+            pooled_sectors=1 if figures.responses else 0,
         )
     by_source = answers_by_status(session, flt, "source")
     return Report(
