@@ -1,7 +1,7 @@
 """Response rates, the source of responses, and the receipts answered, for a tally filter.
 
 A response rate is counted responses ÷ dossiers received × 100 (docs/methodology.md,
-section 7). Both come from the same cells, (agency, sector): the counted responses of each
+section 10). Both come from the same cells, (agency, sector): the counted responses of each
 cell by source from the rollups (never by counting the responses table), the dossiers
 loaded for it (services/volumes.py). `RateCells` holds them once per filter and answers
 for any set of agencies and sectors, so a scope, a sector and an agency row of the same
