@@ -262,6 +262,8 @@ def test_an_agency_outside_the_scope_refuses_the_whole_load(app, client, world):
                                            ("XA-B", "HO_TICH", "2025-03-04", 3),
                                            ("TINH", "HO_TICH", "2025-03-04", 3)))
     assert status == 403
+    assert body["error"]["message"] == (
+        "2 rows name an agency outside your scope; nothing was loaded")
     assert body["error"]["problems"] == [
         "volumes[1]: agency XA-B is outside your scope",
         "volumes[2]: agency TINH is outside your scope",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -49,13 +49,38 @@ class Volumes:
 NO_VOLUMES = Volumes(dict.fromkeys(SOURCES, 0), None, False)
 
 
-@dataclass(frozen=True)
 class RateCells:
-    """The counted responses and the dossiers of a filter, by agency and sector."""
+    """The counted responses and the dossiers of a filter, by agency and sector.
 
-    responses: Mapping[tuple[int, int, str], int]  # (agency, sector, source) -> counted
-    dossiers: Mapping[tuple[int, int], int]  # (agency, sector) -> received, when loaded
-    uncovered: frozenset[tuple[int, int]]  # cells with counted responses in a month without
+    Indexed by agency and by sector, so that the rows of a report (a scope, each sector,
+    each agency with the agencies below it) read only their own cells.
+    """
+
+    def __init__(
+        self,
+        responses: Mapping[tuple[int, int, str], int],  # (agency, sector, source) -> counted
+        dossiers: Mapping[tuple[int, int], int],  # (agency, sector) -> received, when loaded
+        uncovered: frozenset[tuple[int, int]],  # with counted responses in a month without
+    ) -> None:
+        self.responses = responses
+        self.dossiers = dossiers
+        self.uncovered = uncovered
+        self._everything = _Cells()
+        self._by_agency: dict[int, _Cells] = {}
+        self._by_sector: dict[int, _Cells] = {}
+        for (agency_id, sector_id, source), n in responses.items():
+            for cells in self._indexes(agency_id, sector_id):
+                cells.responses.append((agency_id, sector_id, source, n))
+        for (agency_id, sector_id), n in dossiers.items():
+            for cells in self._indexes(agency_id, sector_id):
+                cells.dossiers.append((agency_id, sector_id, n))
+        for agency_id, sector_id in uncovered:
+            for cells in self._indexes(agency_id, sector_id):
+                cells.uncovered.append((agency_id, sector_id))
+
+    def _indexes(self, agency_id: int, sector_id: int) -> list[_Cells]:
+        return [self._everything, self._by_agency.setdefault(agency_id, _Cells()),
+                self._by_sector.setdefault(sector_id, _Cells())]
 
     def volumes_of(self, agency_ids: Collection[int] | None = None,
                    sector_ids: Collection[int] | None = None) -> Volumes:
@@ -63,20 +88,38 @@ class RateCells:
 
         None means every agency (or sector) of the filter.
         """
+        if agency_ids is not None:
+            parts = [self._by_agency[a] for a in set(agency_ids) if a in self._by_agency]
+        elif sector_ids is not None:
+            parts = [self._by_sector[s] for s in set(sector_ids) if s in self._by_sector]
+        else:
+            parts = [self._everything]
+
         def within(agency_id: int, sector_id: int) -> bool:
             return ((agency_ids is None or agency_id in agency_ids)
                     and (sector_ids is None or sector_id in sector_ids))
 
         by_source = dict.fromkeys(SOURCES, 0)
-        for (agency_id, sector_id, source), n in self.responses.items():
-            if within(agency_id, sector_id):
-                by_source[source] = by_source.get(source, 0) + n
-        loaded = [n for (a, s), n in self.dossiers.items() if within(a, s)]
+        loaded: list[int] = []
+        is_covered = True
+        for part in parts:
+            for agency_id, sector_id, source, n in part.responses:
+                if within(agency_id, sector_id):
+                    by_source[source] = by_source.get(source, 0) + n
+            loaded += [n for a, s, n in part.dossiers if within(a, s)]
+            is_covered = is_covered and not any(within(a, s) for a, s in part.uncovered)
         return Volumes(
             by_source=by_source,
             dossiers=sum(loaded) if loaded else None,
-            is_complete=bool(self.dossiers) and not any(within(a, s) for a, s in self.uncovered),
+            is_complete=bool(self.dossiers) and is_covered,
         )
+
+
+@dataclass
+class _Cells:
+    responses: list[tuple[int, int, str, int]] = field(default_factory=list)
+    dossiers: list[tuple[int, int, int]] = field(default_factory=list)
+    uncovered: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _as_date(value: Any) -> date:

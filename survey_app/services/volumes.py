@@ -331,8 +331,9 @@ def check(
                 and received is not None:
             volumes.append(Volume(agency_id, sector_id, day, received, is_month))
     if forbidden:
-        raise VolumeError(f"{len(forbidden)} {_rows(len(forbidden))} name an agency outside "
-                          "your scope; nothing was loaded", forbidden, is_forbidden=True)
+        names = "row names" if len(forbidden) == 1 else "rows name"
+        raise VolumeError(f"{len(forbidden)} {names} an agency outside your scope; nothing "
+                          "was loaded", forbidden, is_forbidden=True)
     if problems:
         raise VolumeError(f"{len(problems)} {_rows(len(problems))} wrong; nothing was loaded",
                           problems)
