@@ -491,3 +491,19 @@ def test_without_volumes_the_tables_have_no_rate_columns(app, world):
     html = client.get("/dashboard/?period=this_year").get_data(as_text=True)
     assert "Hồ sơ tiếp nhận" not in html.split('id="by-sector"', 1)[1]
     assert "Tỷ lệ phản hồi: chưa có số hồ sơ tiếp nhận" in html
+
+
+def test_without_receipt_codes_every_counted_response_is_a_counters(app, world):
+    world.add_response_a(app)
+    with app.app_context():
+        flt = TallyFilter(Period(date(2000, 1, 1), datetime.now(VN).date()))
+        report = build_report(db.session, flt)
+        assert report.scopes["all"].by_source == {"counter": 1, "receipt": 0}
+        assert report.sources["counter"].responses == 1
+        assert report.sources["receipt"].responses == 0
+        agencies = list(db.session.scalars(select(Agency).order_by(Agency.code)))
+        rows = {r.agency.code: r for r in agency_figures(db.session, flt, agencies,
+                                                         report.book)}
+        assert rows["TINH"].total.by_source == {"counter": 1, "receipt": 0}
+        assert rows["TINH"].own.by_source == {"counter": 0, "receipt": 0}
+        assert rows["XA-A"].own.by_source == {"counter": 1, "receipt": 0}

@@ -1,11 +1,11 @@
 """Response rates, the source of responses, and the receipts answered, for a tally filter.
 
 A response rate is counted responses ÷ dossiers received × 100 (docs/methodology.md,
-section 10). Both come from the same cells, (agency, sector): the counted responses of each
-cell by source from the rollups (never by counting the responses table), the dossiers
-loaded for it (services/volumes.py). `RateCells` holds them once per filter and answers
-for any set of agencies and sectors, so a scope, a sector and an agency row of the same
-report add up the same cells.
+section 10): the counted responses of a figure come from the rollups with the figure
+itself, its dossiers from the volumes loaded (services/volumes.py) for the same agencies,
+sectors and period. `RateCells` holds the dossiers of a filter by (agency, sector) once per
+report and answers for any set of agencies and sectors, so a scope, a sector and an agency
+row of the same report add up the same cells.
 
 Volumes "cover" a figure when every agency, sector and month holding counted responses of
 it has dossiers loaded: only then is its rate judged implausible, or its sectors weighted
@@ -15,17 +15,17 @@ by their dossiers. A rate on volumes that miss some of its responses would be to
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from survey_app.models import SOURCES, DossierDigest, MintedReceipt, Response
-from survey_app.services.tallies import TallyFilter, tally_rows
-from survey_app.services.volumes import monthly_volumes
+from survey_app.models import DossierDigest, DossierVolume, MintedReceipt, Response
+from survey_app.services.tallies import TallyFilter, tally_query
+from survey_app.services.volumes import next_month_of, volume_cells, volume_conditions
 
 # Why a rate is marked for review (the usual sign of staff answering for citizens).
 ABOVE_100 = "above_100"  # more counted responses than dossiers received
@@ -39,18 +39,14 @@ _K = TypeVar("_K")
 
 @dataclass(frozen=True)
 class Volumes:
-    """What a figure's rate is made of: its counted responses by source, its dossiers."""
+    """The dossiers of a figure, and whether they cover every one of its counted responses."""
 
-    by_source: dict[str, int]
     dossiers: int | None  # None: no volume loaded for these agencies, sectors and period
     is_complete: bool  # every agency, sector and month with counted responses has volumes
 
 
-NO_VOLUMES = Volumes(dict.fromkeys(SOURCES, 0), None, False)
-
-
 class RateCells:
-    """The counted responses and the dossiers of a filter, by agency and sector.
+    """The dossiers of a filter by agency and sector, and the cells they leave uncovered.
 
     Indexed by agency and by sector, so that the rows of a report (a scope, each sector,
     each agency with the agencies below it) read only their own cells.
@@ -58,19 +54,14 @@ class RateCells:
 
     def __init__(
         self,
-        responses: Mapping[tuple[int, int, str], int],  # (agency, sector, source) -> counted
         dossiers: Mapping[tuple[int, int], int],  # (agency, sector) -> received, when loaded
         uncovered: frozenset[tuple[int, int]],  # with counted responses in a month without
     ) -> None:
-        self.responses = responses
         self.dossiers = dossiers
         self.uncovered = uncovered
         self._everything = _Cells()
-        self._by_agency: dict[int, _Cells] = {}
-        self._by_sector: dict[int, _Cells] = {}
-        for (agency_id, sector_id, source), n in responses.items():
-            for cells in self._indexes(agency_id, sector_id):
-                cells.responses.append((agency_id, sector_id, source, n))
+        self._by_agency: defaultdict[int, _Cells] = defaultdict(_Cells)
+        self._by_sector: defaultdict[int, _Cells] = defaultdict(_Cells)
         for (agency_id, sector_id), n in dossiers.items():
             for cells in self._indexes(agency_id, sector_id):
                 cells.dossiers.append((agency_id, sector_id, n))
@@ -79,12 +70,11 @@ class RateCells:
                 cells.uncovered.append((agency_id, sector_id))
 
     def _indexes(self, agency_id: int, sector_id: int) -> list[_Cells]:
-        return [self._everything, self._by_agency.setdefault(agency_id, _Cells()),
-                self._by_sector.setdefault(sector_id, _Cells())]
+        return [self._everything, self._by_agency[agency_id], self._by_sector[sector_id]]
 
     def volumes_of(self, agency_ids: Collection[int] | None = None,
                    sector_ids: Collection[int] | None = None) -> Volumes:
-        """Return the responses by source and the dossiers of some agencies and sectors.
+        """Return the dossiers of some agencies and sectors, and whether they cover them.
 
         None means every agency (or sector) of the filter.
         """
@@ -99,51 +89,50 @@ class RateCells:
             return ((agency_ids is None or agency_id in agency_ids)
                     and (sector_ids is None or sector_id in sector_ids))
 
-        by_source = dict.fromkeys(SOURCES, 0)
-        loaded: list[int] = []
-        is_covered = True
-        for part in parts:
-            for agency_id, sector_id, source, n in part.responses:
-                if within(agency_id, sector_id):
-                    by_source[source] = by_source.get(source, 0) + n
-            loaded += [n for a, s, n in part.dossiers if within(a, s)]
-            is_covered = is_covered and not any(within(a, s) for a, s in part.uncovered)
-        return Volumes(
-            by_source=by_source,
-            dossiers=sum(loaded) if loaded else None,
-            is_complete=bool(self.dossiers) and is_covered,
-        )
+        loaded = [n for part in parts for a, s, n in part.dossiers if within(a, s)]
+        is_covered = not any(within(a, s) for part in parts for a, s in part.uncovered)
+        return Volumes(sum(loaded) if loaded else None, bool(self.dossiers) and is_covered)
 
 
 @dataclass
 class _Cells:
-    responses: list[tuple[int, int, str, int]] = field(default_factory=list)
     dossiers: list[tuple[int, int, int]] = field(default_factory=list)
     uncovered: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def rate_cells(session: Session, flt: TallyFilter) -> RateCells:
-    """Read the counted responses (one rollup read) and the dossiers of a filter, by cell."""
+    """Read the dossiers of a filter by cell, and the cells they leave uncovered.
+
+    Without any volume loaded for the filter (a counter, or a deployment that loads none)
+    nothing is covered and the rollups are not read at all.
+    """
+    dossiers = volume_cells(session, flt)
+    return RateCells(dossiers, uncovered_cells(session, flt) if dossiers else frozenset())
+
+
+def uncovered_cells(session: Session, flt: TallyFilter) -> frozenset[tuple[int, int]]:
+    """Return the (agency, sector) cells with counted responses in a month without volumes.
+
+    One statement: the rollups' counted responses by agency, sector and month, each month
+    looked up in the volumes' primary key (agency, sector, day), so the database returns
+    only the few cells left uncovered, not every month of every cell.
+    """
     counted = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids,
                           ("counted",))
-    monthly = monthly_volumes(session, flt)
-    responses: dict[tuple[int, int, str], int] = {}
-    uncovered: set[tuple[int, int]] = set()
-    for row in tally_rows(session, counted, ["agency", "sector", "source", "month"],
-                          counts=("responses",)):
-        cell = (int(row["agency"]), int(row["sector"]))
-        key = (*cell, str(row["source"]))
-        responses[key] = responses.get(key, 0) + int(row["responses"])
-        if (*cell, _as_date(row["month"])) not in monthly:
-            uncovered.add(cell)
-    dossiers: dict[tuple[int, int], int] = {}
-    for (agency_id, sector_id, _month), n in monthly.items():
-        dossiers[(agency_id, sector_id)] = dossiers.get((agency_id, sector_id), 0) + n
-    return RateCells(responses, dossiers, frozenset(uncovered))
+    statement, parameters = tally_query(counted, ["agency", "sector", "month"], ("responses",))
+    answered = statement.subquery("answered")
+    loaded = exists().where(
+        DossierVolume.agency_id == answered.c.agency,
+        DossierVolume.sector_id == answered.c.sector,
+        DossierVolume.day >= answered.c.month,
+        DossierVolume.day < next_month_of(session, answered.c.month),
+        *volume_conditions(flt),
+    )
+    query = (
+        select(answered.c.agency, answered.c.sector).distinct()
+        .where(answered.c.responses > 0, ~loaded)
+    )
+    return frozenset((int(a), int(s)) for a, s in session.execute(query, parameters))
 
 
 def response_rate(responses: int, dossiers: int | None) -> float | None:

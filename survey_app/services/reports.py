@@ -1,9 +1,10 @@
 """The figures of a period and filter, each judged against the target of its own indicator.
 
 One function, `build_report`, feeds the dashboard, the print report, the exports and the API
-alike: it counts by sector and status in SQL (one rollup read), pools the sectors into the
-target scopes (all sectors, land, construction, investment, the three pooled, and any scope
-a deployment adds) and scores each with `sipas.py`. Scopes are pooled, never averaged.
+alike: it counts by sector, source and status in SQL (one rollup read), pools the sectors
+into the target scopes (all sectors, land, construction, investment, the three pooled, and
+any scope a deployment adds) and scores each with `sipas.py`. Scopes are pooled, never
+averaged.
 
 Beside the figures, each scope, sector and agency carries its counted responses by source,
 the dossiers received, its response rate and whether that rate looks implausible
@@ -28,10 +29,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from survey_app import sipas
 from survey_app.models import SOURCES, Agency, Sector, Target, TargetScope, TargetYear
-from survey_app.services import rates
+from survey_app.services import rates, tallies
 from survey_app.services.periods import Period
 from survey_app.services.rates import RateCells, ReceiptCounts, Volumes
-from survey_app.services.tallies import TallyFilter, answers_by_status
+from survey_app.services.tallies import (
+    TallyFilter,
+    answers_by_source_and_status,
+    answers_by_status,
+)
 from survey_app.sipas import Indicator
 
 INDICATORS: tuple[Indicator, ...] = tuple(Indicator)
@@ -253,11 +258,25 @@ def figures_of(key: str, by_status: Mapping[str, sipas.AnswerCounts]) -> ScopeFi
     )
 
 
-def with_volumes(figures: ScopeFigures, volumes: Volumes) -> ScopeFigures:
+BySource = Mapping[str, Mapping[str, sipas.AnswerCounts]]  # {source: {status: counts}}
+
+
+def counted_by_source(parts: Iterable[BySource]) -> dict[str, int]:
+    """Return the counted responses of each source, over disjoint parts."""
+    counted = dict.fromkeys(SOURCES, 0)
+    for part in parts:
+        for source, by_status in part.items():
+            found = by_status.get(COUNTED)
+            counted[source] = counted.get(source, 0) + (found.responses if found else 0)
+    return counted
+
+
+def with_volumes(figures: ScopeFigures, by_source: dict[str, int],
+                 volumes: Volumes) -> ScopeFigures:
     """Add the responses by source, the dossiers and the implausible-rate mark to a figure."""
     return replace(
         figures,
-        by_source=volumes.by_source,
+        by_source=by_source,
         dossiers=volumes.dossiers,
         volumes_complete=volumes.is_complete,
         rate_flag=rates.rate_flag(figures.responses, volumes),
@@ -285,6 +304,34 @@ def weighted_by_dossiers(
     return weighted if any(value is not None for value in weighted.values()) else None
 
 
+def _sources_pooled(by_source: BySource) -> dict[str, sipas.AnswerCounts]:
+    """Pool the sources of one group, status by status."""
+    if len(by_source) == 1:
+        return dict(next(iter(by_source.values())))
+    return _pooled(by_source.values())
+
+
+def source_figures(
+    groups: Iterable[BySource], everything: Mapping[str, sipas.AnswerCounts]
+) -> dict[str, ScopeFigures]:
+    """Return the figures of each source over disjoint groups (not judged).
+
+    `everything` is the groups pooled: the figures of the one source there is, if so.
+    """
+    groups = list(groups)
+    present = {source for group in groups for source in group}
+    result = {}
+    for source in SOURCES:
+        if present <= {source}:
+            pooled = dict(everything) if present else {}
+        else:
+            pooled = _pooled(group.get(source, {}) for group in groups)
+        figures = figures_of(source, pooled)
+        result[source] = replace(figures, by_source={
+            s: figures.responses if s == source else 0 for s in SOURCES})
+    return result
+
+
 def _pooled(parts: Iterable[Mapping[str, sipas.AnswerCounts]]) -> dict[str, sipas.AnswerCounts]:
     """Pool the counts of disjoint parts, status by status."""
     by_status: dict[str, list[sipas.AnswerCounts]] = {}
@@ -309,7 +356,7 @@ class Report:
     # Every sector's labels by id, in the sectors' order: what a scope pools, in words.
     sector_names: dict[int, tuple[str, str]] = field(default_factory=dict)
     # The counted responses by source and the dossiers of the filter, cell by cell.
-    cells: RateCells = field(default_factory=lambda: RateCells({}, {}, frozenset()))
+    cells: RateCells = field(default_factory=lambda: RateCells({}, frozenset()))
     # The figures of each source (counter, receipt) over the whole filter, not judged.
     sources: dict[str, ScopeFigures] = field(default_factory=dict)
     # Receipt links minted in the period and answered; None for a counter.
@@ -350,35 +397,39 @@ def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = N
     book = book or load_target_book(session)
     year = flt.period.end.year
     sectors = {s.id: s for s in session.scalars(select(Sector))}
-    by_sector = answers_by_status(session, flt, "sector")
+    # One read gives every sector's answers by source and status.
+    by_sector_source = answers_by_source_and_status(session, flt, "sector")
+    by_sector = {sector_id: _sources_pooled(parts)
+                 for sector_id, parts in by_sector_source.items()}
     cells = rates.rate_cells(session, flt)
-    sector_scores = {
-        sector_id: sipas.score(parts.get(COUNTED, sipas.AnswerCounts()))
-        for sector_id, parts in by_sector.items()
-    }
-
-    scopes = {}
-    for scope in book.scopes:
-        ids = [i for i in by_sector if scope.sector_ids is None or i in scope.sector_ids]
-        figures = figures_of(scope.code, _pooled(by_sector[i] for i in ids))
-        scopes[scope.code] = replace(
-            with_volumes(figures, cells.volumes_of(None, scope.sector_ids)),
-            targets=book.checks_for_scope(figures.scores, year, scope),
-            weighted=weighted_by_dossiers(cells, sector_scores, ids),
-            pooled_sectors=sum(1 for i in ids if sector_scores[i].responses),
-        )
 
     per_sector = {}
     for sector_id in sorted(by_sector, key=lambda i: (sectors[i].position, sectors[i].code)):
         code = sectors[sector_id].code
         figures = figures_of(code, by_sector[sector_id])
         per_sector[code] = replace(
-            with_volumes(figures, cells.volumes_of(None, {sector_id})),
+            with_volumes(figures, counted_by_source([by_sector_source[sector_id]]),
+                         cells.volumes_of(None, {sector_id})),
             targets=book.checks_for_sectors(figures.scores, year, {sector_id}),
-            weighted=weighted_by_dossiers(cells, sector_scores, {sector_id}),
+            weighted=weighted_by_dossiers(cells, {sector_id: figures.scores}, {sector_id}),
             pooled_sectors=1 if figures.responses else 0,
         )
-    by_source = answers_by_status(session, flt, "source")
+    sector_scores = {i: per_sector[sectors[i].code].scores for i in by_sector}
+
+    everything = _pooled(by_sector.values())
+    scopes = {}
+    for scope in book.scopes:
+        ids = [i for i in by_sector if scope.sector_ids is None or i in scope.sector_ids]
+        pooled = everything if scope.sector_ids is None else _pooled(by_sector[i] for i in ids)
+        figures = figures_of(scope.code, pooled)
+        scopes[scope.code] = replace(
+            with_volumes(figures, counted_by_source(by_sector_source[i] for i in ids),
+                         cells.volumes_of(None, scope.sector_ids)),
+            targets=book.checks_for_scope(figures.scores, year, scope),
+            weighted=weighted_by_dossiers(cells, sector_scores, ids),
+            pooled_sectors=sum(1 for i in ids if sector_scores[i].responses),
+        )
+
     return Report(
         period=flt.period,
         target_year=book.year_for(year),
@@ -394,12 +445,7 @@ def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = N
             for s in sorted(sectors.values(), key=lambda s: (s.position, s.code))
         },
         cells=cells,
-        sources={
-            source: replace(figures, by_source={s: figures.responses if s == source else 0
-                                                for s in SOURCES})
-            for source in SOURCES
-            for figures in [figures_of(source, by_source.get(source, {}))]
-        },
+        sources=source_figures(by_sector_source.values(), everything),
         receipts=rates.receipt_counts(session, flt),
     )
 
@@ -456,6 +502,20 @@ def agency_figures(
     those of the other agencies listed is marked, as is any rate above 100%.
     """
     by_agency = answers_by_status(session, flt, "agency")
+    by_agency_source = tallies.counted_by_source(session, flt, "agency")
+
+    def sources_of(agency_ids: Iterable[int]) -> dict[str, int]:
+        ids = list(agency_ids)
+        if by_agency_source is None:  # every response came from a counter
+            counted = sum(by_agency[i][COUNTED].responses for i in ids
+                          if COUNTED in by_agency.get(i, {}))
+            return {**dict.fromkeys(SOURCES, 0), "counter": counted}
+        result = dict.fromkeys(SOURCES, 0)
+        for i in ids:
+            for source, n in by_agency_source.get(i, {}).items():
+                result[source] = result.get(source, 0) + n
+        return result
+
     if cells is None:
         cells = rates.rate_cells(session, flt)
     children: dict[int | None, list[int]] = {}
@@ -480,9 +540,9 @@ def agency_figures(
         own = figures_of(agency.code, by_agency.get(agency.id, {}))
         rows.append(AgencyFigures(
             agency,
-            replace(with_volumes(total, cells.volumes_of(set(ids))),
+            replace(with_volumes(total, sources_of(ids), cells.volumes_of(set(ids))),
                     targets=book.checks_for_sectors(total.scores, year, flt.sector_ids)),
-            replace(with_volumes(own, cells.volumes_of({agency.id})),
+            replace(with_volumes(own, sources_of([agency.id]), cells.volumes_of({agency.id})),
                     targets=book.checks_for_sectors(own.scores, year, flt.sector_ids)),
             has_agencies_below=len(ids) > 1,
         ))

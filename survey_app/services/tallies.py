@@ -26,6 +26,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    exists,
     func,
     select,
     union_all,
@@ -154,16 +155,14 @@ def _read_statement(
     return statement
 
 
-def tally_rows(
-    session: Session,
+def tally_query(
     flt: TallyFilter,
     group_by: str | Iterable[str] = "none",
     counts: tuple[str, ...] = TALLY_COUNT_COLUMNS,
-) -> list[dict[str, Any]]:
-    """Return summed rollup counts, one dict per group (group keys plus count columns).
+) -> tuple[Select[Any], dict[str, Any]]:
+    """Return the statement of a tally read and its parameters, to run or to build upon.
 
-    `counts` names the count columns to sum; "responses" is always among them. Summing
-    one column instead of 42 makes a count of responses several times cheaper.
+    Its columns are the group keys, named as the groupings, then the summed counts.
     """
     if "responses" not in counts:
         counts = ("responses", *counts)
@@ -191,11 +190,29 @@ def tally_rows(
     if flt.statuses is not None:
         parameters["statuses"] = list(flt.statuses)
     levels = (len(days), len(months), 1 if years else 0)
-    statement = _read_statement(keys, counts, levels, shape)
+    return _read_statement(keys, counts, levels, shape), parameters
+
+
+def tally_rows(
+    session: Session,
+    flt: TallyFilter,
+    group_by: str | Iterable[str] = "none",
+    counts: tuple[str, ...] = TALLY_COUNT_COLUMNS,
+) -> list[dict[str, Any]]:
+    """Return summed rollup counts, one dict per group (group keys plus count columns).
+
+    `counts` names the count columns to sum; "responses" is always among them. Summing
+    one column instead of 42 makes a count of responses several times cheaper.
+    """
+    if "responses" not in counts:
+        counts = ("responses", *counts)
+    statement, parameters = tally_query(flt, group_by, counts)
+    grouped = not (group_by == "none" or (not isinstance(group_by, str) and
+                                          all(k == "none" for k in group_by)))
     rows = [dict(row._mapping) for row in session.execute(statement, parameters)]
     # Without a grouping an empty scope still gives one row of zeros; with one, no row.
     # (A counted row may count no counted response, only those of other statuses.)
-    return [row for row in rows if keys == [] or any(row[c] for c in counts)]
+    return [row for row in rows if not grouped or any(row[c] for c in counts)]
 
 
 def answer_counts(row: Mapping[str, Any]) -> AnswerCounts:
@@ -287,6 +304,51 @@ def answers_by_status(
         if row["responses"]:
             group = row[group_by] if group_by != "none" else None
             result.setdefault(group, {})[row["status"]] = answer_counts(row)
+    return result
+
+
+def has_other_sources(session: Session) -> bool:
+    """Return whether some survey code is not a counter's (a receipt's)."""
+    return bool(session.scalar(select(exists().where(SurveyCode.kind != "counter"))))
+
+
+def counted_by_source(
+    session: Session, flt: TallyFilter, group_by: str
+) -> dict[Any, dict[str, int]] | None:
+    """Return {group: {source: counted responses}}, or None when every code is a counter's.
+
+    A light read (one count column) for groupings whose answers are read apart.
+    """
+    if not has_other_sources(session):
+        return None
+    counted = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids,
+                          ("counted",))
+    result: dict[Any, dict[str, int]] = {}
+    for row in tally_rows(session, counted, [group_by, "source"], counts=("responses",)):
+        result.setdefault(row[group_by], {})[str(row["source"])] = int(row["responses"])
+    return result
+
+
+def answers_by_source_and_status(
+    session: Session, flt: TallyFilter, group_by: str = "none"
+) -> dict[Any, dict[str, dict[str, AnswerCounts]]]:
+    """Return {group: {source: {status: answer counts}}} over every status, from one read.
+
+    The same read as `answers_by_status`, split by source as well (a response's source is
+    the kind of its survey code). The filter's statuses are ignored. Until some survey code
+    is a receipt's, every response came from a counter, and the read needs no join.
+    """
+    if not has_other_sources(session):
+        return {group: {"counter": by_status}
+                for group, by_status in answers_by_status(session, flt, group_by).items()}
+    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
+    keys = ["source", "status"] if group_by == "none" else [group_by, "source", "status"]
+    result: dict[Any, dict[str, dict[str, AnswerCounts]]] = {}
+    for row in tally_rows(session, everything, keys):
+        if row["responses"]:
+            group = row[group_by] if group_by != "none" else None
+            by_source = result.setdefault(group, {})
+            by_source.setdefault(str(row["source"]), {})[row["status"]] = answer_counts(row)
     return result
 
 

@@ -11,7 +11,7 @@ A row dated YYYY-MM is the month's total, stored on its first day; it replaces e
 that month stored for its agency and sector, so a month is never counted twice. (A day
 loaded later into a month held as a total is added to it: load a month one way.)
 
-`monthly_volumes` sums what was loaded for a tally filter, month by month: the
+`volume_cells` sums what was loaded for a tally filter by agency and sector: the
 denominators of the response rates and the weights of the volume-weighted figures
 (services/rates.py).
 """
@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, extract, func, insert, select
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, literal_column, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.models import Agency, DossierVolume, Sector, User
 from survey_app.services import audit
@@ -425,30 +426,41 @@ def load(
 # Reading back ------------------------------------------------------------------------------
 
 
-def monthly_volumes(session: Session, flt: TallyFilter) -> dict[tuple[int, int, date], int]:
-    """Return the dossiers loaded for a filter's period, agencies and sectors, by month.
+def volume_cells(session: Session, flt: TallyFilter) -> dict[tuple[int, int], int]:
+    """Return the dossiers loaded for a filter's period, agencies and sectors, by cell.
 
-    Keys are (agency id, sector id, first day of the month); a key is there when at least
-    one row was loaded for it, even a row of 0. Dossiers are not received at a counter: a
-    filter on one counter has none.
+    Keys are (agency id, sector id); a key is there when at least one row was loaded for it,
+    even a row of 0. Dossiers are not received at a counter: a filter on one counter has
+    none.
     """
     if flt.counter_id is not None:
         return {}
-    year, month = extract("year", DossierVolume.day), extract("month", DossierVolume.day)
     query = (
-        select(DossierVolume.agency_id, DossierVolume.sector_id, year.label("y"),
-               month.label("m"), func.sum(DossierVolume.received))
-        .where(DossierVolume.day.between(flt.period.start, flt.period.end))
-        .group_by(DossierVolume.agency_id, DossierVolume.sector_id, year, month)
+        select(DossierVolume.agency_id, DossierVolume.sector_id, func.sum(DossierVolume.received))
+        .where(*volume_conditions(flt))
+        .group_by(DossierVolume.agency_id, DossierVolume.sector_id)
     )
+    return {(agency_id, sector_id): int(received)
+            for agency_id, sector_id, received in session.execute(query)}
+
+
+def volume_conditions(flt: TallyFilter) -> list[ColumnElement[bool]]:
+    """Return the conditions on the volumes table that a filter's period, agencies and sectors
+    stand for."""
+    conditions: list[ColumnElement[bool]] = [
+        DossierVolume.day.between(flt.period.start, flt.period.end)]
     if flt.agency_ids is not None:
-        query = query.where(DossierVolume.agency_id.in_(sorted(flt.agency_ids)))
+        conditions.append(DossierVolume.agency_id.in_(sorted(flt.agency_ids)))
     if flt.sector_ids is not None:
-        query = query.where(DossierVolume.sector_id.in_(sorted(flt.sector_ids)))
-    return {
-        (agency_id, sector_id, date(int(y), int(m), 1)): int(received)
-        for agency_id, sector_id, y, m, received in session.execute(query)
-    }
+        conditions.append(DossierVolume.sector_id.in_(sorted(flt.sector_ids)))
+    return conditions
+
+
+def next_month_of(session: Session, month: Any) -> Any:
+    """Return the first day of the next month, of a column holding first days of months."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(month, "+1 month")
+    return month + literal_column("interval '1 month'")
 
 
 def problem_summary(error: VolumeError) -> Mapping[str, Any]:
