@@ -120,7 +120,7 @@ def rated(app, world):
                     ("XA-B", "DAT_DAI", "2025-01", 25),  # dossiers without any response
                     ("XA-A", "DAT_DAI", "2025-04", 500),  # after the period
                 ])]
-        volumes.load(db.session, rows, visible=None, today=date(2026, 1, 1), via="test")
+        volumes.load(db.session, rows, visible=None, today=date(2026, 1, 1))
         db.session.commit()
         return {code: survey_code.id for code, survey_code in codes.items()}
 

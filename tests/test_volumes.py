@@ -81,7 +81,7 @@ def test_a_file_loads_whole_and_says_what_it_loaded(app, runner, world, tmp_path
     }
     [event] = audit_events(app)
     assert event.actor_id is None
-    assert event.details == {"via": "cli", "file": "hoso.csv", "rows": 3, "created": 3,
+    assert event.details == {"file": "hoso.csv", "rows": 3, "created": 3,
                              "updated": 0, "cleared": 0, "received": 329,
                              "from": "2025-01-02", "to": "2025-02-28"}
 
@@ -249,7 +249,7 @@ def test_a_manager_loads_the_volumes_of_their_province(app, client, world):
     assert stored(app)[("XA-A", "DAT_DAI", date(2025, 3, 4))] == 8
     [event] = audit_events(app)
     assert event.actor_email == world.emails["manager_province"]
-    assert event.details["via"] == "api" and event.details["rows"] == 3
+    assert "file" not in event.details and event.details["rows"] == 3
 
     status, body = put(client, token, rows(("XA-A", "DAT_DAI", "2025-03-04", 9)))
     assert (status, body["created"], body["updated"]) == (200, 0, 1)
@@ -324,3 +324,12 @@ def test_volumes_need_a_token_of_a_reader(app, client, world):
     # Staff hold no API token of any use: the token itself is refused.
     assert put(client, "not-a-token", rows(("XA-A", "DAT_DAI", "2025-03-04", 8)))[0] == 401
     assert stored(app) == {}
+
+
+def test_the_audit_log_names_a_load_in_words(app, runner, world, tmp_path):
+    text = f"{HEADER}\nXA-A,DAT_DAI,2025-01-02,12\n"
+    assert import_file(runner, write(tmp_path, text)).exit_code == 0
+    client = world.login(app.test_client(), "admin")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "Nhập số hồ sơ tiếp nhận" in page
+    assert "Số hồ sơ tiếp nhận: 12" in page and "Tệp: hoso.csv" in page

@@ -37,7 +37,7 @@ def import_volumes(file: Path) -> None:
         rows = volumes.read_csv(file.read_bytes())
         result = volumes.load(
             db.session, rows, visible=None, today=datetime.now(deployment_zone()).date(),
-            via="cli", file=file.name,
+            file=file.name,
         )
     except volumes.VolumeError as error:
         db.session.rollback()

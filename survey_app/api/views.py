@@ -101,7 +101,7 @@ def put_volumes() -> Any:
         rows = volumes.rows_from_json(body)
         result = volumes.load(
             db.session, rows, visible=visible_agency_ids(db.session, user, "volumes.import"),
-            today=datetime.now(deployment_zone()).date(), via="api", actor=user,
+            today=datetime.now(deployment_zone()).date(), actor=user,
         )
     except volumes.VolumeError as error:
         db.session.rollback()

@@ -408,18 +408,17 @@ def load(
     *,
     visible: set[int] | None,
     today: date,
-    via: str,
     actor: User | None = None,
     file: str | None = None,
 ) -> LoadResult:
     """Check every row, then write them all and record the load in the audit log.
 
+    The entry names the file of a command-line load, the token's owner of an API load.
     Raises VolumeError, having written nothing, when any row is wrong. Only flushes.
     """
     result = save(session, check(session, rows, visible, today))
     details = {"file": file} if file else {}
-    audit.record(session, "volumes.imported", actor=actor, via=via, **details,
-                 **result.as_dict())
+    audit.record(session, "volumes.imported", actor=actor, **details, **result.as_dict())
     return result
 
 

@@ -83,7 +83,6 @@ FIELD_LABELS = {
     "cutoff": _l("Xóa trước ngày"),
     "cleared": _l("Đã xóa"),
     "login_failures_deleted": _l("Lần đăng nhập sai đã xóa"),
-    "via": _l("Nhập qua"),
     "received": _l("Số hồ sơ tiếp nhận"),
 }
 
