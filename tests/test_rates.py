@@ -434,7 +434,8 @@ def test_each_response_in_the_api_and_the_download_names_its_source(app, client,
                                 delimiter=";"))
     header, *rows = lines[5:]
     sources = {(row[header.index("Nguồn")], row[header.index("Nguồn (mã)")]) for row in rows}
-    assert sources == {("Mã QR tại quầy", "counter"), ("Đường dẫn trên giấy hẹn", "receipt")}
+    assert sources == {("Mã QR tại quầy", "counter"),
+                       ("Liên kết trên giấy tiếp nhận", "receipt")}
 
 
 def test_the_tallies_download_has_the_rate_columns(app, world, rated):
@@ -445,7 +446,7 @@ def test_the_tallies_download_has_the_rate_columns(app, world, rated):
                                 delimiter=";"))
     header, *rows = lines[5:]
     assert header[-9:] == [
-        "Phiếu được tính qua mã QR tại quầy", "Phiếu được tính qua giấy hẹn",
+        "Phiếu được tính qua mã QR tại quầy", "Phiếu được tính qua giấy tiếp nhận",
         "Số hồ sơ tiếp nhận", "Số hồ sơ đủ cho mọi phiếu được tính", "Tỷ lệ phản hồi (%)",
         "Tỷ lệ phản hồi: xem lại",
         "Hài lòng về giải quyết TTHC, trọng số theo số hồ sơ (%)",
@@ -453,7 +454,8 @@ def test_the_tallies_download_has_the_rate_columns(app, world, rated):
     ]
     by_key = {(row[0], row[-1]): dict(zip(header, row, strict=True)) for row in rows}
     land = by_key[("Lĩnh vực", "DAT_DAI")]
-    assert (land["Phiếu được tính qua mã QR tại quầy"], land["Phiếu được tính qua giấy hẹn"],
+    assert (land["Phiếu được tính qua mã QR tại quầy"],
+            land["Phiếu được tính qua giấy tiếp nhận"],
             land["Số hồ sơ tiếp nhận"], land["Tỷ lệ phản hồi (%)"]) == ("22", "3", "181", "13,8")
     assert land["Số hồ sơ đủ cho mọi phiếu được tính"] == "Có"
     assert by_key[("Đơn vị", "XA-C")]["Tỷ lệ phản hồi: xem lại"] == (
@@ -479,10 +481,10 @@ def test_the_dashboard_marks_an_implausible_rate_in_words(app, world, rated):
     assert "Cần xem lại" not in xa_a and "11,0%" in xa_a
     card = html.split('class="card card-all"', 1)[1].split("</article>", 1)[0]
     assert "Tỷ lệ phản hồi" in card and "67 phiếu trên 516 hồ sơ" in card
-    assert "Có giấy hẹn xác thực: 10,4% số phiếu được tính" in card
+    assert "Xác thực qua giấy tiếp nhận: 10,4% số phiếu được tính" in card
     assert "Trọng số theo số hồ sơ" in card
     sources = html.split('id="sources"', 1)[1].split("</section>", 1)[0]
-    assert "Đường dẫn trên giấy hẹn" in sources
+    assert "Liên kết trên giấy tiếp nhận" in sources
 
 
 def test_without_volumes_the_tables_have_no_rate_columns(app, world):

@@ -63,7 +63,7 @@ from survey_app.services.reports import (
     ScopeFigures,
     judged_empty,
 )
-from survey_app.web.labels import number
+from survey_app.web.labels import number, source_label
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Card:
     targets_note: str = ""  # «Chỉ tiêu năm 2025 (năm 2026 chưa có chỉ tiêu riêng)»
     rate: Rate | None = None
     rate_counts: str = ""  # «1.234 phiếu trên 10.000 hồ sơ»
-    receipts: str = ""  # «Có giấy hẹn xác thực: 23,4% số phiếu được tính»
+    receipts: str = ""  # «Xác thực qua giấy tiếp nhận: 23,4% số phiếu được tính»
 
 
 def scope_label(report: Report, code: str, language: str) -> str:
@@ -150,10 +150,10 @@ def has_volumes(report: Report) -> bool:
 
 
 def receipt_share_text(figures: ScopeFigures) -> str:
-    """Return «Có giấy hẹn xác thực: 23,4% số phiếu được tính» (empty without responses)."""
+    """Return «Xác thực qua giấy tiếp nhận: 23,4% số phiếu được tính» (empty without any)."""
     if figures.receipt_share is None:
         return ""
-    return _("Có giấy hẹn xác thực: %(share)s số phiếu được tính",
+    return _("Xác thực qua giấy tiếp nhận: %(share)s số phiếu được tính",
              share=percent(figures.receipt_share))
 
 
@@ -323,11 +323,10 @@ class SourceRow:
 
 def source_rows(report: Report) -> list[SourceRow]:
     """Return the figures of each source side by side (over the whole filter, not judged)."""
-    names = {"counter": _("Mã QR tại quầy"), "receipt": _("Đường dẫn trên giấy hẹn")}
     total = sum(f.responses for f in report.sources.values())
     return [
         SourceRow(
-            name=names.get(source, source),
+            name=source_label(source),
             counted=number(figures.responses),
             share=percent(100 * figures.responses / total if total else None),
             overall=percent(figures.scores.overall.share),
@@ -342,8 +341,8 @@ def receipts_text(report: Report) -> str:
     receipts = report.receipts
     if receipts is None or not receipts.minted:
         return ""
-    return _("Giấy hẹn có đường dẫn khảo sát phát hành qua hệ thống trong kỳ: %(minted)s; "
-             "đã được đánh giá: %(answered)s (%(rate)s).",
+    return _("Liên kết đánh giá cấp qua hệ thống trong kỳ: %(minted)s; đã được đánh giá: "
+             "%(answered)s (%(rate)s).",
              minted=number(receipts.minted), answered=number(receipts.answered),
              rate=percent(receipts.rate))
 

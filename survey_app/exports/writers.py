@@ -49,7 +49,12 @@ from survey_app.services.responses import ANSWER_KEYS, iter_responses
 from survey_app.services.tallies import TallyFilter, count_by_status
 from survey_app.sipas import Indicator
 from survey_app.web.i18n import current_language
-from survey_app.web.labels import INDICATOR_LABELS, rate_flag_label, verdict_label
+from survey_app.web.labels import (
+    INDICATOR_LABELS,
+    rate_flag_label,
+    source_label,
+    verdict_label,
+)
 
 CSV_BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -232,7 +237,8 @@ def tally_columns() -> list[Column]:
                lambda f: f.raw_scores.sipas_index, PERCENT_FORMAT),
         # The source of the counted responses, the dossiers received and the rate.
         Column(_("Phiếu được tính qua mã QR tại quầy"), lambda f: f.by_source.get("counter", 0)),
-        Column(_("Phiếu được tính qua giấy hẹn"), lambda f: f.by_source.get("receipt", 0)),
+        Column(_("Phiếu được tính qua giấy tiếp nhận"),
+               lambda f: f.by_source.get("receipt", 0)),
         Column(_("Số hồ sơ tiếp nhận"), lambda f: f.dossiers),
         Column(_("Số hồ sơ đủ cho mọi phiếu được tính"), _volumes_complete),
         Column(_("Tỷ lệ phản hồi (%)"), lambda f: f.response_rate, PERCENT_FORMAT),
@@ -308,11 +314,6 @@ def _labels(key: str) -> dict[str, str]:
     return {choice.value: str(choice.label) for choice in choices}
 
 
-def _source_label(source: str) -> str:
-    labels = {"counter": _("Mã QR tại quầy"), "receipt": _("Đường dẫn trên giấy hẹn")}
-    return labels.get(source, source)
-
-
 def _status_label(status: str) -> str:
     labels = {"counted": _("Được tính"), "duplicate": _("Trùng mã hồ sơ"),
               "flagged": _("Bị đánh dấu")}
@@ -356,7 +357,7 @@ def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
         (_("Câu %(number)d (mã)", number=questions[INTEGRITY_KEY]), lambda i: i[INTEGRITY_KEY]),
         (_("Câu %(number)d (mã)", number=questions[WISH_KEY]),
          lambda i: ";".join(i[WISH_KEY])),
-        (_("Nguồn"), lambda i: _source_label(i["source"])),
+        (_("Nguồn"), lambda i: source_label(i["source"])),
         (_("Nguồn (mã)"), lambda i: i["source"]),
     ]
 

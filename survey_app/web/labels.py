@@ -26,12 +26,21 @@ UNCERTAIN_STATUS_LABELS = {
     "below": _l("Chưa đạt (chưa chắc chắn)"),
 }
 
+# Where a response came from (models.SOURCES), as every output names it.
+SOURCE_LABELS = {
+    "counter": _l("Mã QR tại quầy"),
+    "receipt": _l("Liên kết trên giấy tiếp nhận"),
+}
 # Why a response rate needs a review (services/rates.py), as every output says it.
 RATE_FLAG_LABELS = {
     ABOVE_100: _l("nhiều phiếu hơn số hồ sơ tiếp nhận"),
     FAR_ABOVE_PEERS: _l("cao hơn %(factor)d lần trung vị của các đơn vị khác",
                         factor=PEER_FACTOR),
 }
+
+
+def source_label(source: str) -> str:
+    return str(SOURCE_LABELS.get(source, source))
 
 
 def rate_flag_label(flag: str | None) -> str:
