@@ -8,6 +8,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from survey_app.admin import volumes_cli
 from survey_app.auth import cli as accounts_cli
 from survey_app.counters import cli as codes_cli
 from survey_app.counters import receipts_cli
@@ -141,3 +142,4 @@ def init_app(app: Flask) -> None:
     accounts_cli.init_app(app)
     codes_cli.init_app(app)
     receipts_cli.init_app(app)
+    volumes_cli.init_app(app)

@@ -36,7 +36,7 @@ PUBLIC = {
     "auth.logout",
     "auth.reset_password",
 }
-TOKEN_ONLY = {"api.me", "api.tallies", "api.responses", "api.mint_receipts"}
+TOKEN_ONLY = {"api.me", "api.tallies", "api.responses", "api.mint_receipts", "api.put_volumes"}
 
 
 SIGNED_IN = "signed in"  # any signed-in account (its own password page)

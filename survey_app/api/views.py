@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -12,9 +13,9 @@ from survey_app.api import bp, openapi, serialize
 from survey_app.api.auth import api_error, api_user, token_required
 from survey_app.extensions import db
 from survey_app.models import Agency, Sector, utcnow
-from survey_app.services import filters, receipts
+from survey_app.services import filters, receipts, volumes
 from survey_app.services import responses as response_list
-from survey_app.services.access import can, visible_agency_ids
+from survey_app.services.access import can, holds, visible_agency_ids
 from survey_app.services.filters import FilterError
 from survey_app.services.periods import deployment_zone, local_date
 from survey_app.services.receipts import MintError
@@ -123,6 +124,35 @@ def mint_receipts() -> Any:
 def openapi_document() -> Any:
     """Describe the API (public: it holds no data)."""
     return jsonify(openapi.document())
+
+
+# Dossier volumes ---------------------------------------------------------------------------
+
+# A load of the most rows a call takes, with room to spare: about 90 bytes a row.
+VOLUMES_MAX_BYTES = 2 * 1024 * 1024
+
+
+@bp.put("/volumes")
+@token_required
+def put_volumes() -> Any:
+    """Load dossiers received per agency, sector and day or month; all rows or none."""
+    user = api_user()
+    if not holds(user, "volumes.import"):
+        return api_error(403, "this token's owner may not load volumes")
+    request.max_content_length = VOLUMES_MAX_BYTES
+    body = request.get_json(silent=True)
+    try:
+        rows = volumes.rows_from_json(body)
+        result = volumes.load(
+            db.session, rows, visible=visible_agency_ids(db.session, user, "volumes.import"),
+            today=datetime.now(deployment_zone()).date(), actor=user,
+        )
+    except volumes.VolumeError as error:
+        db.session.rollback()
+        details = volumes.problem_summary(error) if error.problems else {}
+        return api_error(403 if error.is_forbidden else 400, str(error), **details)
+    db.session.commit()
+    return _private(jsonify(result.as_dict()))
 
 
 def _private(response: Any) -> Any:

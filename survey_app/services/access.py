@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, Permission] = {
     "api.read": Permission(READERS, Reach.SCOPE),
     # Receipt links for the one-stop system, minted with an API token (POST /api/v1/receipts)
     "receipts.mint": Permission(READERS, Reach.SCOPE),
+    # Dossiers received, from the one-stop system's report: the denominators of the rates
+    "volumes.import": Permission(READERS, Reach.SCOPE),
     # Running the service
     "accounts.manage": Permission(ADMINS, Reach.ANY),
     "agencies.manage": Permission(ADMINS, Reach.ANY),

@@ -18,8 +18,10 @@ from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_C
 from survey_app.services import rollups
 from survey_app.services.accounts import create_user, find_user
 from survey_app.services.codes import active_code_for, create_survey_code
+from survey_app.services.periods import month_start, next_month
 from survey_app.services.recording import DUPLICATE_DOSSIER, dossier_hash
 from survey_app.services.seed import seed_sectors, seed_targets
+from survey_app.services.volumes import Volume, save
 
 PROVINCE = ("DEMO-TTHCC", "Trung tâm Phục vụ hành chính công tỉnh (demo)")
 COMMUNES = (
@@ -42,6 +44,15 @@ COUNTERS: dict[str, dict[str, tuple[str, ...]]] = {
 SATISFACTION = {"DAT_DAI": 0.80, "XAY_DUNG": 0.87, "QH_KT": 0.86, "DAU_TU": 0.91}
 DEFAULT_SATISFACTION = 0.93
 RESPONSES_PER_CODE = 160
+# Dossiers received a month per sector served, from the one-stop system's report: about one
+# citizen in ten answers. Khe Sanh's counts are far too low for its answers, as they would
+# be where staff fill in forms for citizens: its rate is far above the other agencies', and
+# its farming counter even has more answers than dossiers; both are marked «Cần xem lại».
+DOSSIERS_PER_MONTH = (90, 150)
+DOSSIERS_PER_MONTH_AT: dict[tuple[str, str | None], tuple[int, int]] = {
+    ("DEMO-X-KHESANH", None): (20, 30),
+    ("DEMO-X-KHESANH", "NONG_NGHIEP"): (6, 14),
+}
 
 # Accounts to try each role; the password is public, so the demo refuses to run in production.
 DEMO_PASSWORD = "matkhau-demo"
@@ -120,9 +131,31 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
         )
     )
     if not has_responses:
-        _add_responses(session, codes, now or datetime.now(UTC), random.Random(seed))
+        now = now or datetime.now(UTC)
+        _add_responses(session, codes, now, random.Random(seed))
         rollups.rebuild(session)
+        _add_volumes(session, codes, now, random.Random(seed))
     return codes
+
+
+def _add_volumes(
+    session: Session, codes: list[SurveyCode], now: datetime, rng: random.Random
+) -> None:
+    """Load a month's total of dossiers per agency and sector served, over the demo's year."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    served = sorted({(c.agency.code, c.sector.code, c.agency_id, c.sector_id) for c in codes})
+    first = month_start((now - timedelta(days=364)).astimezone(zone).date())
+    last = month_start(now.astimezone(zone).date())
+    volumes = []
+    month = first
+    while month <= last:
+        for agency_code, sector_code, agency_id, sector_id in served:
+            low, high = (DOSSIERS_PER_MONTH_AT.get((agency_code, sector_code))
+                         or DOSSIERS_PER_MONTH_AT.get((agency_code, None))
+                         or DOSSIERS_PER_MONTH)
+            volumes.append(Volume(agency_id, sector_id, month, rng.randint(low, high), True))
+        month = next_month(month)
+    save(session, volumes)
 
 
 # How often the demo's citizens answer N/A, by question (the others: a quarter of them).

@@ -42,6 +42,7 @@ ACTION_LABELS = {
     "response.flagged": _l("Đánh dấu phiếu cần xem xét"),
     "response.restored": _l("Tính lại phiếu"),
     "data.purged": _l("Xóa dữ liệu quá hạn lưu"),
+    "volumes.imported": _l("Nhập số hồ sơ tiếp nhận"),
 }
 
 # The names of the details' keys, and of the fields a "changes" entry speaks of.
@@ -87,6 +88,7 @@ FIELD_LABELS = {
     "login_failures_deleted": _l("Lần đăng nhập sai đã xóa"),
     "links": _l("Số liên kết"),
     "via": _l("Cấp qua"),
+    "received": _l("Số hồ sơ tiếp nhận"),
 }
 
 LOGIN_FAILURE_REASONS = {
