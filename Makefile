@@ -60,9 +60,11 @@ serve: install-app
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## make test: install, lint, type-check and run the whole suite (SQLite, and PostgreSQL
-## too when TEST_DATABASE_URL names a database)
+## too when TEST_DATABASE_URL names a database) in one worker per core; PYTEST_ARGS adds
+## pytest options (PYTEST_ARGS=tests/unit), PYTEST_WORKERS=0 runs it in one process
+PYTEST_WORKERS ?= auto
 test: install lint typecheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## make screenshots: regenerate docs/screenshots/ from the demo data in Chromium
 .PHONY: screenshots

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests import browser_support as bs
+from tests.browser import support as bs
 
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # the address `make run` serves and prints
 ANSWERS = {"q1": "Hài lòng", "q2": "Rất hài lòng", "q4": "Chưa nhận kết quả",

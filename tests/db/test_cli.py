@@ -1,0 +1,81 @@
+"""The commands that set up a deployment and the demo."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from survey_app.extensions import db
+from survey_app.models import Agency, Response, Sector, SurveyCode, TargetScope
+from tests.factories import count_rows
+
+URL = re.compile(r"^http://survey\.test/s/[23456789A-HJKMNP-Z]{8}$")
+
+
+def test_seed_loads_the_sectors_of_the_spec_once(app, runner):
+    result = runner.invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    assert "0 added" in result.output  # the suite's database is already seeded
+    with app.app_context():
+        codes = set(db.session.scalars(select(Sector.code)))
+        members = {scope.code: {s.code for s in scope.sectors}
+                   for scope in db.session.scalars(select(TargetScope))}
+        covering_all = set(db.session.scalars(
+            select(TargetScope.code).where(TargetScope.covers_all_sectors)))
+    assert len(codes) == 24
+    assert covering_all == {"all"} and members["all"] == set()
+    assert members["LAND"] == {"DAT_DAI"}
+    assert members["CONSTRUCTION"] == {"XAY_DUNG", "QH_KT"}
+    assert members["INVESTMENT"] == {"DAU_TU"}
+    assert members["LAND_CONSTRUCTION_INVESTMENT"] == {"DAT_DAI", "XAY_DUNG", "QH_KT", "DAU_TU"}
+    assert not any("HO_TICH" in sectors for sectors in members.values())
+
+
+def test_seed_keeps_labels_edited_by_the_deployment(app, runner):
+    with app.app_context():
+        sector = db.session.scalar(select(Sector).where(Sector.code == "KHAC"))
+        sector.label_vi = "Lĩnh vực khác"
+        db.session.commit()
+    runner.invoke(args=["seed"])
+    with app.app_context():
+        assert db.session.scalar(select(Sector.label_vi).where(Sector.code == "KHAC")) == (
+            "Lĩnh vực khác"
+        )
+
+
+def test_demo_creates_a_province_with_responses_and_prints_each_survey_url(app, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+
+    urls = [line for line in result.output.splitlines() if line.startswith("http")]
+    assert urls and all(URL.match(u) for u in urls), urls
+    assert len(urls) == count_rows(app, SurveyCode)
+    with app.app_context():
+        levels = db.session.scalars(select(Agency.level)).all()
+        sectors = set(db.session.scalars(
+            select(Sector.code).join(SurveyCode, SurveyCode.sector_id == Sector.id)))
+        months = {r.created_at.strftime("%Y-%m")
+                  for r in db.session.scalars(select(Response))}
+    assert levels.count("province") == 1 and levels.count("commune") >= 2
+    assert {"DAT_DAI", "XAY_DUNG", "DAU_TU"} <= sectors
+    assert count_rows(app, Response) >= 2000
+    assert len(months) >= 12
+
+
+def test_demo_run_twice_duplicates_nothing(app, runner):
+    first = runner.invoke(args=["demo"])
+    counts = [count_rows(app, m) for m in (Agency, SurveyCode, Response)]
+    second = runner.invoke(args=["demo"])
+
+    assert second.exit_code == 0, second.output
+    assert [count_rows(app, m) for m in (Agency, SurveyCode, Response)] == counts
+    assert first.output == second.output
+
+
+def test_demo_url_opens_its_form(app, runner, client):
+    result = runner.invoke(args=["demo"])
+    url = next(line for line in result.output.splitlines() if line.startswith("http"))
+    page = client.get(url.removeprefix("http://survey.test"))
+    assert page.status_code == 200
+    assert "Gửi đánh giá" in page.get_data(as_text=True)

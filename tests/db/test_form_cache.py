@@ -1,0 +1,92 @@
+"""The blank form is rendered once per worker and reused; what must never be reused is not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from survey_app.extensions import db
+from survey_app.models import Agency, SurveyCode
+from survey_app.services.counters import revoke_code
+from tests.factories import (
+    VALID_ANSWERS,
+    hidden_value,
+    is_thanks,
+    make_app,
+    phone,
+    responses,
+    submit,
+    text_of,
+)
+
+
+def test_each_reading_of_a_cached_form_carries_its_own_tokens(app, survey_code):
+    first, second = phone(app), phone(app)
+    pages = [text_of(first.get(f"/s/{survey_code}")), text_of(second.get(f"/s/{survey_code}")),
+             text_of(first.get(f"/s/{survey_code}"))]
+
+    submit_tokens = {hidden_value(page, "submit_token") for page in pages}
+    assert len(submit_tokens) == 3
+    # The CSRF token belongs to the phone's session: new for another phone.
+    assert hidden_value(pages[0], "csrf_token") != hidden_value(pages[1], "csrf_token")
+    # Apart from the two tokens, the pages are the same page.
+    def without_tokens(page: str) -> str:
+        for name in ("csrf_token", "submit_token"):
+            page = page.replace(hidden_value(page, name), "")
+        return page
+    assert without_tokens(pages[0]) == without_tokens(pages[1]) == without_tokens(pages[2])
+
+
+def test_forms_read_from_the_cache_are_each_stored_once(app, survey_code):
+    phones = [phone(app, f"10.0.0.{n}") for n in range(1, 4)]
+    for citizen in phones:
+        assert is_thanks(submit(citizen, survey_code, VALID_ANSWERS), survey_code)
+    assert len(responses(app)) == 3
+
+
+def test_english_form_and_renamed_agency_are_rendered_anew(app, survey_code):
+    citizen = phone(app)
+    assert "Phiếu đánh giá" in text_of(citizen.get(f"/s/{survey_code}"))
+    assert "Satisfaction survey" in text_of(citizen.get(f"/s/{survey_code}?lang=en"))
+    with app.app_context():
+        db.session.execute(update(Agency).values(name="Trung tâm mới đổi tên"))
+        db.session.commit()
+    assert "Trung tâm mới đổi tên" in text_of(phone(app).get(f"/s/{survey_code}"))
+
+
+def test_head_answers_like_get(app, survey_code):
+    answer = phone(app).head(f"/s/{survey_code}")
+    assert answer.status_code == 200
+    assert answer.get_data() == b""
+
+
+def test_a_code_revoked_here_answers_410_at_once_with_the_code_cache_on(app, survey_code):
+    cached = make_app(app, FORM_CODE_CACHE_SECONDS=60)
+    citizen = phone(cached)
+    assert citizen.get(f"/s/{survey_code}").status_code == 200
+    with cached.app_context():
+        code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == survey_code))
+        revoke_code(db.session, code)
+        db.session.commit()
+    assert citizen.get(f"/s/{survey_code}").status_code == 410
+
+
+def test_a_code_revoked_by_another_worker_keeps_the_answer_uncounted_while_its_form_shows(
+    app, survey_code
+):
+    cached = make_app(app, FORM_CODE_CACHE_SECONDS=60)
+    citizen = phone(cached)
+    tokens = {name: hidden_value(text_of(citizen.get(f"/s/{survey_code}")), name)
+              for name in ("csrf_token", "submit_token")}
+    with app.app_context():  # another process: this app's cache does not hear of it
+        db.session.execute(update(SurveyCode).values(revoked_at=datetime.now(UTC)))
+        db.session.commit()
+
+    # Within the cache's seconds the form may still show. A form served before the
+    # revocation is taken, but flagged and not counted: the citizen loses nothing.
+    assert citizen.get(f"/s/{survey_code}").status_code == 200
+    taken = submit(citizen, survey_code, VALID_ANSWERS, tokens)
+    assert taken.status_code == 303
+    [stored] = responses(app)
+    assert (stored.status, stored.status_reason) == ("flagged", "code_revoked")

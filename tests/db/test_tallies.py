@@ -1,0 +1,96 @@
+"""The rollups stay exact: every tally equals a naive recount of the responses.
+
+(The tests over one spread of 150 responses are in tests/db/test_tallies_spread.py.)
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from survey_app import sipas
+from survey_app.extensions import db
+from survey_app.models import tally_days
+from survey_app.services import rollups, tallies
+from survey_app.services.periods import Period
+from survey_app.services.tallies import TallyFilter
+from tests.factories import LOCAL_ZONE as VN
+from tests.factories import any_answers, create_code, record, rollup_rows
+from tests.factories import local_time as local
+
+
+def test_period_edges_follow_the_local_day(app):
+    """23:30 on the last day in Hà Nội counts; 00:30 the next day does not."""
+    with app.app_context():
+        code = create_code()
+        rng = random.Random(1)
+        record(code, local(2025, 3, 31, 23, 30), "inside", answers=any_answers(rng))
+        record(code, local(2025, 4, 1, 0, 30), "outside", answers=any_answers(rng))
+        record(code, local(2025, 1, 1, 0, 5), "first minute", answers=any_answers(rng))
+        db.session.commit()
+        q1 = tallies.count_answers(db.session, TallyFilter(Period(date(2025, 1, 1),
+                                                                  date(2025, 3, 31))))
+        assert q1[None].responses == 2
+        march_31 = tallies.count_answers(db.session, TallyFilter(Period(date(2025, 3, 31),
+                                                                        date(2025, 3, 31))))
+        assert march_31[None].responses == 1
+
+
+def test_empty_scope_gives_zero_counts_not_an_error(app):
+    with app.app_context():
+        [counts] = tallies.count_answers(
+            db.session, TallyFilter(Period(date(2020, 1, 1), date(2020, 1, 31)))).values()
+        assert counts == sipas.AnswerCounts()
+
+
+def test_database_rebuild_keeps_responses_at_local_midnight_on_their_local_day(app):
+    with app.app_context():
+        code = create_code()
+        rng = random.Random(3)
+        for n, when in enumerate([local(2025, 12, 31, 23, 59), local(2026, 1, 1, 0, 0),
+                                  local(2026, 1, 31, 23, 59), local(2026, 2, 1, 0, 1)]):
+            record(code, when, f"edge{n}", answers=any_answers(rng))
+        db.session.commit()
+        incremental = rollup_rows()
+        assert rollups.rebuild_in_database(db.session) == 4
+        assert rollup_rows() == incremental
+        days = sorted(row.day for row in db.session.execute(select(tally_days)))
+        assert days == [date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 31),
+                        date(2026, 2, 1)]
+
+
+def test_rebuild_under_a_zone_with_daylight_saving_time(app):
+    """PostgreSQL applies the zone's rules; SQLite cannot, so the rebuild runs in Python."""
+    paris = ZoneInfo("Europe/Paris")
+    with app.app_context():
+        app.config["TIMEZONE"] = paris.key
+        code = create_code()
+        rng = random.Random(5)
+        moments = [datetime(2026, 3, 28, 23, 30, tzinfo=paris), datetime(2026, 3, 29, 0, 30,
+                   tzinfo=paris), datetime(2026, 7, 1, 0, 15, tzinfo=paris),
+                   datetime(2026, 10, 25, 23, 45, tzinfo=paris)]
+        for n, when in enumerate(moments):
+            record(code, when.astimezone(UTC), f"dst{n}", answers=any_answers(rng))
+        db.session.commit()
+        incremental = rollup_rows()
+        in_database = rollups.rebuild_in_database(db.session)
+        if db.session.get_bind().dialect.name == "sqlite":
+            assert in_database is None
+            assert rollup_rows() == incremental  # left untouched
+        else:
+            assert in_database == 4
+            assert rollup_rows() == incremental
+        assert rollups.rebuild(db.session) == 4
+        assert rollup_rows() == incremental
+
+
+def test_fixed_offset_over_a_span():
+    start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, 17, tzinfo=UTC)
+    assert rollups.fixed_offset(VN, start, end) == timedelta(hours=7)
+    assert rollups.fixed_offset(ZoneInfo("Europe/Paris"), start, end) is None
+    summer = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)
+    assert rollups.fixed_offset(ZoneInfo("Europe/Paris"), *summer) == timedelta(hours=2)
+    assert rollups.fixed_offset(VN, None, None) == timedelta(hours=7)
