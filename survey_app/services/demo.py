@@ -6,16 +6,25 @@ Everything here is invented for trying the app out; running it again adds nothin
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode
+from survey_app.models import (
+    Agency,
+    Counter,
+    DossierDigest,
+    MintedReceipt,
+    Response,
+    ResponseWish,
+    Sector,
+    SurveyCode,
+)
 from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_CHOICES
-from survey_app.services import rollups
+from survey_app.services import receipts, rollups
 from survey_app.services.accounts import create_user, find_user
 from survey_app.services.codes import active_code_for, create_survey_code
 from survey_app.services.periods import month_start, next_month
@@ -53,6 +62,17 @@ DOSSIERS_PER_MONTH_AT: dict[tuple[str, str | None], tuple[int, int]] = {
     ("DEMO-X-KHESANH", None): (20, 30),
     ("DEMO-X-KHESANH", "NONG_NGHIEP"): (6, 14),
 }
+
+# Receipt links minted through the one-stop system (as POST /api/v1/receipts would), by
+# agency and sector, over the demo's year; a little under half are answered from home, a
+# little less satisfied than at the counter, as independent surveys find.
+RECEIPTS_MINTED: dict[tuple[str, str], int] = {
+    ("DEMO-TTHCC", "DAT_DAI"): 140,
+    ("DEMO-TTHCC", "XAY_DUNG"): 90,
+    ("DEMO-P-DONGHA", "HO_TICH"): 110,
+}
+RECEIPTS_ANSWERED = 0.45
+RECEIPT_SATISFACTION_GAP = 0.06
 
 # Accounts to try each role; the password is public, so the demo refuses to run in production.
 DEMO_PASSWORD = "matkhau-demo"
@@ -133,9 +153,55 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
     if not has_responses:
         now = now or datetime.now(UTC)
         _add_responses(session, codes, now, random.Random(seed))
+        _add_receipts(session, agencies, sectors, now, random.Random(seed + 1))
         rollups.rebuild(session)
         _add_volumes(session, codes, now, random.Random(seed))
     return codes
+
+
+def _add_receipts(session: Session, agencies: dict[str, Agency], sectors: dict[str, Sector],
+                  now: datetime, rng: random.Random) -> None:
+    """Mint receipt links over the year, and answer some of them through their links."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    today = now.astimezone(zone).date()
+    wishes = [c.value for c in WISH_CHOICES]
+    for (agency_code, sector_code), minted in RECEIPTS_MINTED.items():
+        agency, sector = agencies[agency_code], sectors[sector_code]
+        key = receipts.active_key(session, agency.id) or receipts.create_key(session, agency)
+        code = receipts.receipt_code_for(session, agency.id, sector.id)
+        secret = bytes.fromhex(key.secret)
+        p = SATISFACTION.get(sector_code, DEFAULT_SATISFACTION) - RECEIPT_SATISFACTION_GAP
+        for serial in range(minted):
+            issued_on = today - timedelta(days=rng.randint(0, 340))
+            dossier = f"000.00.31.H45-{issued_on:%y%m%d}-{serial:04d}"
+            digest = receipts.dossier_digest(secret, dossier).hex()
+            session.add(MintedReceipt(key_id=key.id, digest=digest, agency_id=agency.id,
+                                      sector_id=sector.id, issued_on=issued_on))
+            if rng.random() >= RECEIPTS_ANSWERED:
+                continue
+            answered_at = datetime.combine(
+                issued_on + timedelta(days=rng.randint(0, 20)),
+                time(rng.randint(7, 21), rng.randint(0, 59)), zone,
+            )
+            q: dict[str, int | None] = {
+                key_: _scale_answer(rng, min(0.99, p + rng.uniform(-0.06, 0.04)))
+                for key_ in RATING_KEYS
+            }
+            response = Response(
+                survey_code_id=code.id, agency_id=agency.id, counter_id=code.counter_id,
+                sector_id=sector.id, questionnaire_version=CURRENT.version,
+                language="vi", status="counted",
+                created_at=min(answered_at.astimezone(UTC), now),
+                **q,
+                **{INTEGRITY_KEY: rng.choices(("no", "yes", "decline", None),
+                                              weights=(75, 2, 8, 15))[0]},
+            )
+            if rng.random() < 0.5:
+                response.wishes = [ResponseWish(wish=w) for w in rng.sample(wishes, 1)]
+            session.add(response)
+            session.flush()
+            session.add(DossierDigest(response_id=response.id, key_id=key.id, digest=digest))
+    session.flush()
 
 
 def _add_volumes(

@@ -51,7 +51,7 @@ from tests.factories import (
     token_for_user,
 )
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "receipts.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "receipts.md"
 RECEIPT_ANSWERS = {k: v for k, v in VALID_ANSWERS.items() if k != "dossier"}
 DOCUMENT = openapi.document()
 
