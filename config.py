@@ -90,6 +90,10 @@ class Config:
     ADDRESS_PER_CODE_10_MIN = _env_int("ADDRESS_PER_CODE_10_MIN", 5)
     ADDRESS_PER_CODE_HOUR = _env_int("ADDRESS_PER_CODE_HOUR", 20)
 
+    # A receipt link (docs/receipts.md) opens the form for this many days after its issue
+    # date, long enough to answer once the result is returned.
+    RECEIPT_VALID_DAYS = _env_int("RECEIPT_VALID_DAYS", 90)
+
     # Privacy: comments, dossier and device hashes older than this are purged
     # (`flask purge`); every tally stays the same.
     RETENTION_DAYS = _env_int("RETENTION_DAYS", 730)

@@ -8,8 +8,10 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from survey_app.admin import volumes_cli
 from survey_app.auth import cli as accounts_cli
 from survey_app.counters import cli as codes_cli
+from survey_app.counters import receipts_cli
 from survey_app.extensions import db
 from survey_app.services.codes import survey_url, survey_url_root
 from survey_app.services.migrate import alembic_config
@@ -139,3 +141,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(purge_command)
     accounts_cli.init_app(app)
     codes_cli.init_app(app)
+    receipts_cli.init_app(app)
+    volumes_cli.init_app(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -55,6 +55,8 @@ AGENCY_NAME_MAX_LENGTH = 200
 RESPONSE_STATUSES = ("counted", "duplicate", "flagged")
 LANGUAGES = ("vi", "en")
 ROLES = ("admin", "manager", "staff")
+# Where a response came from: the QR code at the counter, or the link on a dossier's receipt.
+SOURCES = ("counter", "receipt")
 
 
 def utcnow() -> datetime:
@@ -150,9 +152,15 @@ class Counter(Base):
 
 
 class SurveyCode(Base):
-    """The code printed as a QR at a counter: one agency + counter + sector."""
+    """The code printed as a QR at a counter: one agency + counter + sector.
+
+    A code of kind "receipt" is never printed: it files the answers that came through the
+    receipt links of one agency and sector (services/receipts.py), so that they are counted,
+    rolled up and filtered like any other, and its kind is the response's source.
+    """
 
     __tablename__ = "survey_codes"
+    __table_args__ = (CheckConstraint(_in("kind", SOURCES), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -161,6 +169,7 @@ class SurveyCode(Base):
     sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(10), default="counter", server_default="counter")
 
     agency: Mapped[Agency] = relationship()
     counter: Mapped[Counter] = relationship()
@@ -549,3 +558,77 @@ class PasswordReset(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+# Receipts and dossier volumes -------------------------------------------------------------
+
+
+class ReceiptKey(Base):
+    """An agency's secret for receipt links; its id travels in every link it signs.
+
+    The one-stop system holds a copy and mints links offline (docs/receipts.md). A retired
+    key signs nothing new and its links are refused; keys rotate by creating a new one.
+    """
+
+    __tablename__ = "receipt_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    secret: Mapped[str] = mapped_column(String(64))  # 32 random bytes, hex
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    agency: Mapped[Agency] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.retired_at is None
+
+
+class DossierDigest(Base):
+    """Which dossier a response answers for, as the keyed digest a receipt link carries.
+
+    A receipt answer has one row (the key and digest of its link); a walk-in answer that
+    typed its dossier code has one per key of its agency, so a dossier answered both ways is
+    found whichever came first.
+    """
+
+    __tablename__ = "dossier_digests"
+    __table_args__ = (Index("ix_dossier_digests_key_digest", "key_id", "digest"),)
+
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    key_id: Mapped[int] = mapped_column(ForeignKey("receipt_keys.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(16))  # 8 bytes, hex
+
+
+class MintedReceipt(Base):
+    """A receipt link minted by the API or the command line: what a response rate of
+    receipts is measured against (links minted offline are not known until answered)."""
+
+    __tablename__ = "minted_receipts"
+
+    key_id: Mapped[int] = mapped_column(ForeignKey("receipt_keys.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(16), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"))
+    issued_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DossierVolume(Base):
+    """How many dossiers an agency received in a sector on one local day.
+
+    Loaded from the one-stop system's report (`flask volumes import`, PUT /api/v1/volumes);
+    the denominator of the response rates and the weights of the volume-weighted figures.
+    """
+
+    __tablename__ = "dossier_volumes"
+    __table_args__ = (CheckConstraint("received >= 0", name="received"),)
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

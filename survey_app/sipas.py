@@ -473,3 +473,26 @@ def judge_indicator(
     if indicator is Indicator.OVERALL:
         return judge_share(scores.overall, threshold, min_sample)
     return judge_index(scores, threshold, min_sample)
+
+
+def weighted_indicators(
+    parts: Iterable[tuple[int, Scores]],
+) -> dict[Indicator, float | None]:
+    """Return O and S of several parts, each part's figure weighted by a count (dossiers).
+
+    A part without a value, or with a weight of 0, leaves the mean; an indicator no part has
+    a value for is None. The mean of the parts' figures, not of their responses: it answers
+    "what if each sector had been surveyed in proportion to its dossiers".
+    """
+    parts = list(parts)
+    result: dict[Indicator, float | None] = {}
+    for indicator in Indicator:
+        weighted = [(weight, indicator_value(scores, indicator)) for weight, scores in parts]
+        kept = [(weight, value) for weight, value in weighted if value is not None and weight > 0]
+        total = sum(weight for weight, _value in kept)
+        result[indicator] = (
+            float(sum((Fraction(weight) * Fraction(value) for weight, value in kept),
+                      Fraction(0)) / total)
+            if total else None
+        )
+    return result

@@ -354,6 +354,7 @@ TARGET_LABELS = {
     "Sector": _l("Lĩnh vực"),
     "SurveyCode": _l("Mã QR"),
     "ApiToken": _l("Mã truy cập API"),
+    "ReceiptKey": _l("Khóa ký liên kết biên nhận"),
 }
 
 

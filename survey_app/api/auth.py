@@ -16,8 +16,8 @@ from survey_app.services.accounts import user_for_token
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def api_error(status: int, message: str) -> Any:
-    response = jsonify(error={"status": status, "message": message})
+def api_error(status: int, message: str, **details: Any) -> Any:
+    response = jsonify(error={"status": status, "message": message, **details})
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="survey_app"'

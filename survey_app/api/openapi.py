@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from survey_app.models import LANGUAGES, RESPONSE_STATUSES, ROLES
+from survey_app.models import LANGUAGES, RESPONSE_STATUSES, ROLES, SOURCES
 from survey_app.questionnaire import (
     CURRENT,
+    DOSSIER_MAX_LENGTH,
     INTEGRITY_ANSWERS,
     INTEGRITY_KEY,
     RATING_KEYS,
@@ -14,8 +15,11 @@ from survey_app.questionnaire import (
     WISH_KEY,
 )
 from survey_app.services.filters import FIRST_YEAR, LAST_YEAR
+from survey_app.services.rates import PEER_FACTOR, RATE_FLAGS
+from survey_app.services.receipts import MAX_DOSSIERS_PER_CALL
 from survey_app.services.responses import RESPONSE_FIELDS
 from survey_app.services.seed import ALL_SECTORS
+from survey_app.services.volumes import MAX_API_ROWS, MAX_PROBLEMS_SHOWN, MAX_RECEIVED
 from survey_app.sipas import ELEMENT_KEYS, Indicator, Status
 
 OPENAPI_VERSION = "3.1.0"
@@ -111,6 +115,14 @@ SCHEMAS: dict[str, Any] = {
                     "status": {"type": "integer", "description": "The HTTP status."},
                     "message": {"type": "string"},
                     "title": {"type": "string"},
+                    "problems": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "maxItems": MAX_PROBLEMS_SHOWN,
+                        "description": "A refused load of volumes: each wrong row by its place "
+                        f"(`volumes[2]: unknown sector 'X'`), the first {MAX_PROBLEMS_SHOWN}.",
+                    },
+                    "problem_count": {**COUNT, "description": "How many problems in all."},
                 },
             }
         },
@@ -179,11 +191,39 @@ SCHEMAS: dict[str, Any] = {
             "overall": _ref("Share"),
         },
     },
+    "BySource": {
+        "type": "object",
+        "description": "Counted responses by source: `counter` (the QR at the counter) and "
+        "`receipt` (the link on a dossier's receipt), read from the rollups.",
+        "required": list(SOURCES),
+        "properties": {source: COUNT for source in SOURCES},
+        "additionalProperties": False,
+    },
+    "Weighted": {
+        "type": "object",
+        "description": "O and S with each sector's figure weighted by its dossiers received "
+        "(not by its responses). Shown beside the pooled figures, never judged against a "
+        "target.",
+        "required": [i.value for i in Indicator],
+        "properties": {i.value: _nullable(PERCENT) for i in Indicator},
+    },
+    "Receipts": {
+        "type": "object",
+        "description": "Receipt links minted through the API or the command line with an "
+        "issue date in the period, and how many of them a counted response answers so far.",
+        "required": ["minted", "answered", "rate"],
+        "properties": {
+            "minted": COUNT,
+            "answered": COUNT,
+            "rate": {**_nullable(PERCENT), "description": "answered ÷ minted × 100."},
+        },
+    },
     "Scope": {
         "type": "object",
         "required": [
             "responses", "not_counted", "flagged", "sipas_index", "elements", "overall",
-            "integrity", "targets", "raw", "by_status",
+            "integrity", "targets", "raw", "by_status", "by_source", "dossiers",
+            "response_rate", "weighted",
         ],
         "properties": {
             "responses": {**COUNT, "description": "Counted responses."},
@@ -211,6 +251,37 @@ SCHEMAS: dict[str, Any] = {
             "wishes": {"type": "object", "additionalProperties": PERCENT},
             "targets": {"type": "array", "items": _ref("TargetCheck")},
             "raw": _ref("RawFigures"),
+            "by_source": _ref("BySource"),
+            "dossiers": {
+                **_nullable(COUNT),
+                "description": "Dossiers received, summed over the volumes loaded for the "
+                "period, agencies and sectors; null when none is loaded for them (always for "
+                "a counter).",
+            },
+            "response_rate": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "description": "Counted responses ÷ dossiers × 100, unrounded; null without "
+                "dossiers. Above 100 is possible, and a sign to look into.",
+            },
+            "volumes_complete": {
+                "type": "boolean",
+                "description": "Every agency, sector and month with counted responses here has "
+                "volumes loaded: the rate compares like with like.",
+            },
+            "rate_flag": {
+                "type": ["string", "null"],
+                "enum": [*RATE_FLAGS, None],
+                "description": "Why the rate needs a review (only where `volumes_complete`): "
+                "`above_100`, more responses than dossiers; `far_above_peers`, an agency's "
+                f"own rate above {PEER_FACTOR} times the median of the others listed (not "
+                "given by this endpoint, which lists no agencies).",
+            },
+            "weighted": {
+                "oneOf": [_ref("Weighted"), {"type": "null"}],
+                "description": "Null unless the volumes cover every counted response of the "
+                "scope and its sectors received dossiers.",
+            },
         },
     },
     "Tallies": {
@@ -241,6 +312,17 @@ SCHEMAS: dict[str, Any] = {
                 "description": "One entry per sector code with at least one counted response.",
                 "additionalProperties": _ref("Scope"),
             },
+            "sources": {
+                "type": "object",
+                "description": "The figures of each source over the whole filter, side by "
+                "side (not judged against targets).",
+                "required": list(SOURCES),
+                "properties": {source: _ref("Scope") for source in SOURCES},
+            },
+            "receipts": {
+                "oneOf": [_ref("Receipts"), {"type": "null"}],
+                "description": "Null for a counter: receipts belong to an agency and a sector.",
+            },
         },
     },
     "Response": {
@@ -257,6 +339,11 @@ SCHEMAS: dict[str, Any] = {
             "counter": {"type": "string", "description": "Counter name."},
             "sector": {"type": "string", "description": "Sector code."},
             "code": {"type": "string", "description": "The survey (QR) code answered through."},
+            "source": {
+                "type": "string",
+                "enum": list(SOURCES),
+                "description": "`counter`: the QR at the counter; `receipt`: a receipt link.",
+            },
             **{key: RATING for key in RATING_KEYS},
             INTEGRITY_KEY: {"type": ["string", "null"], "enum": [*INTEGRITY_ANSWERS, None]},
             WISH_KEY: {
@@ -272,6 +359,97 @@ SCHEMAS: dict[str, Any] = {
             },
             "language": {"type": "string", "enum": list(LANGUAGES)},
             "questionnaire_version": {"type": "string"},
+        },
+    },
+    "ReceiptRequest": {
+        "type": "object",
+        "required": ["agency", "sector", "dossiers"],
+        "additionalProperties": False,
+        "properties": {
+            "agency": {"type": "string", "description": "Agency code, e.g. XA-CUAVIET."},
+            "sector": {"type": "string", "description": "Sector code, e.g. DAT_DAI."},
+            "dossiers": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_DOSSIERS_PER_CALL,
+                "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": DOSSIER_MAX_LENGTH,
+                    "description": "A dossier code as printed on its receipt; it needs at "
+                    "least one letter or digit.",
+                },
+            },
+        },
+    },
+    "ReceiptLinks": {
+        "type": "object",
+        "required": ["links"],
+        "properties": {
+            "links": {
+                "type": "array",
+                "description": "One link per dossier, in the order given.",
+                "items": {
+                    "type": "object",
+                    "required": ["dossier", "url"],
+                    "properties": {
+                        "dossier": {"type": "string", "description": "As it was given."},
+                        "url": {
+                            "type": "string",
+                            "format": "uri",
+                            "description": "PUBLIC_BASE_URL/r/ and a 44-character token: "
+                            "print it as a QR code on the dossier's receipt.",
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "VolumeLoad": {
+        "type": "object",
+        "required": ["volumes"],
+        "additionalProperties": False,
+        "properties": {
+            "volumes": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_API_ROWS,
+                "items": {
+                    "type": "object",
+                    "required": ["agency", "sector", "date", "received"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "agency": {"type": "string", "minLength": 1,
+                                   "description": "Agency code, within the token's scope."},
+                        "sector": {"type": "string", "minLength": 1,
+                                   "description": "Sector code, e.g. DAT_DAI."},
+                        "date": {
+                            "type": "string",
+                            "pattern": "^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$",
+                            "description": "A local day YYYY-MM-DD, or a month YYYY-MM for "
+                            "the month's total (stored on its first day, replacing the days "
+                            f"of that month), in the years {FIRST_YEAR} to {LAST_YEAR}, not "
+                            "in the future.",
+                        },
+                        "received": {"type": "integer", "minimum": 0,
+                                     "maximum": MAX_RECEIVED},
+                    },
+                },
+            }
+        },
+    },
+    "VolumeResult": {
+        "type": "object",
+        "required": ["rows", "created", "updated", "cleared", "received", "from", "to"],
+        "properties": {
+            "rows": COUNT,
+            "created": {**COUNT, "description": "Agency, sector and day not stored before."},
+            "updated": {**COUNT, "description": "Stored before and now replaced."},
+            "cleared": {**COUNT, "description": "Days removed because a month's total "
+                                                "replaced them."},
+            "received": {**COUNT, "description": "The dossiers of the rows, summed."},
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
         },
     },
     "ResponsePage": {
@@ -342,6 +520,60 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/receipts": {
+        "post": {
+            "operationId": "mintReceipts",
+            "summary": "Receipt links, one per dossier, for the receipts of an agency and sector.",
+            "description": "Each link opens the survey form for its dossier (without asking "
+            "for the dossier code), from the day of the call until RECEIPT_VALID_DAYS later; "
+            "a dossier is counted once, whether answered through its link or at a counter. "
+            "The links are signed with the agency's newest active receipt key, exactly as "
+            "the one-stop system would sign them offline (docs/receipts.md); the same "
+            "dossier on the same day gives the same link. The token's owner must have the "
+            "agency within their scope.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("ReceiptRequest")}},
+            },
+            "responses": {
+                "200": _json_response("The links.", "ReceiptLinks"),
+                "400": _error_response(
+                    "The body is not such an object, or a dossier code is empty or too long."
+                ),
+                "401": UNAUTHORIZED,
+                "403": _error_response("The agency is outside the token owner's scope."),
+                "404": _error_response("No agency or sector with that code."),
+                "409": _error_response(
+                    "The agency has no active receipt key: flask receipts key create."
+                ),
+            },
+        }
+    },
+    "/volumes": {
+        "put": {
+            "operationId": "put_volumes",
+            "summary": "Load the dossiers each agency received per sector and day (or month).",
+            "description": "From the one-stop system's report. Every row is checked first: when "
+            "any is wrong, the whole load is refused with every problem and nothing is written. "
+            "A row for the same agency, sector and day as a stored one replaces it. Recorded "
+            "in the audit log. Needs a token of an admin, or of a manager for the agencies "
+            "within their scope.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("VolumeLoad")}},
+            },
+            "responses": {
+                "200": _json_response("What was written.", "VolumeResult"),
+                "400": _error_response("A body that is not the JSON described, or rows that "
+                                       "are wrong (each in `problems`)."),
+                "401": UNAUTHORIZED,
+                "403": _error_response("A row names an agency outside the token owner's "
+                                       "scope (each in `problems`)."),
+                "413": _error_response("The body is larger than a load of "
+                                       f"{MAX_API_ROWS} rows needs."),
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "openapi",
@@ -366,8 +598,8 @@ def document() -> dict[str, Any]:
             "title": "survey_app API",
             "version": API_VERSION,
             "description": "Citizen-satisfaction figures (SIPAS style) and responses, read "
-            "with a personal token within its owner's scope. Percentages are 0..100, "
-            "unrounded.",
+            "with a personal token within its owner's scope, and receipt links minted for "
+            "the agencies in it. Percentages are 0..100, unrounded.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],

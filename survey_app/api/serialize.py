@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from survey_app import sipas
+from survey_app.services.rates import ReceiptCounts
 from survey_app.services.reports import Report, ScopeFigures, TargetCheck
 
 # Figures ----------------------------------------------------------------------------------
@@ -62,7 +63,29 @@ def scope_dict(figures: ScopeFigures) -> dict[str, Any]:
         "wishes": dict(sorted(scores.wishes.items())),
         "targets": [target_dict(check) for check in figures.targets],
         "raw": scores_dict(figures.raw_scores),
+        **volumes_dict(figures),
     }
+
+
+def volumes_dict(figures: ScopeFigures) -> dict[str, Any]:
+    """Return a figure's responses by source, dossiers, response rate and weighted O and S."""
+    weighted = figures.weighted
+    return {
+        "by_source": dict(sorted(figures.by_source.items())),
+        "dossiers": figures.dossiers,
+        "response_rate": figures.response_rate,
+        "volumes_complete": figures.volumes_complete,
+        "rate_flag": figures.rate_flag,
+        "weighted": None if weighted is None else {
+            indicator.value: value for indicator, value in weighted.items()
+        },
+    }
+
+
+def receipts_dict(receipts: ReceiptCounts | None) -> dict[str, Any] | None:
+    if receipts is None:
+        return None
+    return {"minted": receipts.minted, "answered": receipts.answered, "rate": receipts.rate}
 
 
 def report_dict(report: Report) -> dict[str, Any]:
@@ -79,4 +102,6 @@ def report_dict(report: Report) -> dict[str, Any]:
             for code, figures in report.sectors.items()
             if figures.responses > 0
         },
+        "sources": {source: scope_dict(figures) for source, figures in report.sources.items()},
+        "receipts": receipts_dict(report.receipts),
     }

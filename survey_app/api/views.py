@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -11,13 +12,15 @@ from sqlalchemy import select
 from survey_app.api import bp, openapi, serialize
 from survey_app.api.auth import api_error, api_user, token_required
 from survey_app.extensions import db
-from survey_app.models import Agency
-from survey_app.services import filters
+from survey_app.models import Agency, Sector, utcnow
+from survey_app.services import filters, receipts, volumes
 from survey_app.services import responses as response_list
-from survey_app.services.access import visible_agency_ids
+from survey_app.services.access import can, holds, visible_agency_ids
 from survey_app.services.filters import FilterError
-from survey_app.services.periods import deployment_zone
+from survey_app.services.periods import deployment_zone, local_date
+from survey_app.services.receipts import MintError
 from survey_app.services.reports import build_report
+from survey_app.text import clean_code
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -75,10 +78,81 @@ def responses() -> Any:
     return _private(jsonify(items=items[:limit], next=next_cursor))
 
 
+RECEIPT_REQUEST_KEYS = {"agency", "sector", "dossiers"}
+
+
+@bp.post("/receipts")
+@token_required
+def mint_receipts() -> Any:
+    """Mint one receipt link per dossier of an agency and sector, with the agency's key."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or set(body) != RECEIPT_REQUEST_KEYS:
+        return api_error(
+            400, 'send a JSON object {"agency": code, "sector": code, "dossiers": [codes]}'
+        )
+    agency_code, sector_code, dossiers = body["agency"], body["sector"], body["dossiers"]
+    if not isinstance(agency_code, str) or not isinstance(sector_code, str):
+        return api_error(400, "agency and sector are codes, written as strings")
+    if not isinstance(dossiers, list):
+        return api_error(400, "dossiers is a list of dossier codes")
+    try:
+        receipts.clean_dossiers(dossiers)
+    except MintError as error:
+        return api_error(400, str(error))
+    user = api_user()
+    agency = db.session.scalar(select(Agency).where(Agency.code == clean_code(agency_code)))
+    if agency is None:
+        return api_error(404, f"no agency with code {agency_code!r}")
+    if not can(user, "receipts.mint", agency):
+        return api_error(403, f"agency {agency.code} is outside your scope")
+    sector = db.session.scalar(select(Sector).where(Sector.code == clean_code(sector_code)))
+    if sector is None:
+        return api_error(404, f"no sector with code {sector_code!r}")
+    try:
+        links = receipts.mint_links(
+            db.session, agency, sector, dossiers, local_date(utcnow()), actor=user
+        )
+    except MintError as error:  # the agency has no active key
+        return api_error(409, str(error))
+    db.session.commit()
+    return _private(
+        jsonify(links=[{"dossier": link.dossier, "url": link.url} for link in links])
+    )
+
+
 @bp.get("/openapi.json")
 def openapi_document() -> Any:
     """Describe the API (public: it holds no data)."""
     return jsonify(openapi.document())
+
+
+# Dossier volumes ---------------------------------------------------------------------------
+
+# A load of the most rows a call takes, with room to spare: about 90 bytes a row.
+VOLUMES_MAX_BYTES = 2 * 1024 * 1024
+
+
+@bp.put("/volumes")
+@token_required
+def put_volumes() -> Any:
+    """Load dossiers received per agency, sector and day or month; all rows or none."""
+    user = api_user()
+    if not holds(user, "volumes.import"):
+        return api_error(403, "this token's owner may not load volumes")
+    request.max_content_length = VOLUMES_MAX_BYTES
+    body = request.get_json(silent=True)
+    try:
+        rows = volumes.rows_from_json(body)
+        result = volumes.load(
+            db.session, rows, visible=visible_agency_ids(db.session, user, "volumes.import"),
+            today=datetime.now(deployment_zone()).date(), actor=user,
+        )
+    except volumes.VolumeError as error:
+        db.session.rollback()
+        details = volumes.problem_summary(error) if error.problems else {}
+        return api_error(403 if error.is_forbidden else 400, str(error), **details)
+    db.session.commit()
+    return _private(jsonify(result.as_dict()))
 
 
 def _private(response: Any) -> Any:

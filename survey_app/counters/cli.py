@@ -52,7 +52,9 @@ def _acting_user(email: str, action: str, agency: Agency) -> User:
 
 def _code_or_fail(code: str) -> SurveyCode:
     survey_code = db.session.scalar(
-        select(SurveyCode).where(SurveyCode.code == (clean_survey_code(code) or ""))
+        select(SurveyCode).where(
+            SurveyCode.code == (clean_survey_code(code) or ""), SurveyCode.kind == "counter"
+        )
     )
     if survey_code is None:
         raise click.ClickException(f"no survey code {code!r}")
@@ -71,8 +73,13 @@ def _agency_or_fail(code: str) -> Agency:
 @click.option("--all", "include_revoked", is_flag=True, help="Include revoked codes.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def list_codes(agency_code: str | None, include_revoked: bool, as_json: bool) -> None:
-    """List survey codes with their address, agency, counter and sector."""
-    query = select(SurveyCode).join(SurveyCode.agency).join(SurveyCode.counter)
+    """List the counters' survey codes with their address, agency, counter and sector."""
+    query = (
+        select(SurveyCode)
+        .join(SurveyCode.agency)
+        .join(SurveyCode.counter)
+        .where(SurveyCode.kind == "counter")
+    )
     if agency_code:
         query = query.where(SurveyCode.agency_id == _agency_or_fail(agency_code).id)
     if not include_revoked:

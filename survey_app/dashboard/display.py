@@ -33,6 +33,7 @@ from survey_app.dashboard.tables import (
     element_rows,
     elements_chart,
     integrity_view,
+    rates_note,
     reference_text,
     row_of,
     sorted_rows,
@@ -45,11 +46,14 @@ from survey_app.dashboard.wording import (
     INDEX,
     OVERALL,
     Measure,
+    Rate,
     css_key,
+    dossiers_text,
     indicator_label,
     measure,
     percent,
     period_text,
+    rate_of,
     responses_text,
 )
 from survey_app.services.dashboard import DashboardFigures
@@ -59,7 +63,7 @@ from survey_app.services.reports import (
     ScopeFigures,
     judged_empty,
 )
-from survey_app.web.labels import number
+from survey_app.web.labels import number, source_label
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class Card:
     measures: list[Measure]
     pools: str = ""  # «Gồm: Xây dựng; Quy hoạch xây dựng, kiến trúc»
     targets_note: str = ""  # «Chỉ tiêu năm 2025 (năm 2026 chưa có chỉ tiêu riêng)»
+    rate: Rate | None = None
+    rate_counts: str = ""  # «1.234 phiếu trên 10.000 hồ sơ»
+    receipts: str = ""  # «Xác thực qua giấy tiếp nhận: 23,4% số phiếu được tính»
 
 
 def scope_label(report: Report, code: str, language: str) -> str:
@@ -123,9 +130,31 @@ def cards(report: Report, resolved: ResolvedFilter, language: str) -> list[Card]
         Card(css_key(code), title, responses_text(figures.responses),
              [measure(figures, OVERALL), measure(figures, INDEX)],
              pools=pooled_sectors(report, code, language) if is_scope else "",
-             targets_note=note)
+             targets_note=note,
+             rate=rate_of(figures),
+             rate_counts=_("%(responses)s trên %(dossiers)s",
+                           responses=responses_text(figures.responses),
+                           dossiers=dossiers_text(figures.dossiers))
+             if figures.dossiers is not None else "",
+             receipts=receipt_share_text(figures))
         for code, title, figures in headline(report, resolved, language)
     ]
+
+
+def has_volumes(report: Report) -> bool:
+    """True when dossiers are loaded for some agency and sector of the filter.
+
+    Until then the tables leave out the columns of dossiers and rates, which would be empty.
+    """
+    return bool(report.cells.dossiers)
+
+
+def receipt_share_text(figures: ScopeFigures) -> str:
+    """Return «Xác thực qua giấy tiếp nhận: 23,4% số phiếu được tính» (empty without any)."""
+    if figures.receipt_share is None:
+        return ""
+    return _("Xác thực qua giấy tiếp nhận: %(share)s số phiếu được tính",
+             share=percent(figures.receipt_share))
 
 
 @dataclass(frozen=True)
@@ -204,6 +233,8 @@ class Page:
     raw: list[RawRow]
     overall_label: str
     index_label: str
+    sources: list[SourceRow] = field(default_factory=list)
+    receipts: str = ""  # «Giấy hẹn phát hành qua hệ thống trong kỳ: ...», when there are any
     trend: list[Row] = field(default_factory=list)
     trend_charts: list[Markup] = field(default_factory=list)
     trend_caption: str = ""
@@ -232,6 +263,8 @@ def _common(figures: DashboardFigures, resolved: ResolvedFilter, language: str,
         raw=raw_rows(report, resolved, language),
         overall_label=indicator_label(OVERALL),
         index_label=indicator_label(INDEX),
+        sources=source_rows(report),
+        receipts=receipts_text(report),
     )
 
 
@@ -246,7 +279,8 @@ def _sector_table(figures: DashboardFigures, language: str, sort: str | None,
                            href=link(sector=code) if link else ""))
     return Table("by-sector", _("Theo lĩnh vực"), headers(_("Lĩnh vực"), "by-sector"),
                  sorted_rows(rows, sort), empty_text=_("Chưa có phiếu nào trong phạm vi này."),
-                 note=_("Mỗi lĩnh vực được xét theo chỉ tiêu của lĩnh vực đó."))
+                 note=_("Mỗi lĩnh vực được xét theo chỉ tiêu của lĩnh vực đó."),
+                 rates_note=rates_note(rows))
 
 
 def _agency_table(figures: DashboardFigures, sort: str | None,
@@ -258,7 +292,8 @@ def _agency_table(figures: DashboardFigures, sort: str | None,
     return Table("by-agency", _("Theo đơn vị"), headers(_("Đơn vị"), "by-agency"),
                  sorted_rows(rows, sort),
                  empty_text=_("Không có đơn vị nào trong phạm vi này."),
-                 note=note if any(row.own for row in rows) else "")
+                 note=note if any(row.own for row in rows) else "",
+                 rates_note=rates_note(rows))
 
 @dataclass(frozen=True)
 class RawRow:
@@ -273,6 +308,43 @@ class RawRow:
     stored_index: str
     duplicate: str
     flagged: str
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """The counted figures of one source: the QR at the counter, or a receipt link."""
+
+    name: str
+    counted: str
+    share: str  # of every counted response of the filter
+    overall: str
+    index: str
+
+
+def source_rows(report: Report) -> list[SourceRow]:
+    """Return the figures of each source side by side (over the whole filter, not judged)."""
+    total = sum(f.responses for f in report.sources.values())
+    return [
+        SourceRow(
+            name=source_label(source),
+            counted=number(figures.responses),
+            share=percent(100 * figures.responses / total if total else None),
+            overall=percent(figures.scores.overall.share),
+            index=percent(figures.scores.sipas_index),
+        )
+        for source, figures in report.sources.items()
+    ]
+
+
+def receipts_text(report: Report) -> str:
+    """Return how many receipt links were minted in the period and answered, when any were."""
+    receipts = report.receipts
+    if receipts is None or not receipts.minted:
+        return ""
+    return _("Liên kết đánh giá cấp qua hệ thống trong kỳ: %(minted)s; đã được đánh giá: "
+             "%(answered)s (%(rate)s).",
+             minted=number(receipts.minted), answered=number(receipts.answered),
+             rate=percent(receipts.rate))
 
 
 def raw_rows(report: Report, resolved: ResolvedFilter, language: str) -> list[RawRow]:
@@ -303,8 +375,11 @@ def dashboard_page(
     link: Callable[..., str],
 ) -> Page:
     """Return the dashboard of a filter: cards, charts, tables, sorted as asked."""
+    with_rates = has_volumes(figures.report)
+
     def headers(name: str, anchor: str) -> list[Column]:
-        return columns(name, sort, lambda target: link(sort=target), anchor)
+        return columns(name, sort, lambda target: link(sort=target), anchor,
+                       with_rates=with_rates and anchor != "by-counter")
 
     counter_rows = [
         row_of(f, counter.name, detail=counter.agency.name,
@@ -352,8 +427,10 @@ def report_page(
     quarter: int,
 ) -> ReportPage:
     """Return the figures of one quarter for the printable report."""
+    with_rates = has_volumes(figures.report)
+
     def headers(name: str, anchor: str) -> list[Column]:
-        return columns(name)
+        return columns(name, with_rates=with_rates)
 
     tables = [
         _sector_table(figures, language, None, None, headers),

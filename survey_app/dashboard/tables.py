@@ -17,11 +17,13 @@ from survey_app.dashboard.wording import (
     INDEX,
     OVERALL,
     Measure,
+    Rate,
     indicator_label,
     interval_text,
     measure,
     month,
     percent,
+    rate_of,
     target_label,
     target_text,
 )
@@ -49,15 +51,21 @@ class Row:
     detail: str = ""
     href: str = ""
     own: Row | None = None  # an agency's own counters, below the row of its whole tree
+    rate: Rate | None = None  # dossiers received and the response rate
 
     @property
     def n_text(self) -> str:
         return number(self.n)
 
+    @property
+    def needs_review(self) -> bool:
+        return any(row.rate is not None and row.rate.needs_review
+                   for row in (self, *([self.own] if self.own else [])))
+
 
 def row_of(figures: ScopeFigures, name: str, **extra: Any) -> Row:
     return Row(name=name, n=figures.responses, overall=measure(figures, OVERALL),
-               index=measure(figures, INDEX), **extra)
+               index=measure(figures, INDEX), rate=rate_of(figures), **extra)
 
 
 def agency_row(figures: AgencyFigures, link: Callable[..., str] | None) -> Row:
@@ -196,6 +204,8 @@ def trend_chart(rows: Sequence[Row], indicator: Indicator, threshold: float | No
 
 SORT_KEYS: dict[str, Callable[[Row], Any]] = {
     "n": lambda row: row.n,
+    "dossiers": lambda row: row.rate.dossiers if row.rate else None,
+    "rate": lambda row: row.rate.value if row.rate else None,
     "overall": lambda row: row.overall.value,
     "index": lambda row: row.index.value,
     # A verdict column puts the verdicts needing attention first, then by the other one.
@@ -206,9 +216,10 @@ SORT_KEYS: dict[str, Callable[[Row], Any]] = {
 }
 
 
-# The first click on a column: the most responses first, the weakest figures first.
-FIRST_DIRECTION = {"name": "", "n": "-", "overall": "", "overall_status": "", "index": "",
-                   "index_status": "", "status": ""}
+# The first click on a column: the most responses first, the weakest figures first, the
+# highest rates (the implausible ones) first.
+FIRST_DIRECTION = {"name": "", "n": "-", "dossiers": "-", "rate": "-", "overall": "",
+                   "overall_status": "", "index": "", "index_status": "", "status": ""}
 
 
 def parse_sort(value: str | None) -> tuple[str, bool]:
@@ -239,6 +250,7 @@ class Column:
     `context` names, for screen readers, the indicator a «Đánh giá» column judges.
     """
 
+    key: str
     label: str
     context: str = ""
     href: str = ""
@@ -257,6 +269,7 @@ class Table:
     rows: list[Row]
     empty_text: str = ""
     note: str = ""
+    rates_note: str = ""  # what the response rates and their marks mean, when shown
 
     @property
     def is_short(self) -> bool:
@@ -265,14 +278,22 @@ class Table:
 
 
 def columns(name_label: str, sort: str | None = None,
-            url_for_sort: Callable[[str], str] | None = None, anchor: str = "") -> list[Column]:
-    """Return the columns of a breakdown: name, n, O and its verdict, S and its verdict."""
+            url_for_sort: Callable[[str], str] | None = None, anchor: str = "",
+            with_rates: bool = False) -> list[Column]:
+    """Return the columns of a breakdown: name, n, O and its verdict, S and its verdict.
+
+    With rates (sectors and agencies, which receive dossiers), the dossiers received and
+    the response rate follow n.
+    """
     column_now, descending_now = parse_sort(sort)
     o_label, s_label = indicator_label(OVERALL), indicator_label(INDEX)
     verdict = _("Đánh giá")
+    rates = [("dossiers", _("Hồ sơ tiếp nhận"), "", True),
+             ("rate", _("Tỷ lệ phản hồi"), "", True)]
     wanted = [
         ("name", name_label, "", False),
         ("n", _("Số phiếu"), "", True),
+        *(rates if with_rates else []),
         ("overall", o_label, "", True),
         ("overall_status", verdict, o_label, False),
         ("index", s_label, "", True),
@@ -281,7 +302,7 @@ def columns(name_label: str, sort: str | None = None,
     result = []
     for column, label, context, is_numeric in wanted:
         if url_for_sort is None:
-            result.append(Column(label, context, is_numeric=is_numeric))
+            result.append(Column(column, label, context, is_numeric=is_numeric))
             continue
         if column == column_now:
             # A second click on the same column turns the order round.
@@ -290,9 +311,18 @@ def columns(name_label: str, sort: str | None = None,
             target = column if descending_now else "-" + column
         else:
             aria, arrow, target = "none", "", FIRST_DIRECTION[column] + column
-        result.append(Column(label, context, f"{url_for_sort(target)}#{anchor}", aria, arrow,
-                             is_numeric))
+        result.append(Column(column, label, context, f"{url_for_sort(target)}#{anchor}", aria,
+                             arrow, is_numeric))
     return result
+
+
+def rates_note(rows: Sequence[Row]) -> str:
+    """Return what the rate columns mean, when some row has dossiers; else nothing."""
+    if not any(row.rate is not None and row.rate.dossiers is not None for row in rows):
+        return ""
+    return _("Tỷ lệ phản hồi: phiếu được tính trên số hồ sơ tiếp nhận. «Cần xem lại»: tỷ lệ "
+             "trên 100%, hoặc cao hơn nhiều so với các đơn vị khác, thường là dấu hiệu cán bộ "
+             "trả lời thay người dân.")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ figure shown with a verdict is a `Measure`; its verdict is the one label of
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import format_date, format_percent, ngettext
@@ -20,7 +20,7 @@ from survey_app.services.reports import (
     TargetCheck,
 )
 from survey_app.sipas import Indicator
-from survey_app.web.labels import INDICATOR_LABELS, number, verdict_label
+from survey_app.web.labels import INDICATOR_LABELS, number, rate_flag_label, verdict_label
 
 OVERALL, INDEX = Indicator.OVERALL, Indicator.SIPAS_INDEX
 # Sorting by a verdict puts the figures that need attention first.
@@ -58,6 +58,11 @@ def target_label(threshold: float | None) -> str:
 def responses_text(n: int) -> str:
     """Return «1.234 phiếu» in the page's language."""
     return ngettext("%(count)s phiếu", "%(count)s phiếu", n, count=number(n))
+
+
+def dossiers_text(n: int) -> str:
+    """Return «1.234 hồ sơ»: dossiers received."""
+    return ngettext("%(count)s hồ sơ", "%(count)s hồ sơ", n, count=number(n))
 
 
 def answers_text(n: int) -> str:
@@ -137,6 +142,8 @@ class Measure:
     target: str  # «Chỉ tiêu ≥ 90%», «Chưa có chỉ tiêu»
     threshold: str  # «≥ 90%», or empty
     verdict: Verdict | None
+    # The same indicator with each sector weighted by its dossiers (never judged), or None.
+    weighted: float | None = None
 
     @property
     def value_text(self) -> str:
@@ -146,15 +153,69 @@ class Measure:
     def rank(self) -> int:
         return self.verdict.rank if self.verdict else NOT_JUDGED_RANK
 
+    @property
+    def weighted_text(self) -> str:
+        return "" if self.weighted is None else percent(self.weighted)
+
 
 def measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
-    """Return one indicator of a figure over its counted responses, judged."""
-    return _measure(figures.scores, indicator, figures.target(indicator))
+    """Return one indicator of a figure over its counted responses, judged.
+
+    Beside it, the same with each sector weighted by its dossiers, where defined and where
+    it pools several sectors (for one sector the two are the same).
+    """
+    shown = _measure(figures.scores, indicator, figures.target(indicator))
+    if figures.weighted is None or figures.pooled_sectors < 2:
+        return shown
+    return replace(shown, weighted=figures.weighted.get(indicator))
 
 
 def raw_measure(figures: ScopeFigures, indicator: Indicator) -> Measure:
     """Return one indicator over every stored response: shown beside, never judged."""
     return _measure(figures.raw_scores, indicator, None)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A response rate: counted responses per 100 dossiers received, and whether to look.
+
+    «Cần xem lại» (needs a review) marks a rate above 100%, or far above the others: the
+    usual sign of staff answering for citizens. A rate on volumes that miss some of the
+    figure's responses is shown with a note, and never marked.
+    """
+
+    value: float | None
+    dossiers: int | None
+    flag: str | None
+    is_complete: bool
+
+    @property
+    def text(self) -> str:
+        return percent(self.value)
+
+    @property
+    def dossiers_text(self) -> str:
+        return DASH if self.dossiers is None else number(self.dossiers)
+
+    @property
+    def needs_review(self) -> bool:
+        return self.flag is not None
+
+    @property
+    def reason(self) -> str:
+        return rate_flag_label(self.flag)
+
+    @property
+    def note(self) -> str:
+        """Return «Thiếu số hồ sơ của một số tháng, lĩnh vực» when the volumes miss responses."""
+        if self.dossiers is None or self.is_complete:
+            return ""
+        return _("Thiếu số hồ sơ của một số đơn vị, lĩnh vực hoặc tháng có phiếu")
+
+
+def rate_of(figures: ScopeFigures) -> Rate:
+    return Rate(figures.response_rate, figures.dossiers, figures.rate_flag,
+                figures.volumes_complete)
 
 
 def _measure(scores: sipas.Scores, indicator: Indicator, check: TargetCheck | None) -> Measure:

@@ -49,7 +49,12 @@ from survey_app.services.responses import ANSWER_KEYS, iter_responses
 from survey_app.services.tallies import TallyFilter, count_by_status
 from survey_app.sipas import Indicator
 from survey_app.web.i18n import current_language
-from survey_app.web.labels import INDICATOR_LABELS, verdict_label
+from survey_app.web.labels import (
+    INDICATOR_LABELS,
+    rate_flag_label,
+    source_label,
+    verdict_label,
+)
 
 CSV_BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -168,6 +173,25 @@ def _element(key: str, what: str) -> Callable[[ScopeFigures], Any]:
     return read
 
 
+def _weighted(indicator: Indicator) -> Callable[[ScopeFigures], float | None]:
+    def read(figures: ScopeFigures) -> float | None:
+        return None if figures.weighted is None else figures.weighted.get(indicator)
+    return read
+
+
+def _rate_review(figures: ScopeFigures) -> str | None:
+    """Return «Cần xem lại: <why>» when the response rate needs a review, else None."""
+    if figures.rate_flag is None:
+        return None
+    return _("Cần xem lại: %(reason)s", reason=rate_flag_label(figures.rate_flag))
+
+
+def _volumes_complete(figures: ScopeFigures) -> str | None:
+    if figures.dossiers is None:
+        return None
+    return _("Có") if figures.volumes_complete else _("Không")
+
+
 def tally_columns() -> list[Column]:
     """Return the columns of the tallies file, in the page's language.
 
@@ -211,6 +235,18 @@ def tally_columns() -> list[Column]:
                lambda f: f.raw_scores.overall.share, PERCENT_FORMAT),
         Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=s_name),
                lambda f: f.raw_scores.sipas_index, PERCENT_FORMAT),
+        # The source of the counted responses, the dossiers received and the rate.
+        Column(_("Phiếu được tính qua mã QR tại quầy"), lambda f: f.by_source.get("counter", 0)),
+        Column(_("Phiếu được tính qua giấy tiếp nhận"),
+               lambda f: f.by_source.get("receipt", 0)),
+        Column(_("Số hồ sơ tiếp nhận"), lambda f: f.dossiers),
+        Column(_("Số hồ sơ đủ cho mọi phiếu được tính"), _volumes_complete),
+        Column(_("Tỷ lệ phản hồi (%)"), lambda f: f.response_rate, PERCENT_FORMAT),
+        Column(_("Tỷ lệ phản hồi: xem lại"), _rate_review),
+        Column(_("%(name)s, trọng số theo số hồ sơ (%%)", name=o_name), _weighted(overall),
+               PERCENT_FORMAT),
+        Column(_("%(name)s, trọng số theo số hồ sơ (%%)", name=s_name), _weighted(index),
+               PERCENT_FORMAT),
     ]
 
 
@@ -245,7 +281,7 @@ def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetim
     # The province first, then its communes, each by name.
     agencies = sorted(session.scalars(query), key=lambda a: (a.level != "province", a.name,
                                                              a.code))
-    for row in agency_figures(session, flt, agencies, report.book):
+    for row in agency_figures(session, flt, agencies, report.book, report.cells):
         if not row.total.raw_responses:
             continue
         named.append((_("Đơn vị (gồm các đơn vị trực thuộc)") if row.has_agencies_below
@@ -321,6 +357,8 @@ def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
         (_("Câu %(number)d (mã)", number=questions[INTEGRITY_KEY]), lambda i: i[INTEGRITY_KEY]),
         (_("Câu %(number)d (mã)", number=questions[WISH_KEY]),
          lambda i: ";".join(i[WISH_KEY])),
+        (_("Nguồn"), lambda i: source_label(i["source"])),
+        (_("Nguồn (mã)"), lambda i: i["source"]),
     ]
 
 

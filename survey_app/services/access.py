@@ -52,6 +52,10 @@ PERMISSIONS: dict[str, Permission] = {
     "figures.export": Permission(READERS, Reach.SCOPE),
     "responses.review": Permission(READERS, Reach.SCOPE),
     "api.read": Permission(READERS, Reach.SCOPE),
+    # Receipt links for the one-stop system, minted with an API token (POST /api/v1/receipts)
+    "receipts.mint": Permission(READERS, Reach.SCOPE),
+    # Dossiers received, from the one-stop system's report: the denominators of the rates
+    "volumes.import": Permission(READERS, Reach.SCOPE),
     # Running the service
     "accounts.manage": Permission(ADMINS, Reach.ANY),
     "agencies.manage": Permission(ADMINS, Reach.ANY),

@@ -31,7 +31,7 @@ def agency_overview(
     )
     codes = (
         select(SurveyCode.agency_id, func.count(SurveyCode.id).label("n"))
-        .where(SurveyCode.revoked_at.is_(None))
+        .where(SurveyCode.revoked_at.is_(None), SurveyCode.kind == "counter")
         .group_by(SurveyCode.agency_id)
         .subquery()
     )
@@ -65,7 +65,10 @@ class CodeRow:
 
 
 def codes_of_agency(session: Session, agency: Agency, now: datetime | None = None) -> list[CodeRow]:
-    """Return the agency's codes, newest first, each with its recent response counts."""
+    """Return the agency's counter codes, newest first, each with its recent response counts.
+
+    The hidden codes that file receipt answers are no counter's: never printed or revoked.
+    """
     now = now or utcnow()
     week, month = now - timedelta(days=7), now - timedelta(days=30)
     stats = (
@@ -82,7 +85,7 @@ def codes_of_agency(session: Session, agency: Agency, now: datetime | None = Non
     rows = session.execute(
         select(SurveyCode, stats.c.d7, stats.c.d30, stats.c.last)
         .outerjoin(stats, stats.c.survey_code_id == SurveyCode.id)
-        .where(SurveyCode.agency_id == agency.id)
+        .where(SurveyCode.agency_id == agency.id, SurveyCode.kind == "counter")
         .order_by(SurveyCode.revoked_at.is_not(None), SurveyCode.counter_id, SurveyCode.id.desc())
     )
     return [CodeRow(code, d7 or 0, d30 or 0, last) for code, d7, d30, last in rows]

@@ -30,16 +30,16 @@ def survey_url(code: str) -> str:
 
 
 def create_survey_code(
-    session: Session, agency: Agency, counter: Counter, sector: Sector
+    session: Session, agency: Agency, counter: Counter, sector: Sector, kind: str = "counter"
 ) -> SurveyCode:
-    """Issue a new active code for one agency + counter + sector."""
+    """Issue a new active code for one agency + counter + sector (a receipt code: hidden)."""
     if counter.agency_id != agency.id:
         raise ValueError("the counter belongs to another agency")
     while True:
         code = new_code()
         if session.scalar(select(SurveyCode.id).where(SurveyCode.code == code)) is None:
             break
-    survey_code = SurveyCode(code=code, agency=agency, counter=counter, sector=sector)
+    survey_code = SurveyCode(code=code, agency=agency, counter=counter, sector=sector, kind=kind)
     session.add(survey_code)
     session.flush()
     return survey_code

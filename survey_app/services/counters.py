@@ -87,11 +87,11 @@ def replace_code(session: Session, code: SurveyCode, actor: User | None = None) 
 
 
 def codes_by_text(session: Session, texts: Iterable[str]) -> list[SurveyCode]:
-    """Return the codes named, in the order given, with their labels loaded."""
+    """Return the counter codes named, in the order given, with their labels loaded."""
     wanted = [code for code in map(clean_survey_code, texts) if code]
     rows = session.scalars(
         select(SurveyCode)
-        .where(SurveyCode.code.in_(wanted))
+        .where(SurveyCode.code.in_(wanted), SurveyCode.kind == "counter")
         .options(
             joinedload(SurveyCode.agency),
             joinedload(SurveyCode.counter),
@@ -105,13 +105,13 @@ def codes_by_text(session: Session, texts: Iterable[str]) -> list[SurveyCode]:
 def active_codes(
     session: Session, agency_ids: set[int] | None = None, counter_id: int | None = None
 ) -> list[SurveyCode]:
-    """Return active codes, by agency, counter and sector position."""
+    """Return active counter codes, by agency, counter and sector position."""
     query = (
         select(SurveyCode)
         .join(SurveyCode.counter)
         .join(SurveyCode.sector)
         .join(SurveyCode.agency)
-        .where(SurveyCode.revoked_at.is_(None))
+        .where(SurveyCode.revoked_at.is_(None), SurveyCode.kind == "counter")
         .options(
             joinedload(SurveyCode.agency),
             joinedload(SurveyCode.counter),

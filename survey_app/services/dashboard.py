@@ -118,7 +118,7 @@ def dashboard_figures(
     else:
         agency_query = select(Agency)
     agencies = session.scalars(agency_query.order_by(Agency.level.desc(), Agency.name)).all()
-    agency_rows = agency_figures(session, tally, agencies, book)
+    agency_rows = agency_figures(session, tally, agencies, book, report.cells)
 
     counter_rows: list[tuple[Counter, ScopeFigures]] = []
     if with_counters:

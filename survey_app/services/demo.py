@@ -6,20 +6,31 @@ Everything here is invented for trying the app out; running it again adds nothin
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from survey_app.models import Agency, Counter, Response, ResponseWish, Sector, SurveyCode
+from survey_app.models import (
+    Agency,
+    Counter,
+    DossierDigest,
+    MintedReceipt,
+    Response,
+    ResponseWish,
+    Sector,
+    SurveyCode,
+)
 from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_CHOICES
-from survey_app.services import rollups
+from survey_app.services import receipts, rollups
 from survey_app.services.accounts import create_user, find_user
 from survey_app.services.codes import active_code_for, create_survey_code
+from survey_app.services.periods import month_start, next_month
 from survey_app.services.recording import DUPLICATE_DOSSIER, dossier_hash
 from survey_app.services.seed import seed_sectors, seed_targets
+from survey_app.services.volumes import Volume, save
 
 PROVINCE = ("DEMO-TTHCC", "Trung tâm Phục vụ hành chính công tỉnh (demo)")
 COMMUNES = (
@@ -42,6 +53,26 @@ COUNTERS: dict[str, dict[str, tuple[str, ...]]] = {
 SATISFACTION = {"DAT_DAI": 0.80, "XAY_DUNG": 0.87, "QH_KT": 0.86, "DAU_TU": 0.91}
 DEFAULT_SATISFACTION = 0.93
 RESPONSES_PER_CODE = 160
+# Dossiers received a month per sector served, from the one-stop system's report: about one
+# citizen in ten answers. Khe Sanh's counts are far too low for its answers, as they would
+# be where staff fill in forms for citizens: its rate is far above the other agencies', and
+# its farming counter even has more answers than dossiers; both are marked «Cần xem lại».
+DOSSIERS_PER_MONTH = (90, 150)
+DOSSIERS_PER_MONTH_AT: dict[tuple[str, str | None], tuple[int, int]] = {
+    ("DEMO-X-KHESANH", None): (20, 30),
+    ("DEMO-X-KHESANH", "NONG_NGHIEP"): (6, 14),
+}
+
+# Receipt links minted through the one-stop system (as POST /api/v1/receipts would), by
+# agency and sector, over the demo's year; a little under half are answered from home, a
+# little less satisfied than at the counter, as independent surveys find.
+RECEIPTS_MINTED: dict[tuple[str, str], int] = {
+    ("DEMO-TTHCC", "DAT_DAI"): 140,
+    ("DEMO-TTHCC", "XAY_DUNG"): 90,
+    ("DEMO-P-DONGHA", "HO_TICH"): 110,
+}
+RECEIPTS_ANSWERED = 0.45
+RECEIPT_SATISFACTION_GAP = 0.06
 
 # Accounts to try each role; the password is public, so the demo refuses to run in production.
 DEMO_PASSWORD = "matkhau-demo"
@@ -120,9 +151,77 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
         )
     )
     if not has_responses:
-        _add_responses(session, codes, now or datetime.now(UTC), random.Random(seed))
+        now = now or datetime.now(UTC)
+        _add_responses(session, codes, now, random.Random(seed))
+        _add_receipts(session, agencies, sectors, now, random.Random(seed + 1))
         rollups.rebuild(session)
+        _add_volumes(session, codes, now, random.Random(seed))
     return codes
+
+
+def _add_receipts(session: Session, agencies: dict[str, Agency], sectors: dict[str, Sector],
+                  now: datetime, rng: random.Random) -> None:
+    """Mint receipt links over the year, and answer some of them through their links."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    today = now.astimezone(zone).date()
+    wishes = [c.value for c in WISH_CHOICES]
+    for (agency_code, sector_code), minted in RECEIPTS_MINTED.items():
+        agency, sector = agencies[agency_code], sectors[sector_code]
+        key = receipts.active_key(session, agency.id) or receipts.create_key(session, agency)
+        code = receipts.receipt_code_for(session, agency.id, sector.id)
+        secret = bytes.fromhex(key.secret)
+        p = SATISFACTION.get(sector_code, DEFAULT_SATISFACTION) - RECEIPT_SATISFACTION_GAP
+        for serial in range(minted):
+            issued_on = today - timedelta(days=rng.randint(0, 340))
+            dossier = f"000.00.31.H45-{issued_on:%y%m%d}-{serial:04d}"
+            digest = receipts.dossier_digest(secret, dossier).hex()
+            session.add(MintedReceipt(key_id=key.id, digest=digest, agency_id=agency.id,
+                                      sector_id=sector.id, issued_on=issued_on))
+            if rng.random() >= RECEIPTS_ANSWERED:
+                continue
+            answered_at = datetime.combine(
+                issued_on + timedelta(days=rng.randint(0, 20)),
+                time(rng.randint(7, 21), rng.randint(0, 59)), zone,
+            )
+            q: dict[str, int | None] = {
+                key_: _scale_answer(rng, min(0.99, p + rng.uniform(-0.06, 0.04)))
+                for key_ in RATING_KEYS
+            }
+            response = Response(
+                survey_code_id=code.id, agency_id=agency.id, counter_id=code.counter_id,
+                sector_id=sector.id, questionnaire_version=CURRENT.version,
+                language="vi", status="counted",
+                created_at=min(answered_at.astimezone(UTC), now),
+                **q,
+                **{INTEGRITY_KEY: rng.choices(("no", "yes", "decline", None),
+                                              weights=(75, 2, 8, 15))[0]},
+            )
+            if rng.random() < 0.5:
+                response.wishes = [ResponseWish(wish=w) for w in rng.sample(wishes, 1)]
+            session.add(response)
+            session.flush()
+            session.add(DossierDigest(response_id=response.id, key_id=key.id, digest=digest))
+    session.flush()
+
+
+def _add_volumes(
+    session: Session, codes: list[SurveyCode], now: datetime, rng: random.Random
+) -> None:
+    """Load a month's total of dossiers per agency and sector served, over the demo's year."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    served = sorted({(c.agency.code, c.sector.code, c.agency_id, c.sector_id) for c in codes})
+    first = month_start((now - timedelta(days=364)).astimezone(zone).date())
+    last = month_start(now.astimezone(zone).date())
+    volumes = []
+    month = first
+    while month <= last:
+        for agency_code, sector_code, agency_id, sector_id in served:
+            low, high = (DOSSIERS_PER_MONTH_AT.get((agency_code, sector_code))
+                         or DOSSIERS_PER_MONTH_AT.get((agency_code, None))
+                         or DOSSIERS_PER_MONTH)
+            volumes.append(Volume(agency_id, sector_id, month, rng.randint(low, high), True))
+        month = next_month(month)
+    save(session, volumes)
 
 
 # How often the demo's citizens answer N/A, by question (the others: a quarter of them).

@@ -21,6 +21,8 @@ COOKIE_NAME = "sid_dev"
 COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
 # Sent back only to the survey pages, never to the staff pages.
 COOKIE_PATH = "/s"
+# ... and the receipt links' pages have one of their own (a cookie has a single path).
+RECEIPT_COOKIE_PATH = "/r"
 
 
 def _serializer() -> URLSafeSerializer:
@@ -61,7 +63,7 @@ def remember_device(response: Response) -> Response:
             COOKIE_NAME,
             _serializer().dumps(new_id),
             max_age=COOKIE_MAX_AGE,
-            path=COOKIE_PATH,
+            path=RECEIPT_COOKIE_PATH if request.path.startswith("/r/") else COOKIE_PATH,
             secure=current_app.config["SESSION_COOKIE_SECURE"],
             httponly=True,
             samesite="Lax",

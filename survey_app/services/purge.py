@@ -2,8 +2,9 @@
 
 After RETENTION_DAYS a response keeps its answers, its place (agency, counter, sector,
 code), its time, language and status, and loses what could point back to a person or a
-device: the comment, the keyed hash of the dossier code and, where the model has them, the
-keyed hashes of the device and of the address. The rollups behind every figure count
+device: the comment, the keyed hash of the dossier code and its digests under the receipt
+keys (`dossier_digests`), and, where the model has them, the keyed hashes of the device
+and of the address. The rollups behind every figure count
 answers only (`tallies._increments`), so clearing these fields changes no tally.
 
 Failed sign-ins older than the retention are deleted. The audit log is never touched: it
@@ -21,11 +22,13 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from survey_app.models import LoginFailure, Response, utcnow
+from survey_app.models import DossierDigest, LoginFailure, Response, utcnow
 
 # The fields cleared at the end of the retention, in the order they are reported. The
 # last two exist only once the anti-abuse columns are in the model; missing ones are skipped.
 PERSONAL_FIELDS = ("comment", "dossier_hash", "device_hash", "address_hash")
+# Reported with them: the responses whose dossier digests (a row per receipt key) are deleted.
+DIGESTS = "dossier_digests"
 BATCH_SIZE = 10_000
 
 
@@ -85,12 +88,15 @@ def purge(
     columns = personal_columns()
     is_old = responses.c.created_at < cutoff
     has_personal = or_(*(column.is_not(None) for column in columns))
-    cleared = {column.name: 0 for column in columns}
+    cleared = {column.name: 0 for column in columns} | {DIGESTS: 0}
 
     # Only the id range of old rows that still hold something: after the first run, a
     # nightly purge walks the one day of responses that has just come of age.
+    has_digests = responses.c.id.in_(select(DossierDigest.response_id))
     first, last = session.execute(
-        select(func.min(responses.c.id), func.max(responses.c.id)).where(is_old, has_personal)
+        select(func.min(responses.c.id), func.max(responses.c.id)).where(
+            is_old, or_(has_personal, has_digests)
+        )
     ).one()
     if first is not None:
         for start in range(first, last + 1, batch_size):
@@ -100,6 +106,13 @@ def purge(
             ).one()
             for column, n in zip(columns, counts, strict=True):
                 cleared[column.name] += int(n)
+            old_in_batch = select(responses.c.id).where(in_batch, is_old).scalar_subquery()
+            digested = DossierDigest.response_id.in_(old_in_batch)
+            cleared[DIGESTS] += session.scalar(
+                select(func.count(func.distinct(DossierDigest.response_id))).where(digested)
+            ) or 0
+            if not dry_run:
+                session.execute(delete(DossierDigest).where(digested))
             if not dry_run:
                 session.execute(
                     update(responses)

@@ -13,7 +13,7 @@ from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from survey_app.models import Response, ResponseWish, SurveyCode, utcnow
+from survey_app.models import DossierDigest, Response, ResponseWish, SurveyCode, utcnow
 from survey_app.questionnaire import (
     INTEGRITY_KEY,
     NOT_APPLICABLE,
@@ -21,9 +21,10 @@ from survey_app.questionnaire import (
     WISH_KEY,
     Questionnaire,
 )
-from survey_app.services import devices, rollups
+from survey_app.services import devices, receipts, rollups
 from survey_app.services.caches import RecentCodes
 from survey_app.services.hashing import keyed_hash
+from survey_app.services.receipts import ReceiptClaim
 from survey_app.text import clean_survey_code, fold_dossier
 
 DUPLICATE_DOSSIER = "dossier_repeat"
@@ -43,16 +44,18 @@ ADDRESS_LONG_WINDOW = timedelta(hours=1)
 CODE_LOCK_CLASS = 0x5356
 
 
+
 def find_survey_code(session: Session, code: str, with_labels: bool = True) -> SurveyCode | None:
-    """Return the survey code as typed or scanned (any case).
+    """Return the counter's survey code as typed or scanned (any case).
 
     With labels, its agency, counter and sector come in the same query (a page shows
-    them); without, they load only if asked for (taking answers rarely needs them).
+    them); without, they load only if asked for (taking answers rarely needs them). The
+    hidden codes that file receipt answers are not found: no address serves them.
     """
     normalised = clean_survey_code(code)
     if not normalised:
         return None
-    query = select(SurveyCode).where(SurveyCode.code == normalised)
+    query = select(SurveyCode).where(SurveyCode.code == normalised, SurveyCode.kind == "counter")
     if with_labels:
         query = query.options(
             joinedload(SurveyCode.agency),
@@ -366,6 +369,7 @@ def record_response(
     language: str,
     now: datetime | None = None,
     sender: Sender | None = None,
+    receipt: ReceiptClaim | None = None,
 ) -> tuple[Response, bool]:
     """Store one submitted form; return the response and whether it is new.
 
@@ -373,18 +377,43 @@ def record_response(
     None, q8 a list of codes, comment and dossier already normalised. A suspicious
     response is stored too, flagged with its reason and left out of the counted tallies;
     a repeated dossier code is stored as a duplicate unless it is flagged.
+
+    With a `receipt` (a verified link, filed under `receipts.receipt_code_for`), the
+    dossier is the link's: one typed in is ignored. A dossier already answered through its
+    link stores nothing (the earlier answer comes back, not new). The link's answer is the
+    verified one: a counted walk-in answer that typed the same dossier becomes the
+    duplicate, and a walk-in answer after it is stored as the duplicate.
     """
     # A form sent again (a double tap, a retry, a replay) is found by the unique submit
     # nonce when its insert fails below: no query up front for what is rare.
     now = now or utcnow()
     sender = sender or Sender()
-    hashed = dossier_hash(answers["dossier"]) if answers.get("dossier") else None
-    _take_code_in_turn(session, survey_code)
+    dossier = None if receipt is not None else answers.get("dossier") or None
+    hashed = dossier_hash(dossier) if dossier else None
+    digests: list[tuple[int, str]] = []
+    if receipt is not None:
+        # The dossiers' lock before the code's, as receipt_code_for takes it: a walk-in
+        # takes its counter code's lock first, which no receipt answer ever waits for.
+        receipts.take_dossiers_in_turn(session, survey_code.agency_id)
+        _take_code_in_turn(session, survey_code)
+        answered = receipts.answered_response(session, receipt.key_id, receipt.digest)
+        if answered is not None:
+            return answered, False
+        digests = [(receipt.key_id, receipt.digest)]
+    else:
+        _take_code_in_turn(session, survey_code)
+    if dossier:
+        receipts.take_dossiers_in_turn(session, survey_code.agency_id)
+        digests = receipts.dossier_digests(session, survey_code.agency_id, dossier)
     flagged_for = flag_reason(session, survey_code, sender, now)
     is_repeat = (
         flagged_for is None
+        and receipt is None
         and hashed is not None
-        and _has_counted_dossier(session, survey_code.agency_id, hashed)
+        and (
+            _has_counted_dossier(session, survey_code.agency_id, hashed)
+            or receipts.has_counted_digest(session, digests)
+        )
     )
 
     def build(repeat: bool) -> Response:
@@ -431,5 +460,30 @@ def record_response(
         with session.begin_nested():
             response = build(True)
             session.add(response)
+    session.add_all(
+        DossierDigest(response_id=response.id, key_id=key_id, digest=digest)
+        for key_id, digest in digests
+    )
+    session.flush()
+    if receipt is not None and response.is_counted:
+        _give_way_to_receipt(session, response, digests)
     rollups.record_response(session, response)
     return response, True
+
+
+def _give_way_to_receipt(
+    session: Session, receipt_answer: Response, digests: list[tuple[int, str]]
+) -> None:
+    """Make the counted walk-in answers of the receipt answer's dossier duplicates."""
+    walk_ins = session.scalars(
+        select(Response)
+        .join(DossierDigest, DossierDigest.response_id == Response.id)
+        .where(
+            receipts.carries_any(digests),
+            Response.agency_id == receipt_answer.agency_id,
+            Response.status == "counted",
+            Response.id != receipt_answer.id,
+        )
+    ).all()
+    for walk_in in walk_ins:
+        rollups.change_status(session, walk_in, "duplicate", DUPLICATE_DOSSIER)

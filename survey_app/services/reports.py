@@ -1,9 +1,15 @@
 """The figures of a period and filter, each judged against the target of its own indicator.
 
 One function, `build_report`, feeds the dashboard, the print report, the exports and the API
-alike: it counts by sector and status in SQL (one rollup read), pools the sectors into the
-target scopes (all sectors, land, construction, investment, the three pooled, and any scope
-a deployment adds) and scores each with `sipas.py`. Scopes are pooled, never averaged.
+alike: it counts by sector, source and status in SQL (one rollup read), pools the sectors
+into the target scopes (all sectors, land, construction, investment, the three pooled, and
+any scope a deployment adds) and scores each with `sipas.py`. Scopes are pooled, never
+averaged.
+
+Beside the figures, each scope, sector and agency carries its counted responses by source,
+the dossiers received, its response rate and whether that rate looks implausible
+(services/rates.py); scopes and sectors also carry O and S with each sector weighted by its
+dossiers, where the volumes cover them.
 
 Two indicators carry targets (Nghị quyết 76/NQ-CP): O, satisfaction with how procedures
 are settled (question 6), and S, the SIPAS-style index. `TargetBook` holds every target
@@ -22,9 +28,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from survey_app import sipas
-from survey_app.models import Agency, Sector, Target, TargetScope, TargetYear
+from survey_app.models import SOURCES, Agency, Sector, Target, TargetScope, TargetYear
+from survey_app.services import rates, tallies
 from survey_app.services.periods import Period
-from survey_app.services.tallies import TallyFilter, answers_by_status
+from survey_app.services.rates import RateCells, ReceiptCounts, Volumes
+from survey_app.services.tallies import (
+    TallyFilter,
+    answers_by_source_and_status,
+    answers_by_status,
+)
 from survey_app.sipas import Indicator
 
 INDICATORS: tuple[Indicator, ...] = tuple(Indicator)
@@ -191,11 +203,33 @@ class ScopeFigures:
     raw_counts: sipas.AnswerCounts = field(default_factory=sipas.AnswerCounts)
     raw_scores: sipas.Scores = field(default_factory=lambda: sipas.score(sipas.AnswerCounts()))
     targets: list[TargetCheck] = field(default_factory=list)
+    # Counted responses by source: the QR at the counter, or a receipt link.
+    by_source: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
+    # Dossiers received (None: no volume loaded), and whether the volumes cover every
+    # agency, sector and month holding a counted response of this figure.
+    dossiers: int | None = None
+    volumes_complete: bool = False
+    # O and S with each sector weighted by its dossiers; None unless the volumes cover it.
+    weighted: dict[Indicator, float | None] | None = None
+    rate_flag: str | None = None  # rates.ABOVE_100, rates.FAR_ABOVE_PEERS or None
+    # How many sectors with counted responses a scope pools (weighting one changes nothing).
+    pooled_sectors: int = 0
 
     @property
     def responses(self) -> int:
         """Counted responses."""
         return self.scores.responses
+
+    @property
+    def response_rate(self) -> float | None:
+        """Counted responses per 100 dossiers received."""
+        return rates.response_rate(self.responses, self.dossiers)
+
+    @property
+    def receipt_share(self) -> float | None:
+        """The share of the counted responses that came through a receipt link, in percent."""
+        receipts = self.by_source.get("receipt", 0)
+        return None if not self.responses else 100 * receipts / self.responses
 
     @property
     def not_counted(self) -> int:
@@ -224,6 +258,80 @@ def figures_of(key: str, by_status: Mapping[str, sipas.AnswerCounts]) -> ScopeFi
     )
 
 
+BySource = Mapping[str, Mapping[str, sipas.AnswerCounts]]  # {source: {status: counts}}
+
+
+def counted_by_source(parts: Iterable[BySource]) -> dict[str, int]:
+    """Return the counted responses of each source, over disjoint parts."""
+    counted = dict.fromkeys(SOURCES, 0)
+    for part in parts:
+        for source, by_status in part.items():
+            found = by_status.get(COUNTED)
+            counted[source] = counted.get(source, 0) + (found.responses if found else 0)
+    return counted
+
+
+def with_volumes(figures: ScopeFigures, by_source: dict[str, int],
+                 volumes: Volumes) -> ScopeFigures:
+    """Add the responses by source, the dossiers and the implausible-rate mark to a figure."""
+    return replace(
+        figures,
+        by_source=by_source,
+        dossiers=volumes.dossiers,
+        volumes_complete=volumes.is_complete,
+        rate_flag=rates.rate_flag(figures.responses, volumes),
+    )
+
+
+def weighted_by_dossiers(
+    cells: RateCells, sector_scores: Mapping[int, sipas.Scores], sector_ids: Iterable[int]
+) -> dict[Indicator, float | None] | None:
+    """Return O and S of some sectors, each weighted by its dossiers received.
+
+    None unless the volumes cover every counted response of these sectors (every agency,
+    sector and month of the filter that has one) and some sector received a dossier.
+    """
+    ids = set(sector_ids)
+    volumes = cells.volumes_of(None, ids)
+    if not volumes.is_complete or not volumes.dossiers:
+        return None
+    parts = [
+        (cells.volumes_of(None, {sector_id}).dossiers or 0, scores)
+        for sector_id, scores in sector_scores.items()
+        if sector_id in ids and scores.responses
+    ]
+    weighted = sipas.weighted_indicators(parts)
+    return weighted if any(value is not None for value in weighted.values()) else None
+
+
+def _sources_pooled(by_source: BySource) -> dict[str, sipas.AnswerCounts]:
+    """Pool the sources of one group, status by status."""
+    if len(by_source) == 1:
+        return dict(next(iter(by_source.values())))
+    return _pooled(by_source.values())
+
+
+def source_figures(
+    groups: Iterable[BySource], everything: Mapping[str, sipas.AnswerCounts]
+) -> dict[str, ScopeFigures]:
+    """Return the figures of each source over disjoint groups (not judged).
+
+    `everything` is the groups pooled: the figures of the one source there is, if so.
+    """
+    groups = list(groups)
+    present = {source for group in groups for source in group}
+    result = {}
+    for source in SOURCES:
+        if present <= {source}:
+            pooled = dict(everything) if present else {}
+        else:
+            pooled = _pooled(group.get(source, {}) for group in groups)
+        figures = figures_of(source, pooled)
+        result[source] = replace(figures, by_source={
+            s: figures.responses if s == source else 0 for s in SOURCES})
+    return result
+
+
 def _pooled(parts: Iterable[Mapping[str, sipas.AnswerCounts]]) -> dict[str, sipas.AnswerCounts]:
     """Pool the counts of disjoint parts, status by status."""
     by_status: dict[str, list[sipas.AnswerCounts]] = {}
@@ -247,6 +355,12 @@ class Report:
     filter_scopes: dict[Indicator, ScopeDefinition | None] = field(default_factory=dict)
     # Every sector's labels by id, in the sectors' order: what a scope pools, in words.
     sector_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # The counted responses by source and the dossiers of the filter, cell by cell.
+    cells: RateCells = field(default_factory=lambda: RateCells({}, frozenset()))
+    # The figures of each source (counter, receipt) over the whole filter, not judged.
+    sources: dict[str, ScopeFigures] = field(default_factory=dict)
+    # Receipt links minted in the period and answered; None for a counter.
+    receipts: ReceiptCounts | None = None
 
     def pooled_sector_names(self, code: str, locale: str) -> list[str]:
         """Return the names of the sectors a scope pools; empty when it pools every sector."""
@@ -283,23 +397,39 @@ def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = N
     book = book or load_target_book(session)
     year = flt.period.end.year
     sectors = {s.id: s for s in session.scalars(select(Sector))}
-    by_sector = answers_by_status(session, flt, "sector")
-
-    scopes = {}
-    for scope in book.scopes:
-        ids = [i for i in by_sector if scope.sector_ids is None or i in scope.sector_ids]
-        figures = figures_of(scope.code, _pooled(by_sector[i] for i in ids))
-        scopes[scope.code] = replace(
-            figures, targets=book.checks_for_scope(figures.scores, year, scope)
-        )
+    # One read gives every sector's answers by source and status.
+    by_sector_source = answers_by_source_and_status(session, flt, "sector")
+    by_sector = {sector_id: _sources_pooled(parts)
+                 for sector_id, parts in by_sector_source.items()}
+    cells = rates.rate_cells(session, flt)
 
     per_sector = {}
     for sector_id in sorted(by_sector, key=lambda i: (sectors[i].position, sectors[i].code)):
         code = sectors[sector_id].code
         figures = figures_of(code, by_sector[sector_id])
         per_sector[code] = replace(
-            figures, targets=book.checks_for_sectors(figures.scores, year, {sector_id})
+            with_volumes(figures, counted_by_source([by_sector_source[sector_id]]),
+                         cells.volumes_of(None, {sector_id})),
+            targets=book.checks_for_sectors(figures.scores, year, {sector_id}),
+            weighted=weighted_by_dossiers(cells, {sector_id: figures.scores}, {sector_id}),
+            pooled_sectors=1 if figures.responses else 0,
         )
+    sector_scores = {i: per_sector[sectors[i].code].scores for i in by_sector}
+
+    everything = _pooled(by_sector.values())
+    scopes = {}
+    for scope in book.scopes:
+        ids = [i for i in by_sector if scope.sector_ids is None or i in scope.sector_ids]
+        pooled = everything if scope.sector_ids is None else _pooled(by_sector[i] for i in ids)
+        figures = figures_of(scope.code, pooled)
+        scopes[scope.code] = replace(
+            with_volumes(figures, counted_by_source(by_sector_source[i] for i in ids),
+                         cells.volumes_of(None, scope.sector_ids)),
+            targets=book.checks_for_scope(figures.scores, year, scope),
+            weighted=weighted_by_dossiers(cells, sector_scores, ids),
+            pooled_sectors=sum(1 for i in ids if sector_scores[i].responses),
+        )
+
     return Report(
         period=flt.period,
         target_year=book.year_for(year),
@@ -314,6 +444,9 @@ def build_report(session: Session, flt: TallyFilter, book: TargetBook | None = N
             s.id: (s.label_vi, s.label_en)
             for s in sorted(sectors.values(), key=lambda s: (s.position, s.code))
         },
+        cells=cells,
+        sources=source_figures(by_sector_source.values(), everything),
+        receipts=rates.receipt_counts(session, flt),
     )
 
 
@@ -358,14 +491,33 @@ class AgencyFigures:
 
 
 def agency_figures(
-    session: Session, flt: TallyFilter, agencies: Iterable[Agency], book: TargetBook
+    session: Session, flt: TallyFilter, agencies: Iterable[Agency], book: TargetBook,
+    cells: RateCells | None = None,
 ) -> list[AgencyFigures]:
     """Return each agency's figures over itself and every agency below it, and its own.
 
     The same responses its own filter shows: an agency row of a province counts the
-    province's counters and every commune's, within the filter.
+    province's counters and every commune's, within the filter. Each carries its response
+    rate (`cells`, read when not given: the report's own); an agency's own rate far above
+    those of the other agencies listed is marked, as is any rate above 100%.
     """
     by_agency = answers_by_status(session, flt, "agency")
+    by_agency_source = tallies.counted_by_source(session, flt, "agency")
+
+    def sources_of(agency_ids: Iterable[int]) -> dict[str, int]:
+        ids = list(agency_ids)
+        if by_agency_source is None:  # every response came from a counter
+            counted = sum(by_agency[i][COUNTED].responses for i in ids
+                          if COUNTED in by_agency.get(i, {}))
+            return {**dict.fromkeys(SOURCES, 0), "counter": counted}
+        result = dict.fromkeys(SOURCES, 0)
+        for i in ids:
+            for source, n in by_agency_source.get(i, {}).items():
+                result[source] = result.get(source, 0) + n
+        return result
+
+    if cells is None:
+        cells = rates.rate_cells(session, flt)
     children: dict[int | None, list[int]] = {}
     for agency_id, parent_id in session.execute(select(Agency.id, Agency.parent_id)):
         children.setdefault(parent_id, []).append(agency_id)
@@ -388,11 +540,36 @@ def agency_figures(
         own = figures_of(agency.code, by_agency.get(agency.id, {}))
         rows.append(AgencyFigures(
             agency,
-            replace(total, targets=book.checks_for_sectors(total.scores, year, flt.sector_ids)),
-            replace(own, targets=book.checks_for_sectors(own.scores, year, flt.sector_ids)),
+            replace(with_volumes(total, sources_of(ids), cells.volumes_of(set(ids))),
+                    targets=book.checks_for_sectors(total.scores, year, flt.sector_ids)),
+            replace(with_volumes(own, sources_of([agency.id]), cells.volumes_of({agency.id})),
+                    targets=book.checks_for_sectors(own.scores, year, flt.sector_ids)),
             has_agencies_below=len(ids) > 1,
         ))
-    return rows
+    return _marked_against_peers(rows)
+
+
+def _marked_against_peers(rows: list[AgencyFigures]) -> list[AgencyFigures]:
+    """Mark the agencies whose own rate is far above those of the others listed.
+
+    Compared on each agency's own counters, so that no two compared figures share a
+    response; the mark shows on the agency's row, or on its own-counters line when it has
+    agencies below it. A rate above 100% keeps that mark, the plainer of the two.
+    """
+    own_rates = {
+        n: rate for n, row in enumerate(rows)
+        if row.own.volumes_complete and (rate := row.own.response_rate) is not None
+    }
+    far_above = rates.far_above_peers(own_rates)
+    marked = []
+    for n, row in enumerate(rows):
+        if n in far_above and row.own.rate_flag is None:
+            own = replace(row.own, rate_flag=rates.FAR_ABOVE_PEERS)
+            total = row.total if row.has_agencies_below else replace(
+                row.total, rate_flag=row.total.rate_flag or rates.FAR_ABOVE_PEERS)
+            row = replace(row, own=own, total=total)
+        marked.append(row)
+    return marked
 
 
 def target_years(session: Session) -> list[TargetYear]:

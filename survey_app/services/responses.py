@@ -24,7 +24,7 @@ from survey_app.services.tallies import TallyFilter
 # The answer fields follow the questionnaire: its rating and integrity questions, then q8.
 ANSWER_KEYS = (*RATING_KEYS, INTEGRITY_KEY)
 RESPONSE_FIELDS = (
-    "id", "created_at", "agency", "counter", "sector", "code",
+    "id", "created_at", "agency", "counter", "sector", "code", "source",
     *ANSWER_KEYS, WISH_KEY,
     "comment", "status", "reason", "language", "questionnaire_version",
 )  # fmt: skip
@@ -38,6 +38,7 @@ def _response_columns() -> list[Any]:
         Counter.name.label("counter"),
         Sector.code.label("sector"),
         SurveyCode.code.label("code"),
+        SurveyCode.kind.label("source"),
         *(Response.answer_column(key).label(key) for key in ANSWER_KEYS),
         Response.comment,
         Response.status,
@@ -106,6 +107,7 @@ def response_page(
             "counter": row.counter,
             "sector": row.sector,
             "code": row.code,
+            "source": row.source,
             **{key: row._mapping[key] for key in ANSWER_KEYS},
             WISH_KEY: wishes.get(row.id, []),
             "comment": row.comment,

@@ -9,7 +9,7 @@ A tally then sums a few thousand rollup rows instead of millions of responses:
 - whole months of a period are read from `tally_months` (about codes x months rows);
 - the partial months at either edge are read from `tally_days`;
 - both parts share one GROUP BY, so any grouping (sector, agency, counter, month, code,
-  status) comes out of one query.
+  status, source) comes out of one query.
 
 The rows are written by services/rollups.py; `tests/test_tallies.py` checks that they
 always equal a rebuild and a naive recount (tests/oracle.py).
@@ -26,6 +26,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    exists,
     func,
     select,
     union_all,
@@ -40,6 +41,7 @@ from survey_app.models import (
     STATUS_COUNT_COLUMNS,
     TALLY_COUNT_COLUMNS,
     WISH_CODES,
+    SurveyCode,
     tally_days,
     tally_months,
     tally_years,
@@ -51,7 +53,7 @@ from survey_app.services.periods import (
 )
 from survey_app.sipas import ELEMENT_PAIRS, AnswerCounts, PairCounts
 
-GROUPINGS = ("none", "sector", "agency", "counter", "code", "month", "status")
+GROUPINGS = ("none", "sector", "agency", "counter", "code", "month", "status", "source")
 
 
 _GROUP_COLUMNS = {
@@ -62,6 +64,9 @@ _GROUP_COLUMNS = {
     "month": "month",
     "status": "status",
 }
+# Groupings read off the survey code of the rollup row, not off the row itself: a response's
+# source (the QR at the counter, or a receipt link) is the kind of the code it came through.
+_CODE_COLUMNS = {"source": SurveyCode.__table__.c.kind}
 
 
 @dataclass(frozen=True)
@@ -102,13 +107,21 @@ def _part(
         conditions.append(table.c.sector_id.in_(bindparam("sector_ids", expanding=True)))
     if has_statuses:
         conditions.append(table.c.status.in_(bindparam("statuses", expanding=True)))
-    columns = [table.c[_GROUP_COLUMNS[k]].label(k) for k in keys]
+    groups = [_group_column(table, k) for k in keys]
+    columns = [column.label(k) for column, k in zip(groups, keys, strict=True)]
     if alone:  # the whole read: an empty scope still sums to 0, not NULL
         columns += [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in counts]
     else:
         columns += [func.sum(table.c[c]).label(c) for c in counts]
     query = select(*columns).where(and_(*conditions))
-    return query.group_by(*(table.c[_GROUP_COLUMNS[k]] for k in keys)) if keys else query
+    if any(k in _CODE_COLUMNS for k in keys):
+        codes = SurveyCode.__table__
+        query = query.select_from(table.join(codes, codes.c.id == table.c.survey_code_id))
+    return query.group_by(*groups) if keys else query
+
+
+def _group_column(table: Any, key: str) -> Any:
+    return _CODE_COLUMNS[key] if key in _CODE_COLUMNS else table.c[_GROUP_COLUMNS[key]]
 
 
 def _read_statement(
@@ -142,22 +155,20 @@ def _read_statement(
     return statement
 
 
-def tally_rows(
-    session: Session,
+def tally_query(
     flt: TallyFilter,
     group_by: str | Iterable[str] = "none",
     counts: tuple[str, ...] = TALLY_COUNT_COLUMNS,
-) -> list[dict[str, Any]]:
-    """Return summed rollup counts, one dict per group (group keys plus count columns).
+) -> tuple[Select[Any], dict[str, Any]]:
+    """Return the statement of a tally read and its parameters, to run or to build upon.
 
-    `counts` names the count columns to sum; "responses" is always among them. Summing
-    one column instead of 42 makes a count of responses several times cheaper.
+    Its columns are the group keys, named as the groupings, then the summed counts.
     """
     if "responses" not in counts:
         counts = ("responses", *counts)
     keys = [group_by] if isinstance(group_by, str) else list(group_by)
     keys = [k for k in keys if k != "none"]
-    unknown = set(keys) - set(_GROUP_COLUMNS)
+    unknown = set(keys) - set(_GROUP_COLUMNS) - set(_CODE_COLUMNS)
     if unknown:
         raise ValueError(f"unknown grouping {sorted(unknown)}; choose from {GROUPINGS}")
     days, months, years = split_by_level(flt.period, whole_years="month" not in keys)
@@ -179,11 +190,29 @@ def tally_rows(
     if flt.statuses is not None:
         parameters["statuses"] = list(flt.statuses)
     levels = (len(days), len(months), 1 if years else 0)
-    statement = _read_statement(keys, counts, levels, shape)
+    return _read_statement(keys, counts, levels, shape), parameters
+
+
+def tally_rows(
+    session: Session,
+    flt: TallyFilter,
+    group_by: str | Iterable[str] = "none",
+    counts: tuple[str, ...] = TALLY_COUNT_COLUMNS,
+) -> list[dict[str, Any]]:
+    """Return summed rollup counts, one dict per group (group keys plus count columns).
+
+    `counts` names the count columns to sum; "responses" is always among them. Summing
+    one column instead of 42 makes a count of responses several times cheaper.
+    """
+    if "responses" not in counts:
+        counts = ("responses", *counts)
+    statement, parameters = tally_query(flt, group_by, counts)
+    grouped = not (group_by == "none" or (not isinstance(group_by, str) and
+                                          all(k == "none" for k in group_by)))
     rows = [dict(row._mapping) for row in session.execute(statement, parameters)]
     # Without a grouping an empty scope still gives one row of zeros; with one, no row.
     # (A counted row may count no counted response, only those of other statuses.)
-    return [row for row in rows if keys == [] or any(row[c] for c in counts)]
+    return [row for row in rows if not grouped or any(row[c] for c in counts)]
 
 
 def answer_counts(row: Mapping[str, Any]) -> AnswerCounts:
@@ -275,6 +304,51 @@ def answers_by_status(
         if row["responses"]:
             group = row[group_by] if group_by != "none" else None
             result.setdefault(group, {})[row["status"]] = answer_counts(row)
+    return result
+
+
+def has_other_sources(session: Session) -> bool:
+    """Return whether some survey code is not a counter's (a receipt's)."""
+    return bool(session.scalar(select(exists().where(SurveyCode.kind != "counter"))))
+
+
+def counted_by_source(
+    session: Session, flt: TallyFilter, group_by: str
+) -> dict[Any, dict[str, int]] | None:
+    """Return {group: {source: counted responses}}, or None when every code is a counter's.
+
+    A light read (one count column) for groupings whose answers are read apart.
+    """
+    if not has_other_sources(session):
+        return None
+    counted = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids,
+                          ("counted",))
+    result: dict[Any, dict[str, int]] = {}
+    for row in tally_rows(session, counted, [group_by, "source"], counts=("responses",)):
+        result.setdefault(row[group_by], {})[str(row["source"])] = int(row["responses"])
+    return result
+
+
+def answers_by_source_and_status(
+    session: Session, flt: TallyFilter, group_by: str = "none"
+) -> dict[Any, dict[str, dict[str, AnswerCounts]]]:
+    """Return {group: {source: {status: answer counts}}} over every status, from one read.
+
+    The same read as `answers_by_status`, split by source as well (a response's source is
+    the kind of its survey code). The filter's statuses are ignored. Until some survey code
+    is a receipt's, every response came from a counter, and the read needs no join.
+    """
+    if not has_other_sources(session):
+        return {group: {"counter": by_status}
+                for group, by_status in answers_by_status(session, flt, group_by).items()}
+    everything = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids, None)
+    keys = ["source", "status"] if group_by == "none" else [group_by, "source", "status"]
+    result: dict[Any, dict[str, dict[str, AnswerCounts]]] = {}
+    for row in tally_rows(session, everything, keys):
+        if row["responses"]:
+            group = row[group_by] if group_by != "none" else None
+            by_source = result.setdefault(group, {})
+            by_source.setdefault(str(row["source"]), {})[row["status"]] = answer_counts(row)
     return result
 
 

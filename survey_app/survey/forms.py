@@ -95,8 +95,12 @@ def _question_field(question: Question) -> Field:
 
 
 @cache
-def survey_form_class(questionnaire: Questionnaire) -> type[FlaskForm]:
-    """Return the form class for one questionnaire version."""
+def survey_form_class(questionnaire: Questionnaire, with_dossier: bool = True) -> type[FlaskForm]:
+    """Return the form class for one questionnaire version.
+
+    Without the dossier field for a receipt link, which knows its dossier: a dossier code
+    sent anyway is not even read.
+    """
     fields: dict[str, Any] = {q.key: _question_field(q) for q in questionnaire.questions}
     once = SingleValue(_l("Ô này chỉ nhận một nội dung, vui lòng nhập lại."))
     fields["comment"] = TextAreaField(
@@ -113,7 +117,16 @@ def survey_form_class(questionnaire: Questionnaire) -> type[FlaskForm]:
             ),
         ],
     )
-    fields["dossier"] = StringField(
+    if with_dossier:
+        fields["dossier"] = _dossier_field(once)
+    fields["submit_token"] = HiddenField()
+    # Only its being filled in matters; what was typed is neither kept nor shown back.
+    fields[HONEYPOT_FIELD] = StringField()
+    return type("SurveyForm", (FlaskForm,), fields)
+
+
+def _dossier_field(once: SingleValue) -> Field:
+    return StringField(
         filters=[_text_filter(clean_dossier)],
         validators=[
             once,
@@ -132,7 +145,3 @@ def survey_form_class(questionnaire: Questionnaire) -> type[FlaskForm]:
             ),
         ],
     )
-    fields["submit_token"] = HiddenField()
-    # Only its being filled in matters; what was typed is neither kept nor shown back.
-    fields[HONEYPOT_FIELD] = StringField()
-    return type("SurveyForm", (FlaskForm,), fields)

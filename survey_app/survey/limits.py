@@ -12,7 +12,10 @@ code to the citizens behind it. A submission uses its device's allowance, a shar
 code's allowance for its address (one address alone never uses up a code), and then its
 code's.
 
-Only sending the form (POST /s/<code>) is limited. Reading it stores nothing and costs a
+A receipt link's form (POST /r/<token>) is limited alike, its token standing for the code:
+one dossier's link shares no allowance with any other's.
+
+Only sending the form (POST /s/<code>, /r/<token>) is limited. Reading it stores nothing and costs a
 worker about a millisecond (the blank form is rendered once per worker, see
 services/caches.py); a flood of reads is cut by the reverse proxy's per-address limit in
 front of the app (docs/deployment.md). Every other request, the form's reads included,
@@ -35,10 +38,11 @@ from werkzeug.exceptions import HTTPException
 from survey_app.services import devices
 from survey_app.services.recording import read_submit_token
 from survey_app.survey import bp as survey_bp
+from survey_app.survey.receipt_views import receipt_submit_code
 from survey_app.text import clean_survey_code
 from survey_app.web.ratelimit import EXTENSION_KEY
 
-LIMITED_ENDPOINT = "survey.show"
+LIMITED_ENDPOINTS = ("survey.show", "survey.receipt")
 # One address may use at most this fraction of a code's allowance: an office's whole crowd
 # at one counter is far below it (150 an hour against some 15), and it takes several
 # addresses to use up a code.
@@ -70,9 +74,17 @@ def _read_submission() -> str | None:
         validate_csrf(form.get("csrf_token"))
     except ValidationError:
         return None
-    code = clean_survey_code((request.view_args or {}).get("code"))
+    code = _submit_code()
     token = read_submit_token(form.get("submit_token"), code) if code else None
     return token.device_tag if token is not None else None
+
+
+def _submit_code() -> str | None:
+    """Return what the submit tokens of the address's form are bound to (None: no form)."""
+    args = request.view_args or {}
+    if request.endpoint == "survey.receipt":
+        return receipt_submit_code(args.get("token"))
+    return clean_survey_code(args.get("code"))
 
 
 def _is_junk() -> bool:
@@ -92,8 +104,8 @@ def device_key() -> str:
 
 
 def code_key() -> str:
-    """Return the bucket of the QR code in the address, in its canonical spelling."""
-    return "code:" + (clean_survey_code((request.view_args or {}).get("code")) or "-")
+    """Return the bucket of the QR code (or the receipt link) in the address, canonical."""
+    return "code:" + (_submit_code() or "-")
 
 
 def address_key() -> str:
@@ -131,7 +143,7 @@ def _share_of_the_code_limit() -> str:
 
 
 def _is_not_a_submission() -> bool:
-    return request.method != "POST" or request.endpoint != LIMITED_ENDPOINT
+    return request.method != "POST" or request.endpoint not in LIMITED_ENDPOINTS
 
 
 # (scope, bucket, limit, when it does not apply: to submissions, to junk, or never)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,6 +21,7 @@ from survey_app.models import Agency, Counter, Sector, SurveyCode
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
 from survey_app.services import devices
 from survey_app.services.caches import PageCache
+from survey_app.services.receipts import ReceiptClaim
 from survey_app.services.recording import (
     CodeLabels,
     Sender,
@@ -87,35 +90,68 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
     )
     if survey_code.code != code:
         return redirect(url_for("survey.show", code=survey_code.code), code=308)
-    form = survey_form_class(CURRENT)()
+    return take_answers(counter_form(survey_code))
+
+
+@dataclass(frozen=True)
+class FormPlace:
+    """Where a form's answers go and how its page names the place: a counter's code, or a
+    receipt link (whose dossier is known, so its form asks for none)."""
+
+    survey_code: SurveyCode  # shown on the page, and where the answers are filed
+    submit_code: str  # what the form's submit tokens are bound to
+    action: str
+    thanks: str
+    place: str | None = None  # the line under the agency's name (default: counter · sector)
+    receipt: ReceiptClaim | None = None
+    with_dossier: bool = True
+    intro: str | None = None  # instead of the questionnaire's (which speaks of today)
+
+    def form_class(self) -> type[FlaskForm]:
+        return survey_form_class(CURRENT, self.with_dossier)
+
+
+def counter_form(survey_code: SurveyCode) -> FormPlace:
+    """Return the form of a counter's code (its page names the counter and the sector)."""
+    return FormPlace(
+        survey_code=survey_code,
+        submit_code=survey_code.code,
+        action=url_for("survey.show", code=survey_code.code),
+        thanks=url_for("survey.thanks", code=survey_code.code),
+    )
+
+
+def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
+    """Check a posted form and record its answers; show it again, kept, when it cannot be."""
+    form = target.form_class()()
     is_valid = form.validate()
     if form.csrf_token.errors:
         # The session cookie was lost or is too old: keep the answers, ask to send again.
         # A submit token still good stays, so the time to answer counts from the first
         # rendering, and a form already recorded is not recorded twice.
-        if read_submit_token(form.submit_token.data, survey_code.code) is None:
-            form.submit_token.data = issue_submit_token(survey_code.code, devices.device_id())
+        if read_submit_token(form.submit_token.data, target.submit_code) is None:
+            form.submit_token.data = issue_submit_token(target.submit_code, devices.device_id())
         notice = _(
             "Phiên làm việc đã hết hạn. Các câu trả lời vẫn được giữ, "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
         )
-        return _render_form(form, survey_code, notice, 400)
+        return render_form(form, target, notice, 400)
 
-    token = read_submit_token(form.submit_token.data, survey_code.code)
+    token = read_submit_token(form.submit_token.data, target.submit_code)
     if token is None:
         # A new form: it comes with a device cookie if the phone has none.
-        form.submit_token.data = issue_submit_token(survey_code.code, devices.device_id())
+        form.submit_token.data = issue_submit_token(target.submit_code, devices.device_id())
         notice = _(
             "Phiếu đã quá hạn hoặc không hợp lệ. Các câu trả lời vẫn được giữ, "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
         )
-        return _render_form(form, survey_code, notice, 400)
+        return render_form(form, target, notice, 400)
     if not is_valid:
         if response_for_nonce(db.session, token.nonce) is not None:
             # This form was already recorded (record_response checks that itself when
             # the answers are valid): a replay gets the same thanks, not new errors.
-            return redirect(url_for("survey.thanks", code=survey_code.code), code=303)
-        return _render_form(form, survey_code, None, 422)
+            return redirect(target.thanks, code=303)
+        return render_form(form, target, None, 422)
 
     # A post must come from the device the form was served to. One without its cookie, or
     # with another one, is not given a new identity: it is flagged, with no device.
@@ -128,34 +164,34 @@ def show(code: str) -> WerkzeugResponse | tuple[str, int]:
         is_honeypot_filled=bool((form[HONEYPOT_FIELD].data or "").strip()),
         is_device_bound=is_device_bound,
     )
-    thanks = url_for("survey.thanks", code=survey_code.code)  # before the commit expires it
     # A flagged response gets the same thanks: nothing tells a machine it was noticed.
     record_response(
         db.session,
-        survey_code,
+        target.survey_code,
         CURRENT,
         form.data,
         nonce=token.nonce,
         language=current_language(),
         sender=sender,
+        receipt=target.receipt,
     )
     db.session.commit()
-    return redirect(thanks, code=303)
+    return redirect(target.thanks, code=303)
 
 
 @bp.errorhandler(429)
 def refused(error: HTTPException) -> tuple[WerkzeugResponse | str, int]:
     """Refuse a submission over a rate limit with its answers still on the page."""
-    survey_code = None
-    if request.method == "POST" and request.endpoint == "survey.show":
+    target = None
+    if request.method == "POST" and request.endpoint in FORM_ENDPOINTS:
         try:
-            survey_code = find_survey_code(db.session, (request.view_args or {}).get("code", ""))
+            target = FORM_ENDPOINTS[request.endpoint].open_form(request.view_args or {})
         except OperationalError as away:  # the database went away too: keep the answers
             return database_away(away)
-    if survey_code is None or not survey_code.is_active:
+    if target is None:
         return render_error(error)
     try:
-        form = survey_form_class(CURRENT)()  # reads the posted answers back, unchecked
+        form = target.form_class()()  # reads the posted answers back, unchecked
     except HTTPException:  # the body itself is refused (too large)
         return render_error(error)
     seconds = retry_after()
@@ -169,7 +205,7 @@ def refused(error: HTTPException) -> tuple[WerkzeugResponse | str, int]:
         "lại sau %(num)d phút.",
         minutes,
     )
-    response = make_response(_render_form(form, survey_code, notice, 429))
+    response = make_response(render_form(form, target, notice, 429))
     response.headers["Retry-After"] = str(seconds)
     return response, 429
 
@@ -195,7 +231,7 @@ def _blank_form(labels: CodeLabels) -> str:
         survey_code = active_survey_code_or_abort(db.session, labels.code)
         form = survey_form_class(CURRENT)()
         form.submit_token.data = issue_submit_token(survey_code.code, device)
-        page, _status = _render_form(form, survey_code)
+        page, _status = render_form(form, counter_form(survey_code))
         return page, generate_csrf(), form.submit_token.data
 
     return blank_forms().page(
@@ -203,13 +239,14 @@ def _blank_form(labels: CodeLabels) -> str:
     )
 
 
-def _render_form(
-    form: FlaskForm, survey_code: SurveyCode, notice: str | None = None, status: int = 200
+def render_form(
+    form: FlaskForm, target: FormPlace, notice: str | None = None, status: int = 200
 ) -> tuple[str, int]:
     page = render_template(
         "survey/form.html",
         form=form,
-        survey_code=survey_code,
+        survey_code=target.survey_code,
+        target=target,
         q=CURRENT,
         notice=notice,
         error_summary=_error_summary(form),
@@ -236,7 +273,7 @@ def _error_summary(form: FlaskForm) -> ErrorSummary | None:
             links.append((anchor, f"{label}: {errors[0]}"))
             is_missing = is_missing or form[question.key].raw_data in (None, [])
     for key, label in (("comment", _("Ý kiến khác")), ("dossier", _("Mã hồ sơ"))):
-        if form[key].errors:
+        if key in form and form[key].errors:
             links.append((key, f"{label}: {form[key].errors[0]}"))
     if not links:
         return None
@@ -254,7 +291,7 @@ def thanks(code: str) -> str:
     survey_code = find_survey_code(db.session, code)
     if survey_code is None:
         abort(404)
-    return render_template("survey/thanks.html", survey_code=survey_code)
+    return render_template("survey/thanks.html", agency_name=survey_code.agency.name)
 
 
 # While the database is away --------------------------------------------------------------
@@ -272,28 +309,63 @@ LABELS_KEPT_FOR_OUTAGE = 120
 @bp.errorhandler(OperationalError)
 def database_away(error: OperationalError) -> tuple[WerkzeugResponse | str, int]:
     """Give sent answers back on the form, unsaved, while the database cannot be reached."""
-    if request.method != "POST" or request.endpoint != "survey.show":
+    if request.method != "POST" or request.endpoint not in FORM_ENDPOINTS:
         return render_database_unavailable(error)
     discard_transaction()
     log_database_unavailable(error)
-    code = clean_survey_code((request.view_args or {}).get("code"))
-    if code is None:  # no code is spelt so: nothing to give back
-        return render_error(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
-    labels = _last_known_labels(code) or _unnamed_labels(code)
-    if not labels.is_active:
-        return render_error(Gone())
     try:
-        form = survey_form_class(CURRENT)()  # reads the posted answers back, unchecked
+        target = FORM_ENDPOINTS[request.endpoint].unsaved_form(request.view_args or {})
+    except HTTPException as refusal:
+        return render_error(refusal)
+    if target is None:  # the address names no form: nothing to give back
+        return render_error(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
+    try:
+        form = target.form_class()()  # reads the posted answers back, unchecked
     except HTTPException:  # the body itself is refused (too large)
         return render_error(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
     notice = _(
         "Phiếu của Ông/Bà chưa được lưu vì hệ thống đang tạm gián đoạn. Các câu trả lời vẫn "
         "được giữ trên trang này, vui lòng bấm «Gửi đánh giá» lại sau giây lát."
     )
-    page, status = _render_form(form, _unsaved_survey_code(labels), notice, 503)
+    page, status = render_form(form, target, notice, 503)
     response = make_response(page, status)
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response, status
+
+
+def _open_counter_form(view_args: dict[str, Any]) -> FormPlace | None:
+    """Return the form of the active code in the address, if there is one."""
+    survey_code = find_survey_code(db.session, view_args.get("code", ""))
+    if survey_code is None or not survey_code.is_active:
+        return None
+    return counter_form(survey_code)
+
+
+def _unsaved_counter_form(view_args: dict[str, Any]) -> FormPlace | None:
+    """Return the form of the code in the address as last read (410 if it was revoked)."""
+    code = clean_survey_code(view_args.get("code"))
+    if code is None:  # no code is spelt so
+        return None
+    labels = _last_known_labels(code) or _unnamed_labels(code)
+    if not labels.is_active:
+        raise Gone()
+    return counter_form(_unsaved_survey_code(labels))
+
+
+@dataclass(frozen=True)
+class FormEndpoint:
+    """How an endpoint that takes answers finds its form again when it cannot take them."""
+
+    # Over a rate limit: the open form of the address, or None (a plain error page).
+    open_form: Callable[[dict[str, Any]], FormPlace | None]
+    # While the database is away: the form from what is known without it, or None.
+    unsaved_form: Callable[[dict[str, Any]], FormPlace | None]
+
+
+# The endpoints that take answers; the receipt views add theirs.
+FORM_ENDPOINTS: dict[str, FormEndpoint] = {
+    "survey.show": FormEndpoint(_open_counter_form, _unsaved_counter_form),
+}
 
 
 def _code_labels_or_last_known(code: str) -> CodeLabels | None:

@@ -100,10 +100,13 @@ def agency_or_403(session: Session, user: User, agency_id: int, action: str) -> 
 
 
 def survey_code_or_403(session: Session, user: User, code: str, action: str) -> SurveyCode:
-    """Return the survey code if the user may do `action` at its agency; 404/403 otherwise."""
+    """Return the counter's code if the user may do `action` at its agency; 404/403 otherwise.
+
+    The hidden codes of receipt answers are not found: nobody prints or revokes them.
+    """
     normalised = clean_survey_code(code)
     survey_code = None if normalised is None else session.scalar(
-        select(SurveyCode).where(SurveyCode.code == normalised))
+        select(SurveyCode).where(SurveyCode.code == normalised, SurveyCode.kind == "counter"))
     if survey_code is None:
         abort(404)
     if not can(user, action, survey_code.agency):

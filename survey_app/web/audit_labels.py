@@ -31,6 +31,9 @@ ACTION_LABELS = {
     "sector.updated": _l("Sửa lĩnh vực"),
     "code.created": _l("Cấp mã QR"),
     "code.revoked": _l("Thu hồi mã QR"),
+    "receipt_key.created": _l("Tạo khóa ký liên kết biên nhận"),
+    "receipt_key.retired": _l("Thu hồi khóa ký liên kết biên nhận"),
+    "receipts.minted": _l("Cấp liên kết đánh giá trên biên nhận"),
     "target.created": _l("Đặt chỉ tiêu năm"),
     "target.updated": _l("Sửa chỉ tiêu năm"),
     "target_scope.created": _l("Thêm nhóm chỉ tiêu"),
@@ -39,6 +42,7 @@ ACTION_LABELS = {
     "response.flagged": _l("Đánh dấu phiếu cần xem xét"),
     "response.restored": _l("Tính lại phiếu"),
     "data.purged": _l("Xóa dữ liệu quá hạn lưu"),
+    "volumes.imported": _l("Nhập số hồ sơ tiếp nhận"),
 }
 
 # The names of the details' keys, and of the fields a "changes" entry speaks of.
@@ -82,6 +86,9 @@ FIELD_LABELS = {
     "cutoff": _l("Xóa trước ngày"),
     "cleared": _l("Đã xóa"),
     "login_failures_deleted": _l("Lần đăng nhập sai đã xóa"),
+    "links": _l("Số liên kết"),
+    "via": _l("Cấp qua"),
+    "received": _l("Số hồ sơ tiếp nhận"),
 }
 
 LOGIN_FAILURE_REASONS = {

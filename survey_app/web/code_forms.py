@@ -14,6 +14,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from survey_app.models import Agency, Counter, Sector
+from survey_app.services.receipts import receipt_counter_ids
 from survey_app.text import clean_text
 
 NEW_COUNTER = "new"
@@ -63,9 +64,17 @@ class CodeCreateForm(FlaskForm):
 def build_code_form(
     session: Session, agency: Agency, language: str, formdata: Any = None
 ) -> CodeCreateForm:
-    """Return the form that issues a code, listing the agency's counters and every sector."""
+    """Return the form that issues a code, listing the agency's counters and every sector.
+
+    The counter that files receipt answers is left out: no QR code is printed for it.
+    """
     counters = session.scalars(
-        select(Counter).where(Counter.agency_id == agency.id).order_by(Counter.name)
+        select(Counter)
+        .where(
+            Counter.agency_id == agency.id,
+            Counter.id.not_in(receipt_counter_ids(session, agency.id)),
+        )
+        .order_by(Counter.name)
     ).all()
     sectors = session.scalars(select(Sector).order_by(Sector.position, Sector.id)).all()
     return CodeCreateForm(formdata=formdata, counters=counters, sectors=sectors, language=language)

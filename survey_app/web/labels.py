@@ -7,6 +7,7 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from survey_app import questionnaire
+from survey_app.services.rates import ABOVE_100, FAR_ABOVE_PEERS, PEER_FACTOR
 from survey_app.sipas import Judgement
 
 ROLE_LABELS = {"admin": _l("Quản trị"), "manager": _l("Lãnh đạo, quản lý"), "staff": _l("Cán bộ")}
@@ -24,6 +25,27 @@ UNCERTAIN_STATUS_LABELS = {
     "met": _l("Đạt (chưa chắc chắn)"),
     "below": _l("Chưa đạt (chưa chắc chắn)"),
 }
+
+# Where a response came from (models.SOURCES), as every output names it.
+SOURCE_LABELS = {
+    "counter": _l("Mã QR tại quầy"),
+    "receipt": _l("Liên kết trên giấy tiếp nhận"),
+}
+# Why a response rate needs a review (services/rates.py), as every output says it.
+RATE_FLAG_LABELS = {
+    ABOVE_100: _l("nhiều phiếu hơn số hồ sơ tiếp nhận"),
+    FAR_ABOVE_PEERS: _l("cao hơn %(factor)d lần trung vị của các đơn vị khác",
+                        factor=PEER_FACTOR),
+}
+
+
+def source_label(source: str) -> str:
+    return str(SOURCE_LABELS.get(source, source))
+
+
+def rate_flag_label(flag: str | None) -> str:
+    """Return why a response rate needs a review, in words; empty when it does not."""
+    return str(RATE_FLAG_LABELS[flag]) if flag in RATE_FLAG_LABELS else ""
 
 
 def verdict_label(judgement: Judgement) -> str:

@@ -11,10 +11,12 @@ test run: the session fixture `browser` lives in tests/conftest.py, `live_server
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -185,3 +187,79 @@ def axe_report(violations: list[dict[str, Any]]) -> str:
 def assert_no_axe_violations(page: Any) -> None:
     violations = axe_violations(page)
     assert not violations, f"{page.url}\n{axe_report(violations)}"
+
+
+# The citizen's form, as a person fills it ------------------------------------------------
+
+SUBMIT = "Gửi đánh giá"
+THANKS_TITLE = "Cảm ơn Ông/Bà đã đánh giá"
+
+COMMENT = "Cán bộ hướng dẫn tận tình, nhưng phòng chờ hơi nóng."
+
+# What the citizen taps (question -> label text) and what the database must then hold.
+ANSWERS = {
+    "q1": "Hài lòng",
+    "q2": "Rất hài lòng",
+    "q3": "Bình thường",
+    "q4": "Chưa nhận kết quả",
+    "q5": "Không hài lòng",
+    "q6": "Hài lòng",
+    "q7": "Không",
+}
+WISH = ("q8", "Thái độ phục vụ")
+
+
+def choose(page: Any, question: str, label: str, *, touch: bool = True) -> None:
+    """Tap (or click) the visible text of a choice, as a citizen would, not the input."""
+    text = page.locator(f"fieldset#{question} label.choice .text").get_by_text(label, exact=True)
+    if touch:
+        text.tap()
+    else:
+        text.click()
+
+
+def answer_everything(
+    page: Any, *, touch: bool = True, answers: dict[str, str] = ANSWERS,
+    wish: tuple[str, str] = WISH, leave_out: str | None = None,
+) -> None:
+    for question, label in answers.items():
+        if question != leave_out:
+            choose(page, question, label, touch=touch)
+    choose(page, *wish, touch=touch)
+    page.locator("#comment").press_sequentially(COMMENT)
+
+
+def submit(page: Any, *, touch: bool = True, name: str = SUBMIT) -> Any:
+    """Press «Gửi đánh giá»; return the response of the navigation it causes."""
+    button = page.get_by_role("button", name=name)
+    with page.expect_navigation() as navigation:
+        if touch:
+            button.tap()
+        else:
+            button.click()
+    return navigation.value
+
+
+# The dashboard --------------------------------------------------------------------------
+
+
+def api_token(server: LiveServer, email: str) -> str:
+    """A personal API token of a demo account, made as `flask tokens create` makes it."""
+    from survey_app.extensions import db
+    from survey_app.services.accounts import create_token, find_user
+
+    with server.app.app_context():
+        user = find_user(db.session, email)
+        assert user is not None
+        _token, secret = create_token(db.session, user, label="browser test")
+        db.session.commit()
+    return secret
+
+
+def shown_period(page: Any) -> tuple[str, str]:
+    """The period the dashboard says it shows, as the API's YYYY-MM-DD dates."""
+    text = page.locator(".scope-line strong").inner_text()
+    days = re.findall(r"\d{2}/\d{2}/\d{4}", text)
+    assert len(days) == 2, text
+    start, end = (datetime.strptime(day, "%d/%m/%Y").date().isoformat() for day in days)
+    return start, end

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -21,6 +20,8 @@ from tests.browser.support import LiveServer, assert_no_axe_violations, require
 sync_api, _axe, pypdfium2 = require(
     "playwright.sync_api", "axe_playwright_python.sync_playwright", "pypdfium2"
 )
+
+from tests.browser.support import api_token, shown_period  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -66,26 +67,10 @@ def open_dashboard(page: Any, server: LiveServer) -> list[str]:
     return problems
 
 
-def api_token(server: LiveServer, email: str) -> str:
-    """A personal API token of a demo account, made as `flask tokens create` makes it."""
-    from survey_app.extensions import db
-    from survey_app.services.accounts import create_token, find_user
-
-    with server.app.app_context():
-        user = find_user(db.session, email)
-        assert user is not None
-        _token, secret = create_token(db.session, user, label="browser test")
-        db.session.commit()
-    return secret
 
 
-def shown_period(page: Any) -> tuple[str, str]:
-    """The period the dashboard says it shows, as the API's YYYY-MM-DD dates."""
-    text = page.locator(".scope-line strong").inner_text()
-    days = re.findall(r"\d{2}/\d{2}/\d{4}", text)
-    assert len(days) == 2, text
-    start, end = (datetime.strptime(day, "%d/%m/%Y").date().isoformat() for day in days)
-    return start, end
+
+
 
 
 Figures = dict[str, tuple[int, tuple[str, str], tuple[str, str]]]

@@ -19,28 +19,24 @@ from tests.browser.support import LiveServer, assert_no_axe_violations, require
 sync_api, _axe = require("playwright.sync_api", "axe_playwright_python.sync_playwright")
 
 from survey_app.questionnaire import CURRENT  # noqa: E402
+from tests.browser.support import (  # noqa: E402
+    ANSWERS,
+    COMMENT,
+    SUBMIT,
+    THANKS_TITLE,
+    WISH,
+    answer_everything,
+    choose,
+    submit,
+)
 
 pytestmark = pytest.mark.browser
 
 expect = sync_api.expect
 
-SUBMIT = "Gửi đánh giá"
-THANKS_TITLE = "Cảm ơn Ông/Bà đã đánh giá"
 MISSING_TITLE = "Vui lòng trả lời các câu còn thiếu"
 MISSING_MESSAGE = "Vui lòng chọn một câu trả lời cho câu này."
-COMMENT = "Cán bộ hướng dẫn tận tình, nhưng phòng chờ hơi nóng."
 
-# What the citizen taps (question -> label text) and what the database must then hold.
-ANSWERS = {
-    "q1": "Hài lòng",
-    "q2": "Rất hài lòng",
-    "q3": "Bình thường",
-    "q4": "Chưa nhận kết quả",
-    "q5": "Không hài lòng",
-    "q6": "Hài lòng",
-    "q7": "Không",
-}
-WISH = ("q8", "Thái độ phục vụ")
 EXPECTED = {"q1": 4, "q2": 5, "q3": 3, "q4": None, "q5": 2, "q6": 4, "q7": "no"}
 EXPECTED_WISHES = ["attitude"]
 
@@ -113,35 +109,13 @@ def form_url(server: LiveServer, code: str) -> str:
     return f"{server.url}/s/{code}"
 
 
-def choose(page: Any, question: str, label: str, *, touch: bool = True) -> None:
-    """Tap (or click) the visible text of a choice, as a citizen would, not the input."""
-    text = page.locator(f"fieldset#{question} label.choice .text").get_by_text(label, exact=True)
-    if touch:
-        text.tap()
-    else:
-        text.click()
 
 
-def answer_everything(
-    page: Any, *, touch: bool = True, answers: dict[str, str] = ANSWERS,
-    wish: tuple[str, str] = WISH, leave_out: str | None = None,
-) -> None:
-    for question, label in answers.items():
-        if question != leave_out:
-            choose(page, question, label, touch=touch)
-    choose(page, *wish, touch=touch)
-    page.locator("#comment").press_sequentially(COMMENT)
 
 
-def submit(page: Any, *, touch: bool = True, name: str = SUBMIT) -> Any:
-    """Press «Gửi đánh giá»; return the response of the navigation it causes."""
-    button = page.get_by_role("button", name=name)
-    with page.expect_navigation() as navigation:
-        if touch:
-            button.tap()
-        else:
-            button.click()
-    return navigation.value
+
+
+
 
 
 def assert_thanks_page(page: Any, code: str, title: str = THANKS_TITLE) -> None:

@@ -29,6 +29,8 @@ PUBLIC = {
     "survey.find",
     "survey.show",
     "survey.thanks",
+    "survey.receipt",
+    "survey.receipt_thanks",
     "counters.qr_svg",
     "counters.qr_png",
     "api.openapi_document",
@@ -37,7 +39,7 @@ PUBLIC = {
     "auth.logout",
     "auth.reset_password",
 }
-TOKEN_ONLY = {"api.me", "api.tallies", "api.responses"}
+TOKEN_ONLY = {"api.me", "api.tallies", "api.responses", "api.mint_receipts", "api.put_volumes"}
 
 
 SIGNED_IN = "signed in"  # any signed-in account (its own password page)
@@ -114,7 +116,8 @@ def test_the_table_says_who_may_do_what():
     for action in ("code.create", "code.replace", "code.revoke"):
         assert set(PERMISSIONS[action].roles) == code_keepers
         assert PERMISSIONS[action].reach is Reach.OWN
-    for action in ("figures.view", "figures.export", "responses.review", "api.read"):
+    for action in ("figures.view", "figures.export", "responses.review", "api.read",
+                   "receipts.mint"):
         assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
         assert PERMISSIONS[action].reach is Reach.SCOPE
     for action in ("accounts.manage", "agencies.manage", "sectors.manage", "targets.manage",
@@ -171,7 +174,8 @@ def test_access_matrix(app, world, persona):
 def test_token_routes_refuse_a_session_without_a_token(app, world, endpoint):
     client = world.login(app.test_client(), "admin")
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    refused = client.get(rule.rule)
+    method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+    refused = client.open(rule.rule, method=method)
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"] == 'Bearer realm="survey_app"'
     assert refused.get_json()["error"]["message"].startswith("missing bearer token")

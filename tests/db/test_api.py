@@ -215,7 +215,8 @@ def test_a_response_reads_as_it_was_answered(app, client, world):
     assert abs(datetime.now(UTC) - created_at).total_seconds() < 60
     assert item == {
         "id": item["id"], "agency": "XA-A", "counter": "Quầy 1", "sector": "DAT_DAI",
-        "code": world.code_a, "q1": 5, "q2": 4, "q3": 5, "q4": None, "q5": 3, "q6": 4,
+        "code": world.code_a, "source": "counter",
+        "q1": 5, "q2": 4, "q3": 5, "q4": None, "q5": 3, "q6": 4,
         "q7": "no", "q8": ["online", "speed"], "comment": "Cán bộ nhiệt tình, hướng dẫn chu đáo.",
         "status": "counted", "reason": None, "language": "vi",
         "questionnaire_version": "sipas-2025-short",

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import exists, func, select
 
 from survey_app.extensions import db
-from survey_app.models import Agency, Response, Sector, SurveyCode, TargetScope
+from survey_app.models import (
+    Agency,
+    DossierDigest,
+    MintedReceipt,
+    Response,
+    Sector,
+    SurveyCode,
+    TargetScope,
+    utcnow,
+)
+from survey_app.services.periods import Period, local_date
+from survey_app.services.reports import build_report
+from survey_app.services.tallies import TallyFilter
 from tests.factories import count_rows
 
 URL = re.compile(r"^http://survey\.test/s/[23456789A-HJKMNP-Z]{8}$")
@@ -50,7 +64,9 @@ def test_demo_creates_a_province_with_responses_and_prints_each_survey_url(app, 
 
     urls = [line for line in result.output.splitlines() if line.startswith("http")]
     assert urls and all(URL.match(u) for u in urls), urls
-    assert len(urls) == count_rows(app, SurveyCode)
+    # Every counter's code is printed; the codes that file receipt answers never are.
+    assert len(urls) == count_rows(app, select(SurveyCode).where(SurveyCode.kind == "counter"))
+    assert count_rows(app, select(SurveyCode).where(SurveyCode.kind == "receipt")) == 3
     with app.app_context():
         levels = db.session.scalars(select(Agency.level)).all()
         sectors = set(db.session.scalars(
@@ -61,6 +77,26 @@ def test_demo_creates_a_province_with_responses_and_prints_each_survey_url(app, 
     assert {"DAT_DAI", "XAY_DUNG", "DAU_TU"} <= sectors
     assert count_rows(app, Response) >= 2000
     assert len(months) >= 12
+
+
+def test_demo_shows_receipt_answers_and_response_rates_on_first_run(app, runner):
+    """Every new figure has something to show: answers by receipt, dossiers, rates."""
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        today = local_date(utcnow())
+        report = build_report(db.session, TallyFilter(Period(date(today.year, 1, 1), today)))
+        everything = report.scopes["all"]
+        # Each receipt answer carries the digest of a receipt the one-stop system minted.
+        unmatched = db.session.scalar(
+            select(func.count()).select_from(DossierDigest).where(~exists().where(
+                MintedReceipt.key_id == DossierDigest.key_id,
+                MintedReceipt.digest == DossierDigest.digest)))
+    assert everything.by_source["receipt"] > 0 and everything.by_source["counter"] > 0
+    assert everything.dossiers and everything.dossiers > everything.responses
+    assert everything.response_rate == pytest.approx(
+        100 * everything.responses / everything.dossiers)
+    assert 0 < report.receipts.answered < report.receipts.minted
+    assert unmatched == 0
 
 
 def test_demo_run_twice_duplicates_nothing(app, runner):
