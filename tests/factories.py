@@ -307,6 +307,23 @@ def words_of(html: Any) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
+def heading_of(page: Any) -> str:
+    """Return the words of the page's main heading (its first <h1>)."""
+    html = page if isinstance(page, str) else text_of(page)
+    match = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+    assert match, "no <h1> on the page"
+    return words_of(match.group(1))
+
+
+# The headings of the pages that refuse a request (web/errors.py).
+BAD_REQUEST = "Yêu cầu không hợp lệ"  # 400 and 405
+REFUSED = "Không có quyền truy cập"  # 403
+NOT_FOUND = "Không tìm thấy trang"  # 404
+NO_SUCH_CODE = "Không tìm thấy mã đánh giá"  # 404 under /s/
+CODE_WITHDRAWN = "Mã QR này đã ngừng sử dụng"  # 410
+TOO_MANY = "Quá nhiều yêu cầu"  # 429
+
+
 def hidden_value(html: str, name: str) -> str:
     """Return the value of a hidden input in a rendered page."""
     match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', html) or re.search(

@@ -26,10 +26,12 @@ from survey_app.services import devices, recording
 from survey_app.services.hashing import keyed_hash
 from survey_app.services.recording import Sender, record_response
 from tests.factories import (
+    NO_SUCH_CODE,
     OFFICE_ADDRESS,
     VALID_ANSWERS,
     create_agency,
     create_code,
+    heading_of,
     hidden_value,
     is_thanks,
     make_app,
@@ -592,6 +594,8 @@ def test_the_form_static_files_qr_images_and_staff_pages_are_not_limited(app, su
 def test_unknown_code_still_gets_its_404_under_the_limits(app):
     result = phone(app).post("/s/ZZZZ2222")
     assert result.status_code == 404
+    assert heading_of(result) == NO_SUCH_CODE
+    assert responses(app) == []
 
 
 def _redis_reachable() -> bool:

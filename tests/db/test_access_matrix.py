@@ -153,4 +153,7 @@ def test_access_matrix(app, world, persona):
 def test_token_routes_refuse_a_session_without_a_token(app, world, endpoint):
     client = world.login(app.test_client(), "admin")
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    assert client.get(rule.rule).status_code == 401
+    refused = client.get(rule.rule)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="survey_app"'
+    assert refused.get_json()["error"]["message"].startswith("missing bearer token")

@@ -17,15 +17,20 @@ from survey_app.models import Agency, AuditEvent, Counter, PasswordReset, Sector
 from survey_app.services import admin as admin_services
 from survey_app.services.targets import create_scope
 from tests.factories import (
+    BAD_REQUEST,
+    NOT_FOUND,
     PASSWORD,
+    REFUSED,
     audit_events,
     count_rows,
     create_agency,
     csrf_token,
+    heading_of,
     hidden_value,
     make_user,
     sign_in,
     text_of,
+    words_of,
 )
 
 ADMIN = "quantri@tinh.gov.vn"
@@ -87,7 +92,10 @@ def test_every_page_opens_for_an_admin(admin, place, path):
 def test_managers_and_staff_are_refused(app, client, place, role, path):
     make_user(app, f"{role}@tinh.gov.vn", role, "TTHCC")
     sign_in(client, f"{role}@tinh.gov.vn")
-    assert client.get(path.format(**place)).status_code == 403
+    page = client.get(path.format(**place))
+    assert page.status_code == 403
+    assert heading_of(page) == REFUSED
+    assert ADMIN not in text_of(page)  # nothing of the page shows through
 
 
 @pytest.mark.parametrize("role", ["manager", "staff"])
@@ -112,7 +120,9 @@ def test_visitors_are_sent_to_sign_in(client, place, path):
 
 def test_unknown_ids_are_not_found(admin):
     for path in ("/admin/users/999999", "/admin/agencies/999999", "/admin/sectors/999999"):
-        assert admin.get(path).status_code == 404
+        page = admin.get(path)
+        assert page.status_code == 404, path
+        assert heading_of(page) == NOT_FOUND, path
 
 
 def test_a_change_without_the_form_token_is_refused(app, admin):
@@ -226,7 +236,10 @@ def test_admin_may_rename_themself_and_stays_signed_in(app, admin, place):
                 {"name": "Quản trị tỉnh", "role": "admin", "agency_id": str(place["province"]),
                  "is_enabled": "y"})
     assert page.status_code == 302
-    assert admin.get("/admin/users").status_code == 200
+    users = admin.get("/admin/users")  # still signed in: not sent to the sign-in page
+    assert users.status_code == 200
+    assert heading_of(users) == "Tài khoản"
+    assert "Quản trị tỉnh" in words_of(users)
 
 
 def test_admin_resets_a_password(app, admin, client, place):
@@ -270,7 +283,8 @@ def test_an_admin_setting_their_own_password_is_not_asked_again(app, admin, plac
     page = post(admin, f"/admin/users/{place['admin']}/password", {"password": "mat-khau-moi-2025"})
     assert page.status_code == 302
     assert not must_change_password(app, place["admin"])
-    assert admin.get("/admin/users").status_code == 200
+    users = admin.get("/admin/users")  # not held at the password page
+    assert users.status_code == 200 and heading_of(users) == "Tài khoản"
 
 
 RESET_LINK = re.compile(r'<code id="reset-link">(http://survey\.test/reset/[A-Za-z0-9_-]{43})</code>')
@@ -621,6 +635,10 @@ def test_audit_log_speaks_in_words(app, admin):
     assert '<option value="code.created">Cấp mã QR</option>' in html
 
 
-def test_audit_log_cannot_be_changed(admin):
-    assert post(admin, "/admin/audit", {}).status_code == 405
+def test_audit_log_cannot_be_changed(app, admin):
+    before = [event.id for event in audit_events(app)]
+    refused = post(admin, "/admin/audit", {})
+    assert refused.status_code == 405
+    assert heading_of(refused) == BAD_REQUEST
+    assert [event.id for event in audit_events(app)] == before
 

@@ -295,8 +295,10 @@ def test_bad_paging_parameters_are_refused(app, client, world, params):
 
 def test_a_counter_of_another_agency_is_not_found(app, client, world):
     token = world.token("admin")
-    status, _ = api_get(client, "/tallies", token, **Q1, agency="XA-A", counter=world.counter_b_id)
+    status, body = api_get(client, "/tallies", token, **Q1, agency="XA-A",
+                           counter=world.counter_b_id)
     assert status == 404
+    assert body["error"]["message"] == f"counter {world.counter_b_id} is not of agency XA-A"
 
 
 @pytest.mark.parametrize("path", ["/tallies", "/responses", "/me"])

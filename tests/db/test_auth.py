@@ -23,7 +23,20 @@ from tests.factories import (
     hidden_value,
     login,
     make_user,
+    text_of,
+    words_of,
 )
+
+WRONG_PASSWORD = "Email hoặc mật khẩu không đúng."
+LOCKED = "Đăng nhập tạm thời bị khóa"
+
+
+def assert_signed_in_as(client, result, email: str) -> None:
+    """Fail unless the sign-in sent the person to their pages, signed in as `email`."""
+    assert result.status_code == 302, text_of(result)[:300]
+    assert result.headers["Location"] == "/manage/"
+    page = client.get("/manage/")
+    assert page.status_code == 200 and email in text_of(page)
 
 
 def test_login_page_is_in_vietnamese_and_english(client):
@@ -57,7 +70,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(app, client):
     unknown = login(client, "ai-do@xa.example", "sai-mat-khau-1")
     for result in (wrong, unknown):
         assert result.status_code == 401
-        assert "Email hoặc mật khẩu không đúng." in result.get_data(as_text=True)
+        assert WRONG_PASSWORD in result.get_data(as_text=True)
     assert audit_actions(app)[-2:] == ["login.failure", "login.failure"]
     with app.app_context():
         details = [e.details for e in db.session.scalars(
@@ -73,7 +86,7 @@ def test_disabled_account_cannot_sign_in(app, client):
         db.session.commit()
     result = login(client, "canbo@xa.example")
     assert result.status_code == 401
-    assert "Email hoặc mật khẩu không đúng." in result.get_data(as_text=True)
+    assert WRONG_PASSWORD in result.get_data(as_text=True)
 
 
 def test_five_failures_lock_the_account_even_for_the_right_password(app, client):
@@ -83,7 +96,7 @@ def test_five_failures_lock_the_account_even_for_the_right_password(app, client)
 
     locked = login(client, "canbo@xa.example")
     assert locked.status_code == 429
-    assert "Đăng nhập tạm thời bị khóa" in locked.get_data(as_text=True)
+    assert LOCKED in locked.get_data(as_text=True)
     assert "15 phút" in locked.get_data(as_text=True)
     assert "login.refused" in audit_actions(app)
 
@@ -99,11 +112,14 @@ def test_a_success_before_the_limit_clears_the_failures(app, client):
     make_user(app)
     for _ in range(4):
         login(client, "canbo@xa.example", "sai-mat-khau-1")
-    assert login(client, "canbo@xa.example").status_code == 302
+    assert login(client, "canbo@xa.example").headers["Location"] == "/manage/"
     client.post("/logout", data={"csrf_token": account_csrf(client)})
     for _ in range(4):
-        assert login(client, "canbo@xa.example", "sai-mat-khau-1").status_code == 401
-    assert login(client, "canbo@xa.example").status_code == 302
+        failed = login(client, "canbo@xa.example", "sai-mat-khau-1")
+        assert failed.status_code == 401
+        assert WRONG_PASSWORD in text_of(failed) and LOCKED not in text_of(failed)
+    # Eight failures in all, but never five in a row: the right password still opens.
+    assert_signed_in_as(client, login(client, "canbo@xa.example"), "canbo@xa.example")
 
 
 def test_twenty_failures_from_one_address_lock_that_address(app, client):
@@ -111,7 +127,10 @@ def test_twenty_failures_from_one_address_lock_that_address(app, client):
     for n in range(20):
         assert login(client, f"nguoi{n}@xa.example", "sai-mat-khau-1").status_code == 401
     # canbo never failed, but the address did: twenty guesses across accounts is an attack.
-    assert login(client, "canbo@xa.example").status_code == 429
+    locked = login(client, "canbo@xa.example")
+    assert locked.status_code == 429
+    assert LOCKED in text_of(locked)
+    assert client.get("/manage/").status_code == 302  # not signed in
 
 
 def test_one_locked_account_does_not_lock_the_office(app, client):
@@ -119,7 +138,7 @@ def test_one_locked_account_does_not_lock_the_office(app, client):
     make_user(app, email="canbo2@xa.example")
     for _ in range(6):
         login(client, "canbo@xa.example", "sai-mat-khau-1")
-    assert login(client, "canbo2@xa.example").status_code == 302
+    assert_signed_in_as(client, login(client, "canbo2@xa.example"), "canbo2@xa.example")
 
 
 def test_a_stranger_elsewhere_cannot_lock_the_owner_out(app, client):
@@ -129,7 +148,7 @@ def test_a_stranger_elsewhere_cannot_lock_the_owner_out(app, client):
         login(stranger, "canbo@xa.example", "sai-mat-khau-1", address="203.0.113.9")
     locked = login(stranger, "canbo@xa.example", address="203.0.113.9")
     assert locked.status_code == 429
-    assert "Đăng nhập tạm thời bị khóa" in locked.get_data(as_text=True)
+    assert LOCKED in locked.get_data(as_text=True)
     # The owner, at the office, signs in as ever.
     owner = login(client, "canbo@xa.example", address="198.51.100.7")
     assert owner.headers["Location"] == "/manage/"
@@ -145,8 +164,11 @@ def test_a_stranger_at_the_office_address_cannot_lock_out_its_regulars(app, clie
     for n in range(20):
         login(stranger, f"nguoi{n}@xa.example", "sai-mat-khau-1", address=office)
     # Someone who has signed in here before still can; an account new to this address waits.
-    assert login(client, "canbo@xa.example", address=office).status_code == 302
-    assert login(app.test_client(), "moi@xa.example", address=office).status_code == 429
+    assert_signed_in_as(client, login(client, "canbo@xa.example", address=office),
+                        "canbo@xa.example")
+    waits = login(app.test_client(), "moi@xa.example", address=office)
+    assert waits.status_code == 429
+    assert LOCKED in text_of(waits)
 
 
 def test_guessing_from_many_addresses_meets_a_ceiling_that_spares_the_owners_place(app, client):
@@ -398,7 +420,11 @@ def test_a_reset_link_of_a_disabled_account_opens_nothing(app, client):
     with app.app_context():
         db.session.execute(update(User).values(is_enabled=False))
         db.session.commit()
-    assert client.get(path).status_code == 404
+    page = client.get(path)
+    assert page.status_code == 404
+    # The same answer as a link that never existed: nothing says the account is there.
+    assert "Liên kết đặt lại mật khẩu không hợp lệ." in words_of(page)
+    assert "canbo@xa.example" not in text_of(page) and "new_password" not in text_of(page)
 
 
 # What `next` may hold once the query string is decoded, and why each must stay on the site.

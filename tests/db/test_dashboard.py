@@ -20,8 +20,19 @@ from survey_app.models import Response, Sector, SurveyCode, Target, TargetScope
 from survey_app.services.dashboard import last_complete_quarter, local_today, trend_period
 from survey_app.services.periods import Period
 from survey_app.services.review import flag_response
-from tests.factories import LOCAL_ZONE as HANOI
-from tests.factories import PROJECT_ROOT, World, add_code, fetch_page, record, words_of
+from tests.factories import (
+    LOCAL_ZONE as HANOI,
+)
+from tests.factories import (
+    PROJECT_ROOT,
+    World,
+    add_code,
+    fetch_page,
+    heading_of,
+    record,
+    text_of,
+    words_of,
+)
 
 # One world (factories.World) for the module, built once; each test runs in a savepoint.
 pytestmark = pytest.mark.rows_per_module("module_world")
@@ -674,6 +685,27 @@ def test_bad_filters_say_what_is_wrong(app, world, province, query, message):
     assert 'id="headline"' not in html  # no figures for a filter that was not understood
 
 
+def assert_figures_or_what_to_change(page: Any) -> None:
+    """Fail unless the page shows figures (200), or says which filter to change (400, 403).
+
+    A filter the page cannot read, or an agency outside the person's scope, gets the page
+    with its error summary naming the field, never a server error or a bare refusal.
+    """
+    html = text_of(page)
+    assert page.status_code in (200, 400, 403), page.status_code
+    summary = re.search(r'<div class="error-summary" role="alert".*?</div>', html, re.S)
+    if page.status_code == 200:
+        assert summary is None
+        assert heading_of(html).startswith(("Kết quả đánh giá sự hài lòng",
+                                            "Satisfaction survey results"))
+    else:
+        assert summary, f"{page.status_code} without saying which filter to change"
+        assert words_of(summary.group(0)).startswith(("Chưa xem được số liệu",
+                                                      "The figures could not be shown"))
+        # Each message links to the field it is about.
+        assert re.search(r'<li><a href="#[\w-]+">[^<]+</a></li>', summary.group(0))
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -689,7 +721,7 @@ def test_bad_filters_say_what_is_wrong(app, world, province, query, message):
 @pytest.mark.parametrize("persona", ["admin", "manager_a"])
 def test_no_filter_makes_a_server_error(app, world, persona, query):
     client = world.login(app.test_client(), persona)
-    assert client.get(f"/dashboard/?{query}").status_code in (200, 400, 403)
+    assert_figures_or_what_to_change(client.get(f"/dashboard/?{query}"))
 
 
 @pytest.mark.parametrize(
@@ -700,7 +732,7 @@ def test_no_filter_makes_a_server_error(app, world, persona, query):
 )
 def test_no_report_makes_a_server_error(app, world, query):
     client = world.login(app.test_client(), "manager_a")
-    assert client.get(f"/dashboard/report?{query}").status_code in (200, 400, 403)
+    assert_figures_or_what_to_change(client.get(f"/dashboard/report?{query}"))
 
 
 # The printable report -----------------------------------------------------------------

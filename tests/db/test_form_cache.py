@@ -10,7 +10,9 @@ from survey_app.extensions import db
 from survey_app.models import Agency, SurveyCode
 from survey_app.services.counters import revoke_code
 from tests.factories import (
+    CODE_WITHDRAWN,
     VALID_ANSWERS,
+    heading_of,
     hidden_value,
     is_thanks,
     make_app,
@@ -64,12 +66,15 @@ def test_head_answers_like_get(app, survey_code):
 def test_a_code_revoked_here_answers_410_at_once_with_the_code_cache_on(app, survey_code):
     cached = make_app(app, FORM_CODE_CACHE_SECONDS=60)
     citizen = phone(cached)
-    assert citizen.get(f"/s/{survey_code}").status_code == 200
+    form = citizen.get(f"/s/{survey_code}")
+    assert form.status_code == 200 and "<form" in text_of(form)
     with cached.app_context():
         code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == survey_code))
         revoke_code(db.session, code)
         db.session.commit()
-    assert citizen.get(f"/s/{survey_code}").status_code == 410
+    gone = citizen.get(f"/s/{survey_code}")
+    assert gone.status_code == 410
+    assert heading_of(gone) == CODE_WITHDRAWN and "<form" not in text_of(gone)
 
 
 def test_a_code_revoked_by_another_worker_keeps_the_answer_uncounted_while_its_form_shows(

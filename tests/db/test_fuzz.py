@@ -17,7 +17,7 @@ from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_from_bytes, urlencode
+from urllib.parse import parse_qsl, quote, quote_from_bytes, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -37,9 +37,15 @@ from survey_app.models import (
 )
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
 from tests.factories import (
+    BAD_REQUEST,
+    CODE_WITHDRAWN,
+    NO_SUCH_CODE,
+    NOT_FOUND,
+    TOO_MANY,
     VALID_ANSWERS,
     World,
     check_against_document,
+    heading_of,
     hidden_value,
     open_form,
     responses,
@@ -335,6 +341,9 @@ def test_a_raw_byte_in_the_query_string_is_a_bad_request(
                         environ_overrides={"QUERY_STRING": "from=\xff&lang=\xed\xa0\x80"})
 
     assert result.status_code == 400
+    # Refused before any page reads the address: a short line in both languages.
+    assert result.mimetype == "text/plain"
+    assert result.get_data(as_text=True) == "Yêu cầu không hợp lệ. / Bad request.\n"
 
 
 @settings(FUZZ, max_examples=60)
@@ -348,7 +357,16 @@ def test_any_code_in_the_address_gets_a_calm_answer(
         result = client.get("/s?" + urlencode({"code": code}))
     else:
         result = client.get("/s/" + quote(code, safe=""))
-    assert result.status_code in (200, 302, 303, 308, 400, 404, 410, 429), result.status_code
+    status = result.status_code
+    assert status in (200, 302, 303, 308, 400, 404, 410, 429), status
+    if status in (302, 303, 308):
+        # On to a page of this site, never to another host.
+        assert urlsplit(result.headers["Location"]).netloc in ("", "localhost"), code
+    else:
+        # The form of the code, or a page that says why there is none.
+        expected = {200: ("Phiếu đánh giá mức độ hài lòng",), 400: (BAD_REQUEST,),
+                    404: (NO_SUCH_CODE, NOT_FOUND), 410: (CODE_WITHDRAWN,), 429: (TOO_MANY,)}
+        assert heading_of(result) in expected[status], (status, code)
 
 
 # The API -------------------------------------------------------------------------------------

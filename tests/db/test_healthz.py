@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from survey_app import create_app
+from tests.factories import BAD_REQUEST, heading_of
 
 
 def test_health_check_says_ok_when_the_database_answers(client):
@@ -16,8 +17,12 @@ def test_health_check_says_ok_when_the_database_answers(client):
 
 
 def test_health_check_needs_no_sign_in_and_only_reads(client):
-    assert client.get("/healthz").status_code == 200
-    assert client.post("/healthz").status_code == 405
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.get_json() == {"status": "ok", "database": "ok"}
+    refused = client.post("/healthz")
+    assert refused.status_code == 405
+    assert heading_of(refused) == BAD_REQUEST
 
 
 @pytest.mark.parametrize(

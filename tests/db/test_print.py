@@ -13,7 +13,14 @@ from survey_app.extensions import db
 from survey_app.models import Sector, SurveyCode
 from survey_app.services.codes import survey_url
 from survey_app.services.counters import revoke_code
-from tests.factories import World, add_code
+from tests.factories import (
+    CODE_WITHDRAWN,
+    NOT_FOUND,
+    REFUSED,
+    World,
+    add_code,
+    heading_of,
+)
 
 # One world (factories.World) for the module, built once; each test runs in a savepoint.
 pytestmark = pytest.mark.rows_per_module("module_world")
@@ -68,7 +75,9 @@ def test_people_who_see_the_agency_open_its_print_pages(client, world, persona, 
 @pytest.mark.parametrize("page", PAGES)
 def test_staff_of_another_commune_are_refused(client, world, page):
     world.login(client, "staff_b")
-    assert client.get(page_url(world, page)).status_code == 403
+    html = html_of(client, page_url(world, page), 403)
+    assert heading_of(html) == REFUSED
+    assert printed_codes(html) == []  # no QR image of the code
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -81,12 +90,13 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, world, page):
 @pytest.mark.parametrize("page", ["poster", "tent"])
 def test_an_unknown_code_is_not_found(client, world, page):
     world.login(client, "admin")
-    assert client.get(f"/codes/ZZZZ2345/{page}").status_code == 404
+    assert heading_of(html_of(client, f"/codes/ZZZZ2345/{page}", 404)) == NOT_FOUND
 
 
 def test_an_unknown_agency_has_no_sheet(client, world):
     world.login(client, "admin")
-    assert client.get("/agencies/999999/codes/sheet").status_code == 404
+    html = html_of(client, "/agencies/999999/codes/sheet", 404)
+    assert heading_of(html) == NOT_FOUND and printed_codes(html) == []
 
 
 # The poster -------------------------------------------------------------------------------
@@ -160,13 +170,14 @@ def test_tent_shows_the_code_on_both_halves_around_a_fold_line(app, client, worl
 def test_a_revoked_code_is_gone(app, client, world, page):
     revoke(app, world.code_a)
     world.login(client, "staff_a")
-    assert client.get(page_url(world, page)).status_code == 410
+    html = html_of(client, page_url(world, page), 410)
+    assert heading_of(html) == CODE_WITHDRAWN and printed_codes(html) == []
 
 
 def test_a_revoked_code_of_another_commune_is_still_refused_not_gone(app, client, world):
     revoke(app, world.code_a)
     world.login(client, "staff_b")
-    assert client.get(page_url(world, "poster")).status_code == 403
+    assert heading_of(html_of(client, page_url(world, "poster"), 403)) == REFUSED
 
 
 def test_the_sheet_leaves_revoked_codes_out(app, client, world):
@@ -215,8 +226,8 @@ def test_a_counter_without_active_codes_gets_one_sentence(app, client, world):
 def test_a_counter_that_is_not_the_agencys_is_not_found(client, world, counter):
     counter_arg = str(world.counter_b_id) if counter == "b" else counter
     world.login(client, "admin")
-    response = client.get(f"{page_url(world, 'sheet')}?counter={counter_arg}")
-    assert response.status_code == 404
+    html = html_of(client, f"{page_url(world, 'sheet')}?counter={counter_arg}", 404)
+    assert heading_of(html) == NOT_FOUND and printed_codes(html) == []
 
 
 def test_the_sheet_prints_an_explicit_selection_in_the_order_given(app, client, world):

@@ -15,7 +15,11 @@ from survey_app.extensions import db
 from survey_app.models import SurveyCode, utcnow
 from survey_app.services import qr
 from tests.browser.support import CHROMIUM
-from tests.factories import png_image
+from tests.factories import (
+    NO_SUCH_CODE,
+    heading_of,
+    png_image,
+)
 
 BASE_URL = "http://survey.test"  # PUBLIC_BASE_URL of the testing config
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -136,7 +140,10 @@ def test_a_code_typed_in_lower_case_gives_the_canonical_address(client, survey_c
 
 @pytest.mark.parametrize("kind", FORMATS)
 def test_an_unknown_code_has_no_image(client, kind):
-    assert fetch(client, f"/s/ZZZZZZZZ/qr.{kind}").status_code == 404
+    response = fetch(client, f"/s/ZZZZZZZZ/qr.{kind}")
+    assert response.status_code == 404
+    # A page that says so, not an image of nothing.
+    assert response.mimetype == "text/html" and heading_of(response) == NO_SUCH_CODE
 
 
 @pytest.mark.parametrize("kind", FORMATS)

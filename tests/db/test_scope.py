@@ -8,7 +8,12 @@ from sqlalchemy import select
 from survey_app.extensions import db
 from survey_app.models import ApiToken, User
 from survey_app.services.accounts import create_token, revoke_token
-from tests.factories import fetch_page
+from tests.factories import (
+    NOT_FOUND,
+    REFUSED,
+    fetch_page,
+    heading_of,
+)
 
 # One world (factories.World) for the module, built once; each test runs in a savepoint.
 pytestmark = pytest.mark.rows_per_module("module_world")
@@ -47,12 +52,14 @@ def test_staff_member_sees_only_their_agency_codes(app, world):
 
 def test_unknown_agency_is_404_not_an_error(app, world):
     client = world.login(app.test_client(), "admin")
-    assert fetch_page(client, "/manage/agencies/999999")[0] == 404
+    status, html = fetch_page(client, "/manage/agencies/999999")
+    assert status == 404 and heading_of(html) == NOT_FOUND
 
 
 def test_scope_follows_a_change_of_agency_at_once(app, world):
     client = world.login(app.test_client(), "manager_a")
-    assert fetch_page(client, f"/manage/agencies/{world.a_id}")[0] == 200
+    status, html = fetch_page(client, f"/manage/agencies/{world.a_id}")
+    assert status == 200 and heading_of(html) == "Xã A" and world.code_a in html
     from survey_app.models import Agency
     from survey_app.services.accounts import update_user
 
@@ -62,10 +69,13 @@ def test_scope_follows_a_change_of_agency_at_once(app, world):
                     name=user.name, is_enabled=True)
         db.session.commit()
     # The old session carried the old scope: it is ended, and a new one sees only B.
-    assert client.get(f"/manage/agencies/{world.a_id}").status_code == 302
+    ended = client.get(f"/manage/agencies/{world.a_id}")
+    assert ended.status_code == 302 and ended.headers["Location"].startswith("/login")
     client = world.login(app.test_client(), "manager_a")
-    assert fetch_page(client, f"/manage/agencies/{world.a_id}")[0] == 403
-    assert fetch_page(client, f"/manage/agencies/{world.b_id}")[0] == 200
+    status, html = fetch_page(client, f"/manage/agencies/{world.a_id}")
+    assert status == 403 and heading_of(html) == REFUSED and world.code_a not in html
+    status, html = fetch_page(client, f"/manage/agencies/{world.b_id}")
+    assert status == 200 and heading_of(html) == "Xã B" and world.code_b in html
 
 
 # API tokens ------------------------------------------------------------------------------
@@ -112,7 +122,10 @@ def test_api_refuses_requests_without_a_valid_token(app, client, world, how):
 
 def test_signed_in_session_is_not_an_api_credential(app, world):
     client = world.login(app.test_client(), "admin")
-    assert me(client).status_code == 401
+    refused = me(client)
+    assert refused.status_code == 401
+    assert refused.json["error"]["message"].startswith("missing bearer token")
+    assert "quantri@tinh.example" not in refused.get_data(as_text=True)
 
 
 def test_staff_cannot_hold_a_token(app, world):

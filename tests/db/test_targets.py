@@ -23,9 +23,11 @@ from survey_app.services.reports import build_report
 from survey_app.services.tallies import TallyFilter
 from survey_app.sipas import Indicator
 from tests.factories import (
+    NOT_FOUND,
     audit_events,
     create_agency,
     create_code,
+    heading_of,
     hidden_value,
     sector_id,
     text_of,
@@ -297,8 +299,10 @@ def test_forged_or_missing_fields_change_nothing_they_do_not_name(app, world):
 
 def test_an_unknown_year_or_scope_is_404(app, world):
     client = world.signed_in("admin")
-    assert client.get("/admin/targets/2099").status_code == 404
-    assert client.get("/admin/targets/scopes/999999").status_code == 404
+    for path in ("/admin/targets/2099", "/admin/targets/scopes/999999"):
+        page = client.get(path)
+        assert page.status_code == 404, path
+        assert heading_of(page) == NOT_FOUND, path
 
 
 def test_changing_needs_the_csrf_token(app, world):
