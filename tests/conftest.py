@@ -35,22 +35,20 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 # Parallel workers --------------------------------------------------------------------------
 # make test runs pytest -n auto --dist loadgroup. The tests are handed to the workers in
-# work units, and each unit runs whole on one worker, so that what its tests share is built
-# once: all the browser tests (one live server over the demo data, one Chromium), each
-# load module (its database, its gunicorn servers, its PostgreSQL cluster), and each
-# database module on each kind of database (its rows_per_module rows; and a worker that
-# moves from SQLite to PostgreSQL and back never does it in the middle of a module).
-# The longest units go first: the load modules, then the browser tests.
+# work units, and each unit runs whole on one worker: each module, and each database
+# module once per kind of database. So what a module's tests share is built once (the
+# rows of a rows_per_module module, a load module's database, gunicorn servers and
+# PostgreSQL cluster), and a worker that moves from SQLite to PostgreSQL and back never
+# does so in the middle of a module. The browser modules share one live server and one
+# Chromium per worker. The longest units go first: the load modules, then the browser's.
 
 KINDS = ("tests/load/", "tests/browser/", "tests/db/", "tests/unit/")
 BACKEND_IN_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql)(?:-[^\]]*)?\]")
 
 
 def work_unit(nodeid: str) -> str:
-    """Return the work unit of a test: the tests of one unit run on one worker."""
+    """Return the work unit of a test (its module, with the database for tests/db)."""
     path = nodeid.split("::", 1)[0]
-    if path.startswith("tests/browser/"):
-        return "tests/browser/"
     if path.startswith("tests/db/"):
         backend = BACKEND_IN_ID.search(nodeid)
         return f"{path}[{backend.group(1)}]" if backend else path
