@@ -15,6 +15,7 @@ import random
 import re
 import secrets
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -142,6 +143,16 @@ def add_code(app: Flask, agency_id: int, counter_name: str,
 def flag(response: Response, reason: str = "manual:abuse") -> None:
     """Flag a stored response as a manager would (the rollups follow)."""
     rollups.change_status(db.session, response, "flagged", reason)
+
+
+def a_moment_later() -> datetime:
+    """Return a time clearly after whatever the test just did.
+
+    A submit token keeps when its form was served rounded to the millisecond, so a form
+    served half a millisecond before "now" may read as served after it.
+    """
+    time.sleep(0.01)
+    return datetime.now(UTC)
 
 
 def local_time(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:

@@ -187,6 +187,13 @@ def world(request: pytest.FixtureRequest, app: Flask) -> World:
 
 
 @pytest.fixture
+def bearer(request: pytest.FixtureRequest, world: World) -> dict[str, str]:
+    """The Authorization header with a new API token of the persona the test names:
+    @pytest.mark.parametrize("bearer", ["manager_a", ...], indirect=True)."""
+    return world.bearer(request.param)
+
+
+@pytest.fixture
 def answered(app: Flask, world: World) -> dict[str, list[Any]]:
     """Store responses over 2025 in the province and both communes; return what to ask for
     (factories.answers_over_2025)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select, update
 
 from survey_app.extensions import db
@@ -12,6 +10,7 @@ from survey_app.services.counters import revoke_code
 from tests.factories import (
     CODE_WITHDRAWN,
     VALID_ANSWERS,
+    a_moment_later,
     heading_of,
     hidden_value,
     is_thanks,
@@ -85,7 +84,7 @@ def test_a_code_revoked_by_another_worker_keeps_the_answer_uncounted_while_its_f
     tokens = {name: hidden_value(text_of(citizen.get(f"/s/{survey_code}")), name)
               for name in ("csrf_token", "submit_token")}
     with app.app_context():  # another process: this app's cache does not hear of it
-        db.session.execute(update(SurveyCode).values(revoked_at=datetime.now(UTC)))
+        db.session.execute(update(SurveyCode).values(revoked_at=a_moment_later()))
         db.session.commit()
 
     # Within the cache's seconds the form may still show. A form served before the

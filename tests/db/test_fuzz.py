@@ -392,12 +392,7 @@ def api_values() -> st.SearchStrategy[bytes]:
     )
 
 
-@pytest.fixture(params=["manager_a", "admin"])
-def bearer(request: pytest.FixtureRequest, app: Flask, world: World) -> dict[str, str]:
-    """Return the Authorization header with a new token of one persona."""
-    return world.bearer(request.param)
-
-
+@pytest.mark.parametrize("bearer", ["manager_a", "admin"], indirect=True)
 @FUZZ
 @pytest.mark.usefixtures("answered")
 @given(

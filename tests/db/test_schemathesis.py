@@ -47,12 +47,6 @@ def answered(shared_app: Flask, module_world: World) -> dict[str, list[Any]]:
     return answers_over_2025(shared_app, module_world)
 
 
-@pytest.fixture(params=["manager_a", "manager_province", "admin"])
-def bearer(request: pytest.FixtureRequest, app: Flask, world: World) -> dict[str, str]:
-    """Return the Authorization header with a new token of one persona."""
-    return world.bearer(request.param)
-
-
 @pytest.fixture
 def api_schema(app: Flask, answered: dict[str, list[Any]]) -> schemathesis.BaseSchema:
     """Return the document the app serves, with the stored data's filters among the values."""
@@ -104,6 +98,7 @@ def what_came_back(path: str, status: int, body: Any) -> str:
 # `schemathesis.pytest.from_fixture(...).parametrize()`: that loader reads
 # `request.node._nodeid`, which pytest 9.2 no longer has, and the schema must come from a
 # fixture here, since the app lives on the test's own database connection.
+@pytest.mark.parametrize("bearer", ["manager_a", "manager_province", "admin"], indirect=True)
 @FUZZ
 @given(data=st.data())
 def test_every_answer_keeps_the_document(

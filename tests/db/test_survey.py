@@ -14,6 +14,7 @@ from survey_app.models import SurveyCode
 from survey_app.services.recording import CODE_REVOKED, dossier_hash
 from tests.factories import (
     VALID_ANSWERS,
+    a_moment_later,
     create_agency,
     create_code,
     open_form,
@@ -295,7 +296,7 @@ def test_answers_to_a_form_open_when_its_code_is_revoked_are_kept_but_not_counte
     app, client, survey_code
 ):
     tokens = open_form(client, survey_code)
-    revoke_at(app, survey_code, datetime.now(UTC))
+    revoke_at(app, survey_code, a_moment_later())
 
     posted = submit(client, survey_code, VALID_ANSWERS, tokens)
     assert posted.status_code == 303
