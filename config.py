@@ -40,6 +40,11 @@ class Config:
         f"http://127.0.0.1:{os.environ.get('FLASK_RUN_PORT') or 5000}"
     )
 
+    # Alerts by e-mail (docs/alerts.md): smtp://[user:password@]host[:port] or smtps://…;
+    # unset, alerts reach the in-app inbox only. MAIL_FROM is the sender's address.
+    SMTP_URL = os.environ.get("SMTP_URL") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM") or "canhbao@localhost"
+
     LANGUAGES = ("vi", "en")
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_TRANSLATION_DIRECTORIES = os.path.join(

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from survey_app.admin import volumes_cli
+from survey_app.alerts import cli as alerts_cli
 from survey_app.auth import cli as accounts_cli
 from survey_app.counters import cli as codes_cli
 from survey_app.counters import receipts_cli
@@ -143,3 +144,4 @@ def init_app(app: Flask) -> None:
     codes_cli.init_app(app)
     receipts_cli.init_app(app)
     volumes_cli.init_app(app)
+    alerts_cli.init_app(app)

@@ -632,3 +632,124 @@ class DossierVolume(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     received: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# Alerts --------------------------------------------------------------------------------------
+
+# What an alert rule watches (services/alerts.py holds the defaults of each).
+ALERT_KINDS = ("integrity", "dissatisfied_run", "below_target", "implausible_rate")
+ALERT_STATUSES = ("open", "acknowledged", "closed")
+ALERT_EVENTS = ("raised", "acknowledged", "closed")
+# How a person wants alerts by e-mail: each alert, one digest a day, or none.
+ALERT_DELIVERIES = ("each", "digest", "none")
+ALERT_NOTE_MAX_LENGTH = 1000
+
+
+class AlertRule(Base):
+    """One kind of alert an admin may turn off or tune; its parameters have safe defaults."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), unique=True)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Alert(Base):
+    """A sign a manager should see the same day: what raised it, where, and where it stands.
+
+    The dedupe key names the rule, the scope and the window, so a rule never raises the same
+    alert twice. It holds no answer and no comment: it points at the response, if any.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
+        CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
+        Index("ix_alerts_status_agency", "status", "agency_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    survey_code_id: Mapped[int | None] = mapped_column(ForeignKey("survey_codes.id"))
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"))
+    day: Mapped[date] = mapped_column(Date)  # the local day it is about
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="SET NULL"))
+    # What the rule saw: counts, shares, thresholds (numbers only, never a citizen's text).
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    agency: Mapped[Agency] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+    survey_code: Mapped[SurveyCode | None] = relationship()
+    sector: Mapped[Sector | None] = relationship()
+    events: Mapped[list[AlertEvent]] = relationship(
+        back_populates="alert", order_by="AlertEvent.id", cascade="all, delete-orphan")
+
+
+class AlertEvent(Base):
+    """One step in an alert's history: raised, acknowledged (with a note), closed."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (
+        CheckConstraint(_in("action", ALERT_EVENTS), name="action"),
+        CheckConstraint(f"note IS NULL OR length(note) <= {ALERT_NOTE_MAX_LENGTH}",
+                        name="note_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
+                                          index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    alert: Mapped[Alert] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class AlertPreference(Base):
+    """How one person wants alerts by e-mail (no row: each alert)."""
+
+    __tablename__ = "alert_preferences"
+    __table_args__ = (CheckConstraint(_in("delivery", ALERT_DELIVERIES), name="delivery"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    delivery: Mapped[str] = mapped_column(String(10), default="each")
+
+
+class AlertDelivery(Base):
+    """The outbox: one alert to be mailed to one person, alone or in their daily digest.
+
+    Written with the alert; a failed send keeps the row unsent, with its error, for the next
+    run of `flask alerts send` or `flask alerts digest`.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("mode", ALERT_DELIVERIES[:2]), name="mode"),
+        Index("ix_alert_deliveries_pending", "mode", "sent_at"),
+    )
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    alert: Mapped[Alert] = relationship()
+    user: Mapped[User] = relationship()

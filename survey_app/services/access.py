@@ -56,6 +56,10 @@ PERMISSIONS: dict[str, Permission] = {
     "receipts.mint": Permission(READERS, Reach.SCOPE),
     # Dossiers received, from the one-stop system's report: the denominators of the rates
     "volumes.import": Permission(READERS, Reach.SCOPE),
+    # Alerts: managers read and handle those of their agency and the agencies below it
+    "alerts.read": Permission(READERS, Reach.SCOPE),
+    "alerts.handle": Permission(READERS, Reach.SCOPE),
+    "alerts.rules": Permission(ADMINS, Reach.ANY),
     # Running the service
     "accounts.manage": Permission(ADMINS, Reach.ANY),
     "agencies.manage": Permission(ADMINS, Reach.ANY),

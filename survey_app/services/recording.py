@@ -21,7 +21,7 @@ from survey_app.questionnaire import (
     WISH_KEY,
     Questionnaire,
 )
-from survey_app.services import devices, receipts, rollups
+from survey_app.services import alerts, devices, receipts, rollups
 from survey_app.services.caches import RecentCodes
 from survey_app.services.hashing import keyed_hash
 from survey_app.services.receipts import ReceiptClaim
@@ -468,6 +468,7 @@ def record_response(
     if receipt is not None and response.is_counted:
         _give_way_to_receipt(session, response, digests)
     rollups.record_response(session, response)
+    alerts.on_response(session, response)
     return response, True
 
 
