@@ -35,6 +35,7 @@ from survey_app.api import openapi
 from survey_app.extensions import db
 from survey_app.models import (
     Agency,
+    Alert,
     AuditEvent,
     Counter,
     Response,
@@ -518,6 +519,17 @@ class World:
             db.session.commit()
             self.response_a = response.id
             return response.id
+
+    def add_alert_a(self, app: Flask) -> int:
+        """Store a response answering «Có» to the integrity question through commune A's
+        code, which raises an alert there; return the alert's id."""
+        with app.app_context():
+            response = record(self.code_a, nonce="world-a-alert", q7="yes")
+            db.session.commit()
+            alert_id = db.session.scalar(select(Alert.id).where(Alert.response_id == response.id))
+            assert alert_id is not None, "the integrity answer raised no alert"
+            self.alert_a = alert_id
+            return alert_id
 
     def login(self, client: FlaskClient, persona: str) -> FlaskClient:
         """Sign the client in as a persona (the anonymous one stays as it is)."""

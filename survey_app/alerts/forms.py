@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from survey_app.alerts.wording import DELIVERY_LABELS, PARAMETER_LABELS
@@ -12,7 +13,7 @@ from survey_app.models import ALERT_DELIVERIES, ALERT_NOTE_MAX_LENGTH
 from survey_app.services.alerts import PARAMETERS
 from survey_app.text import clean_text
 
-NOTE_TOO_LONG = _l("Ghi chú tối đa %(max)d ký tự.", max=ALERT_NOTE_MAX_LENGTH)
+NOTE_TOO_LONG = _l("Ghi chú tối đa 1.000 ký tự.")  # ALERT_NOTE_MAX_LENGTH
 
 
 def _cleaned(value: str | None) -> str | None:
@@ -56,6 +57,6 @@ def rule_form(kind: str) -> type[FlaskForm]:
 class PreferenceForm(FlaskForm):
     delivery = RadioField(
         _l("Nhận cảnh báo qua email"),
-        choices=[(value, DELIVERY_LABELS[value]) for value in ALERT_DELIVERIES],
+        choices=[SelectChoice(value, DELIVERY_LABELS[value]) for value in ALERT_DELIVERIES],
         validators=[InputRequired(_l("Vui lòng chọn một cách nhận."))],
     )

@@ -367,7 +367,7 @@ def _queue_mail(session: Session, alert: Alert, now: datetime) -> None:
         return
     chosen = dict(session.execute(
         select(AlertPreference.user_id, AlertPreference.delivery)
-        .where(AlertPreference.user_id.in_([p.id for p in people]))).tuples())
+        .where(AlertPreference.user_id.in_([p.id for p in people]))).all())
     session.add_all(
         AlertDelivery(alert_id=alert.id, user_id=p.id, mode=chosen.get(p.id, "each"),
                       created_at=now)
@@ -463,7 +463,7 @@ def list_alerts(session: Session, user: User, status: str | None,
 
 def count_by_status(session: Session, user: User) -> dict[str, int]:
     query = select(Alert.status, func.count()).group_by(Alert.status)
-    counted = dict(session.execute(_visible(session, user, query)).tuples())
+    counted = dict(session.execute(_visible(session, user, query)).all())
     return {status: counted.get(status, 0) for status in STATUSES}
 
 

@@ -94,6 +94,12 @@ MATRIX: dict[str, tuple[Url, str, bool]] = {
                                  "agencies.manage", False),
     "admin.agency_counter_rename": (lambda w: f"/admin/counters/{w.counter_a_id}",
                                     "agencies.manage", False),
+    "alerts.inbox": (lambda w: "/alerts/", "alerts.read", False),
+    "alerts.show": (lambda w: f"/alerts/{w.alert_a}", "alerts.read", True),
+    "alerts.acknowledge": (lambda w: f"/alerts/{w.alert_a}/acknowledge", "alerts.handle", True),
+    "alerts.close": (lambda w: f"/alerts/{w.alert_a}/close", "alerts.handle", True),
+    "alerts.rules": (lambda w: "/alerts/rules", "alerts.rules", False),
+    "alerts.preferences": (lambda w: "/alerts/preferences", "alerts.read", False),
     "admin.sector_edit": (lambda w: f"/admin/sectors/{w.sector_id}", "sectors.manage", False),
 }
 
@@ -120,8 +126,11 @@ def test_the_table_says_who_may_do_what():
                    "receipts.mint"):
         assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
         assert PERMISSIONS[action].reach is Reach.SCOPE
+    for action in ("alerts.read", "alerts.handle"):
+        assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
+        assert PERMISSIONS[action].reach is Reach.SCOPE
     for action in ("accounts.manage", "agencies.manage", "sectors.manage", "targets.manage",
-                   "audit.view"):
+                   "audit.view", "alerts.rules"):
         assert PERMISSIONS[action].roles == ("admin",)
     assert set(PERMISSIONS["codes.view"].roles) == {"admin", "manager", "staff"}
 
@@ -154,6 +163,7 @@ def outcome(response) -> str:
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_access_matrix(app, world, persona):
     world.add_response_a(app)
+    world.add_alert_a(app)
     client = world.login(app.test_client(), persona)
     # CSRF is tested on its own; here every POST must reach the access check.
     app.config["WTF_CSRF_ENABLED"] = False
