@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from survey_app.alerts.wording import rule_label, scope_text, summary
@@ -39,7 +39,8 @@ def compose(outgoing: Outgoing, mode: str) -> EmailMessage:
                         agency=alert.agency.name)
             body = "\n".join(_lines(alert))
         else:
-            subject = _("[Cảnh báo] Tổng hợp: %(n)d cảnh báo mới", n=len(alerts))
+            subject = ngettext("[Cảnh báo] Tổng hợp: %(num)d cảnh báo mới",
+                               "[Cảnh báo] Tổng hợp: %(num)d cảnh báo mới", len(alerts))
             body = "\n\n".join("\n".join(_lines(alert)) for alert in alerts)
         body += "\n\n" + _("Email này được gửi tự động; cách nhận cảnh báo đổi tại %(url)s",
                            url=current_app.config["PUBLIC_BASE_URL"].rstrip("/")

@@ -489,7 +489,7 @@ def _move(session: Session, alert: Alert, user: User, source: str, target: str,
     session.add(AlertEvent(alert_id=alert.id, action=action, actor_id=user.id, note=note,
                            at=utcnow()))
     session.flush()
-    audit.record(session, f"alert.{action}", actor=user, target=alert, kind=alert.kind,
+    audit.record(session, f"alert.{action}", actor=user, target=alert, rule=alert.kind,
                  agency=alert.agency.code, note=note)
 
 

@@ -43,6 +43,10 @@ ACTION_LABELS = {
     "response.restored": _l("Tính lại phiếu"),
     "data.purged": _l("Xóa dữ liệu quá hạn lưu"),
     "volumes.imported": _l("Nhập số hồ sơ tiếp nhận"),
+    "alert.acknowledged": _l("Tiếp nhận cảnh báo"),
+    "alert.closed": _l("Đóng cảnh báo"),
+    "alert_rule.updated": _l("Sửa quy tắc cảnh báo"),
+    "alert_preference.updated": _l("Đổi cách nhận cảnh báo qua email"),
 }
 
 # The names of the details' keys, and of the fields a "changes" entry speaks of.
@@ -89,6 +93,10 @@ FIELD_LABELS = {
     "links": _l("Số liên kết"),
     "via": _l("Cấp qua"),
     "received": _l("Số hồ sơ tiếp nhận"),
+    "rule": _l("Quy tắc cảnh báo"),
+    "count": _l("Số phiếu trong một ngày"),
+    "days": _l("Số ngày gần nhất được xét"),
+    "delivery": _l("Nhận cảnh báo qua email"),
 }
 
 LOGIN_FAILURE_REASONS = {
