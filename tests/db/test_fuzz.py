@@ -466,12 +466,14 @@ def path_arguments(app: Flask, world: World) -> dict[str, str]:
     from survey_app.models import TargetScope
 
     response_id = world.add_response_a(app)
+    alert_id = world.add_alert_a(app)
     with app.app_context():
         scope_id = db.session.scalar(select(func.min(TargetScope.id)))
     return {"agency_id": str(world.a_id), "counter_id": str(world.counter_a_id),
             "sector_id": str(world.sector_id), "user_id": str(world.user_ids["staff_a"]),
             "response_id": str(response_id), "scope_id": str(scope_id), "year": "2025",
-            "fmt": "csv", "code": world.code_a, "token": "x" * 43}
+            "fmt": "csv", "code": world.code_a, "token": "x" * 43,
+            "alert_id": str(alert_id)}
 
 
 def fill(rule: str, values: dict[str, str]) -> str:
