@@ -527,3 +527,29 @@ def test_recipients_are_the_enabled_managers_of_the_agency_and_above(app, world)
         province = db.session.scalar(select(Agency).where(Agency.code == "TINH"))
         assert {u.email for u in alerts.recipients(db.session, province.id)} == {
             world.emails["manager_province"]}
+
+
+# A local test server without TLS: the sign-in goes in clear on the loopback only.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_a_percent_encoded_sign_in_reaches_the_mail_server(app, world, runner):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    box, port, seen = Mailbox(), free_port(), []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+        assert isinstance(auth_data, LoginPassword)
+        seen.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password == b"m@t khau:1")
+
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        app.config["SMTP_URL"] = f"smtp://canh%40bao:m%40t%20khau%3A1@127.0.0.1:{port}"
+        send_integrity_yes(app, world)
+        result = runner.invoke(args=["alerts", "send"])
+    finally:
+        controller.stop()
+    assert "e-mails sent: 2" in result.output, result.output
+    assert seen and set(seen) == {("canh@bao", "m@t khau:1")}
+    assert len(box.messages) == 2
