@@ -13,6 +13,7 @@ from survey_app.auth import cli as accounts_cli
 from survey_app.counters import cli as codes_cli
 from survey_app.counters import receipts_cli
 from survey_app.extensions import db
+from survey_app.seals import cli as seals_cli
 from survey_app.services.codes import survey_url, survey_url_root
 from survey_app.services.migrate import alembic_config
 
@@ -143,3 +144,4 @@ def init_app(app: Flask) -> None:
     codes_cli.init_app(app)
     receipts_cli.init_app(app)
     volumes_cli.init_app(app)
+    seals_cli.init_app(app)

@@ -43,6 +43,7 @@ ACTION_LABELS = {
     "response.restored": _l("Tính lại phiếu"),
     "data.purged": _l("Xóa dữ liệu quá hạn lưu"),
     "volumes.imported": _l("Nhập số hồ sơ tiếp nhận"),
+    "seals.appended": _l("Niêm phong số liệu ngày"),
 }
 
 # The names of the details' keys, and of the fields a "changes" entry speaks of.
