@@ -62,8 +62,9 @@ def verify() -> None:
         return
     for problem in result.problems:
         click.echo(problem, err=True)
+    count = len(result.problems)
     raise click.ClickException(
-        f"{len(result.problems)} problems in {result.seals} seals over {result.days} days"
+        f"{count} problem{'' if count == 1 else 's'} in {result.seals} seals over {result.days} days"
     )
 
 

@@ -31,7 +31,7 @@ def _day(value: str | None) -> date | None:
 @bp.get("/cong-khai/niem-phong")
 def index() -> tuple[str, int] | str:
     """The latest seal and the sealed days, newest first, a month of days per page."""
-    raw = request.args.get("truoc")
+    raw = request.args.get("truoc") or None
     before = _day(raw)
     if raw is not None and before is None:
         message = _("Ngày không hợp lệ. Hãy viết theo dạng năm-tháng-ngày, ví dụ 2025-03-04.")

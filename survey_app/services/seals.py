@@ -349,11 +349,15 @@ def verify(session: Session) -> Verification:
         if day not in latest:
             result.problems.append(f"{day}: no seal for this day")
         day += timedelta(days=1)
-    agencies = dict(session.execute(select(Agency.id, Agency.code)).tuples().all())
-    sectors = dict(session.execute(select(Sector.id, Sector.code)).tuples().all())
+    agencies = dict(session.execute(select(Agency.id, Agency.code)).all())
+    sectors = dict(session.execute(select(Sector.id, Sector.code)).all())
     now = rollup_totals(session, first, last)
     for day, seal in sorted(latest.items()):
-        sealed, current = stored_totals(seal), now.get(day, {})
+        try:
+            sealed = stored_totals(seal)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # reported with the seal
+        current = now.get(day, {})
         for agency in sorted(set(sealed) | set(current)):
             in_seal, in_rollups = sealed.get(agency, {}), current.get(agency, {})
             for sector in sorted(set(in_seal) | set(in_rollups)):
@@ -479,7 +483,7 @@ def public_day(session: Session, day: date, shown: frozenset[int]) -> dict[str, 
     if not seals:
         return None
     agencies = {a.id: a for a in session.scalars(select(Agency))}
-    sectors = dict(session.execute(select(Sector.id, Sector.code)).tuples().all())
+    sectors = dict(session.execute(select(Sector.id, Sector.code)).all())
     published = []
     for seal in seals:
         totals, salts = stored_totals(seal), salts_of(seal)
