@@ -64,7 +64,8 @@ def verify() -> None:
         click.echo(problem, err=True)
     count = len(result.problems)
     raise click.ClickException(
-        f"{count} problem{'' if count == 1 else 's'} in {result.seals} seals over {result.days} days"
+        f"{count} problem{'' if count == 1 else 's'} in {result.seals} seals "
+        f"over {result.days} days"
     )
 
 

@@ -47,6 +47,9 @@ VERSION = 1
 GENESIS = "0" * 64
 SALT_BYTES = 16
 AUDIT_ACTION = "seals.appended"
+# The PostgreSQL advisory lock that lets one transaction at a time append to the chain
+# (any number, the same everywhere; an advisory lock needs no privilege on any table).
+CHAIN_LOCK = 0x5EA1_0017
 
 # agency id -> sector id -> count column -> count (zeros left out)
 Totals = dict[int, dict[int, dict[str, int]]]
@@ -187,12 +190,12 @@ def rollup_totals(session: Session, first: date, last: date) -> dict[date, Total
 def _lock_chain(session: Session) -> None:
     """Let one transaction at a time append to the chain (PostgreSQL; SQLite has one writer).
 
-    EXCLUSIVE mode still lets anybody read the seals. Taken by every append and by every
-    status change, so a day being sealed and a response of that day being flagged never
-    miss each other: whichever comes second sees what the first did.
+    Readers never wait. Taken by every append and by every status change, until the commit,
+    so a day being sealed and a response of that day being flagged never miss each other:
+    whichever comes second sees what the first did.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE day_seals IN EXCLUSIVE MODE"))
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
 
 
 def latest_seal(session: Session) -> DaySeal | None:
@@ -331,7 +334,7 @@ def verify(session: Session) -> Verification:
     every sealed day's totals against the rollups as they are now."""
     if session.get_bind().dialect.name == "postgresql":
         # No seal is appended (and no response of a sealed day moved) while we read.
-        session.execute(text("LOCK TABLE day_seals IN SHARE MODE"))
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": CHAIN_LOCK})
     result = Verification()
     seals = list(session.scalars(select(DaySeal).order_by(DaySeal.sequence)))
     result.seals = len(seals)

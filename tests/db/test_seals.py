@@ -16,8 +16,9 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from survey_app.extensions import db
-from survey_app.models import DaySeal, Response, Sector, tally_days
+from survey_app.models import DaySeal, Response, Sector, tally_days, utcnow
 from survey_app.services import seals
+from survey_app.services.periods import local_date
 from survey_app.services.purge import purge
 from survey_app.services.review import flag_response, restore_response
 from tests.factories import (
@@ -146,9 +147,6 @@ def test_close_up_to_yesterday_by_default_and_never_today(app, runner, days):
     assert result.exit_code == 0, result.output
     sealed = all_seals(app)
     with app.app_context():
-        from survey_app.services.periods import local_date
-        from survey_app.models import utcnow
-
         today = local_date(utcnow())
     assert sealed[-1].day == today - timedelta(days=1)
     assert len(sealed) == (today - MARCH_3).days
@@ -243,6 +241,41 @@ def test_flag_through_the_review_page_appends_the_correction_in_the_same_request
     assert answer.status_code == 303
     last = all_seals(app)[-1]
     assert (last.kind, last.reason) == ("correction", f"gắn cờ phản hồi #{target}")
+    assert verify(runner).exit_code == 0
+
+
+def test_a_receipt_answer_that_makes_a_sealed_walk_in_a_duplicate_appends_a_correction(
+    app, runner, days
+):
+    """The walk-in answer of 3 March gave its dossier; the receipt link of the same dossier
+    is answered today: the walk-in stops counting, and its sealed day is corrected."""
+    from survey_app.models import Agency
+    from survey_app.services import receipts
+    from tests.factories import VALID_ANSWERS, hidden_value
+
+    with app.app_context():
+        province = db.session.get(Agency, days["province"])
+        key = receipts.create_key(db.session, province)
+        land = create_code(province, "Quầy 1", "DAT_DAI")
+        walk_in = record(land, local_time(2025, 3, 3, 15), "walk-in",
+                         answers=answers("5"), dossier="HS-2025/0042")
+        db.session.commit()
+        walk_in_id, secret, key_id = walk_in.id, key.secret, key.id
+        today = local_date(utcnow())
+    assert close(runner).exit_code == 0
+    token = receipts.mint_token(bytes.fromhex(secret), key_id, days["province"],
+                                days["land"], today, "HS-2025/0042")
+    phone = app.test_client()
+    page = phone.get(f"/r/{token}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    data = {**{k: v for k, v in VALID_ANSWERS.items() if k != "dossier"},
+            "csrf_token": hidden_value(html, "csrf_token"),
+            "submit_token": hidden_value(html, "submit_token")}
+    assert phone.post(f"/r/{token}", data=data).status_code == 303
+    last = all_seals(app)[-1]
+    assert (last.day, last.kind) == (MARCH_3, "correction")
+    assert last.reason.startswith(f"phản hồi #{walk_in_id} trùng hồ sơ với phản hồi #")
     assert verify(runner).exit_code == 0
 
 
@@ -578,3 +611,41 @@ def test_a_bad_or_unsealed_day_in_the_json_gets_a_json_error(app, runner, client
 def test_the_public_pages_take_only_get(app, client):
     assert client.post("/cong-khai/niem-phong").status_code == 405
     assert client.post("/cong-khai/niem-phong.json").status_code == 405
+
+
+def test_the_check_in_docs_seals_md_holds_on_the_published_json(app, runner, client, days,
+                                                               monkeypatch, capsys):
+    """The documented stdlib snippet, run as written against this app's JSON."""
+    import io
+    import re
+    import urllib.request
+    from pathlib import Path
+
+    assert close(runner).exit_code == 0
+    with app.app_context():
+        flag_response(db.session, db.session.get(Response, days["ids"][3]), "abuse")
+        db.session.commit()
+    document = (Path(__file__).parents[2] / "docs" / "seals.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```python\n(.*?)```", document, re.S)
+    assert snippet is not None
+    base = re.search(r'BASE = "([^"]+)"', snippet.group(1))
+    assert base is not None
+
+    def urlopen(url: str) -> io.BytesIO:
+        answer = client.get(url.removeprefix(base.group(1)))
+        assert answer.status_code == 200, url
+        return io.BytesIO(answer.data)
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    exec(compile(snippet.group(1), "docs/seals.md", "exec"), {})  # noqa: S102
+    printed = capsys.readouterr().out
+    assert f"chain holds: 4 seals; latest {all_seals(app)[-1].digest}" in printed
+    assert "2025-03-03 holds" in printed
+
+    # The same check fails on a seal edited in the database.
+    with app.app_context():
+        db.session.execute(update(DaySeal).where(DaySeal.sequence == 2)
+                           .values(content_digest=seals.content_digest([(1, "0" * 64)])))
+        db.session.commit()
+    with pytest.raises(AssertionError, match="seal #2 does not hash to its digest"):
+        exec(compile(snippet.group(1), "docs/seals.md", "exec"), {})  # noqa: S102
