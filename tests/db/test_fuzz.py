@@ -471,7 +471,7 @@ def path_arguments(app: Flask, world: World) -> dict[str, str]:
     return {"agency_id": str(world.a_id), "counter_id": str(world.counter_a_id),
             "sector_id": str(world.sector_id), "user_id": str(world.user_ids["staff_a"]),
             "response_id": str(response_id), "scope_id": str(scope_id), "year": "2025",
-            "fmt": "csv", "code": world.code_a, "token": "x" * 43}
+            "fmt": "csv", "code": world.code_a, "token": "x" * 43, "day": "2025-03-04"}
 
 
 def fill(rule: str, values: dict[str, str]) -> str:
