@@ -21,6 +21,7 @@ from survey_app.services import seals
 from survey_app.services.periods import local_date
 from survey_app.services.purge import purge
 from survey_app.services.review import flag_response, restore_response
+from tests import databases
 from tests.factories import (
     audit_events,
     create_agency,
@@ -649,3 +650,78 @@ def test_the_check_in_docs_seals_md_holds_on_the_published_json(app, runner, cli
         db.session.commit()
     with pytest.raises(AssertionError, match="seal #2 does not hash to its digest"):
         exec(compile(snippet.group(1), "docs/seals.md", "exec"), {})  # noqa: S102
+
+
+@pytest.mark.skipif(not databases.POSTGRES_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+def test_at_once_two_closes_seal_each_day_once_and_a_flag_is_never_missed():
+    """On a database of its own, committed: one close holds the chain while a second close
+    and a flag of a day it is sealing wait; then the second finds nothing left to seal and
+    the flag appends its correction. The chain verifies."""
+    import threading
+    import time
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from survey_app import create_app, normalise_database_url
+    from tests.factories import seeded_app
+
+    base = make_url(normalise_database_url(databases.POSTGRES_URL or ""))
+    name = f"{base.database}_race{databases.worker()}"[:databases.MAX_NAME_LENGTH]
+    server = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        app = seeded_app(url)
+        with app.app_context():
+            code = create_code(create_agency("TINH", "Tỉnh"), "Quầy 1", "DAT_DAI")
+            ids = [record(code, local_time(2025, 3, day, 9), f"race-{day}",
+                          answers=answers("5")).id for day in (3, 4, 5)]
+            db.session.commit()
+            today = local_date(utcnow())
+        outcomes: dict[str, Any] = {}
+
+        def first_close() -> None:
+            with create_app({"DATABASE_URL": url}).app_context():
+                outcomes["first"] = len(seals.close(db.session, today, MARCH_5))
+                outcomes["first_done"] = time.monotonic()
+                time.sleep(1.0)  # holding the chain, uncommitted
+                db.session.commit()
+                outcomes["first_committed"] = time.monotonic()
+
+        def second_close() -> None:
+            with create_app({"DATABASE_URL": url}).app_context():
+                outcomes["second"] = len(seals.close(db.session, today, MARCH_5))
+                db.session.commit()
+
+        def flag_the_4th() -> None:
+            with create_app({"DATABASE_URL": url}).app_context():
+                flag_response(db.session, db.session.get(Response, ids[1]), "test")
+                db.session.commit()
+                outcomes["flagged"] = time.monotonic()
+
+        threads = [threading.Thread(target=first_close)]
+        threads[0].start()
+        while "first_done" not in outcomes and threads[0].is_alive():
+            time.sleep(0.01)
+        threads += [threading.Thread(target=second_close), threading.Thread(target=flag_the_4th)]
+        for thread in threads[1:]:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert (outcomes["first"], outcomes["second"]) == (3, 0)
+        assert outcomes["flagged"] >= outcomes["first_committed"]  # it waited
+        with app.app_context():
+            chain = [(s.sequence, s.day, s.kind) for s in
+                     db.session.scalars(select(DaySeal).order_by(DaySeal.sequence))]
+            assert chain == [(1, MARCH_3, "day"), (2, MARCH_4, "day"), (3, MARCH_5, "day"),
+                             (4, MARCH_4, "correction")]
+            assert seals.verify(db.session).problems == []
+            db.session.rollback()
+        db.engine_for(app).dispose()
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
