@@ -416,8 +416,8 @@ def _check_anchors(session: Session, seals: list[DaySeal], problems: list[str]) 
         seal = by_sequence.get(sequence)
         if seal is None:
             if sequence >= (max(by_sequence) if by_sequence else 0):
-                problems.append(f"seal #{sequence}, appended {stamp(event.at)} by the audit "
-                                "log, is missing: deleted from the database")
+                problems.append(f"seal #{sequence}, noted in the audit log on "
+                                f"{stamp(event.at)}, is missing: deleted from the database")
         elif seal.digest != digest:
             problems.append(f"seal #{sequence} ({seal.day}): its digest is not the one the "
                             f"audit log recorded on {stamp(event.at)}")

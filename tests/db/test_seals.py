@@ -434,7 +434,8 @@ def test_verify_fails_when_the_newest_seal_is_deleted(app, runner, days):
         db.session.commit()
     result = verify(runner)
     assert result.exit_code != 0
-    assert "seal #3, appended" in result.output and "is missing" in result.output
+    assert "seal #3, noted in the audit log on " in result.output
+    assert "is missing: deleted from the database" in result.output
 
 
 def test_verify_fails_when_the_chain_is_rewritten_whole_from_an_edited_seal(
@@ -725,3 +726,15 @@ def test_at_once_two_closes_seal_each_day_once_and_a_flag_is_never_missed():
         with server.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+def test_the_audit_log_names_each_close_in_words(app, runner, days):
+    from tests.factories import make_user, sign_in
+
+    assert close(runner).exit_code == 0
+    make_user(app, "quantri@tinh.example", "admin", None)
+    page = sign_in(app.test_client(), "quantri@tinh.example").get("/admin/audit")
+    assert page.status_code == 200
+    words = words_of(page)
+    assert "Niêm phong số liệu ngày" in words
+    assert f"Số thứ tự: 3; Ngày: 2025-03-05; Mã băm: {all_seals(app)[-1].digest}" in words
