@@ -69,12 +69,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey_app.main import bp as main_bp
     from survey_app.manage import bp as manage_bp
     from survey_app.review import bp as review_bp
+    from survey_app.seals import bp as seals_bp
     from survey_app.survey import bp as survey_bp
     from survey_app.targets import bp as targets_bp
 
     for blueprint in (
         main_bp, survey_bp, auth_bp, manage_bp, counters_bp, dashboard_bp, review_bp,
-        exports_bp, admin_bp, targets_bp, alerts_bp, api_bp,
+        exports_bp, admin_bp, targets_bp, alerts_bp, api_bp, seals_bp,
     ):
         app.register_blueprint(blueprint)
     # The API authenticates each request by its bearer token, not by a session cookie.

@@ -14,6 +14,7 @@ from survey_app.auth import cli as accounts_cli
 from survey_app.counters import cli as codes_cli
 from survey_app.counters import receipts_cli
 from survey_app.extensions import db
+from survey_app.seals import cli as seals_cli
 from survey_app.services.codes import survey_url, survey_url_root
 from survey_app.services.migrate import alembic_config
 
@@ -145,3 +146,4 @@ def init_app(app: Flask) -> None:
     receipts_cli.init_app(app)
     volumes_cli.init_app(app)
     alerts_cli.init_app(app)
+    seals_cli.init_app(app)

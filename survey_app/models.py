@@ -753,3 +753,41 @@ class AlertDelivery(Base):
 
     alert: Mapped[Alert] = relationship()
     user: Mapped[User] = relationship()
+# Sealed daily totals -----------------------------------------------------------------------
+
+SEAL_KINDS = ("day", "correction")
+
+
+class DaySeal(Base):
+    """One link of the chain of sealed daily totals (services/seals.py, docs/seals.md).
+
+    The first seal of a local day (kind "day", revision 0) holds the counted totals per
+    agency and sector read from the rollups when the day was over; a later flag or restore
+    that changes them appends a "correction" (revision 1, 2 ...) with its reason. Rows are
+    only ever added: no code path updates or deletes one.
+    """
+
+    __tablename__ = "day_seals"
+    __table_args__ = (
+        UniqueConstraint("day", "revision"),
+        CheckConstraint(_in("kind", SEAL_KINDS), name="kind"),
+        CheckConstraint(
+            "(kind = 'day' AND revision = 0 AND reason IS NULL) "
+            "OR (kind = 'correction' AND revision > 0 AND reason IS NOT NULL)",
+            name="revision",
+        ),
+        CheckConstraint("sequence > 0", name="sequence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, unique=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # {"<agency id>": {"salt": hex, "sectors": {"<sector id>": {column: count}}}}
+    totals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_digest: Mapped[str] = mapped_column(String(64))
+    previous_digest: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))

@@ -21,7 +21,7 @@ from survey_app.questionnaire import (
     WISH_KEY,
     Questionnaire,
 )
-from survey_app.services import alerts, devices, receipts, rollups
+from survey_app.services import alerts, devices, receipts, rollups, seals
 from survey_app.services.caches import RecentCodes
 from survey_app.services.hashing import keyed_hash
 from survey_app.services.receipts import ReceiptClaim
@@ -488,3 +488,7 @@ def _give_way_to_receipt(
     ).all()
     for walk_in in walk_ins:
         rollups.change_status(session, walk_in, "duplicate", DUPLICATE_DOSSIER)
+        seals.note_status_change(
+            session, walk_in, "counted",
+            f"phản hồi #{walk_in.id} trùng hồ sơ với phản hồi #{receipt_answer.id} "
+            "qua giấy tiếp nhận")

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.models import Agency, AuditEvent, Counter, Response, Sector
 from survey_app.questionnaire import OVERALL_KEY
-from survey_app.services import audit, rollups, tallies
+from survey_app.services import audit, rollups, seals, tallies
 from survey_app.services.periods import Period
 from survey_app.services.responses import matching
 from survey_app.services.tallies import TallyFilter
@@ -235,6 +235,7 @@ def flag_response(session: Session, response: Response, reason: str,
     old_status, old_reason = response.status, response.status_reason
     new_reason = MANUAL_PREFIX + reason
     rollups.change_status(session, response, "flagged", new_reason)
+    seals.note_status_change(session, response, old_status, f"gắn cờ phản hồi #{response.id}")
     audit.record(session, "response.flagged", target=response,
                  old_status=old_status, old_reason=old_reason,
                  new_status="flagged", new_reason=new_reason, note=note or None)
@@ -254,6 +255,7 @@ def restore_response(session: Session, response: Response) -> Outcome:
     except IntegrityError:
         session.refresh(response)
         return Outcome.CONFLICT
+    seals.note_status_change(session, response, old_status, f"khôi phục phản hồi #{response.id}")
     audit.record(session, "response.restored", target=response,
                  old_status=old_status, old_reason=old_reason,
                  new_status="counted", new_reason=None)

@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "alert.closed": _l("Đóng cảnh báo"),
     "alert_rule.updated": _l("Sửa quy tắc cảnh báo"),
     "alert_preference.updated": _l("Đổi cách nhận cảnh báo qua email"),
+    "seals.appended": _l("Niêm phong số liệu ngày"),
 }
 
 # The names of the details' keys, and of the fields a "changes" entry speaks of.
@@ -76,6 +77,10 @@ FIELD_LABELS = {
     "filters": _l("Bộ lọc"),
     "rows": _l("Số dòng"),
     "from": _l("Từ ngày"),
+    "sequence": _l("Số thứ tự"),
+    "day": _l("Ngày"),
+    "digest": _l("Mã băm"),
+    "appended": _l("Số lần niêm phong thêm"),
     "to": _l("Đến ngày"),
     "file": _l("Tệp"),
     "created": _l("Thêm mới"),

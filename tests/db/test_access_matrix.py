@@ -38,6 +38,9 @@ PUBLIC = {
     "auth.login",
     "auth.logout",
     "auth.reset_password",
+    "seals.index",
+    "seals.chain_json",
+    "seals.day_json",
 }
 TOKEN_ONLY = {"api.me", "api.tallies", "api.responses", "api.mint_receipts", "api.put_volumes"}
 
