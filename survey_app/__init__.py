@@ -62,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey_app.admin import bp as admin_bp
     from survey_app.api import bp as api_bp
     from survey_app.auth import bp as auth_bp
+    from survey_app.board import bp as board_bp
     from survey_app.counters import bp as counters_bp
     from survey_app.dashboard import bp as dashboard_bp
     from survey_app.exports import bp as exports_bp
@@ -73,7 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (
         main_bp, survey_bp, auth_bp, manage_bp, counters_bp, dashboard_bp, review_bp,
-        exports_bp, admin_bp, targets_bp, api_bp,
+        exports_bp, admin_bp, targets_bp, api_bp, board_bp,
     ):
         app.register_blueprint(blueprint)
     # The API authenticates each request by its bearer token, not by a session cookie.

@@ -632,3 +632,23 @@ class DossierVolume(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     received: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# The public transparency board ------------------------------------------------------------
+
+
+class BoardPublication(Base):
+    """An agency whose figures an admin has put on the public board (/cong-khai).
+
+    One row while it is published; unpublishing deletes the row, and the audit log keeps
+    who published and unpublished it, and when.
+    """
+
+    __tablename__ = "board_publications"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    agency: Mapped[Agency] = relationship()
+    published_by: Mapped[User | None] = relationship()

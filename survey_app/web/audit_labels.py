@@ -43,6 +43,8 @@ ACTION_LABELS = {
     "response.restored": _l("Tính lại phiếu"),
     "data.purged": _l("Xóa dữ liệu quá hạn lưu"),
     "volumes.imported": _l("Nhập số hồ sơ tiếp nhận"),
+    "board.published": _l("Công khai số liệu của đơn vị"),
+    "board.unpublished": _l("Thôi công khai số liệu của đơn vị"),
 }
 
 # The names of the details' keys, and of the fields a "changes" entry speaks of.

@@ -38,6 +38,8 @@ PUBLIC = {
     "auth.login",
     "auth.logout",
     "auth.reset_password",
+    "board.index",
+    "board.agency",
 }
 TOKEN_ONLY = {"api.me", "api.tallies", "api.responses", "api.mint_receipts", "api.put_volumes"}
 
@@ -95,6 +97,8 @@ MATRIX: dict[str, tuple[Url, str, bool]] = {
     "admin.agency_counter_rename": (lambda w: f"/admin/counters/{w.counter_a_id}",
                                     "agencies.manage", False),
     "admin.sector_edit": (lambda w: f"/admin/sectors/{w.sector_id}", "sectors.manage", False),
+    "board.manage": (lambda w: "/admin/board", "board.publish", False),
+    "board.toggle": (lambda w: f"/admin/board/{w.a_id}", "board.publish", False),
 }
 
 
@@ -121,7 +125,7 @@ def test_the_table_says_who_may_do_what():
         assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
         assert PERMISSIONS[action].reach is Reach.SCOPE
     for action in ("accounts.manage", "agencies.manage", "sectors.manage", "targets.manage",
-                   "audit.view"):
+                   "audit.view", "board.publish"):
         assert PERMISSIONS[action].roles == ("admin",)
     assert set(PERMISSIONS["codes.view"].roles) == {"admin", "manager", "staff"}
 
