@@ -48,10 +48,10 @@ def pages() -> Rendered:
     return cache
 
 
-def _cached(key: tuple[Hashable, ...], render: Callable[[], str]) -> Response:
-    """Answer with the page for `key` at the current data version: 304, kept, or rendered."""
-    full_key = (*key, current_language(), request.query_string,
-                board.data_version(db.session))
+def _cached(key: tuple[Hashable, ...], render: Callable[[], str],
+            version: tuple[int, int]) -> Response:
+    """Answer with the page for `key` at a data version: 304, kept, or rendered."""
+    full_key = (*key, current_language(), request.query_string, version)
     etag = hashlib.sha256(repr(full_key).encode()).hexdigest()[:32]
     if etag in request.if_none_match:
         response = make_response("", 304)
@@ -85,7 +85,7 @@ def index() -> Response:
         with_below = board.agencies_with_agencies_below(db.session)
         return render_template("board/index.html", agencies=agencies, with_below=with_below)
 
-    return _cached(("index",), render)
+    return _cached(("index",), render, board.data_version(db.session))
 
 
 @bp.get("/cong-khai/<code>")
@@ -120,7 +120,9 @@ def agency(code: str) -> Response | tuple[str, int, dict[str, str]]:
             quarters=board.quarters_offered(today), running=board.Quarter.of(today),
         )
 
-    return _cached(("agency", agency_id, quarter.key), render)
+    # The running quarter names the list of quarters and marks the figures still moving.
+    return _cached(("agency", agency_id, quarter.key, board.Quarter.of(today).key), render,
+                   board.data_version(db.session, quarter, today))
 
 
 # Publishing (admins) -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -164,15 +164,20 @@ def agencies_with_agencies_below(session: Session) -> set[int]:
     return set(session.scalars(select(Agency.parent_id).where(Agency.parent_id.is_not(None))))
 
 
-def data_version(session: Session) -> tuple[int, int]:
-    """Return what changes whenever a board's figures may change.
+def data_version(session: Session, quarter: Quarter | None = None,
+                 today: date | None = None) -> tuple[int, int]:
+    """Return what changes whenever the figures of a quarter (None: any) may change.
 
-    A new response takes a new id; every other change that moves a figure (a response
-    flagged or restored, a target, a sector's or an agency's name, a publication) is
-    audit-logged, so a new audit event follows it. Both are read from primary keys.
+    Every change that moves a figure of a past quarter (a response flagged or restored, a
+    target, a sector's or an agency's name, a publication) is audit-logged, so a new audit
+    event follows it. A new response lands in the running quarter only, so it changes the
+    version of that quarter, and of the one before it for a day (a response sent a moment
+    before midnight may be stored a moment after). Both are read from primary keys.
     """
-    last_response = session.scalar(select(func.max(Response.id))) or 0
     last_event = session.scalar(select(func.max(AuditEvent.id))) or 0
+    still_moving = (quarter is None or today is None
+                    or quarter.period.end >= today - timedelta(days=1))
+    last_response = (session.scalar(select(func.max(Response.id))) or 0) if still_moving else 0
     return last_response, last_event
 
 

@@ -4,6 +4,7 @@ framable by the configured portals alone."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,15 +14,18 @@ from sqlalchemy import select
 
 from survey_app import create_app
 from survey_app.extensions import db
-from survey_app.models import Agency, BoardPublication
+from survey_app.models import Agency, BoardPublication, Response
 from survey_app.services import board
 from survey_app.services.board import Quarter
+from survey_app.services.dashboard import local_today
+from survey_app.services.review import flag_response
 from tests.factories import (
     REFUSED,
     audit_events,
     create_agency,
     create_code,
     csrf_token,
+    flag,
     heading_of,
     local_time,
     make_app,
@@ -69,8 +73,10 @@ def build(app: Flask, sectors: dict[str, int], publish: bool = True,
         return agency.id
 
 
-def page(client: FlaskClient, code: str = "XA-CUAVIET", quarter: str = QUARTER) -> Any:
-    return client.get(f"/cong-khai/{code}", query_string={"quy": quarter})
+def page(client: FlaskClient, code: str = "XA-CUAVIET", quarter: str = QUARTER,
+         etag: str | None = None) -> Any:
+    headers = {"If-None-Match": etag} if etag else {}
+    return client.get(f"/cong-khai/{code}", query_string={"quy": quarter}, headers=headers)
 
 
 def figures_shown(html: str) -> str:
@@ -233,7 +239,6 @@ def test_flagged_responses_do_not_lift_a_figure_over_the_minimum(app):
     with app.app_context():
         agency = db.session.get(Agency, agency_id)
         code = create_code(agency, "Quầy 2", "HO_TICH")
-        from tests.factories import flag
         flag(record(code, local_time(2026, 8, 5)))
         db.session.commit()
     assert section(text_of(page(app.test_client())), "Toàn đơn vị").count("Chưa đủ mẫu") == 2
@@ -270,22 +275,50 @@ def test_the_page_is_public_cacheable_and_revalidates_with_304(app):
     client = app.test_client()
     first = page(client)
     assert first.headers["Cache-Control"].startswith("public, max-age=")
-    etag = first.headers["ETag"]
-    again = client.get(f"/cong-khai/XA-CUAVIET?quy={QUARTER}", headers={"If-None-Match": etag})
+    again = page(client, etag=first.headers["ETag"])
     assert again.status_code == 304 and again.data == b""
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
 
 
-def test_a_new_response_changes_the_page_and_its_etag(app):
+def test_a_new_response_changes_the_running_quarter_and_its_etag(app):
+    with app.app_context():
+        running = Quarter.of(local_today())
+        agency = create_agency("XA-CUAVIET", "Xã Cửa Việt", "commune")
+        codes = [create_code(agency, f"Quầy {n}", "HO_TICH").code for n in range(4)]
+        begun = local_time(running.year, running.period.start.month, 1, 0, 0)
+        for n in range(40):  # within the running quarter, however young it is
+            moment = max(datetime.now(UTC) - timedelta(minutes=n), begun)
+            record(codes[n % 4], moment, answers=answers_satisfied(n))
+        code = codes[0]
+        board.publish(db.session, agency)
+        db.session.commit()
+    client = app.test_client()
+    first = page(client, quarter=running.key)
+    assert "40 phiếu được tính" in section(text_of(first), "Toàn đơn vị")
+    with app.app_context():
+        record(code)
+        db.session.commit()
+    second = page(client, quarter=running.key, etag=first.headers["ETag"])
+    assert second.status_code == 200
+    assert "41 phiếu được tính" in section(text_of(second), "Toàn đơn vị")
+
+
+def test_a_past_quarter_moves_with_a_flag_not_with_new_responses(app):
     agency_id = build(app, {"HO_TICH": 40})
     client = app.test_client()
     first = page(client)
     with app.app_context():
-        store(create_code(db.session.get(Agency, agency_id), "Quầy 2", "HO_TICH").code, 1, 500)
+        agency = db.session.get(Agency, agency_id)
+        record(create_code(agency, "Quầy 2", "HO_TICH"))  # today: another quarter
         db.session.commit()
-    second = client.get(f"/cong-khai/XA-CUAVIET?quy={QUARTER}",
-                        headers={"If-None-Match": first.headers["ETag"]})
+    assert page(client, etag=first.headers["ETag"]).status_code == 304
+    with app.app_context():
+        flagged = db.session.scalar(select(Response).order_by(Response.id))
+        flag_response(db.session, flagged, "abuse")
+        db.session.commit()
+    second = page(client, etag=first.headers["ETag"])
     assert second.status_code == 200
-    assert "41 phiếu được tính" in section(text_of(second), "Toàn đơn vị")
+    assert "39 phiếu được tính" in section(text_of(second), "Toàn đơn vị")
 
 
 def test_a_repeated_visit_is_served_from_the_kept_page(app, monkeypatch):
