@@ -49,7 +49,7 @@ def pages() -> Rendered:
 
 
 def _cached(key: tuple[Hashable, ...], render: Callable[[], str],
-            version: tuple[int, int]) -> Response:
+            version: Hashable) -> Response:
     """Answer with the page for `key` at a data version: 304, kept, or rendered."""
     full_key = (*key, current_language(), request.query_string, version)
     etag = hashlib.sha256(repr(full_key).encode()).hexdigest()[:32]
@@ -85,7 +85,8 @@ def index() -> Response:
         with_below = board.agencies_with_agencies_below(db.session)
         return render_template("board/index.html", agencies=agencies, with_below=with_below)
 
-    return _cached(("index",), render, board.data_version(db.session))
+    # Only publishing or renaming changes the list, and both are audit-logged.
+    return _cached(("index",), render, board.last_audit_event(db.session))
 
 
 @bp.get("/cong-khai/<code>")

@@ -15,7 +15,7 @@ sectors shown are withheld with them (`withheld_with_the_small`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -164,9 +164,12 @@ def agencies_with_agencies_below(session: Session) -> set[int]:
     return set(session.scalars(select(Agency.parent_id).where(Agency.parent_id.is_not(None))))
 
 
-def data_version(session: Session, quarter: Quarter | None = None,
-                 today: date | None = None) -> tuple[int, int]:
-    """Return what changes whenever the figures of a quarter (None: any) may change.
+def last_audit_event(session: Session) -> int:
+    return session.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def data_version(session: Session, quarter: Quarter, today: date) -> tuple[int, int]:
+    """Return what changes whenever the figures of a quarter may change.
 
     Every change that moves a figure of a past quarter (a response flagged or restored, a
     target, a sector's or an agency's name, a publication) is audit-logged, so a new audit
@@ -174,11 +177,9 @@ def data_version(session: Session, quarter: Quarter | None = None,
     version of that quarter, and of the one before it for a day (a response sent a moment
     before midnight may be stored a moment after). Both are read from primary keys.
     """
-    last_event = session.scalar(select(func.max(AuditEvent.id))) or 0
-    still_moving = (quarter is None or today is None
-                    or quarter.period.end >= today - timedelta(days=1))
+    still_moving = quarter.period.end >= today - timedelta(days=1)
     last_response = (session.scalar(select(func.max(Response.id))) or 0) if still_moving else 0
-    return last_response, last_event
+    return last_response, last_audit_event(session)
 
 
 # Figures -----------------------------------------------------------------------------------
@@ -314,8 +315,3 @@ def board_figures(session: Session, agency: Agency, quarter: Quarter) -> BoardFi
         agencies_pooled=len(agency_ids),
     )
 
-
-def shown_values(figures: BoardFigures) -> Iterable[BoardMeasure]:
-    """Return every measure of a board, the whole first."""
-    for board_row in (figures.whole, *figures.sectors):
-        yield from board_row.measures.values()
