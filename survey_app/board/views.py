@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from flask import (
     abort,
@@ -62,6 +63,20 @@ def _cached(key: tuple[Hashable, ...], render: Callable[[], str],
     return response
 
 
+def _tidied(allowed: tuple[str, ...]) -> Response | None:
+    """Send an address with other or repeated parameters to the one without them.
+
+    Every page is kept by its address: stray parameters (a portal's tracking tags, say)
+    would otherwise each keep a copy of the same page, or push the others out.
+    """
+    args = request.args
+    if all(name in allowed and len(args.getlist(name)) == 1 for name in args):
+        return None
+    values: dict[str, Any] = dict(request.view_args or {})
+    values.update((name, args[name]) for name in allowed if name in args)
+    return redirect(url_for(request.endpoint or "board.index", **values), 301)
+
+
 @bp.after_request
 def never_share_a_cookie(response: Response) -> Response:
     """Keep a page that sets a cookie (a language chosen) out of shared caches."""
@@ -80,6 +95,9 @@ def _missing(title: str, advice: str) -> tuple[str, int, dict[str, str]]:
 @framable
 def index() -> Response:
     """List the agencies whose figures are published."""
+    if (tidied := _tidied(("lang",))) is not None:
+        return tidied
+
     def render() -> str:
         agencies = board.published_agencies(db.session)
         with_below = board.agencies_with_agencies_below(db.session)
@@ -93,6 +111,8 @@ def index() -> Response:
 @framable
 def agency(code: str) -> Response | tuple[str, int, dict[str, str]]:
     """Show a published agency's O and S for one quarter, as a whole and by sector."""
+    if (tidied := _tidied(("quy", "lang"))) is not None:
+        return tidied
     found = board.published_agency(db.session, code)
     if found is None:
         return _missing(

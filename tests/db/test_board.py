@@ -331,6 +331,21 @@ def test_a_repeated_visit_is_served_from_the_kept_page(app, monkeypatch):
     assert len(built) == 1
 
 
+def test_stray_parameters_are_sent_to_the_address_without_them(app):
+    build(app, {"HO_TICH": 40})
+    client = app.test_client()
+    for query, expected in (
+        ("quy=2026-Q3&utm_source=congthongtin", "/cong-khai/XA-CUAVIET?quy=2026-Q3"),
+        ("quy=2026-Q3&quy=2025-Q1", "/cong-khai/XA-CUAVIET?quy=2026-Q3"),
+        ("x=%3Cscript%3E&lang=en", "/cong-khai/XA-CUAVIET?lang=en"),
+    ):
+        result = client.get(f"/cong-khai/XA-CUAVIET?{query}")
+        assert result.status_code == 301 and result.headers["Location"] == expected, query
+    result = client.get("/cong-khai?fbclid=abc")
+    assert result.status_code == 301 and result.headers["Location"] == "/cong-khai"
+    assert "script" not in text_of(client.get("/cong-khai/XA-CUAVIET?quy=2026-Q3"))
+
+
 def test_choosing_english_keeps_the_answer_out_of_shared_caches(app):
     build(app, {"HO_TICH": 40})
     result = app.test_client().get(f"/cong-khai/XA-CUAVIET?quy={QUARTER}&lang=en")
