@@ -105,6 +105,11 @@ class Config:
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
+    # Origins allowed to show the public board (/cong-khai) in a frame, such as the
+    # province's portal: a space-separated list of https://host[:port]. Every other page
+    # refuses every frame.
+    BOARD_FRAME_ANCESTORS = os.environ.get("BOARD_FRAME_ANCESTORS", "")
+
     # Werkzeug's scrypt defaults (N=2**15, r=8, p=1).
     PASSWORD_HASH_METHOD = "scrypt"
 

@@ -63,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey_app.alerts import bp as alerts_bp
     from survey_app.api import bp as api_bp
     from survey_app.auth import bp as auth_bp
+    from survey_app.board import bp as board_bp
     from survey_app.counters import bp as counters_bp
     from survey_app.dashboard import bp as dashboard_bp
     from survey_app.exports import bp as exports_bp
@@ -75,7 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (
         main_bp, survey_bp, auth_bp, manage_bp, counters_bp, dashboard_bp, review_bp,
-        exports_bp, admin_bp, targets_bp, alerts_bp, api_bp, seals_bp,
+        exports_bp, admin_bp, targets_bp, alerts_bp, api_bp, seals_bp, board_bp,
     ):
         app.register_blueprint(blueprint)
     # The API authenticates each request by its bearer token, not by a session cookie.

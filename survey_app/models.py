@@ -791,3 +791,21 @@ class DaySeal(Base):
     content_digest: Mapped[str] = mapped_column(String(64))
     previous_digest: Mapped[str] = mapped_column(String(64))
     digest: Mapped[str] = mapped_column(String(64))
+# The public transparency board ------------------------------------------------------------
+
+
+class BoardPublication(Base):
+    """An agency whose figures an admin has put on the public board (/cong-khai).
+
+    One row while it is published; unpublishing deletes the row, and the audit log keeps
+    who published and unpublished it, and when.
+    """
+
+    __tablename__ = "board_publications"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    agency: Mapped[Agency] = relationship()
+    published_by: Mapped[User | None] = relationship()

@@ -66,6 +66,8 @@ PERMISSIONS: dict[str, Permission] = {
     "sectors.manage": Permission(ADMINS, Reach.ANY),
     "targets.manage": Permission(ADMINS, Reach.ANY),
     "audit.view": Permission(ADMINS, Reach.ANY),
+    # Putting an agency's figures on the public board (/cong-khai), or taking them off
+    "board.publish": Permission(ADMINS, Reach.ANY),
 }
 assert all(set(p.roles) <= set(ROLES) for p in PERMISSIONS.values())
 

@@ -108,3 +108,38 @@ class RecentCodes(Generic[T]):
     def forget(self, code: str) -> None:
         with self._lock:
             self._codes.pop(code, None)
+
+
+class Rendered:
+    """A small least-recently-used store of whole rendered pages, by key.
+
+    The public board keys each page by everything that changes it (agency, quarter,
+    language and the data version), so an entry is never stale: a change makes a new key,
+    and the old one ages out.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = Lock()
+
+    def page(self, key: Hashable, render: Callable[[], str]) -> str:
+        """Return the page for `key`, rendering it when it is not kept yet."""
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+                return page
+        page = render()
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
+        return page
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()

@@ -48,6 +48,8 @@ ACTION_LABELS = {
     "alert_rule.updated": _l("Sửa quy tắc cảnh báo"),
     "alert_preference.updated": _l("Đổi cách nhận cảnh báo qua email"),
     "seals.appended": _l("Niêm phong số liệu ngày"),
+    "board.published": _l("Công khai số liệu của đơn vị"),
+    "board.unpublished": _l("Thôi công khai số liệu của đơn vị"),
 }
 
 # The names of the details' keys, and of the fields a "changes" entry speaks of.

@@ -106,6 +106,7 @@ PAGES: dict[str, tuple[str | None, str, int]] = {
     "target scopes": ("admin", "/admin/targets/scopes", 200),
     "new target scope": ("admin", "/admin/targets/scopes/new", 200),
     "edit a target scope": ("admin", "/admin/targets/scopes/2", 200),
+    "public board publishing": ("admin", "/admin/board", 200),
 }
 
 

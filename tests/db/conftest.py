@@ -91,7 +91,7 @@ def database_url(shared_app: Flask) -> str:
 # What the app keeps between requests in its own process: the rate limits' counts and the
 # caches of recently read codes and of rendered blank forms (services/caches.py).
 LIMITER = "survey_app.limiter"
-CACHES = ("survey_app.recent_codes", "survey_app.blank_forms")
+CACHES = ("survey_app.recent_codes", "survey_app.blank_forms", "survey_app.board_pages")
 
 
 def forget_what_requests_left(app: Flask) -> None:

@@ -41,6 +41,8 @@ PUBLIC = {
     "seals.index",
     "seals.chain_json",
     "seals.day_json",
+    "board.index",
+    "board.agency",
 }
 TOKEN_ONLY = {"api.me", "api.tallies", "api.responses", "api.mint_receipts", "api.put_volumes"}
 
@@ -104,6 +106,8 @@ MATRIX: dict[str, tuple[Url, str, bool]] = {
     "alerts.rules": (lambda w: "/alerts/rules", "alerts.rules", False),
     "alerts.preferences": (lambda w: "/alerts/preferences", "alerts.read", False),
     "admin.sector_edit": (lambda w: f"/admin/sectors/{w.sector_id}", "sectors.manage", False),
+    "board.manage": (lambda w: "/admin/board", "board.publish", False),
+    "board.toggle": (lambda w: f"/admin/board/{w.a_id}", "board.publish", False),
 }
 
 
@@ -133,7 +137,7 @@ def test_the_table_says_who_may_do_what():
         assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
         assert PERMISSIONS[action].reach is Reach.SCOPE
     for action in ("accounts.manage", "agencies.manage", "sectors.manage", "targets.manage",
-                   "audit.view", "alerts.rules"):
+                   "audit.view", "alerts.rules", "board.publish"):
         assert PERMISSIONS[action].roles == ("admin",)
     assert set(PERMISSIONS["codes.view"].roles) == {"admin", "manager", "staff"}
 

@@ -1,7 +1,7 @@
 """sealed daily totals: the chain of day seals and their corrections
 
-Revision ID: 0014_day_seals
-Revises: 0011_receipts_volumes
+Revision ID: 0013_day_seals
+Revises: 0012_alerts
 Create Date: 2026-12-05
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import survey_app.models
 
-revision: str = '0014_day_seals'
+revision: str = '0013_day_seals'
 down_revision: str | None = '0012_alerts'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
