@@ -30,7 +30,7 @@ from survey_app.board import bp
 from survey_app.board.display import board_page, quarter_label, quarter_span
 from survey_app.extensions import db
 from survey_app.models import Agency
-from survey_app.services import board
+from survey_app.services import board, seals
 from survey_app.services.caches import Rendered
 from survey_app.services.dashboard import local_today
 from survey_app.services.directory import list_agencies
@@ -101,7 +101,8 @@ def index() -> Response:
     def render() -> str:
         agencies = board.published_agencies(db.session)
         with_below = board.agencies_with_agencies_below(db.session)
-        return render_template("board/index.html", agencies=agencies, with_below=with_below)
+        return render_template("board/index.html", agencies=agencies, with_below=with_below,
+                               latest_seal=seals.latest_seal(db.session))
 
     # Only publishing or renaming changes the list, and both are audit-logged.
     return _cached(("index",), render, board.last_audit_event(db.session))
@@ -139,6 +140,7 @@ def agency(code: str) -> Response | tuple[str, int, dict[str, str]]:
             page=board_page(figures, current_language()),
             quarter_label=quarter_label, quarter_span=quarter_span,
             quarters=board.quarters_offered(today), running=board.Quarter.of(today),
+            latest_seal=seals.latest_seal(db.session),
         )
 
     # The running quarter names the list of quarters and marks the figures still moving.

@@ -32,6 +32,7 @@ from survey_app.models import (
     TALLY_COUNT_COLUMNS,
     Agency,
     AuditEvent,
+    BoardPublication,
     DaySeal,
     Response,
     Sector,
@@ -427,11 +428,9 @@ def _check_anchors(session: Session, seals: list[DaySeal], problems: list[str]) 
 
 
 def publishable_agencies(session: Session) -> frozenset[int]:
-    """Return the agencies whose sealed figures the public pages show in clear.
-
-    For now every agency; a per-agency "published" setting will narrow it here.
-    """
-    return frozenset(session.scalars(select(Agency.id)))
+    """Return the agencies whose sealed figures the public pages show in clear: those an
+    admin has published on the public board. Every other agency shows only its salted leaf."""
+    return frozenset(session.scalars(select(BoardPublication.agency_id)))
 
 
 def seal_summary(seal: DaySeal) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from survey_app.extensions import db
-from survey_app.models import DaySeal, Response, Sector, tally_days, utcnow
-from survey_app.services import seals
+from survey_app.models import Agency, DaySeal, Response, Sector, tally_days, utcnow
+from survey_app.services import board, seals
 from survey_app.services.periods import local_date
 from survey_app.services.purge import purge
 from survey_app.services.review import flag_response, restore_response
@@ -46,6 +46,9 @@ def days(app: Flask) -> dict[str, Any]:
     with app.app_context():
         province = create_agency("TINH", "Trung tâm Phục vụ hành chính công tỉnh")
         commune = create_agency("XA-A", "Xã A", "commune", province)
+        # Both on the public board: their sealed figures are shown in clear.
+        board.publish(db.session, province)
+        board.publish(db.session, commune)
         land = create_code(province, "Quầy 1", "DAT_DAI")
         civil = create_code(province, "Quầy 2", "HO_TICH")
         commune_land = create_code(commune, "Quầy 1", "DAT_DAI")
@@ -551,6 +554,32 @@ def test_an_agency_not_shown_publishes_its_leaf_only_and_the_day_still_checks(ap
     shown = next(leaf for leaf in seal["leaves"] if leaf["agency"] == days["province"])
     assert recompute_leaf(body["day"], shown) == shown["leaf"]
     assert shown["agency_code"] == "TINH" and shown["sector_codes"][str(days["land"])] == "DAT_DAI"
+
+
+def test_only_the_agencies_published_on_the_board_are_shown_in_clear(app, runner, client,
+                                                                    days):
+    with app.app_context():
+        board.unpublish(db.session, db.session.get(Agency, days["commune"]))
+        db.session.commit()
+    assert close(runner).exit_code == 0
+    day = client.get("/cong-khai/niem-phong/2025-03-03.json").get_json()
+    leaves = {leaf["agency"]: leaf for leaf in day["seals"][0]["leaves"]}
+    assert set(leaves[days["commune"]]) == {"agency", "leaf"}
+    assert leaves[days["province"]]["agency_code"] == "TINH"
+    assert "XA-A" not in json.dumps(day, ensure_ascii=False)
+
+
+def test_the_board_shows_the_latest_seal_and_links_to_every_day(app, runner, client, days):
+    assert "Chưa có ngày nào được niêm phong" in client.get("/cong-khai/").get_data(True)
+    assert close(runner).exit_code == 0
+    with app.app_context():
+        newest = seals.latest_seal(db.session)
+        assert newest is not None
+    for address in ("/cong-khai/", "/cong-khai/TINH?quy=2025-Q1"):
+        html = client.get(address).get_data(as_text=True)
+        assert newest.digest in html and "05/03/2025" in html
+        assert 'href="/cong-khai/niem-phong"' in html
+        assert 'href="/cong-khai/niem-phong.json"' in html
 
 
 def test_the_page_shows_the_latest_seal_and_each_day_with_its_corrections(
