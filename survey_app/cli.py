@@ -82,11 +82,20 @@ def seed_command() -> None:
 @with_appcontext
 def demo_command() -> None:
     """Create the demo province with responses, and print the survey URL of each code."""
-    from survey_app.services.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from survey_app.models import utcnow
+    from survey_app.services import board, seals
+    from survey_app.services.accounts import find_agency
+    from survey_app.services.demo import DEMO_PASSWORD, DEMO_USERS, PROVINCE, load_demo
+    from survey_app.services.periods import local_date
 
     if current_app.config["APP_ENV"] == "production":
         raise click.ClickException("the demo has public passwords: it does not run in production")
     codes = load_demo(db.session)
+    # The public board shows the demo province, and its finished days are sealed.
+    province = find_agency(db.session, PROVINCE[0])
+    if province is not None:
+        board.publish(db.session, province)
+    seals.close(db.session, local_date(utcnow()))
     db.session.commit()
     click.echo("Demo survey codes (open one on a phone-sized browser):")
     for survey_code in codes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import exists, func, select
@@ -11,6 +11,7 @@ from sqlalchemy import exists, func, select
 from survey_app.extensions import db
 from survey_app.models import (
     Agency,
+    DaySeal,
     DossierDigest,
     MintedReceipt,
     Response,
@@ -107,6 +108,18 @@ def test_demo_run_twice_duplicates_nothing(app, runner):
     assert second.exit_code == 0, second.output
     assert [count_rows(app, m) for m in (Agency, SurveyCode, Response)] == counts
     assert first.output == second.output
+
+
+def test_demo_publishes_its_province_on_the_board_with_its_days_sealed(app, runner, client):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    board = client.get("/cong-khai/").get_data(as_text=True)
+    assert "Trung tâm Phục vụ hành chính công tỉnh (demo)" in board
+    assert "Xã Khe Sanh (demo)" not in board
+    with app.app_context():
+        newest = db.session.scalar(select(DaySeal).order_by(DaySeal.sequence.desc()).limit(1))
+        assert newest is not None and newest.day == local_date(utcnow()) - timedelta(days=1)
+    assert newest.digest in board
+    assert runner.invoke(args=["seals", "verify"]).exit_code == 0
 
 
 def test_demo_url_opens_its_form(app, runner, client):
