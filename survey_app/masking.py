@@ -306,12 +306,13 @@ def _is_money(groups: list[_Group]) -> bool:
 def _cue_before(skeleton: str, start: int, cue: re.Pattern[str]) -> bool:
     """Return whether a cue word stands shortly before `start`, with no number or line between."""
     window = skeleton[max(0, start - _CUE_REACH):start]
-    window = re.split(r"[\d\n]|[.!?;] ", window)[-1]
+    # A number or a placeholder between ends the cue's reach, as a line or a sentence does.
+    window = re.split(r"[\d\n\]]|[.!?;] ", window)[-1]
     return cue.search(window) is not None
 
 
-def _kind_of(skeleton: str, groups: list[_Group], is_whole: bool) -> str | None:
-    """Return the kind of personal data the groups spell, or None."""
+def _kind_of(skeleton: str, groups: list[_Group]) -> str | None:
+    """Return the kind of personal data the groups spell (a long number aside), or None."""
     digits = "".join(g.digits for g in groups)
     start, end = groups[0].start, groups[-1].end
     if _UNITS.match(skeleton, end) or _is_money(groups):
@@ -331,17 +332,22 @@ def _kind_of(skeleton: str, groups: list[_Group], is_whole: bool) -> str | None:
         return None
     if len(digits) == 9:
         return CMND
-    if is_whole and 10 <= len(digits) <= MAX_DIGITS and _is_long_number(groups):
-        return NUMBER
     return None
 
 
-def _is_long_number(groups: list[_Group]) -> bool:
-    """Return whether groups spell one long number (an account, a card, a tax code).
-
-    One group of ten digits or more, or groups of three or four digits ("4111 1111 1111 1111")
-    that are not a list of years.
+def _is_long_number(skeleton: str, groups: list[_Group]) -> bool:
+    """Return whether groups no other kind claimed spell one long number (an account, a card,
+    a tax code): one group of ten digits or more, or groups of three or four digits
+    ("4111 1111 1111 1111") that are not a list of years; never a sum, a hotline or a
+    document's number.
     """
+    digits = "".join(g.digits for g in groups)
+    if not 10 <= len(digits) <= MAX_DIGITS or _is_hotline(digits) or _is_money(groups):
+        return False
+    if _UNITS.match(skeleton, groups[-1].end) or _cue_before(
+        skeleton, groups[0].start, _DOCUMENT_CUE
+    ):
+        return False
     if len(groups) == 1:
         return True
     return all(3 <= len(g.digits) <= 4 for g in groups) and not all(
@@ -351,12 +357,18 @@ def _is_long_number(groups: list[_Group]) -> bool:
 
 # When stretches of different lengths starting at one group are each some kind, the kind
 # earlier here wins ("0912 345 678 10 lần" is a phone number and a count, not a CCCD).
-_PRIORITY = (ACCOUNT, PHONE, CCCD, CMND, NUMBER)
+_PRIORITY = (ACCOUNT, PHONE, CCCD, CMND)
 
 
 def _classify_run(skeleton: str, run: list[_Group]) -> list[tuple[int, int, str]]:
-    """Return the spans of personal data in a run, from the left."""
+    """Return the spans of personal data in a run, from the left.
+
+    The groups no kind claims, between the spans found, are then read as one long number
+    or not at all: a stretch is judged alike before and after its neighbours are masked,
+    so masking a masked text changes nothing.
+    """
     found: list[tuple[int, int, str]] = []
+    left: list[list[_Group]] = [[]]
     index = 0
     while index < len(run):
         # No kind has more than MAX_DIGITS digits: longer stretches need not be tried.
@@ -366,15 +378,21 @@ def _classify_run(skeleton: str, run: list[_Group]) -> list[tuple[int, int, str]
             digits += len(run[reach].digits)
         candidates: dict[str, int] = {}
         for last in range(reach, index - 1, -1):
-            groups = run[index:last + 1]
-            kind = _kind_of(skeleton, groups, is_whole=index == 0 and last == len(run) - 1)
+            kind = _kind_of(skeleton, run[index:last + 1])
             if kind is not None:
                 candidates.setdefault(kind, last)  # the longest of each kind
         if candidates:
             kind = min(candidates, key=_PRIORITY.index)
             last = candidates[kind]
             found.append((run[index].start, run[last].end, kind))
+            left.append([])
             index = last + 1
         else:
+            left[-1].append(run[index])
             index += 1
+    found.extend(
+        (stretch[0].start, stretch[-1].end, NUMBER)
+        for stretch in left
+        if stretch and _is_long_number(skeleton, stretch)
+    )
     return found

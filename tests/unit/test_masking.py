@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from survey_app.masking import KINDS, PLACEHOLDERS, mask_personal_data
 
 CORPUS = Path(__file__).with_name("masking_corpus.tsv")
-PROPERTY = settings(max_examples=300, deadline=None)
+PROPERTY = settings(max_examples=500, deadline=None)
 
 
 def _corpus() -> list[tuple[int, str, str]]:
@@ -118,6 +118,9 @@ texts = st.lists(pieces, max_size=40).map("".join) | st.text(max_size=80)
 @given(texts)
 @example("0912345678123456789")
 @example("a@bc.vn0912345678")
+@example("00912345678 0912345678")
+@example("4111 1111 1111 1111 0912345678")
+@example("STK 1/2 0912345678 123456")
 def test_masking_twice_changes_nothing_more(text):
     once = mask_personal_data(text)
     twice = mask_personal_data(once.text)
