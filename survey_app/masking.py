@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 PHONE = "phone"
 CCCD = "cccd"
@@ -133,11 +133,28 @@ class _Group:
     end: int
     digits: str
     before: str  # the separator before it ("" for the first of a run)
+    is_dialled: bool = False  # written with "+" or in parentheses: a dialling code
 
 
 def mask_personal_data(text: str) -> Masked:
-    """Return the text with its phone, ID and account numbers and e-mail addresses masked."""
+    """Return the text with its phone, ID and account numbers and e-mail addresses masked.
+
+    Masking is repeated until it finds nothing more: what a number is tied to may change
+    when its neighbour is masked ("00912345678:0912345678"), and masking a masked text
+    must change nothing. Each round removes digits or an "@" (a placeholder has neither),
+    so the rounds end.
+    """
+    kinds: set[str] = set()
     text = unicodedata.normalize("NFC", text)
+    while True:
+        masked = _mask_once(text)
+        if not masked.kinds:
+            return Masked(text, frozenset(kinds))
+        kinds |= masked.kinds
+        text = masked.text
+
+
+def _mask_once(text: str) -> Masked:
     skeleton, origin = _skeleton(text)
     spans: list[tuple[int, int, str]] = []
     for match in _EMAIL.finditer(skeleton):
@@ -180,11 +197,12 @@ def _runs(skeleton: str, taken: list[bool]) -> list[list[_Group]]:
             continue
         between = skeleton[previous_end:start]
         digits = re.sub(r"\D", "", match.group())
+        is_dialled = match.group()[0] in "+("
         if current and _SEPARATOR.fullmatch(between):
-            current.append(_Group(start, end, digits, between))
+            current.append(_Group(start, end, digits, between, is_dialled))
         else:
             current = _closed(runs, current)
-            current.append(_Group(start, end, digits, ""))
+            current.append(_Group(start, end, digits, "", is_dialled))
         previous_end = end
     _closed(runs, current)
     return [piece for run in runs for piece in _split_at_codes(skeleton, run)]
@@ -243,7 +261,7 @@ def _split_at_codes(skeleton: str, run: list[_Group]) -> list[list[_Group]]:
             current = []
             continue
         if not current and chunk[0].before:
-            chunk = [_Group(chunk[0].start, chunk[0].end, chunk[0].digits, ""), *chunk[1:]]
+            chunk = [replace(chunk[0], before=""), *chunk[1:]]
         current.extend(chunk)
     if current:
         pieces.append(current)
@@ -292,7 +310,8 @@ def _is_hotline(digits: str) -> bool:
 
 def _is_money(groups: list[_Group]) -> bool:
     """Return whether groups are written as a sum: 500.000, 1 200 000, 125.000.000."""
-    if len(groups) < 2 or groups[0].digits.startswith("0") or len(groups[0].digits) > 3:
+    first = groups[0]
+    if len(groups) < 2 or first.is_dialled or first.digits.startswith("0") or len(first.digits) > 3:
         return False
     separators = {g.before.strip() or " " for g in groups[1:]}
     return (

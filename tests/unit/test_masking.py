@@ -121,6 +121,8 @@ texts = st.lists(pieces, max_size=40).map("".join) | st.text(max_size=80)
 @example("00912345678 0912345678")
 @example("4111 1111 1111 1111 0912345678")
 @example("STK 1/2 0912345678 123456")
+@example("00912345678:0912345678")
+@example("001099012345-an@gmail.com")
 def test_masking_twice_changes_nothing_more(text):
     once = mask_personal_data(text)
     twice = mask_personal_data(once.text)
