@@ -203,6 +203,8 @@ class Response(Base):
             name=f"{INTEGRITY_KEY}_answer",
         ),
         CheckConstraint("comment IS NULL OR length(comment) <= 1000", name="comment_length"),
+        # Only a comment that is there can have been masked (the purge clears both).
+        CheckConstraint("comment IS NOT NULL OR NOT comment_masked", name="comment_masked"),
         CheckConstraint(_in("status", RESPONSE_STATUSES), name="status"),
         CheckConstraint(
             "(status = 'counted' AND status_reason IS NULL)"
@@ -236,7 +238,9 @@ class Response(Base):
         vars()[_key] = mapped_column(_key, SmallInteger, nullable=True)
     vars()[INTEGRITY_KEY] = mapped_column(INTEGRITY_KEY, String(10), nullable=True)
     del _key
+    # Stored with its personal data masked (survey_app.masking); the flag says it was.
     comment: Mapped[str | None] = mapped_column(Text)
+    comment_masked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     dossier_hash: Mapped[str | None] = mapped_column(String(64))
     # Keyed hashes of the device cookie's id and of the client address (key rotated
     # monthly); neither the id nor the address is kept (survey_app.services.devices).

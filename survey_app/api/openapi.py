@@ -351,7 +351,16 @@ SCHEMAS: dict[str, Any] = {
                 "maxItems": CURRENT.question(WISH_KEY).max_choices,
                 "items": {"type": "string", "enum": list(WISH_CODES)},
             },
-            "comment": {"type": ["string", "null"], "maxLength": 1000},
+            "comment": {
+                "type": ["string", "null"],
+                "maxLength": 1000,
+                "description": "As stored: phone, ID and account numbers and e-mail addresses "
+                "are replaced by placeholders such as `[SĐT]` before it is stored.",
+            },
+            "comment_masked": {
+                "type": "boolean",
+                "description": "Whether personal data was masked in the comment.",
+            },
             "status": {"type": "string", "enum": list(RESPONSE_STATUSES)},
             "reason": {
                 "type": ["string", "null"],

@@ -349,6 +349,8 @@ def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
         (_("Câu %(number)d", number=questions[WISH_KEY]),
          lambda i: "; ".join(label for w, label in wishes.items() if w in i[WISH_KEY])),
         (_("Góp ý"), lambda i: i["comment"]),
+        (_("Góp ý đã che thông tin cá nhân"),
+         lambda i: _("Có") if i["comment_masked"] else _("Không")),
         (_("Trạng thái"), lambda i: _status_label(i["status"])),
         (_("Lý do (mã)"), lambda i: i["reason"]),
         (_("Ngôn ngữ"), lambda i: i["language"]),

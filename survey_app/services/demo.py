@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from survey_app.masking import mask_personal_data
 from survey_app.models import (
     Agency,
     Counter,
@@ -90,7 +91,8 @@ COMMENTS = (
     "Hồ sơ trả đúng hẹn, cảm ơn.",
     "Nên có thêm hướng dẫn nộp hồ sơ trực tuyến.",
     "Thủ tục đất đai còn phải đi lại nhiều lần.",
-    "Máy lấy số thứ tự hay bị lỗi.",
+    # Stored masked, as the form would store it.
+    "Máy lấy số thứ tự hay bị lỗi, có gì gọi tôi: 0912 345 678.",
     "Rất hài lòng với thái độ phục vụ.",
     "Bảng niêm yết thủ tục chữ nhỏ, khó đọc.",
     "Kết quả trễ hẹn 3 ngày mà không được báo trước.",
@@ -275,13 +277,15 @@ def _add_responses(
             repeat = hashed is not None and (survey_code.agency_id, hashed) in counted_dossiers
             if hashed and not repeat:
                 counted_dossiers.add((survey_code.agency_id, hashed))
+            comment = mask_personal_data(rng.choice(COMMENTS)) if rng.random() < 0.15 else None
             response = Response(
                 survey_code_id=survey_code.id,
                 agency_id=survey_code.agency_id,
                 counter_id=survey_code.counter_id,
                 sector_id=survey_code.sector_id,
                 questionnaire_version=CURRENT.version,
-                comment=rng.choice(COMMENTS) if rng.random() < 0.15 else None,
+                comment=comment.text if comment is not None else None,
+                comment_masked=comment is not None and comment.is_masked,
                 dossier_hash=hashed,
                 language="vi" if rng.random() < 0.97 else "en",
                 status="duplicate" if repeat else "counted",

@@ -86,6 +86,7 @@ def purge(
 
     responses = _responses()
     columns = personal_columns()
+    columns_named = {column.name for column in columns}
     is_old = responses.c.created_at < cutoff
     has_personal = or_(*(column.is_not(None) for column in columns))
     cleared = {column.name: 0 for column in columns} | {DIGESTS: 0}
@@ -117,7 +118,8 @@ def purge(
                 session.execute(
                     update(responses)
                     .where(in_batch, is_old, has_personal)
-                    .values({column.name: None for column in columns})
+                    .values({column.name: None for column in columns}
+                            | ({"comment_masked": False} if "comment" in columns_named else {}))
                 )
 
     failures_at = LoginFailure.at < cutoff

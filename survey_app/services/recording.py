@@ -13,6 +13,7 @@ from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from survey_app.masking import mask_personal_data
 from survey_app.models import DossierDigest, Response, ResponseWish, SurveyCode, utcnow
 from survey_app.questionnaire import (
     INTEGRITY_KEY,
@@ -374,7 +375,8 @@ def record_response(
     """Store one submitted form; return the response and whether it is new.
 
     `answers` are the validated form values: q1..q6 as "1".."5" or "na", q7 a code or
-    None, q8 a list of codes, comment and dossier already normalised. A suspicious
+    None, q8 a list of codes, comment and dossier already normalised. The comment is
+    stored with its personal data masked, and flagged when it was. A suspicious
     response is stored too, flagged with its reason and left out of the counted tallies;
     a repeated dossier code is stored as a duplicate unless it is flagged.
 
@@ -388,6 +390,9 @@ def record_response(
     # nonce when its insert fails below: no query up front for what is rare.
     now = now or utcnow()
     sender = sender or Sender()
+    # The comment is stored masked: what it said of phones, IDs, accounts or e-mail never
+    # reaches the database, so no page, export, log line or error can show it.
+    comment = mask_personal_data(answers["comment"]) if answers.get("comment") else None
     dossier = None if receipt is not None else answers.get("dossier") or None
     hashed = dossier_hash(dossier) if dossier else None
     digests: list[tuple[int, str]] = []
@@ -431,7 +436,8 @@ def record_response(
             questionnaire_version=questionnaire.version,
             **{key: _scale_value(answers.get(key)) for key in RATING_KEYS},
             **{INTEGRITY_KEY: answers.get(INTEGRITY_KEY) or None},
-            comment=answers.get("comment") or None,
+            comment=comment.text if comment is not None else None,
+            comment_masked=comment is not None and comment.is_masked,
             dossier_hash=hashed,
             device_hash=sender.device_hash,
             address_hash=devices.address_hash(sender.address, now) if sender.address else None,

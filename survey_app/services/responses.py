@@ -26,7 +26,7 @@ ANSWER_KEYS = (*RATING_KEYS, INTEGRITY_KEY)
 RESPONSE_FIELDS = (
     "id", "created_at", "agency", "counter", "sector", "code", "source",
     *ANSWER_KEYS, WISH_KEY,
-    "comment", "status", "reason", "language", "questionnaire_version",
+    "comment", "comment_masked", "status", "reason", "language", "questionnaire_version",
 )  # fmt: skip
 
 
@@ -41,6 +41,7 @@ def _response_columns() -> list[Any]:
         SurveyCode.kind.label("source"),
         *(Response.answer_column(key).label(key) for key in ANSWER_KEYS),
         Response.comment,
+        Response.comment_masked,
         Response.status,
         Response.status_reason,
         Response.language,
@@ -111,6 +112,7 @@ def response_page(
             **{key: row._mapping[key] for key in ANSWER_KEYS},
             WISH_KEY: wishes.get(row.id, []),
             "comment": row.comment,
+            "comment_masked": bool(row.comment_masked),
             "status": row.status,
             "reason": row.status_reason,
             "language": row.language,

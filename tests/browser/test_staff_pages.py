@@ -90,6 +90,7 @@ PAGES: dict[str, tuple[str | None, str, int]] = {
     "quarterly report": ("manager", "/dashboard/report", 200),
     "method": ("manager", "/dashboard/method", 200),
     "comments": ("manager", "/review/comments", 200),
+    "comments masked": ("manager", "/review/comments?period=last_12_months&q=%5BS%C4%90T%5D", 200),
     "responses not counted": ("manager", "/review/flagged", 200),
     "accounts": ("admin", "/admin/users", 200),
     "new account": ("admin", "/admin/users/new", 200),
@@ -203,6 +204,19 @@ def test_codes_become_one_card_per_code_on_a_phone(
         "cells => cells.map(c => getComputedStyle(c, '::before').content)"
     )
     assert names[:3] == ['"Lĩnh vực"', '"Mã"', '"Trạng thái"']
+
+
+def test_a_masked_comment_carries_its_note_on_a_phone(
+    live_server: LiveServer, screen_page: Callable[[str | None, str], Any]
+) -> None:
+    """The demo's comment with a phone number shows «[SĐT]» and the note under it."""
+    page = screen_page("manager", "phone")
+    page.goto(live_server.url + PAGES["comments masked"][1])
+    row = page.locator("tr", has=page.get_by_text("Đã che thông tin cá nhân")).first
+    expect(row).to_contain_text("có gì gọi tôi: [SĐT].")
+    note = row.get_by_text("Đã che thông tin cá nhân")
+    expect(note).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
 
 
 @pytest.mark.parametrize("kind", list(PAGES))

@@ -42,7 +42,8 @@ FORMULA = "=1+1"
 RESPONSE_HEADER = [
     "Số phiếu", "Thời điểm gửi", "Mã đơn vị", "Quầy", "Mã lĩnh vực", "Mã phiếu",
     "Câu 1", "Câu 2", "Câu 3", "Câu 4", "Câu 5", "Câu 6", "Câu 7", "Câu 8",
-    "Góp ý", "Trạng thái", "Lý do (mã)", "Ngôn ngữ", "Phiên bản bảng hỏi",
+    "Góp ý", "Góp ý đã che thông tin cá nhân", "Trạng thái", "Lý do (mã)", "Ngôn ngữ",
+    "Phiên bản bảng hỏi",
     "Trạng thái (mã)", "Câu 7 (mã)", "Câu 8 (mã)", "Nguồn", "Nguồn (mã)",
 ]  # fmt: skip
 # What each file says it holds, in its first lines (CSV) or on its second sheet (XLSX).
@@ -141,7 +142,8 @@ def test_responses_csv_opens_with_vietnamese_intact(app, world, stored):
     assert (first["Trạng thái (mã)"], first["Câu 7 (mã)"], first["Câu 8 (mã)"]) == (
         "counted", "no", "online;speed")
     assert by_comment["'-2 điểm vì chờ lâu"]["Câu 7"] == "Có"
-    statuses = sorted((row[15], row[16]) for row in rows)
+    status, reason = header.index("Trạng thái"), header.index("Lý do (mã)")
+    statuses = sorted((row[status], row[reason]) for row in rows)
     assert ("Trùng mã hồ sơ", "dossier_repeat") in statuses
     assert ("Bị đánh dấu", "manual:abuse") in statuses
     assert max(row[0] for row in rows) == next(
@@ -182,7 +184,8 @@ def test_responses_xlsx_has_the_same_rows(app, world, stored):
     assert len(rows) == 5 and {row[2] for row in rows} == {"XA-A"}
     first = next(row for row in rows if row[14] == VIETNAMESE)
     assert first[1] == datetime(2025, 1, 2, 8, 15)  # local wall-clock time, a real date
-    assert (first[3], first[6], first[9], first[21]) == ("Quầy 1", 5, None, "online;speed")
+    wishes = RESPONSE_HEADER.index("Câu 8 (mã)")
+    assert (first[3], first[6], first[9], first[wishes]) == ("Quầy 1", 5, None, "online;speed")
     _csv_result, csv_body = download(client, "/exports/responses.csv", **Q1, agency="XA-A")
     assert [row[0] for row in csv_rows(csv_body)[1:]] == [str(row[0]) for row in rows]
 
