@@ -5,7 +5,7 @@ with the same function that masks every new comment (survey_app.masking). What w
 is gone for good: a downgrade drops the flag, and the comments stay masked.
 
 Revision ID: 0015_masked_comments
-Revises: 0011_receipts_volumes
+Revises: 0014_public_board
 Create Date: 2026-12-05
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from survey_app.masking import mask_personal_data
 
 revision: str = '0015_masked_comments'
-down_revision: str | None = '0011_receipts_volumes'
+down_revision: str | None = '0014_public_board'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
