@@ -89,8 +89,12 @@ def test_a_citizen_finds_the_board_from_the_home_page(
     page.get_by_role("link", name="Xem bảng công khai kết quả").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Công khai kết quả đánh giá sự hài lòng")
-    links = page.get_by_role("main").get_by_role("link")
+    links = page.get_by_role("main").get_by_role("list").first.get_by_role("link")
     expect(links).to_have_text(list(PUBLISHED))
+    # Under the list, the seal of the daily totals leads to every day's digest.
+    page.get_by_role("link", name="Mã niêm phong của từng ngày").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Niêm phong số liệu hằng ngày")
+    page.go_back()
     page.get_by_role("link", name="Xã Khe Sanh (demo)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Xã Khe Sanh (demo)")
     expect(page.get_by_role("heading", name="Toàn đơn vị", exact=True)).to_be_visible()
