@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from survey_app.models import Agency, AuditEvent, Counter, Response, Sector
 from survey_app.questionnaire import OVERALL_KEY
-from survey_app.services import audit, rollups, seals, tallies
+from survey_app.services import alerts, audit, rollups, seals, tallies
 from survey_app.services.periods import Period
 from survey_app.services.responses import matching
 from survey_app.services.tallies import TallyFilter
@@ -256,6 +256,8 @@ def restore_response(session: Session, response: Response) -> Outcome:
         session.refresh(response)
         return Outcome.CONFLICT
     seals.note_status_change(session, response, old_status, f"khôi phục phản hồi #{response.id}")
+    # A reviewer vouched for it: what it says now reaches the managers as a fresh answer's would.
+    alerts.on_response(session, response)
     audit.record(session, "response.restored", target=response,
                  old_status=old_status, old_reason=old_reason,
                  new_status="counted", new_reason=None)

@@ -29,6 +29,7 @@ from survey_app.models import (
 from survey_app.questionnaire import CURRENT
 from survey_app.services import alerts, periods
 from survey_app.services.recording import Sender, record_response
+from survey_app.services.review import Outcome, flag_response, restore_response
 from tests.factories import (
     PASSWORD,
     World,
@@ -158,6 +159,23 @@ def test_a_flagged_answer_raises_nothing(app, world):
         db.session.commit()
         assert response.status == "flagged"
     assert alerts_of(app) == []
+
+
+def test_a_flagged_answer_restored_by_a_reviewer_raises_its_alert_once(app, world):
+    with app.app_context():
+        code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == world.code_a))
+        response, _ = record_response(
+            db.session, code, CURRENT, INTEGRITY_YES, "honeypot-nonce", "vi",
+            sender=Sender(is_honeypot_filled=True))
+        db.session.commit()
+        assert restore_response(db.session, response) == Outcome.CHANGED
+        db.session.commit()
+        flag_response(db.session, response, "other")
+        assert restore_response(db.session, response) == Outcome.CHANGED
+        db.session.commit()
+        response_id = response.id
+    raised = alerts_of(app)
+    assert [(a.kind, a.response_id) for a in raised] == [("integrity", response_id)]
 
 
 def test_no_answer_or_a_no_raises_nothing(app, world):
