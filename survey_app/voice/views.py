@@ -47,7 +47,7 @@ def manage() -> str:
     ]
     return render_template(
         "voice/manage.html", questionnaire=CURRENT, rows=rows,
-        max_kb=voice.MAX_UPLOAD_BYTES // 1024,
+        max_mb=voice.MAX_UPLOAD_BYTES // (1024 * 1024),
     )
 
 
@@ -63,7 +63,7 @@ def upload(key: str) -> Response:
     """Replace one question's clip with an uploaded recording."""
     _question_or_404(key)
     request.max_content_length = voice.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES
-    too_large = _("Tệp quá lớn: tối đa %(n)s KB.", n=voice.MAX_UPLOAD_BYTES // 1024)
+    too_large = _("Tệp quá lớn: tối đa %(n)s MB.", n=voice.MAX_UPLOAD_BYTES // (1024 * 1024))
     try:
         csrf.protect()
         file = request.files.get("clip")
