@@ -193,6 +193,12 @@ def test_without_javascript_no_listen_button_shows(
     assert page.locator("[data-listen], [data-listen-all]").count() == len(CURRENT.questions) + 1
     for button in page.locator("[data-listen], [data-listen-all]").all():
         expect(button).to_be_hidden()
+    # The hidden buttons leave the layout as it was: each question's answers sit below it.
+    for question in CURRENT.questions:
+        legend = page.locator(f"#{question.key} legend").bounding_box()
+        first_choice = page.locator(f"#{question.key} .choice").first.bounding_box()
+        assert first_choice["y"] >= legend["y"] + legend["height"], question.key
+    photograph(page, "form-phone-without-javascript")
 
 
 def test_the_buttons_are_reached_and_pressed_by_keyboard_with_a_visible_focus(
