@@ -100,5 +100,11 @@ translations: $(VENV)/.installed-app
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching --width 100
 	$(BIN)/python -m survey_app.web.i18n_catalogs fill-source translations/vi/LC_MESSAGES/messages.po
 
+## make voice-clips: rebuild the read-aloud clip of each question whose words changed
+## (espeak-ng's Vietnamese voice, Ogg Opus; needs apt-get install espeak-ng opus-tools)
+.PHONY: voice-clips
+voice-clips: $(VENV)/.installed-app
+	$(BIN)/python -m survey_app.voice_build
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

@@ -73,10 +73,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey_app.seals import bp as seals_bp
     from survey_app.survey import bp as survey_bp
     from survey_app.targets import bp as targets_bp
+    from survey_app.voice import bp as voice_bp
 
     for blueprint in (
         main_bp, survey_bp, auth_bp, manage_bp, counters_bp, dashboard_bp, review_bp,
-        exports_bp, admin_bp, targets_bp, alerts_bp, api_bp, seals_bp, board_bp,
+        exports_bp, admin_bp, targets_bp, alerts_bp, api_bp, seals_bp, board_bp, voice_bp,
     ):
         app.register_blueprint(blueprint)
     # The API authenticates each request by its bearer token, not by a session cookie.

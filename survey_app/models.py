@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -813,3 +814,27 @@ class BoardPublication(Base):
 
     agency: Mapped[Agency] = relationship()
     published_by: Mapped[User | None] = relationship()
+
+
+# Read-aloud clips an admin uploaded ---------------------------------------------------------
+
+
+class VoiceClip(Base):
+    """A recorded clip an admin uploaded to read one question aloud, instead of the one built
+    from the questionnaire (survey_app/static/voice). One row per questionnaire version and
+    question; reverting to the built clip deletes the row, and the audit log keeps both."""
+
+    __tablename__ = "voice_clips"
+    __table_args__ = (UniqueConstraint("version", "question_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40))
+    question_key: Mapped[str] = mapped_column(String(20))
+    mimetype: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary())
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    uploaded_by: Mapped[User | None] = relationship()

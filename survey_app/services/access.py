@@ -68,6 +68,8 @@ PERMISSIONS: dict[str, Permission] = {
     "audit.view": Permission(ADMINS, Reach.ANY),
     # Putting an agency's figures on the public board (/cong-khai), or taking them off
     "board.publish": Permission(ADMINS, Reach.ANY),
+    # Replacing the clip that reads a question of the form aloud, or going back to the built one
+    "voice.manage": Permission(ADMINS, Reach.ANY),
 }
 assert all(set(p.roles) <= set(ROLES) for p in PERMISSIONS.values())
 

@@ -50,6 +50,8 @@ ACTION_LABELS = {
     "seals.appended": _l("Niêm phong số liệu ngày"),
     "board.published": _l("Công khai số liệu của đơn vị"),
     "board.unpublished": _l("Thôi công khai số liệu của đơn vị"),
+    "voice.upload": _l("Thay đoạn ghi âm đọc câu hỏi"),
+    "voice.revert": _l("Dùng lại đoạn ghi âm tự tạo"),
 }
 
 # The names of the details' keys, and of the fields a "changes" entry speaks of.
@@ -104,6 +106,10 @@ FIELD_LABELS = {
     "count": _l("Số phiếu trong một ngày"),
     "days": _l("Số ngày gần nhất được xét"),
     "delivery": _l("Nhận cảnh báo qua email"),
+    "version": _l("Phiên bản phiếu"),
+    "question": _l("Câu hỏi"),
+    "size": _l("Dung lượng (byte)"),
+    "type": _l("Định dạng"),
 }
 
 LOGIN_FAILURE_REASONS = {

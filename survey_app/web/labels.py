@@ -7,6 +7,7 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from survey_app import questionnaire
+from survey_app.readaloud import spoken_text
 from survey_app.services.rates import ABOVE_100, FAR_ABOVE_PEERS, PEER_FACTOR
 from survey_app.sipas import Judgement
 
@@ -70,6 +71,6 @@ def number(value: float | int) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        role_label=role_label, level_label=level_label
+        role_label=role_label, level_label=level_label, spoken_text=spoken_text
     )
     app.jinja_env.filters["number"] = number

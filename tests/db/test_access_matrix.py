@@ -43,6 +43,7 @@ PUBLIC = {
     "seals.day_json",
     "board.index",
     "board.agency",
+    "voice.clip",
 }
 TOKEN_ONLY = {"api.me", "api.tallies", "api.responses", "api.mint_receipts", "api.put_volumes"}
 
@@ -108,6 +109,9 @@ MATRIX: dict[str, tuple[Url, str, bool]] = {
     "admin.sector_edit": (lambda w: f"/admin/sectors/{w.sector_id}", "sectors.manage", False),
     "board.manage": (lambda w: "/admin/board", "board.publish", False),
     "board.toggle": (lambda w: f"/admin/board/{w.a_id}", "board.publish", False),
+    "voice.manage": (lambda w: "/admin/voice", "voice.manage", False),
+    "voice.upload": (lambda w: "/admin/voice/q3", "voice.manage", False),
+    "voice.revert": (lambda w: "/admin/voice/q3/revert", "voice.manage", False),
 }
 
 
@@ -137,7 +141,7 @@ def test_the_table_says_who_may_do_what():
         assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
         assert PERMISSIONS[action].reach is Reach.SCOPE
     for action in ("accounts.manage", "agencies.manage", "sectors.manage", "targets.manage",
-                   "audit.view", "alerts.rules", "board.publish"):
+                   "audit.view", "alerts.rules", "board.publish", "voice.manage"):
         assert PERMISSIONS[action].roles == ("admin",)
     assert set(PERMISSIONS["codes.view"].roles) == {"admin", "manager", "staff"}
 
