@@ -55,7 +55,9 @@ def load_user(user_id: str) -> User | None:
     ident, _, version = user_id.partition(":")
     if not ident.isdigit() or not version.isdigit():
         return None
-    user = user_for_session(db.session, int(ident), browser_session.get(SESSION_SECRET_KEY))
+    # From the primary, even on a page that reads a replica: a sign-out counts at once.
+    with db.reading_primary() as session:
+        user = user_for_session(session, int(ident), browser_session.get(SESSION_SECRET_KEY))
     if user is None or user.session_version != int(version):
         return None
     return user
