@@ -86,10 +86,21 @@ class Database:
 
     def read_from_replica(self) -> None:
         """Let the rest of this request read from the replica (see `reads_from_replica`)."""
+        if g.get("_db_primary_only"):
+            return
         g._db_reads_from_replica = True
         session = g.get("_db_session")
         if isinstance(session, RoutingSession):
             session.reads_from_replica = True
+
+    def read_primary_only(self) -> None:
+        """Let this request read nothing from the replica, even in a view that would."""
+        g._db_primary_only = True
+
+    def committed_a_write(self) -> bool:
+        """Say whether this request has committed a write (known with a replica only)."""
+        session = g.get("_db_session")
+        return isinstance(session, RoutingSession) and session.committed_a_write
 
     @contextmanager
     def reading_primary(self) -> Iterator[Session]:
@@ -186,6 +197,7 @@ class RoutingSession(Session):
         self.replica = replica
         self.reads_from_replica = False
         self.wrote = False
+        self.committed_a_write = False
         self._replica_connection: Connection | None = None
         self._replica_refused = False
 
@@ -222,6 +234,12 @@ def _wrote_by_statement(state: ORMExecuteState) -> None:
         state.session, RoutingSession
     ):
         state.session.wrote = True
+
+
+@event.listens_for(RoutingSession, "after_commit")
+def _committed(session: Session) -> None:
+    if isinstance(session, RoutingSession) and session.wrote:
+        session.committed_a_write = True
 
 
 @event.listens_for(RoutingSession, "after_transaction_end")

@@ -26,7 +26,7 @@ from sqlalchemy.pool import NullPool
 
 from survey_app import create_app
 from survey_app.extensions import RoutingSession, db
-from survey_app.models import ApiToken, AuditEvent, Response, SurveyCode, utcnow
+from survey_app.models import Agency, ApiToken, AuditEvent, Response, SurveyCode, utcnow
 from survey_app.services import audit
 from tests.factories import (
     VALID_ANSWERS,
@@ -51,6 +51,7 @@ if _why_not:
     pytest.skip(_why_not, allow_module_level=True)
 
 MANAGER = "quanly@tthcc.example"
+ADMIN = "quantri@tinh.example"
 # Seconds a refusing replica is left alone; the failover test waits this out once.
 RETRY_SECONDS = 5
 REPLICATION_USER = "replicator"
@@ -245,6 +246,30 @@ def test_a_sign_out_and_a_revoked_token_count_at_once_on_replica_pages(pair):
         for token in db.session.scalars(select(ApiToken)):
             token.revoked_at = None
         db.session.commit()
+
+
+def test_after_their_own_change_a_person_reads_the_primary_for_a_while(pair):
+    with pair.app.app_context():
+        agency = db.session.scalar(select(Agency).where(Agency.code == "TTHCC"))
+        spare = create_code(agency, counter_name="Quầy 9").code
+        db.session.commit()
+    make_user(pair.app, ADMIN, "admin")
+    admin = sign_in(pair.app.test_client(), ADMIN)
+    colleague = sign_in(pair.app.test_client(), MANAGER)
+    answer(pair)
+    wait_for_replay(pair)
+    before = count_rows(pair.app, Response)
+    assert f"{before} phiếu" in dashboard_words(admin)  # signing in is no change of theirs
+
+    with replay_paused(pair):
+        revoked = admin.post(f"/codes/{spare}/revoke", data={"csrf_token": csrf_token(admin)})
+        assert revoked.status_code in (302, 303)
+        answer(pair)
+        # The admin's pages read the primary for a while: the newest answer shows.
+        assert f"{before + 1} phiếu" in dashboard_words(admin)
+        # Their colleague changed nothing: the replica serves them, one answer behind.
+        words = dashboard_words(colleague)
+        assert f"{before} phiếu" in words and f"{before + 1} phiếu" not in words
 
 
 def test_a_stopped_replica_sends_reads_to_the_primary_with_one_warning(pair, caplog):
