@@ -146,23 +146,25 @@ class Replica:
     go to the primary, and one warning says so per interval, not one per request.
     """
 
-    def __init__(self, engine: Engine, retry_seconds: float) -> None:
+    def __init__(self, engine: Engine, retry_seconds: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
         self.retry_seconds = retry_seconds
+        self.clock = clock
         self._down_until = 0.0
         self._down = False
         self._lock = Lock()
 
     def connect(self) -> Connection | None:
         """Return a connection to the replica, or None while it is down."""
-        if time.monotonic() < self._down_until:
+        if self.clock() < self._down_until:
             return None
         try:
             connection = self.engine.connect()
         except DBAPIError as error:
             with self._lock:
-                if time.monotonic() >= self._down_until:  # one thread says it per interval
-                    self._down_until = time.monotonic() + self.retry_seconds
+                if self.clock() >= self._down_until:  # one thread says it per interval
+                    self._down_until = self.clock() + self.retry_seconds
                     self._down = True
                     logger.warning(
                         "read replica unreachable, reading from the primary for %ss: %s",
