@@ -29,6 +29,11 @@ class Config:
 
     # None means SQLite in the instance folder; PostgreSQL through postgresql://...
     DATABASE_URL = os.environ.get("DATABASE_URL") or None
+    # A streaming replica of that PostgreSQL database: dashboards, exports, the API's reads
+    # and the public pages read from it (docs/deployment.md). Unset, everything reads the
+    # primary. A replica that refuses connections is left alone for REPLICA_RETRY_SECONDS.
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    REPLICA_RETRY_SECONDS = _env_int("REPLICA_RETRY_SECONDS", 30)
 
     # Local dates and periods are reckoned in this zone; timestamps are stored in UTC.
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh")

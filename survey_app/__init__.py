@@ -95,6 +95,13 @@ def _finish_config(app: Flask) -> None:
     if not url:
         url = "sqlite:///" + os.path.join(app.instance_path, "survey_app.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    replica = app.config.get("DATABASE_REPLICA_URL")
+    if replica and not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise RuntimeError(
+            "DATABASE_REPLICA_URL names a replica of PostgreSQL: set DATABASE_URL to the "
+            "primary PostgreSQL database too, or unset DATABASE_REPLICA_URL"
+        )
+    app.config["SQLALCHEMY_REPLICA_URI"] = normalise_database_url(replica) if replica else None
 
     ZoneInfo(app.config["TIMEZONE"])  # fail at start, not at the first dashboard
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]

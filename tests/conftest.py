@@ -6,7 +6,8 @@ The tests live in folders by kind, each with its own fixtures in its conftest.py
 - tests/unit: no app and no database (scoring, the questionnaire, text, settings, ...);
 - tests/db: the app on each test database, a rolled-back transaction per test;
 - tests/browser: Chromium through Playwright against a live server (marker `browser`);
-- tests/load: gunicorn, loopback load and a database outage (marker `load` for the load).
+- tests/load: gunicorn, loopback load, a database outage and a read replica (marker `load`
+  for the load).
 
 Every test that uses `app` runs on SQLite, and again on PostgreSQL when
 TEST_DATABASE_URL names a (throw-away) PostgreSQL database. Builders and page readers

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from survey_app.api import bp, openapi, serialize
 from survey_app.api.auth import api_error, api_user, token_required
-from survey_app.extensions import db
+from survey_app.extensions import db, reads_from_replica
 from survey_app.models import Agency, Sector, utcnow
 from survey_app.services import filters, receipts, volumes
 from survey_app.services import responses as response_list
@@ -28,6 +28,7 @@ MAX_LIMIT = 1000
 
 @bp.get("/me")
 @token_required
+@reads_from_replica
 def me() -> Any:
     """Return the token's owner, role and the agencies within its scope."""
     user = api_user()
@@ -50,6 +51,7 @@ def me() -> Any:
 
 @bp.get("/tallies")
 @token_required
+@reads_from_replica
 def tallies() -> Any:
     """Return the figures of every target scope and sector for a period and filter."""
     try:
@@ -62,6 +64,7 @@ def tallies() -> Any:
 
 @bp.get("/responses")
 @token_required
+@reads_from_replica
 def responses() -> Any:
     """Return the responses of a period and filter, every status, oldest first, a page at a time."""
     try:

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from survey_app.board import bp
 from survey_app.board.display import board_page, quarter_label, quarter_span
-from survey_app.extensions import db
+from survey_app.extensions import db, reads_from_replica
 from survey_app.models import Agency
 from survey_app.services import board, seals
 from survey_app.services.caches import Rendered
@@ -93,6 +93,7 @@ def _missing(title: str, advice: str) -> tuple[str, int, dict[str, str]]:
 @bp.get("/cong-khai/")
 @bp.get("/cong-khai")
 @framable
+@reads_from_replica
 def index() -> Response:
     """List the agencies whose figures are published."""
     if (tidied := _tidied(("lang",))) is not None:
@@ -110,6 +111,7 @@ def index() -> Response:
 
 @bp.get("/cong-khai/<code>")
 @framable
+@reads_from_replica
 def agency(code: str) -> Response | tuple[str, int, dict[str, str]]:
     """Show a published agency's O and S for one quarter, as a whole and by sector."""
     if (tidied := _tidied(("quy", "lang"))) is not None:

@@ -20,7 +20,7 @@ from survey_app.dashboard.forms import (
     build_dashboard_form,
     build_report_form,
 )
-from survey_app.extensions import db
+from survey_app.extensions import db, reads_from_replica
 from survey_app.models import utcnow
 from survey_app.services.dashboard import dashboard_figures, local_today
 from survey_app.services.filters import FilterError, ResolvedFilter, resolve
@@ -85,6 +85,7 @@ def _refuse(form: DashboardFilterForm | QuarterReportForm, error: FilterError) -
 
 @bp.get("/")
 @permission_required("figures.view")
+@reads_from_replica
 def index() -> tuple[str, int]:
     """Show the figures of a period, agency, counter and sector against the targets."""
     language = current_language()
@@ -123,6 +124,7 @@ def index() -> tuple[str, int]:
 
 @bp.get("/report")
 @permission_required("figures.view")
+@reads_from_replica
 def report() -> tuple[str, int]:
     """Show one quarter's figures on a page that prints on A4 (the last whole quarter)."""
     language = current_language()
@@ -160,6 +162,7 @@ def report() -> tuple[str, int]:
 
 @bp.get("/method")
 @permission_required("figures.view")
+@reads_from_replica
 def method() -> str:
     """Explain in a page how every figure of the dashboard is computed."""
     return render_template("dashboard/method.html")

@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wsgi import wrap_file
 
 from survey_app.exports import bp, writers
-from survey_app.extensions import db
+from survey_app.extensions import db, reads_from_replica
 from survey_app.services import audit
 from survey_app.services.filters import FilterError, ResolvedFilter, filter_error_status, resolve
 from survey_app.services.periods import deployment_zone
@@ -28,6 +28,7 @@ FILTER_PARAMETERS = ("period", "from", "to", "year", "quarter", "agency", "count
 
 @bp.get(f"/tallies.<{FORMATS}:fmt>")
 @permission_required("figures.export")
+@reads_from_replica
 def tallies(fmt: str) -> Response:
     """Download the figures of every target scope, sector and agency of a period."""
     resolved = _resolved_or_abort(statuses=("counted",))
@@ -37,6 +38,7 @@ def tallies(fmt: str) -> Response:
 
 @bp.get(f"/responses.<{FORMATS}:fmt>")
 @permission_required("figures.export")
+@reads_from_replica
 def responses(fmt: str) -> Response:
     """Download every response of a period, whatever its status, with the reason why."""
     resolved = _resolved_or_abort(statuses=None)

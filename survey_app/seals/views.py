@@ -9,7 +9,7 @@ from flask import jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from survey_app.extensions import db
+from survey_app.extensions import db, reads_from_replica
 from survey_app.seals import bp
 from survey_app.services import seals
 
@@ -29,6 +29,7 @@ def _day(value: str | None) -> date | None:
 
 
 @bp.get("/cong-khai/niem-phong")
+@reads_from_replica
 def index() -> tuple[str, int] | str:
     """The latest seal and the sealed days, newest first, a month of days per page."""
     raw = request.args.get("truoc") or None
@@ -52,6 +53,7 @@ def _json(body: object, status: int = 200) -> tuple[Response, int]:
 
 
 @bp.get("/cong-khai/niem-phong.json")
+@reads_from_replica
 def chain_json() -> tuple[Response, int]:
     """Every seal, oldest first: enough to check every link of the chain."""
     chain = [seals.seal_summary(seal) for seal in seals.chain(db.session)]
@@ -64,6 +66,7 @@ def chain_json() -> tuple[Response, int]:
 
 
 @bp.get("/cong-khai/niem-phong/<day>.json")
+@reads_from_replica
 def day_json(day: str) -> tuple[Response, int]:
     """One day's seals with their leaves, and the totals of the agencies shown in clear."""
     parsed = _day(day)

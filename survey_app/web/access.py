@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask import session as browser_session
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
@@ -30,6 +31,11 @@ login_manager.login_view = "auth.login"
 
 # The signed session cookie's entry holding the secret of its server-side record.
 SESSION_SECRET_KEY = "auth_session"
+# With a read replica: after a signed-in person's own change, their pages read the primary
+# for this many seconds, so that they see it at once (docs/deployment.md, 11). The cookie's
+# entry holds until when.
+OWN_CHANGE_KEY = "own_change_until"
+OWN_CHANGE_SECONDS = 10
 
 
 def init_app(app: Flask) -> None:
@@ -37,6 +43,31 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.jinja_env.globals["can"] = can
     app.extensions[audit.ACTOR_PROVIDER] = signed_in_user
+    if db.replica_for(app) is not None:
+        app.before_request(_read_own_changes)
+        app.after_request(_remember_own_change)
+
+
+def _read_own_changes() -> None:
+    # Only a browser with a cookie may have changed something: the others' pages (the
+    # public board's visitors) never open their session, so it never varies on a cookie.
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return
+    g.signed_in_at_start = bool(browser_session.get(SESSION_SECRET_KEY))
+    if browser_session.get(OWN_CHANGE_KEY, 0) > time.time():
+        db.read_primary_only()
+
+
+def _remember_own_change(response: Any) -> Any:
+    # A change sent by someone signed in before and after it (not a sign-in or sign-out).
+    if (
+        request.method not in ("GET", "HEAD", "OPTIONS")
+        and g.get("signed_in_at_start")
+        and db.committed_a_write()
+        and browser_session.get(SESSION_SECRET_KEY)
+    ):
+        browser_session[OWN_CHANGE_KEY] = time.time() + OWN_CHANGE_SECONDS
+    return response
 
 
 def signed_in_user() -> User | None:
@@ -55,7 +86,9 @@ def load_user(user_id: str) -> User | None:
     ident, _, version = user_id.partition(":")
     if not ident.isdigit() or not version.isdigit():
         return None
-    user = user_for_session(db.session, int(ident), browser_session.get(SESSION_SECRET_KEY))
+    # From the primary, even on a page that reads a replica: a sign-out counts at once.
+    with db.reading_primary() as session:
+        user = user_for_session(session, int(ident), browser_session.get(SESSION_SECRET_KEY))
     if user is None or user.session_version != int(version):
         return None
     return user

@@ -7,16 +7,8 @@ shared server and TEST_DATABASE_URL are never touched. It runs once, not per bac
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -34,108 +26,20 @@ from tests.factories import (
     open_form,
     seeded_app,
 )
+from tests.load.clusters import Cluster, new_directory, removed_at_the_end, unavailable
 
-STEP_TIMEOUT = 30  # seconds for initdb or pg_ctl; each takes about one on an idle machine
-
-
-def _postgres_bin() -> Path | None:
-    """Return the directory of initdb and pg_ctl: on the PATH, or Debian's newest."""
-    on_path = shutil.which("pg_ctl")
-    if on_path and shutil.which("initdb"):
-        return Path(on_path).parent
-    found = [Path(path).parent for path in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
-    found = [folder for folder in found if folder.parent.name.isdigit()]
-    return max(found, key=lambda folder: int(folder.parent.name), default=None)
-
-
-def _has_account(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-_found = _postgres_bin()
-if _found is None:
-    pytest.skip(
-        "the outage test needs PostgreSQL's server programs (initdb, pg_ctl): "
-        "apt-get install postgresql",
-        allow_module_level=True,
-    )
-POSTGRES_BIN: Path = _found
-
-# PostgreSQL refuses to run as root: as root, the cluster is run by the postgres account.
-AS_OWNER: list[str] = []
-if os.geteuid() == 0:
-    if shutil.which("runuser") is None or not _has_account("postgres"):
-        pytest.skip(
-            "the outage test runs as root but finds no postgres account (or no runuser) to "
-            "run its PostgreSQL cluster",
-            allow_module_level=True,
-        )
-    AS_OWNER = ["runuser", "-u", "postgres", "--"]
-
-
-def _run(program: str, *args: str, cwd: Path, check: bool = True) -> None:
-    """Run one of PostgreSQL's programs as the cluster's owner; fail with what it said."""
-    done = subprocess.run(
-        [*AS_OWNER, str(POSTGRES_BIN / program), *args],
-        capture_output=True, text=True, timeout=STEP_TIMEOUT, cwd=cwd,
-    )
-    if check and done.returncode != 0:
-        pytest.fail(f"{program} {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-
-
-@dataclass
-class Cluster:
-    """A throw-away PostgreSQL cluster listening on the loopback only."""
-
-    directory: Path
-    port: int
-
-    @property
-    def data(self) -> str:
-        return str(self.directory / "data")
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres?connect_timeout=3"
-
-    def create(self) -> None:
-        _run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-             "--no-locale", "--no-sync", cwd=self.directory)
-
-    def start(self) -> None:
-        # Its socket in its own directory, and nothing on disk worth syncing.
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 "
-            f"-c unix_socket_directories={self.directory} -c fsync=off"
-        )
-        _run("pg_ctl", "-D", self.data, "-l", str(self.directory / "server.log"),
-             "-o", options, "-w", "start", cwd=self.directory)
-
-    def stop(self, mode: str = "fast", check: bool = True) -> None:
-        """Stop as a restart does: every connection is cut, nothing waits for clients."""
-        _run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", cwd=self.directory,
-             check=check)
+_why_not = unavailable("the outage test")
+if _why_not:
+    pytest.skip(_why_not, allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    # Under /tmp itself, not pytest's private temporary folder: the postgres account must
-    # reach it.
-    directory = Path(tempfile.mkdtemp(prefix="survey-outage-"))
-    if AS_OWNER:
-        shutil.chown(directory, user="postgres")
-    cluster = Cluster(directory, free_port())
-    try:
+    cluster = Cluster(new_directory("survey-outage-"), free_port())
+    with removed_at_the_end(cluster):
         cluster.create()
         cluster.start()
         yield cluster
-    finally:
-        cluster.stop("immediate", check=False)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -96,3 +96,17 @@ def test_public_address_follows_the_development_server_port(monkeypatch):
     given = _public_base_url(monkeypatch, FLASK_RUN_PORT="5001",
                              PUBLIC_BASE_URL="https://danhgia.tinh.gov.vn")
     assert given == "https://danhgia.tinh.gov.vn"
+
+
+def test_a_replica_without_a_postgresql_primary_is_refused(tmp_path):
+    with pytest.raises(RuntimeError, match="DATABASE_REPLICA_URL"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+                    "DATABASE_REPLICA_URL": "postgresql://reader@127.0.0.1:5433/survey"})
+
+
+def test_without_a_replica_the_app_has_no_second_engine(tmp_path):
+    from survey_app.extensions import db
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+    assert app.config["SQLALCHEMY_REPLICA_URI"] is None
+    assert db.replica_for(app) is None
