@@ -152,7 +152,6 @@ def pair(session: Session, typed: object) -> tuple[Kiosk, str]:
         answer_code=answer_code,
         paired_by_id=pairing.created_by_id,
         paired_at=now,
-        last_seen_at=now,
     )
     session.add(kiosk)
     session.flush()
