@@ -122,7 +122,8 @@ def next_person(tablet: Any) -> None:
 def nothing_of_the_last_person(tablet: Any) -> None:
     assert tablet.locator("input:checked").count() == 0
     assert COMMENT not in tablet.content()
-    values = tablet.eval_on_selector_all("textarea, input[type=text]", "els => els.map(e => e.value)")
+    values = tablet.eval_on_selector_all("textarea, input[type=text]",
+                                          "els => els.map(e => e.value)")
     assert all(value == "" for value in values), values
 
 
@@ -139,7 +140,7 @@ def test_answers_given_offline_are_stored_once_each_after_a_reload(
     status = tablet.locator("#kiosk-status")
 
     tablet.context.set_offline(True)
-    for n in range(3):
+    for _person in range(3):
         answer_on_tablet(tablet)
         next_person(tablet)
         nothing_of_the_last_person(tablet)
