@@ -184,6 +184,28 @@ def test_the_next_person_sees_a_blank_form_and_back_shows_nothing(
     nothing_of_the_last_person(tablet)
 
 
+def test_a_form_left_half_answered_and_the_thanks_reset_by_themselves(
+    live_server: LiveServer, tablet_and_staff: tuple[Any, Any]
+) -> None:
+    tablet, staff = tablet_and_staff
+    tablet.clock.install()
+    kiosk_id = pair(tablet, staff, live_server, a_counter_code(live_server))
+    answer_everything(tablet)
+    tablet.clock.run_for(50_000)
+    assert tablet.locator("input:checked").count() > 0  # still someone answering
+    tablet.clock.run_for(11_000)  # a minute after the last tap
+    nothing_of_the_last_person(tablet)
+    assert kiosk_answers(live_server, kiosk_id) == []
+
+    answer_on_tablet(tablet)
+    tablet.clock.run_for(9_000)
+    expect(tablet.locator("#kiosk-form")).to_be_visible()
+    expect(tablet.locator("#kiosk-thanks")).to_be_hidden()
+    nothing_of_the_last_person(tablet)
+    expect(tablet.locator("#kiosk-status")).to_have_text("Phiếu chờ gửi: 0")
+    assert kiosk_answers(live_server, kiosk_id) == [("kiosk", "counted")]
+
+
 def test_a_revoked_kiosk_refuses_in_vietnamese(
     live_server: LiveServer, tablet_and_staff: tuple[Any, Any]
 ) -> None:
