@@ -201,7 +201,26 @@
       summary.querySelectorAll("li").forEach(function (li) {
         li.hidden = absent.indexOf(li.getAttribute("data-key")) < 0;
       });
-      absent.forEach(function (key) { document.getElementById(key).classList.add("card-error"); });
+      form.querySelectorAll("fieldset.card").forEach(function (card) {
+        var isMissing = absent.indexOf(card.id) >= 0;
+        var message = document.getElementById(card.id + "-error");
+        card.classList.toggle("card-error", isMissing);
+        if (isMissing && !message) {
+          // The message beside the question too, as on the phone form.
+          message = document.createElement("p");
+          message.className = "error-message";
+          message.id = card.id + "-error";
+          var prefix = document.createElement("span");
+          prefix.className = "visually-hidden";
+          prefix.textContent = form.getAttribute("data-error-prefix") + " ";
+          message.append(prefix, form.getAttribute("data-missing"));
+          card.querySelector("legend").after(message);
+          card.setAttribute("aria-describedby", message.id);
+        } else if (!isMissing && message) {
+          message.remove();
+          card.removeAttribute("aria-describedby");
+        }
+      });
       summary.hidden = false;
       summary.scrollIntoView();
       summary.focus();

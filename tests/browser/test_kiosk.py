@@ -262,6 +262,9 @@ def test_the_kiosk_pages_pass_axe_and_fit_the_screen(
         tablet.screenshot(path=str(SCREENSHOTS / "kiosk-tablet.png"))
     tablet.get_by_role("button", name=SUBMIT).tap()
     expect(tablet.locator("#kiosk-errors")).to_be_visible()
+    expect(tablet.locator("#kiosk-errors li:visible")).to_have_count(6)
+    expect(tablet.locator("fieldset#q3 .error-message")).to_contain_text(
+        "Vui lòng chọn một câu trả lời cho câu này.")
     fits("errors")
     answer_on_tablet(tablet)
     fits("thanks")
