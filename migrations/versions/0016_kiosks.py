@@ -9,6 +9,7 @@ Create Date: 2026-12-05
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -79,8 +80,14 @@ def downgrade() -> None:
     with op.batch_alter_table('kiosk_pairings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_kiosk_pairings_survey_code_id'))
     op.drop_table('kiosk_pairings')
-    # Kiosk answers keep their rows, filed as counter answers from then on.
-    op.execute("UPDATE survey_codes SET kind = 'counter' WHERE kind = 'kiosk'")
+    # Kiosk answers keep their rows, filed from then on under withdrawn counter codes (so
+    # that no page offers a tablet's hidden code for printing).
+    codes = sa.table('survey_codes', sa.column('kind', sa.String()),
+                     sa.column('revoked_at', survey_app.models.UTCDateTime()))
+    op.execute(codes.update()
+               .where(codes.c.kind == 'kiosk', codes.c.revoked_at.is_(None))
+               .values(revoked_at=datetime.now(UTC)))
+    op.execute(codes.update().where(codes.c.kind == 'kiosk').values(kind='counter'))
     with op.batch_alter_table('survey_codes', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_survey_codes_kind'), type_='check')
         batch_op.create_check_constraint(
