@@ -89,6 +89,20 @@ class Config:
     DEVICE_REPEAT_WINDOW = _env_int("DEVICE_REPEAT_WINDOW", 6 * 3600)
     # A submit sooner than this many seconds after the form was rendered is flagged.
     MIN_SECONDS_TO_ANSWER = _env_int("MIN_SECONDS_TO_ANSWER", 8)
+    # Kiosk tablets (docs/security.md): an answer sent sooner than this many seconds after
+    # its first choice is flagged (five more required statements to read and tap, a second
+    # apiece at least); this many identical answers within the window at one kiosk flag the
+    # last of them (a counter serves one citizen every four to five minutes).
+    KIOSK_MIN_SECONDS_TO_ANSWER = _env_int("KIOSK_MIN_SECONDS_TO_ANSWER", 5)
+    KIOSK_IDENTICAL_ANSWERS = _env_int("KIOSK_IDENTICAL_ANSWERS", 4)
+    KIOSK_IDENTICAL_WINDOW = _env_int("KIOSK_IDENTICAL_WINDOW", 10 * 60)
+    # Pairing codes: minutes valid; guesses allowed per address and in all.
+    KIOSK_PAIRING_MINUTES = _env_int("KIOSK_PAIRING_MINUTES", 5)
+    RATELIMIT_KIOSK_PAIR_PER_ADDRESS = os.environ.get(
+        "RATELIMIT_KIOSK_PAIR_PER_ADDRESS", "10 per hour")
+    RATELIMIT_KIOSK_PAIR_ALL = os.environ.get("RATELIMIT_KIOSK_PAIR_ALL", "200 per hour")
+    # Answers one kiosk credential may send: a day's queue empties in a few hours at most.
+    RATELIMIT_PER_KIOSK = os.environ.get("RATELIMIT_PER_KIOSK", "120 per hour")
     # Seconds each worker may show the form of a code without asking the database again:
     # another worker's revocation shows within this time (sending answers checks at once).
     FORM_CODE_CACHE_SECONDS = _env_int("FORM_CODE_CACHE_SECONDS", 10)
@@ -138,8 +152,12 @@ class TestingConfig(Config):
     # The suite submits forms at machine speed from one address; tests of the "too fast"
     # flag and of the address rule turn them on.
     MIN_SECONDS_TO_ANSWER = 0
+    KIOSK_MIN_SECONDS_TO_ANSWER = 0
     ADDRESS_PER_CODE_10_MIN = 0
     ADDRESS_PER_CODE_HOUR = 0
+    # Every tablet of the browser tests pairs from the same address; the test of the
+    # pairing limit sets its own.
+    RATELIMIT_KIOSK_PAIR_PER_ADDRESS = "100 per hour"
     # Tests change codes behind the app's back; tests of the cache turn it on.
     FORM_CODE_CACHE_SECONDS = 0
     # Still scrypt, with a smaller work factor, so the suite does not spend its time hashing.

@@ -57,7 +57,7 @@ RESPONSE_STATUSES = ("counted", "duplicate", "flagged")
 LANGUAGES = ("vi", "en")
 ROLES = ("admin", "manager", "staff")
 # Where a response came from: the QR code at the counter, or the link on a dossier's receipt.
-SOURCES = ("counter", "receipt")
+SOURCES = ("counter", "receipt", "kiosk")
 
 
 def utcnow() -> datetime:
@@ -838,3 +838,52 @@ class VoiceClip(Base):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     uploaded_by: Mapped[User | None] = relationship()
+# Kiosk tablets at a counter ----------------------------------------------------------------
+
+
+class KioskPairing(Base):
+    """A short pairing code shown on the staff page of a counter's code, valid for minutes.
+
+    Only its keyed hash is kept; it pairs one tablet once (used_at), then never again.
+    """
+
+    __tablename__ = "kiosk_pairings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    survey_code_id: Mapped[int] = mapped_column(ForeignKey("survey_codes.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    survey_code: Mapped[SurveyCode] = relationship()
+
+
+class Kiosk(Base):
+    """A tablet paired with a counter's code: it shows that code's form and files its
+    answers under its own hidden code of kind "kiosk" (the answers' source).
+
+    The tablet keeps a random credential; only its keyed hash is stored here.
+    """
+
+    __tablename__ = "kiosks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The counter's code whose form the tablet shows.
+    survey_code_id: Mapped[int] = mapped_column(ForeignKey("survey_codes.id"), index=True)
+    # The hidden code its answers are filed under.
+    answer_code_id: Mapped[int] = mapped_column(ForeignKey("survey_codes.id"), unique=True)
+    paired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    paired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    survey_code: Mapped[SurveyCode] = relationship(foreign_keys=[survey_code_id])
+    answer_code: Mapped[SurveyCode] = relationship(foreign_keys=[answer_code_id])
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

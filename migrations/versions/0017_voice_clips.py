@@ -1,7 +1,7 @@
 """read-aloud clips an admin uploaded, one per questionnaire version and question
 
 Revision ID: 0017_voice_clips
-Revises: 0015_masked_comments
+Revises: 0016_kiosks
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import survey_app.models
 
 revision: str = '0017_voice_clips'
-down_revision: str | None = '0015_masked_comments'
+down_revision: str | None = '0016_kiosks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("counters", __name__, template_folder="templates")
 
-from survey_app.counters import print_views, qr_views, views  # noqa: E402, F401
+from survey_app.counters import kiosk_views, print_views, qr_views, views  # noqa: E402, F401

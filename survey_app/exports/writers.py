@@ -239,6 +239,8 @@ def tally_columns() -> list[Column]:
         Column(_("Phiếu được tính qua mã QR tại quầy"), lambda f: f.by_source.get("counter", 0)),
         Column(_("Phiếu được tính qua giấy tiếp nhận"),
                lambda f: f.by_source.get("receipt", 0)),
+        Column(_("Phiếu được tính qua máy tính bảng tại quầy"),
+               lambda f: f.by_source.get("kiosk", 0)),
         Column(_("Số hồ sơ tiếp nhận"), lambda f: f.dossiers),
         Column(_("Số hồ sơ đủ cho mọi phiếu được tính"), _volumes_complete),
         Column(_("Tỷ lệ phản hồi (%)"), lambda f: f.response_rate, PERCENT_FORMAT),

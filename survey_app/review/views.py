@@ -27,7 +27,7 @@ from survey_app.services.access import can
 from survey_app.services.directory import agencies_in_scope, list_sectors
 from survey_app.services.filters import FilterError, ResolvedFilter, resolve
 from survey_app.services.periods import Period, deployment_zone, local_date
-from survey_app.services.recording import CODE_REVOKED, DUPLICATE_DOSSIER
+from survey_app.services.recording import CODE_REVOKED, DUPLICATE_DOSSIER, KIOSK_REPEAT
 from survey_app.services.review import (
     MANUAL_PREFIX,
     MANUAL_REASONS,
@@ -66,6 +66,7 @@ REASON_LABELS = {
     "device_mismatch": _l("Phiếu gửi từ thiết bị khác với thiết bị đã mở phiếu"),
     "address_burst": _l("Nhiều phiếu từ cùng một địa chỉ mạng qua cùng một mã QR"),
     CODE_REVOKED: _l("Mã QR đã bị thu hồi trong khi người dân đang điền phiếu"),
+    KIOSK_REPEAT: _l("Nhiều phiếu giống hệt nhau liên tiếp tại máy tính bảng ở quầy"),
 }
 OVERALL_LABELS = {int(choice.value): choice.label for choice in SCALE}
 CONFLICT_MESSAGE = _l("Không thể khôi phục: đã có một phiếu khác được tính cho mã hồ sơ này.")

@@ -47,6 +47,9 @@ PERMISSIONS: dict[str, Permission] = {
     "code.create": Permission(CODE_KEEPERS, Reach.OWN),
     "code.replace": Permission(CODE_KEEPERS, Reach.OWN),
     "code.revoke": Permission(CODE_KEEPERS, Reach.OWN),
+    # Kiosk tablets at a counter: pair one with a code, or withdraw it
+    "kiosk.pair": Permission(CODE_KEEPERS, Reach.OWN),
+    "kiosk.revoke": Permission(CODE_KEEPERS, Reach.OWN),
     # Figures, comments and the responses behind them
     "figures.view": Permission(READERS, Reach.SCOPE),
     "figures.export": Permission(READERS, Reach.SCOPE),

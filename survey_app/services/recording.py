@@ -37,6 +37,8 @@ DEVICE_REPEAT = "device_repeat"
 ADDRESS_BURST = "address_burst"
 BURST = "burst"
 CODE_REVOKED = "code_revoked"  # answers a form served before its code was withdrawn
+# At a kiosk: the same answers again and again, as when staff press for the citizens.
+KIOSK_REPEAT = "kiosk_repeat"
 BURST_WINDOW = timedelta(minutes=10)
 # The two windows of the address rule (their allowances are settings).
 ADDRESS_SHORT_WINDOW = timedelta(minutes=10)
@@ -242,6 +244,9 @@ class Sender:
     is_honeypot_filled: bool = False
     # Whether the post came with the device cookie of the device the form was served to.
     is_device_bound: bool = True
+    # A kiosk tablet at the counter: one device serves everyone, so the device and
+    # address rules do not apply; its own rules do (services/kiosks.py).
+    is_kiosk: bool = False
 
 
 def _has_recent_response_from_device(
@@ -317,20 +322,26 @@ def _take_code_in_turn(session: Session, survey_code: SurveyCode) -> None:
 
 
 def flag_reason(
-    session: Session, survey_code: SurveyCode, sender: Sender, now: datetime
+    session: Session,
+    survey_code: SurveyCode,
+    sender: Sender,
+    now: datetime,
+    answers: dict[str, Any] | None = None,
 ) -> str | None:
     """Return why a new response should be flagged for review, or None.
 
     When several reasons apply, the strongest sign of a machine wins: honeypot, code_revoked
     (answers to a code withdrawn while its form was open), too_fast,
     device_mismatch, device_repeat, address_burst, then burst. A setting of 0 turns its
-    check off.
+    check off. A kiosk's answers have their own rules (`_kiosk_flag_reason`).
     """
     config = current_app.config
     if sender.is_honeypot_filled:
         return HONEYPOT
     if survey_code.revoked_at is not None:
         return CODE_REVOKED
+    if sender.is_kiosk:
+        return _kiosk_flag_reason(session, survey_code, sender, answers or {}, now)
     min_seconds = config["MIN_SECONDS_TO_ANSWER"]
     if (
         min_seconds > 0
@@ -353,6 +364,64 @@ def flag_reason(
         session, survey_code, devices.address_hash(sender.address, now), now
     ):
         return ADDRESS_BURST
+    burst = config["BURST_PER_CODE_10_MIN"]
+    if burst > 0 and _recent_responses_at_code(
+        session, survey_code, now - BURST_WINDOW, burst
+    ) >= burst:
+        return BURST
+    return None
+
+
+def _kiosk_flag_reason(
+    session: Session,
+    survey_code: SurveyCode,
+    sender: Sender,
+    answers: dict[str, Any],
+    now: datetime,
+) -> str | None:
+    """Return why a kiosk's answer should be flagged: too_fast, kiosk_repeat, burst, or None.
+
+    The time to answer is the tablet's (from the blank form shown to «Gửi»), since an
+    answer kept offline reaches the server long after it was given. Identical answers are
+    compared on every rated and single-choice answer, at this one kiosk (its own code),
+    and only when no comment was typed: a comment is a person at the counter.
+    """
+    config = current_app.config
+    min_seconds = config["KIOSK_MIN_SECONDS_TO_ANSWER"]
+    if (
+        min_seconds > 0
+        and sender.rendered_at is not None
+        and (now - sender.rendered_at).total_seconds() < min_seconds
+    ):
+        return TOO_FAST
+    repeats = config["KIOSK_IDENTICAL_ANSWERS"]
+    if repeats > 0 and not answers.get("comment"):
+        since = now - timedelta(seconds=config["KIOSK_IDENTICAL_WINDOW"])
+        same = [
+            getattr(Response, key).is_(None)
+            if (value := _scale_value(answers.get(key))) is None
+            else getattr(Response, key) == value
+            for key in RATING_KEYS
+        ]
+        integrity = answers.get(INTEGRITY_KEY) or None
+        same.append(
+            getattr(Response, INTEGRITY_KEY).is_(None)
+            if integrity is None
+            else getattr(Response, INTEGRITY_KEY) == integrity
+        )
+        earlier = (
+            select(Response.id)
+            .where(
+                Response.survey_code_id == survey_code.id,
+                Response.created_at >= since,
+                Response.comment.is_(None),
+                *same,
+            )
+            .limit(repeats - 1)
+            .subquery()
+        )
+        if (session.scalar(select(func.count()).select_from(earlier)) or 0) >= repeats - 1:
+            return KIOSK_REPEAT
     burst = config["BURST_PER_CODE_10_MIN"]
     if burst > 0 and _recent_responses_at_code(
         session, survey_code, now - BURST_WINDOW, burst
@@ -410,7 +479,7 @@ def record_response(
     if dossier:
         receipts.take_dossiers_in_turn(session, survey_code.agency_id)
         digests = receipts.dossier_digests(session, survey_code.agency_id, dossier)
-    flagged_for = flag_reason(session, survey_code, sender, now)
+    flagged_for = flag_reason(session, survey_code, sender, now, answers)
     is_repeat = (
         flagged_for is None
         and receipt is None

@@ -203,7 +203,7 @@ class ScopeFigures:
     raw_counts: sipas.AnswerCounts = field(default_factory=sipas.AnswerCounts)
     raw_scores: sipas.Scores = field(default_factory=lambda: sipas.score(sipas.AnswerCounts()))
     targets: list[TargetCheck] = field(default_factory=list)
-    # Counted responses by source: the QR at the counter, or a receipt link.
+    # Counted responses by source: the QR at the counter, a receipt link, or a kiosk tablet.
     by_source: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
     # Dossiers received (None: no volume loaded), and whether the volumes cover every
     # agency, sector and month holding a counted response of this figure.

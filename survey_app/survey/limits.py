@@ -38,11 +38,15 @@ from werkzeug.exceptions import HTTPException
 from survey_app.services import devices
 from survey_app.services.recording import read_submit_token
 from survey_app.survey import bp as survey_bp
+from survey_app.survey.kiosk_views import current_kiosk
 from survey_app.survey.receipt_views import receipt_submit_code
 from survey_app.text import clean_survey_code
 from survey_app.web.ratelimit import EXTENSION_KEY
 
-LIMITED_ENDPOINTS = ("survey.show", "survey.receipt")
+FORM_ENDPOINTS = ("survey.show", "survey.receipt")
+KIOSK_ANSWER_ENDPOINTS = ("survey.kiosk_answers", "survey.kiosk_answer")
+KIOSK_PAIR_ENDPOINT = "survey.kiosk_pair"
+LIMITED_ENDPOINTS = (*FORM_ENDPOINTS, *KIOSK_ANSWER_ENDPOINTS, KIOSK_PAIR_ENDPOINT)
 # One address may use at most this fraction of a code's allowance: an office's whole crowd
 # at one counter is far below it (150 an hour against some 15), and it takes several
 # addresses to use up a code.
@@ -88,11 +92,44 @@ def _submit_code() -> str | None:
 
 
 def _is_junk() -> bool:
-    return submitting_device() is None
+    return _is_kiosk_post() or submitting_device() is None
 
 
 def _is_submission() -> bool:
-    return submitting_device() is not None
+    return _is_kiosk_post() or submitting_device() is not None
+
+
+# The kiosk tablet's posts ------------------------------------------------------------------
+# A kiosk sends every answer of its counter: its allowance is its own, named by its
+# credential (a stolen one sends no more than it). Pairing is guessed, if at all, from
+# some addresses: each has a small allowance, and all of them together one more.
+
+
+def _is_kiosk_post() -> bool:
+    return request.endpoint in KIOSK_ANSWER_ENDPOINTS or request.endpoint == KIOSK_PAIR_ENDPOINT
+
+
+def _is_not_a_kiosk_answer() -> bool:
+    return request.endpoint not in KIOSK_ANSWER_ENDPOINTS
+
+
+def _is_not_pairing() -> bool:
+    return request.endpoint != KIOSK_PAIR_ENDPOINT
+
+
+def kiosk_key() -> str:
+    """Return the bucket of the kiosk sending (its id), or of the address for no kiosk."""
+    if "_kiosk_bucket" not in g:
+        kiosk = current_kiosk()
+        g._kiosk_bucket = (
+            f"kiosk:{kiosk.id}" if kiosk is not None else "kiosk-unknown:" + _hashed_address()
+        )
+    bucket: str = g._kiosk_bucket
+    return bucket
+
+
+def all_pairings_key() -> str:
+    return "kiosk-pairing"
 
 
 # Who is counted ---------------------------------------------------------------------------
@@ -158,6 +195,9 @@ LIMITS: tuple[Rule, ...] = (
     ("address-code", address_at_code_key, _share_of_the_code_limit, _is_junk),
     ("code", code_key, _setting("RATELIMIT_PER_CODE"), _is_junk),
     ("address", address_key, _setting("RATELIMIT_PER_ADDRESS"), None),
+    ("kiosk", kiosk_key, _setting("RATELIMIT_PER_KIOSK"), _is_not_a_kiosk_answer),
+    ("kiosk-pair", address_key, _setting("RATELIMIT_KIOSK_PAIR_PER_ADDRESS"), _is_not_pairing),
+    ("kiosk-pair-all", all_pairings_key, _setting("RATELIMIT_KIOSK_PAIR_ALL"), _is_not_pairing),
 )
 
 

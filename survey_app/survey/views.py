@@ -35,7 +35,7 @@ from survey_app.services.recording import (
     record_response,
     response_for_nonce,
 )
-from survey_app.survey import bp
+from survey_app.survey import bp, kiosk_views
 from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
 from survey_app.text import clean_survey_code
 from survey_app.web.errors import (
@@ -182,6 +182,8 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
 @bp.errorhandler(429)
 def refused(error: HTTPException) -> tuple[WerkzeugResponse | str, int]:
     """Refuse a submission over a rate limit with its answers still on the page."""
+    if request.endpoint == "survey.kiosk_answers":
+        return kiosk_views.refused_json(), 429
     target = None
     if request.method == "POST" and request.endpoint in FORM_ENDPOINTS:
         try:

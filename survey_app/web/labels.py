@@ -31,6 +31,7 @@ UNCERTAIN_STATUS_LABELS = {
 SOURCE_LABELS = {
     "counter": _l("Mã QR tại quầy"),
     "receipt": _l("Liên kết trên giấy tiếp nhận"),
+    "kiosk": _l("Máy tính bảng tại quầy"),
 }
 # Why a response rate needs a review (services/rates.py), as every output says it.
 RATE_FLAG_LABELS = {

@@ -31,6 +31,13 @@ PUBLIC = {
     "survey.thanks",
     "survey.receipt",
     "survey.receipt_thanks",
+    "survey.kiosk",
+    "survey.kiosk_pair",
+    "survey.kiosk_answers",
+    "survey.kiosk_answer",
+    "survey.kiosk_thanks",
+    "survey.kiosk_manifest",
+    "survey.kiosk_worker",
     "counters.qr_svg",
     "counters.qr_png",
     "api.openapi_document",
@@ -61,6 +68,10 @@ MATRIX: dict[str, tuple[Url, str, bool]] = {
     "counters.create": (lambda w: f"/agencies/{w.a_id}/codes", "code.create", True),
     "counters.replace": (lambda w: f"/codes/{w.code_a}/replace", "code.replace", True),
     "counters.revoke": (lambda w: f"/codes/{w.code_a}/revoke", "code.revoke", True),
+    "counters.kiosks": (lambda w: f"/codes/{w.code_a}/kiosks", "kiosk.pair", True),
+    "counters.kiosk_pairing": (lambda w: f"/codes/{w.code_a}/kiosks/pair", "kiosk.pair", True),
+    "counters.kiosk_revoke": (lambda w: f"/codes/{w.code_a}/kiosks/999999/revoke",
+                              "kiosk.revoke", True),
     "counters.poster": (lambda w: f"/codes/{w.code_a}/poster", "codes.print", True),
     "counters.tent": (lambda w: f"/codes/{w.code_a}/tent", "codes.print", True),
     "counters.sheet": (lambda w: f"/agencies/{w.a_id}/codes/sheet", "codes.print", True),
@@ -130,7 +141,7 @@ def expected_outcome(app, world: World, persona: str, action: str, at_commune_a:
 def test_the_table_says_who_may_do_what():
     """The policy in words: staff change their own agency's codes, managers read figures."""
     code_keepers = {"admin", "staff"}
-    for action in ("code.create", "code.replace", "code.revoke"):
+    for action in ("code.create", "code.replace", "code.revoke", "kiosk.pair", "kiosk.revoke"):
         assert set(PERMISSIONS[action].roles) == code_keepers
         assert PERMISSIONS[action].reach is Reach.OWN
     for action in ("figures.view", "figures.export", "responses.review", "api.read",

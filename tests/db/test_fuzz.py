@@ -473,7 +473,7 @@ def path_arguments(app: Flask, world: World) -> dict[str, str]:
             "sector_id": str(world.sector_id), "user_id": str(world.user_ids["staff_a"]),
             "response_id": str(response_id), "scope_id": str(scope_id), "year": "2025",
             "fmt": "csv", "code": world.code_a, "token": "x" * 43,
-            "alert_id": str(alert_id), "day": "2025-03-04",
+            "alert_id": str(alert_id), "day": "2025-03-04", "kiosk_id": "1",
             "version": CURRENT.version, "key": "q3"}
 
 

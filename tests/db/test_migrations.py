@@ -169,3 +169,35 @@ def select_all(model):
     from sqlalchemy import select
 
     return select(model)
+
+
+def test_a_downgrade_from_0016_files_kiosk_answers_under_withdrawn_counter_codes(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'kiosks.sqlite3'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO agencies (id, code, name, level, created_at) "
+            "VALUES (1, 'XA', 'Xã', 'commune', '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO counters (id, agency_id, name, created_at) "
+            "VALUES (1, 1, 'Quầy 1', '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO sectors (id, code, label_vi, label_en, position) "
+            "VALUES (1, 'HO_TICH', 'Hộ tịch', 'Civil status', 1)"))
+        sector = 1
+        for code_id, code, kind in ((1, 'AAAA2222', 'counter'), (2, 'BBBB3333', 'kiosk')):
+            connection.execute(text(
+                "INSERT INTO survey_codes (id, code, agency_id, counter_id, sector_id, "
+                f"created_at, kind) VALUES ({code_id}, '{code}', 1, 1, {sector}, "
+                f"'2026-01-01 00:00:00', '{kind}')"))
+    command.downgrade(alembic_config(url), "0015_masked_comments")
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT code, kind, revoked_at IS NOT NULL FROM survey_codes ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("AAAA2222", "counter", False), ("BBBB3333", "counter", True)]

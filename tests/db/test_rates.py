@@ -147,7 +147,7 @@ def recount(flt: TallyFilter, agency_ids: Collection[int] | None,
     counted = TallyFilter(flt.period, flt.agency_ids, flt.counter_id, flt.sector_ids,
                           ("counted",))
     zone = deployment_zone()
-    by_source = {"counter": 0, "receipt": 0}
+    by_source = {"counter": 0, "receipt": 0, "kiosk": 0}
     months_answered = set()
     for response in session.scalars(select(Response).where(*matching(counted, zone))):
         if within(response.agency_id, response.sector_id):
@@ -251,7 +251,7 @@ def test_the_counted_responses_by_source_add_up_to_the_counted_responses(app, ra
             assert sum(figures.by_source.values()) == figures.responses
         everything = report.scopes["all"]
         # 59 in January and February, one more of XA-A's land, one a code in March.
-        assert everything.by_source == {"counter": 59 + 1 + 7, "receipt": 7}
+        assert everything.by_source == {"counter": 59 + 1 + 7, "receipt": 7, "kiosk": 0}
         assert everything.receipt_share == pytest.approx(100 * 7 / 74)
         # Each source's own figures, side by side, pool back to the whole.
         assert report.sources["receipt"].responses == 7
@@ -411,7 +411,7 @@ def test_the_api_gives_the_rates_as_the_report_has_them(app, client, world, rate
             expected = None if figures.weighted is None else {
                 i.value: pytest.approx(v) for i, v in figures.weighted.items()}
             assert entry["weighted"] == expected
-    assert body["scopes"]["all"]["by_source"] == {"counter": 60, "receipt": 7}
+    assert body["scopes"]["all"]["by_source"] == {"counter": 60, "receipt": 7, "kiosk": 0}
     assert body["sectors"]["DAU_TU"]["dossiers"] == 30
     assert body["sources"]["receipt"]["responses"] == 7
     assert body["receipts"] == {"minted": 0, "answered": 0, "rate": None}
@@ -445,8 +445,9 @@ def test_the_tallies_download_has_the_rate_columns(app, world, rated):
         lines = list(csv.reader(io.StringIO(result.get_data(as_text=True).lstrip("\ufeff")),
                                 delimiter=";"))
     header, *rows = lines[5:]
-    assert header[-9:] == [
+    assert header[-10:] == [
         "Phiếu được tính qua mã QR tại quầy", "Phiếu được tính qua giấy tiếp nhận",
+        "Phiếu được tính qua máy tính bảng tại quầy",
         "Số hồ sơ tiếp nhận", "Số hồ sơ đủ cho mọi phiếu được tính", "Tỷ lệ phản hồi (%)",
         "Tỷ lệ phản hồi: xem lại",
         "Hài lòng về giải quyết TTHC, trọng số theo số hồ sơ (%)",
@@ -500,12 +501,12 @@ def test_without_receipt_codes_every_counted_response_is_a_counters(app, world):
     with app.app_context():
         flt = TallyFilter(Period(date(2000, 1, 1), datetime.now(VN).date()))
         report = build_report(db.session, flt)
-        assert report.scopes["all"].by_source == {"counter": 1, "receipt": 0}
+        assert report.scopes["all"].by_source == {"counter": 1, "receipt": 0, "kiosk": 0}
         assert report.sources["counter"].responses == 1
         assert report.sources["receipt"].responses == 0
         agencies = list(db.session.scalars(select(Agency).order_by(Agency.code)))
         rows = {r.agency.code: r for r in agency_figures(db.session, flt, agencies,
                                                          report.book)}
-        assert rows["TINH"].total.by_source == {"counter": 1, "receipt": 0}
-        assert rows["TINH"].own.by_source == {"counter": 0, "receipt": 0}
-        assert rows["XA-A"].own.by_source == {"counter": 1, "receipt": 0}
+        assert rows["TINH"].total.by_source == {"counter": 1, "receipt": 0, "kiosk": 0}
+        assert rows["TINH"].own.by_source == {"counter": 0, "receipt": 0, "kiosk": 0}
+        assert rows["XA-A"].own.by_source == {"counter": 1, "receipt": 0, "kiosk": 0}
