@@ -288,6 +288,57 @@ def test_one_submit_token_posted_to_both_hosts_at_once_stores_one_response(clust
     assert seen.count(303) >= rounds  # each form acknowledged at least once
 
 
+# What nginx does itself ---------------------------------------------------------------------
+
+
+def test_nginx_compresses_caches_fingerprinted_files_and_answers_its_own_limits(cluster):
+    code = cluster.codes["code"][0]
+    url = cluster.nginx.url
+    logs_before = [len(host.log()) for host in cluster.hosts]
+    with session_from("127.5.0.1") as phone:
+        page = phone.get(f"{url}/s/{code}", headers={"Accept-Encoding": "gzip"})
+        assert page.status_code == 200 and page.headers["Content-Encoding"] == "gzip"
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+\?v=[0-9a-f]+)"', page.text)
+        assert len(assets) == 2, assets
+        for asset in assets:
+            kept = phone.get(url + asset, headers={"Accept-Encoding": "gzip"})
+            assert kept.status_code == 200
+            assert kept.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert kept.headers["X-Content-Type-Options"] == "nosniff"
+            assert kept.headers["Content-Encoding"] == "gzip"
+            bare = phone.get(url + asset.split("?")[0])
+            assert bare.headers["Cache-Control"] == "public, max-age=3600"
+        assert phone.get(url + "/static/../config.py").status_code in (400, 404)
+
+        # A body over 64 KB: nginx's own page, in Vietnamese, and no host hears of it.
+        too_big = phone.post(f"{url}/s/{code}", data={"comment": "x" * 100_000},
+                             allow_redirects=False)
+        assert too_big.status_code == 413 and "Nội dung quá dài" in too_big.text
+
+    # Static files and the refused body never reached an app host.
+    for host, before in zip(cluster.hosts, logs_before, strict=True):
+        received = RECEIVED.findall(host.log()[before:])
+        assert not [path for path, _ in received if path.startswith("/static/")], received
+        assert not [path for path, status in received if status == "413"], received
+
+    # A flood of form reads from one address: nginx refuses what is over its burst, with
+    # its own page; another address is served at once.
+    def read(_: int) -> Any:
+        with session_from("127.5.1.1") as flooder:
+            return flooder.get(f"{url}/s/{code}", timeout=REQUEST_TIMEOUT)
+
+    with ThreadPoolExecutor(8) as pool:
+        reads = list(pool.map(read, range(300)))
+    statuses = Counter(r.status_code for r in reads)
+    with session_from("127.5.2.1") as neighbour:
+        other = neighbour.get(f"{url}/s/{code}", timeout=REQUEST_TIMEOUT).status_code
+    summary("300 form reads from one address at once, nginx's limit 20/s, burst 100",
+            answers=dict(statuses), another_address=other)
+    assert set(statuses) == {200, 429} and statuses[200] >= 100, statuses
+    assert all("Quá nhiều yêu cầu" in r.text for r in reads if r.status_code == 429)
+    assert other == 200
+
+
 # (d) A sick host is taken out --------------------------------------------------------------
 
 
@@ -422,3 +473,13 @@ def test_a_host_killed_mid_burst_loses_no_acknowledged_answer(cluster):
     assert len(acks) == BURST and len(stored) == BURST
     assert by_host.get("b", 0) > 0 and by_host.get("a", 0) > by_host.get("b", 0)
     Path(cluster.nginx.directory / "burst-figures.txt").write_text(repr(figures))
+
+
+def test_with_no_host_left_nginx_answers_its_own_page(cluster):
+    for host in cluster.hosts:
+        host.kill()
+    with session_from("127.6.0.1") as phone:
+        answer = phone.get(f"{cluster.nginx.url}/s/{cluster.codes['code'][0]}",
+                           timeout=REQUEST_TIMEOUT)
+    assert answer.status_code == 502
+    assert "Hệ thống đang bận" in answer.text and "Gửi đánh giá" in answer.text
