@@ -254,12 +254,15 @@ error_log {dir}/survey_app.error.log warn;
 
 
 def app_hosts_conf(hosts: list[AppHost]) -> str:
-    """Return app_hosts.conf for these hosts: deploy/survey_app/app_hosts.conf's lines with
-    the hosts' addresses, so the example's parameters (max_fails, fail_timeout) are tested."""
-    lines = [line for line in EXAMPLE_APP_HOSTS.read_text().splitlines()
-             if line.startswith("server ")]
-    parameters = lines[0].split(None, 2)[2]
-    return "".join(f"server {host.upstream} {parameters}\n" for host in hosts)
+    """Return deploy/survey_app/app_hosts.conf with the example's addresses, in the order
+    they first appear, replaced by the hosts': the example itself is what is tested."""
+    example = EXAMPLE_APP_HOSTS.read_text()
+    addresses = list(dict.fromkeys(re.findall(r"^server (\S+)", example, re.MULTILINE)))
+    assert len(addresses) == len(hosts), addresses
+    for address, host in zip(addresses, hosts, strict=True):
+        example = re.sub(rf"^server {re.escape(address)} ", f"server {host.upstream} ",
+                         example, flags=re.MULTILINE)
+    return example
 
 
 def fail_timeout() -> float:

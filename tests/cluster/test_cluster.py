@@ -384,6 +384,35 @@ def test_a_host_that_loses_its_database_is_taken_out_by_nginx(cluster):
     assert sick.health() == 200  # back once its database is: workers reconnect
 
 
+def test_with_the_database_down_for_every_host_the_citizen_gets_the_form_back(cluster):
+    code = cluster.codes["sick"][0]
+    rng = random.Random(7)
+    with session_from("127.7.0.1") as phone:
+        forms = [open_form(phone, cluster.nginx.url, code) for _ in range(4)]
+    for host in cluster.hosts:
+        host.stop_relay("postgresql")
+    try:
+        answers = []
+        for n, form in enumerate(forms):
+            sent = random_answers(rng, f"outage-{n}")
+            answer = send(form, sent)
+            answers.append((answer.status_code, "chưa được lưu" in answer.text,
+                            sent["comment"] in answer.text))
+    finally:
+        for host in cluster.hosts:
+            host.start_relay("postgresql", 5432)
+    summary("the database down for both hosts, 4 forms sent one after another",
+            answers=answers)
+    # Each time the app's own 503 page with the answers still filled in, never nginx's 502.
+    assert answers == [(503, True, True)] * len(forms)
+    deadline = time.monotonic() + 15
+    while any(h.health() != 200 for h in cluster.hosts) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # Both hosts failed just now: let nginx's fail_timeout pass, so that the next test
+    # starts with both in the rotation.
+    time.sleep(fail_timeout())
+
+
 # (c) A host killed mid-burst ----------------------------------------------------------------
 
 

@@ -40,5 +40,12 @@ def test_the_tested_file_keeps_what_debian_12s_nginx_accepts_and_the_app_relies_
                       if "non_idempotent" in block]
     assert len(non_idempotent) == 1 and non_idempotent[0].startswith("~ ^/[sr]/ {")
     assert "client_max_body_size 64k;" in code
+    # With the database down for every host, the app's 503 page (the form kept) reaches the
+    # citizen: one pass-on at most, and every host listed again as a backup never left out.
+    assert "proxy_next_upstream_tries 2;" in code
+    hosts = (PROJECT_ROOT / "deploy/survey_app/app_hosts.conf").read_text()
+    primary = re.findall(r"^server (\S+) max_fails=1 fail_timeout=\d+s;$", hosts, re.MULTILINE)
+    backup = re.findall(r"^server (\S+) backup max_fails=0;$", hosts, re.MULTILINE)
+    assert len(primary) >= 2 and primary == backup
     for page in ("50x", "413", "429"):
         assert (PROJECT_ROOT / f"survey_app/static/errors/{page}.html").is_file()
