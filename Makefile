@@ -66,6 +66,21 @@ PYTEST_WORKERS ?= auto
 test: install lint typecheck
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
+## make cluster-test: Debian's nginx with deploy/nginx.conf in front of two app hosts, each
+## in its own network namespace with its own gunicorn, sharing PostgreSQL and Redis (as root;
+## installs nginx-light when missing; CLUSTER_DATABASE_URL names the PostgreSQL server, on
+## which the test creates and drops a database of its own)
+CLUSTER_DATABASE_URL ?= $(or $(TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/postgres)
+.PHONY: cluster-test
+cluster-test: install
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+		echo "== installing Debian's nginx for the cluster test"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q >/dev/null && \
+		apt-get install -y -q --no-install-recommends nginx-light >/dev/null; \
+	fi
+	TEST_DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python -m pytest -s -m cluster tests/cluster $(PYTEST_ARGS)
+
 ## make screenshots: regenerate docs/screenshots/ from the demo data in Chromium
 .PHONY: screenshots
 screenshots: install

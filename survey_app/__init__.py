@@ -48,7 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey_app import cli
     from survey_app.extensions import csrf, db
     from survey_app.survey import limits
-    from survey_app.web import access, errors, i18n, labels, security
+    from survey_app.web import access, errors, i18n, labels, security, static_files
 
     db.init_app(app)
     csrf.init_app(app)
@@ -57,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     labels.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
     cli.init_app(app)
 
     from survey_app.admin import bp as admin_bp
