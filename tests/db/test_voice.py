@@ -106,7 +106,7 @@ def test_the_form_weighs_under_30_kb_before_any_tap(app):
     client = app.test_client()
     page = client.get(f"/s/{a_form(app)}")
     html = page.get_data()
-    assets = re.findall(rb'(?:href|src)="(/static/[^"]+)"', html)
+    assets = re.findall(rb'(?:href|src)="(/static/[^"?]+)(?:\?v=[0-9a-f]+)?"', html)
     assert {a.rsplit(b"/", 1)[-1] for a in assets} == {b"public.css", b"survey.js"}
     parts = [html]
     for asset in assets:
