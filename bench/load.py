@@ -133,10 +133,12 @@ def _prepare(url: str) -> None:
 
 
 def demo_codes(url: str) -> list[str]:
+    """The active counter codes (the hidden receipt and kiosk codes have no form page)."""
     engine = create_engine(url)
     with engine.connect() as connection:
         codes = list(connection.execute(text(
-            "SELECT code FROM survey_codes WHERE revoked_at IS NULL ORDER BY id"
+            "SELECT code FROM survey_codes WHERE revoked_at IS NULL AND kind = 'counter' "
+            "ORDER BY id"
         )).scalars())
     engine.dispose()
     return codes

@@ -373,7 +373,7 @@ FORM_ENDPOINTS: dict[str, FormEndpoint] = {
 def _code_labels_or_last_known(code: str) -> CodeLabels | None:
     """Return what the form shows of a code; while the database is away, what was last read."""
     try:
-        return code_labels(db.session, code)
+        return code_labels(lambda: db.session, code)
     except OperationalError as error:
         labels = _last_known_labels(code)
         if labels is None:
