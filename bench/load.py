@@ -446,8 +446,9 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         directory = Path(name)
         codes = demo_codes(url)
         # Enough forms for the closed-loop phase at any rate this machine reaches, plus
-        # the open-loop phase.
-        closed_loop_forms = 250 * settings.seconds
+        # the open-loop phase. (At 250, then 1,000 a second the bare app ran out of forms:
+        # its rate was the supply's, not its own.)
+        closed_loop_forms = 2500 * settings.seconds
         at_rate_forms = settings.rate * settings.rate_seconds
 
         app_env = _app_environment(url, free_port())
@@ -522,6 +523,9 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         "app_responses_stored": stored,
         "forms_available": closed_loop_forms,
         "bare_rows_stored": bare_stored,
+        # A phase that used up every form measured the supply, not the server.
+        "app_ran_out_of_forms": app_submit["requests"] >= closed_loop_forms,
+        "bare_ran_out_of_forms": bare_submit["requests"] >= closed_loop_forms,
     }
     return results
 
