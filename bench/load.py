@@ -133,10 +133,12 @@ def _prepare(url: str) -> None:
 
 
 def demo_codes(url: str) -> list[str]:
+    """The active counter codes (the hidden receipt and kiosk codes have no form page)."""
     engine = create_engine(url)
     with engine.connect() as connection:
         codes = list(connection.execute(text(
-            "SELECT code FROM survey_codes WHERE revoked_at IS NULL ORDER BY id"
+            "SELECT code FROM survey_codes WHERE revoked_at IS NULL AND kind = 'counter' "
+            "ORDER BY id"
         )).scalars())
     engine.dispose()
     return codes
@@ -444,8 +446,9 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         directory = Path(name)
         codes = demo_codes(url)
         # Enough forms for the closed-loop phase at any rate this machine reaches, plus
-        # the open-loop phase.
-        closed_loop_forms = 250 * settings.seconds
+        # the open-loop phase. (At 250, then 1,000 a second the bare app ran out of forms:
+        # its rate was the supply's, not its own.)
+        closed_loop_forms = 2500 * settings.seconds
         at_rate_forms = settings.rate * settings.rate_seconds
 
         app_env = _app_environment(url, free_port())
@@ -520,6 +523,9 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         "app_responses_stored": stored,
         "forms_available": closed_loop_forms,
         "bare_rows_stored": bare_stored,
+        # A phase that used up every form measured the supply, not the server.
+        "app_ran_out_of_forms": app_submit["requests"] >= closed_loop_forms,
+        "bare_ran_out_of_forms": bare_submit["requests"] >= closed_loop_forms,
     }
     return results
 

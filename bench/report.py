@@ -13,7 +13,7 @@ from typing import Any
 
 ANALYSIS = Path(__file__).with_name("analysis.md")
 
-PAGE_RATIO = 0.6
+PAGE_RATIO = 0.8
 SUBMIT_RATIO = 0.6
 SUBMIT_P99_MS = 50.0
 TALLY_RATIO = 0.1
@@ -204,7 +204,7 @@ def _load_sections(results: dict[str, Any]) -> list[str]:
         return out + [f"Not measured ({_failure(results, 'load')}).\n"]
     server = load["server"]
     out.append(
-        f"`GET /s/<code>` as a new phone asks for it (no cookie: a new session, CSRF token, "
+        f"`GET /s/<code>` as a new phone asks for it (no cookie: a new form cookie, CSRF token, "
         f"submit token and device cookie each time), {server['connections']} connections, "
         f"closed loop, {server['phase_seconds']} s per phase, {server['load_tool']}; gunicorn "
         f"with {server['workers']} `{server['worker_class']}` workers "

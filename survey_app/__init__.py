@@ -49,7 +49,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey_app.extensions import csrf, db
     from survey_app.survey import limits
     from survey_app.web import access, errors, i18n, labels, security, static_files
+    from survey_app.web.sessions import KeptSignerSessionInterface
 
+    app.session_interface = KeptSignerSessionInterface()
     db.init_app(app)
     csrf.init_app(app)
     access.init_app(app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -26,7 +27,13 @@ RECEIPT_COOKIE_PATH = "/r"
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-device")
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _serializer_for(secret_key: str) -> URLSafeSerializer:
+    # Made once per key: building one costs as much as signing with it (it test-serialises).
+    return URLSafeSerializer(secret_key, salt="survey-device")
 
 
 def known_device_id() -> str | None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import abort, current_app
@@ -91,14 +93,19 @@ def recent_codes() -> RecentCodes[CodeLabels]:
     return codes
 
 
-def code_labels(session: Session, code: str) -> CodeLabels | None:
-    """Return what the blank form shows of a code, from the last few seconds if known."""
+def code_labels(session: Session | Callable[[], Session], code: str) -> CodeLabels | None:
+    """Return what the blank form shows of a code, from the last few seconds if known.
+
+    `session` may be a function that returns one: then no session is opened at all when
+    the code is known from the last few seconds (most readings of a form).
+    """
     normalised = clean_survey_code(code)
     if not normalised:
         return None
 
     def load() -> CodeLabels | None:
-        found = find_survey_code(session, normalised)
+        found = find_survey_code(session if isinstance(session, Session) else session(),
+                                 normalised)
         if found is None:
             return None
         return CodeLabels(
@@ -164,7 +171,13 @@ class SubmitToken:
 
 
 def _token_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-submit")
+    return _token_serializer_for(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _token_serializer_for(secret_key: str) -> URLSafeSerializer:
+    # Made once per key: building one costs as much as signing with it (it test-serialises).
+    return URLSafeSerializer(secret_key, salt="survey-submit")
 
 
 def issue_submit_token(code: str, device_id: str) -> str:

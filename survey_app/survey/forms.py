@@ -26,6 +26,7 @@ from survey_app.questionnaire import (
     Question,
     Questionnaire,
 )
+from survey_app.survey.form_csrf import FormCookieCSRF
 from survey_app.text import clean_dossier, clean_text
 
 DOSSIER_PATTERN = r"^[A-Z0-9./-]+$"
@@ -122,6 +123,8 @@ def survey_form_class(questionnaire: Questionnaire, with_dossier: bool = True) -
     fields["submit_token"] = HiddenField()
     # Only its being filled in matters; what was typed is neither kept nor shown back.
     fields[HONEYPOT_FIELD] = StringField()
+    # Its CSRF token needs no session (survey/form_csrf.py).
+    fields["Meta"] = type("Meta", (), {"csrf_class": FormCookieCSRF})
     return type("SurveyForm", (FlaskForm,), fields)
 
 

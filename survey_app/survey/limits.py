@@ -31,13 +31,13 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
-from flask_wtf.csrf import ValidationError, validate_csrf
 from limits import parse
 from werkzeug.exceptions import HTTPException
 
 from survey_app.services import devices
 from survey_app.services.recording import read_submit_token
 from survey_app.survey import bp as survey_bp
+from survey_app.survey import form_csrf
 from survey_app.survey.kiosk_views import current_kiosk
 from survey_app.survey.receipt_views import receipt_submit_code
 from survey_app.text import clean_survey_code
@@ -74,9 +74,7 @@ def _read_submission() -> str | None:
         form = request.form
     except HTTPException:  # the body itself is refused (too large); the view says so
         return None
-    try:
-        validate_csrf(form.get("csrf_token"))
-    except ValidationError:
+    if not form_csrf.is_valid_token(form.get("csrf_token")):
         return None
     code = _submit_code()
     token = read_submit_token(form.get("submit_token"), code) if code else None

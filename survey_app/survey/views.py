@@ -11,7 +11,6 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import Gone, HTTPException, ServiceUnavailable
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -35,7 +34,7 @@ from survey_app.services.recording import (
     record_response,
     response_for_nonce,
 )
-from survey_app.survey import bp, kiosk_views
+from survey_app.survey import bp, form_csrf, kiosk_views
 from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
 from survey_app.text import clean_survey_code
 from survey_app.web.errors import (
@@ -50,6 +49,8 @@ from survey_app.web.ratelimit import retry_after
 
 # A phone that was given its anonymous id during a request gets the cookie that carries it.
 bp.after_request(devices.remember_device)
+# ... and the cookie its form's CSRF token is bound to (survey/form_csrf.py).
+bp.after_request(form_csrf.remember_form_cookie)
 
 
 
@@ -234,10 +235,10 @@ def _blank_form(labels: CodeLabels) -> str:
         form = survey_form_class(CURRENT)()
         form.submit_token.data = issue_submit_token(survey_code.code, device)
         page, _status = render_form(form, counter_form(survey_code))
-        return page, generate_csrf(), form.submit_token.data
+        return page, form.csrf_token.current_token, form.submit_token.data
 
     return blank_forms().page(
-        key, render, csrf=generate_csrf(), submit=issue_submit_token(labels.code, device)
+        key, render, csrf=form_csrf.issue_token(), submit=issue_submit_token(labels.code, device)
     )
 
 
@@ -373,7 +374,7 @@ FORM_ENDPOINTS: dict[str, FormEndpoint] = {
 def _code_labels_or_last_known(code: str) -> CodeLabels | None:
     """Return what the form shows of a code; while the database is away, what was last read."""
     try:
-        return code_labels(db.session, code)
+        return code_labels(lambda: db.session, code)
     except OperationalError as error:
         labels = _last_known_labels(code)
         if labels is None:
