@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import format_date, format_percent, ngettext
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
 from survey_app.services.board import SHIELDS, BoardFigures, BoardMeasure, BoardRow, Quarter
 from survey_app.sipas import Indicator
-from survey_app.web.labels import INDICATOR_LABELS, number, verdict_label
+from survey_app.web.labels import (
+    INDICATOR_LABELS,
+    answers_text,
+    number,
+    percent,
+    responses_text,
+    target_label,
+    verdict_label,
+)
 
 SYMBOLS = {"met": "✓", "below": "✗", "uncertain": "?", "insufficient": "…", "none": ""}
-
-
-def percent(value: float) -> str:
-    return format_percent(value / 100, "#,##0.0%")
 
 
 def quarter_label(quarter: Quarter) -> str:
@@ -50,11 +54,8 @@ class MeasureText:
 
 def measure_text(measure: BoardMeasure) -> MeasureText:
     is_overall = measure.indicator is Indicator.OVERALL
-    n = (ngettext("%(count)s câu trả lời", "%(count)s câu trả lời", measure.n,
-                  count=number(measure.n)) if is_overall
-         else ngettext("%(count)s phiếu", "%(count)s phiếu", measure.n, count=number(measure.n)))
-    target = (_("Chưa có chỉ tiêu") if measure.threshold is None
-              else _("Chỉ tiêu ≥ %(target)s", target=_target(measure.threshold)))
+    n = answers_text(measure.n) if is_overall else responses_text(measure.n)
+    target = target_label(measure.threshold)
     if not measure.is_shown:
         withheld = (_("Không công bố") if measure.withheld == SHIELDS else _("Chưa đủ mẫu"))
         return MeasureText(str(INDICATOR_LABELS[measure.indicator.value]), withheld, False, n,
@@ -71,11 +72,6 @@ def measure_text(measure: BoardMeasure) -> MeasureText:
         key = "uncertain" if judgement.uncertain else judgement.status.value
     return MeasureText(str(INDICATOR_LABELS[measure.indicator.value]), percent(measure.value),
                        True, n, interval, target, verdict, key)
-
-
-def _target(threshold: float) -> str:
-    pattern = "#,##0%" if float(threshold).is_integer() else "#,##0.0%"
-    return format_percent(threshold / 100, pattern)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_decimal
+from flask_babel import format_decimal, format_percent, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from survey_app import questionnaire
@@ -68,6 +69,52 @@ def level_label(level: str) -> str:
 def number(value: float | int) -> str:
     """Format a number for the page's language: 1.234 in Vietnamese, 1,234 in English."""
     return format_decimal(value)
+
+
+# Figures in words, shared by the dashboard and the public board ---------------------------
+
+DASH = "—"
+
+
+def percent(value: float | None) -> str:
+    """Return a share in percent, one decimal: «92,4%» in Vietnamese, «92.4%» in English."""
+    return DASH if value is None else format_percent(value / 100, "#,##0.0%")
+
+
+def target_text(threshold: float) -> str:
+    """Return a target as «≥ 90%» (a decimal only when the target has one)."""
+    pattern = "#,##0%" if float(threshold).is_integer() else "#,##0.0%"
+    return "≥ " + format_percent(threshold / 100, pattern)
+
+
+def target_label(threshold: float | None) -> str:
+    """Return «Chỉ tiêu ≥ 90%», or «Chưa có chỉ tiêu» when there is no target."""
+    if threshold is None:
+        return _("Chưa có chỉ tiêu")
+    return _("Chỉ tiêu %(target)s", target=target_text(threshold))
+
+
+def responses_text(n: int) -> str:
+    """Return «1.234 phiếu» in the page's language."""
+    return ngettext("%(count)s phiếu", "%(count)s phiếu", n, count=number(n))
+
+
+def dossiers_text(n: int) -> str:
+    """Return «1.234 hồ sơ»: dossiers received."""
+    return ngettext("%(count)s hồ sơ", "%(count)s hồ sơ", n, count=number(n))
+
+
+def answers_text(n: int) -> str:
+    """Return «1.234 câu trả lời»: the n of a share of one question."""
+    return ngettext("%(count)s câu trả lời", "%(count)s câu trả lời", n, count=number(n))
+
+
+def interval_text(interval: tuple[float, float] | None) -> str:
+    """Return a 95% interval as a range, «85,1% – 88,3%» (empty when there is none)."""
+    if interval is None:
+        return ""
+    return _("%(low)s – %(high)s", low=percent(interval[0]), high=percent(interval[1]))
+
 
 
 def init_app(app: Flask) -> None:
