@@ -121,6 +121,19 @@ class Config:
     # Privacy: comments, dossier and device hashes older than this are purged
     # (`flask purge`); every tally stays the same.
     RETENTION_DAYS = _env_int("RETENTION_DAYS", 730)
+    # The keyed hash of a dossier code and its receipt digests serve only to count each
+    # dossier once: a receipt link opens the form for RECEIPT_VALID_DAYS, and a dossier is
+    # settled within weeks. Older ones are cleared by the same purge (docs/privacy.md).
+    DOSSIER_HASH_RETENTION_DAYS = _env_int("DOSSIER_HASH_RETENTION_DAYS", 120)
+    # The data controller named on the privacy notice (/quyen-rieng-tu) and in
+    # docs/privacy.md: the agency that runs the service, its address, and how to reach its
+    # data-protection contact (an e-mail address or a phone number).
+    DATA_CONTROLLER_NAME = os.environ.get("DATA_CONTROLLER_NAME") or (
+        "[Chưa thiết lập: tên cơ quan vận hành — DATA_CONTROLLER_NAME]")
+    DATA_CONTROLLER_ADDRESS = os.environ.get("DATA_CONTROLLER_ADDRESS") or (
+        "[Chưa thiết lập: địa chỉ — DATA_CONTROLLER_ADDRESS]")
+    DATA_CONTROLLER_CONTACT = os.environ.get("DATA_CONTROLLER_CONTACT") or (
+        "[Chưa thiết lập: email hoặc số điện thoại — DATA_CONTROLLER_CONTACT]")
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 

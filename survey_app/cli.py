@@ -114,20 +114,33 @@ def demo_command() -> None:
     default=None,
     help="Keep personal details this many days (default: the RETENTION_DAYS setting).",
 )
+@click.option(
+    "--dossier-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep dossier hashes and receipt digests this many days "
+         "(default: the DOSSIER_HASH_RETENTION_DAYS setting).",
+)
 @click.option("--dry-run", is_flag=True, help="Count what would be cleared; change nothing.")
 @with_appcontext
-def purge_command(days: int | None, dry_run: bool) -> None:
+def purge_command(days: int | None, dossier_days: int | None, dry_run: bool) -> None:
     """Clear comments and hashes of old responses and delete old failed sign-ins.
 
+    Dossier hashes and receipt digests go sooner, once de-duplication no longer needs them.
     Answers, statuses and every tally stay the same; the audit log is never touched.
     """
     from survey_app.services import audit
     from survey_app.services.purge import purge
 
-    retention = days if days is not None else current_app.config["RETENTION_DAYS"]
-    if retention < 1:
-        raise click.ClickException("RETENTION_DAYS must be at least 1")
-    result = purge(db.session, retention, dry_run=dry_run)
+    config = current_app.config
+    retention = days if days is not None else config["RETENTION_DAYS"]
+    dossier_retention = (dossier_days if dossier_days is not None
+                         else config["DOSSIER_HASH_RETENTION_DAYS"])
+    if retention < 1 or dossier_retention < 1:
+        raise click.ClickException(
+            "RETENTION_DAYS and DOSSIER_HASH_RETENTION_DAYS must be at least 1")
+    result = purge(db.session, retention, dossier_retention_days=dossier_retention,
+                   dry_run=dry_run)
     verb = "would be cleared" if dry_run else "cleared"
     click.echo(
         f"responses created before {result.cutoff:%Y-%m-%d %H:%M} UTC "
@@ -135,6 +148,14 @@ def purge_command(days: int | None, dry_run: bool) -> None:
     )
     for name, n in result.cleared.items():
         click.echo(f"  {name}: {n} {verb}")
+    if result.dossier_cutoff is not None:
+        click.echo(
+            f"dossier hashes of responses created before {result.dossier_cutoff:%Y-%m-%d %H:%M}"
+            f" UTC (older than {dossier_retention} days):"
+        )
+        for name, n in result.dossier_cleared.items():
+            click.echo(f"  {name}: {n} {verb}")
+    click.echo(f"receipt links marked answered: {result.receipts_marked_answered}")
     click.echo(f"login failures {'to delete' if dry_run else 'deleted'}: {result.login_failures}")
     if dry_run:
         db.session.rollback()

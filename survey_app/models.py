@@ -620,6 +620,9 @@ class MintedReceipt(Base):
     sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"))
     issued_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set by the purge when it clears the digests of the counted response that answered
+    # this link: the receipts' answer rate stays the same without them (services/purge.py).
+    is_answered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DossierVolume(Base):

@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from survey_app.models import DossierDigest, DossierVolume, MintedReceipt, Response
@@ -184,17 +184,18 @@ class ReceiptCounts:
 def receipt_counts(session: Session, flt: TallyFilter) -> ReceiptCounts | None:
     """Return the receipts minted in a filter's period and how many are answered so far.
 
-    A receipt is answered when a counted response carries its digest, whenever it came.
+    A receipt is answered when a counted response carries its digest, whenever it came,
+    or when the purge marked it so before clearing that response's digests.
     Receipts belong to an agency and a sector, never to a counter: a counter filter has none.
     """
     if flt.counter_id is not None:
         return None
-    answered = exists().where(
+    answered = or_(MintedReceipt.is_answered, exists().where(
         DossierDigest.key_id == MintedReceipt.key_id,
         DossierDigest.digest == MintedReceipt.digest,
         Response.id == DossierDigest.response_id,
         Response.status == "counted",
-    )
+    ))
     conditions = [MintedReceipt.issued_on.between(flt.period.start, flt.period.end)]
     if flt.agency_ids is not None:
         conditions.append(MintedReceipt.agency_id.in_(sorted(flt.agency_ids)))

@@ -12,7 +12,9 @@ from sqlalchemy import event, func, select
 from survey_app.extensions import db
 from survey_app.models import (
     AuditEvent,
+    DossierDigest,
     LoginFailure,
+    MintedReceipt,
     Response,
     SurveyCode,
     tally_days,
@@ -20,10 +22,11 @@ from survey_app.models import (
     tally_years,
     utcnow,
 )
-from survey_app.services import rollups, tallies
+from survey_app.services import receipts, rollups, tallies
 from survey_app.services.periods import Period
 from survey_app.services.purge import PERSONAL_FIELDS, personal_columns, purge
-from survey_app.services.recording import dossier_hash
+from survey_app.services.rates import receipt_counts
+from survey_app.services.recording import DUPLICATE_DOSSIER, dossier_hash
 from survey_app.services.reports import build_report
 from survey_app.services.tallies import TallyFilter
 from tests import oracle
@@ -75,7 +78,8 @@ def aged(app: Flask) -> dict[str, Any]:
 def personal_values(app: Flask, ids: list[int]) -> list[tuple[Any, ...]]:
     with app.app_context():
         columns = [getattr(Response, c.name) for c in personal_columns()]
-        return list(db.session.execute(select(*columns).where(Response.id.in_(ids))))
+        return list(db.session.execute(
+            select(*columns).where(Response.id.in_(ids)).order_by(Response.id)))
 
 
 def answers_and_statuses(app: Flask) -> list[tuple[Any, ...]]:
@@ -122,8 +126,16 @@ def test_purge_clears_personal_details_of_old_responses_and_keeps_recent_ones(
     for name in EXTRA_HASHES:
         assert f"{name}: 6 cleared" in result.output
 
+    # The 729-day-old response is past the dossiers' 120 days: its dossier hash goes alone.
+    assert "older than 120 days" in result.output
+    assert "dossier_hash: 1 cleared" in result.output
+
     assert all(value is None for row in personal_values(app, aged["old"]) for value in row)
-    assert all(value is not None for row in personal_values(app, aged["recent"]) for value in row)
+    dossier = PERSONAL_FIELDS.index("dossier_hash")
+    boundary, *newest = personal_values(app, aged["recent"])
+    assert boundary[dossier] is None
+    assert all(value is not None for n, value in enumerate(boundary) if n != dossier)
+    assert all(value is not None for row in newest for value in row)
 
 
 def test_answers_statuses_and_every_tally_stay_the_same(app, runner, aged):
@@ -173,6 +185,8 @@ def test_the_purge_is_audited_once_and_the_audit_log_keeps_everything(app, runne
         assert purged.details["retention_days"] == 730
         assert purged.details["cleared"]["comment"] == 6
         assert purged.details["cleared"]["dossier_hash"] == 5
+        assert purged.details["dossier_retention_days"] == 120
+        assert purged.details["dossier_cleared"]["dossier_hash"] == 1
         assert purged.details["login_failures_deleted"] == 0
         assert purged.actor_id is None
         # Old entries of the audit log are kept as they were, hashed address included.
@@ -258,3 +272,110 @@ def test_every_personal_field_of_the_model_is_purged():
 def test_purge_refuses_a_retention_under_one_day(app):
     with app.app_context(), pytest.raises(ValueError, match="at least one day"):
         purge(db.session, 0)
+
+
+# Dossier hashes and receipt digests: kept only as long as de-duplication needs them --------
+
+
+@pytest.fixture
+def dossiers(app: Flask) -> dict[str, Any]:
+    """Walk-in answers with dossier codes 121 and 119 days old, at an agency with a receipt
+    key, and a receipt link minted for the older dossier."""
+    with app.app_context():
+        agency = create_agency("R", "Xã R", "commune")
+        code = create_code(agency, "Quầy 1", "DAT_DAI")
+        key = receipts.create_key(db.session, agency)
+        issued = date.today() - timedelta(days=125)
+        receipts.mint_links(db.session, agency, code.sector, ["HS-121"], issued)
+        ids = {
+            "old": store(code, 121, "d121", comment="Hồ sơ cũ", dossier="HS-121").id,
+            "kept": store(code, 119, "d119", comment="Hồ sơ mới", dossier="HS-119").id,
+        }
+        db.session.commit()
+        return {"code_id": code.id, "agency_id": agency.id, "key_id": key.id, **ids}
+
+
+def dossier_state(app: Flask, response_id: int) -> tuple[bool, int, str | None, str]:
+    """Whether the response keeps its dossier hash, how many digests, its comment, status."""
+    with app.app_context():
+        response = db.session.get(Response, response_id)
+        assert response is not None
+        digests = db.session.scalar(
+            select(func.count()).where(DossierDigest.response_id == response_id))
+        return response.dossier_hash is not None, int(digests or 0), response.comment, \
+            response.status
+
+
+def receipts_answered(app: Flask, agency_id: int) -> tuple[int, int] | None:
+    with app.app_context():
+        today = date.today()
+        counts = receipt_counts(db.session, TallyFilter(
+            Period(today - timedelta(days=400), today), frozenset({agency_id})))
+        return None if counts is None else (counts.minted, counts.answered)
+
+
+def test_a_dossier_hash_121_days_old_is_cleared_and_one_119_days_old_kept(
+    app, runner, dossiers
+):
+    assert dossier_state(app, dossiers["old"]) == (True, 1, "Hồ sơ cũ", "counted")
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "older than 120 days" in result.output
+    assert "dossier_hash: 1 cleared" in result.output
+    assert "dossier_digests: 1 cleared" in result.output
+    # Only the dossier goes: the comment stays until RETENTION_DAYS.
+    assert dossier_state(app, dossiers["old"]) == (False, 0, "Hồ sơ cũ", "counted")
+    assert dossier_state(app, dossiers["kept"]) == (True, 1, "Hồ sơ mới", "counted")
+
+
+def test_the_dossier_retention_is_a_setting_and_an_option(app, runner, dossiers):
+    app.config["DOSSIER_HASH_RETENTION_DAYS"] = 200
+    assert "dossier_hash: 0 cleared" in runner.invoke(args=["purge"]).output
+    assert dossier_state(app, dossiers["old"])[0] is True
+    result = runner.invoke(args=["purge", "--dossier-days", "100"])
+    assert "older than 100 days" in result.output
+    assert "dossier_hash: 2 cleared" in result.output
+
+
+def test_a_dossier_within_the_window_is_still_a_duplicate_after_the_purge(
+    app, runner, dossiers
+):
+    assert runner.invoke(args=["purge"]).exit_code == 0
+    with app.app_context():
+        code = db.session.get(SurveyCode, dossiers["code_id"])
+        assert code is not None
+        again = store(code, 0, "again-119", dossier="HS-119")
+        # Past the window the dossier is no longer known: the same code counts once more.
+        past = store(code, 0, "again-121", dossier="HS-121")
+        db.session.commit()
+        assert (again.status, again.status_reason) == ("duplicate", DUPLICATE_DOSSIER)
+        assert past.status == "counted"
+
+
+def test_duplicates_already_decided_and_every_tally_stay_the_same(app, runner, dossiers):
+    with app.app_context():
+        code = db.session.get(SurveyCode, dossiers["code_id"])
+        assert code is not None
+        duplicate = store(code, 121, "d121-again", dossier="HS-121")
+        db.session.commit()
+        assert duplicate.status == "duplicate"
+        duplicate_id = duplicate.id
+    before_rows, before = answers_and_statuses(app), figures(app)
+    assert runner.invoke(args=["purge"]).exit_code == 0
+    assert dossier_state(app, duplicate_id)[::3] == (False, "duplicate")
+    assert answers_and_statuses(app) == before_rows
+    assert figures(app) == before
+
+
+def test_a_receipt_answered_before_its_digests_were_purged_stays_answered(
+    app, runner, dossiers
+):
+    assert receipts_answered(app, dossiers["agency_id"]) == (1, 1)
+    dry = runner.invoke(args=["purge", "--dry-run"])
+    assert "receipt links marked answered: 1" in dry.output
+    result = runner.invoke(args=["purge"])
+    assert "receipt links marked answered: 1" in result.output
+    assert dossier_state(app, dossiers["old"])[1] == 0  # the digest that showed it is gone
+    assert receipts_answered(app, dossiers["agency_id"]) == (1, 1)
+    with app.app_context():
+        assert db.session.scalar(select(MintedReceipt.is_answered)) is True
