@@ -14,6 +14,7 @@ from survey_app.auth import cli as accounts_cli
 from survey_app.counters import cli as codes_cli
 from survey_app.counters import receipts_cli
 from survey_app.extensions import db
+from survey_app.review import cli as responses_cli
 from survey_app.seals import cli as seals_cli
 from survey_app.services.codes import survey_url, survey_url_root
 from survey_app.services.migrate import alembic_config
@@ -177,3 +178,4 @@ def init_app(app: Flask) -> None:
     volumes_cli.init_app(app)
     alerts_cli.init_app(app)
     seals_cli.init_app(app)
+    responses_cli.init_app(app)

@@ -1,8 +1,9 @@
-"""The home page, and the health check the proxy and the monitoring call."""
+"""The home page, the privacy notice, and the health check the proxy and the monitoring call."""
 
 from __future__ import annotations
 
 from flask import current_app, jsonify, render_template
+from flask_babel import ngettext
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
@@ -15,6 +16,24 @@ from survey_app.main import bp
 def index() -> str:
     """Explain the service and offer a box to type a survey code."""
     return render_template("main/index.html")
+
+
+@bp.get("/quyen-rieng-tu")
+def privacy() -> str:
+    """Tell a citizen who keeps the survey's data, what, why, for how long, and whom to ask."""
+    config = current_app.config
+    return render_template(
+        "main/privacy.html",
+        controller_name=config["DATA_CONTROLLER_NAME"],
+        controller_address=config["DATA_CONTROLLER_ADDRESS"],
+        controller_contact=config["DATA_CONTROLLER_CONTACT"],
+        dossier_days=_days(config["DOSSIER_HASH_RETENTION_DAYS"]),
+        retention_days=_days(config["RETENTION_DAYS"]),
+    )
+
+
+def _days(n: int) -> str:
+    return ngettext("%(num)d ngày", "%(num)d ngày", n)
 
 
 @bp.get("/healthz")

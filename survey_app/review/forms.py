@@ -7,9 +7,9 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from survey_app.services.review import MANUAL_REASONS, NOTE_MAX_LENGTH
+from survey_app.services.review import ERASE_REASON_MAX_LENGTH, MANUAL_REASONS, NOTE_MAX_LENGTH
 from survey_app.text import clean_text
 from survey_app.web.filter_forms import INVALID_CHOICE, PeriodScopeForm
 
@@ -75,4 +75,19 @@ class FlagForm(FlaskForm):
 
 
 class RestoreForm(FlaskForm):
+    next = HiddenField()
+
+
+class EraseCommentForm(FlaskForm):
+    """Confirm erasing one comment: why (required), kept in the audit log."""
+
+    reason = StringField(
+        _l("Lý do xóa"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(message=_l("Vui lòng ghi lý do xóa ý kiến.")),
+            Length(max=ERASE_REASON_MAX_LENGTH, message=_l(
+                "Lý do dài quá %(n)d ký tự.", n=ERASE_REASON_MAX_LENGTH)),
+        ],
+    )
     next = HiddenField()

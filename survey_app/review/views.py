@@ -1,4 +1,5 @@
-"""Citizens' comments, the responses left out of the figures, and flagging or restoring one."""
+"""Citizens' comments, the responses left out of the figures, flagging or restoring one, and
+erasing one comment."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from survey_app.review import bp
 from survey_app.review.forms import (
     MANUAL_REASON_LABELS,
     CommentFilterForm,
+    EraseCommentForm,
     FlagForm,
     QueueFilterForm,
     RestoreForm,
@@ -29,6 +31,7 @@ from survey_app.services.filters import FilterError, ResolvedFilter, resolve
 from survey_app.services.periods import Period, deployment_zone, local_date
 from survey_app.services.recording import CODE_REVOKED, DUPLICATE_DOSSIER, KIOSK_REPEAT
 from survey_app.services.review import (
+    ERASE_REASON_MAX_LENGTH,
     MANUAL_PREFIX,
     MANUAL_REASONS,
     NOTE_MAX_LENGTH,
@@ -37,6 +40,7 @@ from survey_app.services.review import (
     ReviewFilter,
     ReviewPage,
     earliest_day,
+    erase_comment,
     flag_response,
     response_for_change,
     restore_response,
@@ -250,7 +254,7 @@ def _back(target: str | None, response_id: int) -> str:
     return f"{path}#response-{response_id}"
 
 
-def _first_error(form: FlagForm | RestoreForm) -> str | LazyString:
+def _first_error(form: FlagForm | RestoreForm | EraseCommentForm) -> str | LazyString:
     for errors in form.errors.values():
         if errors:
             return str(errors[0])
@@ -300,3 +304,28 @@ def restore(response_id: int) -> WerkzeugResponse:
         flash(_("Đã khôi phục phiếu #%(id)d: phiếu được tính lại vào số liệu.",
                 id=response.id), "success")
     return redirect(back, code=303)
+
+
+@bp.route("/responses/<int:response_id>/erase-comment", methods=["GET", "POST"])
+@permission_required("comment.erase")
+def erase(response_id: int) -> Page:
+    """Erase one response's comment for good, after a confirmation with a reason."""
+    response = response_for_change(db.session, response_id)
+    if response is None:
+        abort(404)
+    form = EraseCommentForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    back = _back(form.next.data, response.id)
+    if response.comment is None:
+        flash(_("Phiếu #%(id)d không có ý kiến nào để xóa.", id=response.id), "info")
+        return redirect(back, code=303)
+    if form.validate_on_submit():
+        erase_comment(db.session, response, form.reason.data)
+        db.session.commit()
+        flash(_("Đã xóa hẳn ý kiến của phiếu #%(id)d. Phiếu vẫn được giữ và tính như trước.",
+                id=response.id), "success")
+        return redirect(back, code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("review/erase_comment.html", form=form, response=response,
+                           back=back, reason_max_length=ERASE_REASON_MAX_LENGTH), status

@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, Permission] = {
     "figures.view": Permission(READERS, Reach.SCOPE),
     "figures.export": Permission(READERS, Reach.SCOPE),
     "responses.review": Permission(READERS, Reach.SCOPE),
+    # Erasing one comment for good, at a citizen's request (docs/privacy.md)
+    "comment.erase": Permission(ADMINS, Reach.ANY),
     "api.read": Permission(READERS, Reach.SCOPE),
     # Receipt links for the one-stop system, minted with an API token (POST /api/v1/receipts)
     "receipts.mint": Permission(READERS, Reach.SCOPE),

@@ -106,7 +106,8 @@ def purge(
     responses = _responses()
     created = responses.c.created_at
     cleared, marked = _clear(session, personal_columns(), created < cutoff, dry_run, batch_size)
-    dossier_cutoff, dossier_cleared = None, {}
+    dossier_cutoff: datetime | None = None
+    dossier_cleared: dict[str, int] = {}
     if dossier_retention_days is not None and dossier_retention_days < retention_days:
         dossier_cutoff = now - timedelta(days=dossier_retention_days)
         dossier_cleared, marked_sooner = _clear(

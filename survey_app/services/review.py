@@ -1,12 +1,13 @@
 """Reads and writes behind the review pages: comments, the responses left out of the figures,
-and flagging or restoring one response. Writes only flush and are audit-logged; the view
-commits once."""
+flagging or restoring one response, and erasing one comment. Writes only flush and are
+audit-logged; the view (or command) commits once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from survey_app.models import Agency, AuditEvent, Counter, Response, Sector
+from survey_app.models import Agency, AuditEvent, Counter, Response, Sector, User
 from survey_app.questionnaire import OVERALL_KEY
 from survey_app.services import alerts, audit, rollups, seals, tallies
 from survey_app.services.periods import Period
@@ -28,6 +29,7 @@ LOW_OVERALL_MAX = 2
 MANUAL_PREFIX = "manual:"
 MANUAL_REASONS = ("abuse", "test", "other")
 NOTE_MAX_LENGTH = 200
+ERASE_REASON_MAX_LENGTH = 200
 STATUS_CHOICES = ("all", "counted", "not_counted")
 
 
@@ -261,4 +263,25 @@ def restore_response(session: Session, response: Response) -> Outcome:
     audit.record(session, "response.restored", target=response,
                  old_status=old_status, old_reason=old_reason,
                  new_status="counted", new_reason=None)
+    return Outcome.CHANGED
+
+
+def erase_comment(session: Session, response: Response, reason: str,
+                  actor: User | None = None, **details: Any) -> Outcome:
+    """Erase a response's comment for good (a citizen's request); log who, why and how long.
+
+    The answers, the status and every tally stay: a comment is counted nowhere. The audit
+    entry keeps the reason and the comment's length, never its words.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a reason is required to erase a comment")
+    if response.comment is None:
+        return Outcome.UNCHANGED
+    characters = len(response.comment)
+    response.comment = None
+    response.comment_masked = False
+    session.flush()
+    audit.record(session, "response.comment_erased", actor=actor, target=response,
+                 reason=reason, characters=characters, **details)
     return Outcome.CHANGED

@@ -161,7 +161,7 @@ def _receipt_form(
         # Answered at home, days or weeks later: "this dossier", not "today".
         intro=_(
             "Xin Ông/Bà cho biết mức độ hài lòng về sự phục vụ của %(agency)s khi giải quyết "
-            "hồ sơ này. Phiếu ẩn danh, mất khoảng 1 phút.",
+            "hồ sơ này. Phiếu không ghi tên, mất khoảng 1 phút.",
             agency=claim.agency_name,
         ),
     )

@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "export.downloaded": _l("Tải dữ liệu"),
     "response.flagged": _l("Đánh dấu phiếu cần xem xét"),
     "response.restored": _l("Tính lại phiếu"),
+    "response.comment_erased": _l("Xóa ý kiến của phiếu theo đề nghị"),
     "data.purged": _l("Xóa dữ liệu quá hạn lưu"),
     "volumes.imported": _l("Nhập số hồ sơ tiếp nhận"),
     "alert.acknowledged": _l("Tiếp nhận cảnh báo"),

@@ -24,7 +24,7 @@ sync_api, pypdfium2, zxingcpp = require("playwright.sync_api", "pypdfium2", "zxi
 pytestmark = pytest.mark.browser
 
 CALL_TO_ACTION = "Quét mã QR để đánh giá mức độ hài lòng"
-ANONYMOUS = "Phiếu ẩn danh, không cần đăng nhập, mất khoảng 1 phút."
+ANONYMOUS = "Phiếu không ghi tên, không cần đăng nhập, mất khoảng 1 phút."
 # Page sizes in PDF points (1/72 inch), rounded.
 A4 = (595, 842)
 A5 = (420, 595)

@@ -42,6 +42,7 @@ PUBLIC = {
     "counters.qr_png",
     "api.openapi_document",
     "main.healthz",
+    "main.privacy",
     "auth.login",
     "auth.logout",
     "auth.reset_password",
@@ -88,6 +89,8 @@ MATRIX: dict[str, tuple[Url, str, bool]] = {
                     True),
     "review.restore": (lambda w: f"/review/responses/{w.response_a}/restore",
                        "responses.review", True),
+    "review.erase": (lambda w: f"/review/responses/{w.response_a}/erase-comment",
+                     "comment.erase", True),
     "targets.index": (lambda w: "/admin/targets", "targets.manage", False),
     "targets.new": (lambda w: "/admin/targets/new", "targets.manage", False),
     "targets.edit": (lambda w: "/admin/targets/2025", "targets.manage", False),
@@ -152,7 +155,8 @@ def test_the_table_says_who_may_do_what():
         assert set(PERMISSIONS[action].roles) == {"admin", "manager"}
         assert PERMISSIONS[action].reach is Reach.SCOPE
     for action in ("accounts.manage", "agencies.manage", "sectors.manage", "targets.manage",
-                   "audit.view", "alerts.rules", "board.publish", "voice.manage"):
+                   "audit.view", "alerts.rules", "board.publish", "voice.manage",
+                   "comment.erase"):
         assert PERMISSIONS[action].roles == ("admin",)
     assert set(PERMISSIONS["codes.view"].roles) == {"admin", "manager", "staff"}
 

@@ -26,7 +26,7 @@ from tests.factories import (
 pytestmark = pytest.mark.rows_per_module("module_world")
 
 CALL_TO_ACTION = "Quét mã QR để đánh giá mức độ hài lòng"
-ANONYMOUS = "Phiếu ẩn danh, không cần đăng nhập, mất khoảng 1 phút."
+ANONYMOUS = "Phiếu không ghi tên, không cần đăng nhập, mất khoảng 1 phút."
 PAGES = ("poster", "sheet", "tent")
 
 

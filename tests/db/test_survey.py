@@ -35,7 +35,7 @@ def test_form_in_vietnamese_names_the_place_and_every_question(client, survey_co
     assert '<html lang="vi">' in html
     assert "Trung tâm Phục vụ hành chính công tỉnh" in html
     assert "Quầy 3 · Đất đai" in html
-    assert "Phiếu ẩn danh" in html
+    assert "Phiếu không ghi tên" in html
     assert "Nơi tiếp nhận có biển hiệu, hướng dẫn rõ ràng" in html
     assert "Nhìn chung, Ông/Bà hài lòng như thế nào" in html
     for label in ("Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng",
