@@ -57,9 +57,12 @@ def page_of(
 
 
 def demo_ids(server: LiveServer) -> dict[str, Any]:
-    """Ids the page addresses need: a commune, its counter and code, a user, a sector."""
+    """Ids the page addresses need: a commune, its counter and code, a user, a sector, and
+    the longest comment."""
+    from sqlalchemy import func
+
     from survey_app.extensions import db
-    from survey_app.models import Agency, Sector, SurveyCode, User
+    from survey_app.models import Agency, Response, Sector, SurveyCode, User
 
     with server.app.app_context():
         session = db.session
@@ -72,8 +75,12 @@ def demo_ids(server: LiveServer) -> dict[str, Any]:
         )
         user = session.scalar(select(User).where(User.email == "canbo@demo.example"))
         sector = session.scalar(select(Sector).where(Sector.code == "DAT_DAI"))
+        comment = session.scalar(select(Response.id).where(Response.comment.is_not(None))
+                                 .order_by(func.length(Response.comment).desc(), Response.id))
         assert code is not None and user is not None and sector is not None
-        return {"agency": commune.id, "code": code.code, "user": user.id, "sector": sector.id}
+        assert comment is not None
+        return {"agency": commune.id, "code": code.code, "user": user.id, "sector": sector.id,
+                "comment": comment}
 
 
 # Every kind of page, by whom it is opened, and the HTTP status it answers with.
@@ -92,6 +99,7 @@ PAGES: dict[str, tuple[str | None, str, int]] = {
     "comments": ("manager", "/review/comments", 200),
     "comments masked": ("manager", "/review/comments?period=last_12_months&q=%5BS%C4%90T%5D", 200),
     "responses not counted": ("manager", "/review/flagged", 200),
+    "erase a comment": ("admin", "/review/responses/{comment}/erase-comment", 200),
     "accounts": ("admin", "/admin/users", 200),
     "new account": ("admin", "/admin/users/new", 200),
     "edit account": ("admin", "/admin/users/{user}", 200),

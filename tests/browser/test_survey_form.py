@@ -444,3 +444,23 @@ def test_no_request_leaves_the_server(
         if urlsplit(url).scheme != "data" and urlsplit(url).netloc != live_server.netloc
     ]
     assert not elsewhere, f"requests to other hosts: {elsewhere}"
+
+
+def test_the_privacy_notice_fits_a_phone_and_a_laptop_and_needs_no_script(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    form_page = new_page()
+    form_page.goto(f"{live_server.url}/")
+    form_page.get_by_role("link", name="Quyền riêng tư").click()
+    expect(form_page.locator("h1")).to_have_text("Quyền riêng tư: dữ liệu của phiếu đánh giá")
+    for viewport in ({"width": 360, "height": 740}, {"width": 1366, "height": 768}):
+        page = new_page(viewport=viewport)
+        response = page.goto(f"{live_server.url}/quyen-rieng-tu")
+        assert response is not None and response.status == 200
+        expect(page.locator("script")).to_have_count(0)
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= viewport["width"], f"the notice is {scroll_width}px wide"
+        size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.privacy p'))"
+                             ".fontSize)")
+        assert size >= 18, f"the notice's text is {size}px"
+        assert_no_axe_violations(page)
