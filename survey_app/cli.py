@@ -140,6 +140,11 @@ def purge_command(days: int | None, dossier_days: int | None, dry_run: bool) -> 
     if retention < 1 or dossier_retention < 1:
         raise click.ClickException(
             "RETENTION_DAYS and DOSSIER_HASH_RETENTION_DAYS must be at least 1")
+    if dossier_retention <= config["RECEIPT_VALID_DAYS"]:
+        # A receipt link still open after its answer's digest is gone counts its dossier twice.
+        click.echo(f"warning: dossier hashes kept {dossier_retention} days, no longer than a "
+                   f"receipt link stays open (RECEIPT_VALID_DAYS={config['RECEIPT_VALID_DAYS']})",
+                   err=True)
     result = purge(db.session, retention, dossier_retention_days=dossier_retention,
                    dry_run=dry_run)
     verb = "would be cleared" if dry_run else "cleared"

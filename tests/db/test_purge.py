@@ -335,6 +335,12 @@ def test_the_dossier_retention_is_a_setting_and_an_option(app, runner, dossiers)
     result = runner.invoke(args=["purge", "--dossier-days", "100"])
     assert "older than 100 days" in result.output
     assert "dossier_hash: 2 cleared" in result.output
+    assert "warning" not in result.output
+    # Shorter than a receipt link stays open: done, with a warning.
+    shorter = runner.invoke(args=["purge", "--dossier-days", "60"])
+    assert shorter.exit_code == 0
+    assert "warning: dossier hashes kept 60 days, no longer than a receipt link stays open" \
+        in shorter.output
 
 
 def test_a_dossier_within_the_window_is_still_a_duplicate_after_the_purge(
