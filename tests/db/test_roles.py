@@ -9,6 +9,7 @@ the runtime role its grants; everything is dropped at the end, even after a fail
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +27,14 @@ from survey_app.services import audit
 from survey_app.services.migrate import APPEND_ONLY_TABLES, runtime_privileges
 from survey_app.services.seed import seed_sectors, seed_targets
 from tests.databases import POSTGRES_URL
-from tests.factories import VALID_ANSWERS, create_code, is_thanks, phone, submit
+from tests.factories import (
+    PROJECT_ROOT,
+    VALID_ANSWERS,
+    create_code,
+    is_thanks,
+    phone,
+    submit,
+)
 
 pytestmark = pytest.mark.skipif(
     not POSTGRES_URL,
@@ -47,6 +55,7 @@ class Roles:
     runtime_url: str
     app: Flask
     runtime_engine: Engine
+    owner_engine: Engine
     upgrade_output: str
 
 
@@ -70,7 +79,7 @@ def roles() -> Iterator[Roles]:
     # Passwords too, so that the roles connect whether the server trusts 127.0.0.1 or not.
     owner_password, runtime_password = secrets.token_hex(16), secrets.token_hex(16)
     app: Flask | None = None
-    runtime_engine: Engine | None = None
+    engines: list[Engine] = []
     try:
         _run(server, f"CREATE ROLE {owner} LOGIN PASSWORD '{owner_password}'")
         _run(server, f"CREATE ROLE {runtime} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
@@ -95,12 +104,14 @@ def roles() -> Iterator[Roles]:
             seed_sectors(db.session)  # as the runtime role, as `flask seed` runs
             seed_targets(db.session)
             db.session.commit()
-        runtime_engine = create_engine(url(runtime, runtime_password))
+        engines = [create_engine(url(runtime, runtime_password)),
+                   create_engine(url(owner, owner_password))]
         yield Roles(owner=owner, runtime=runtime, runtime_url=runtime_url, app=app,
-                    runtime_engine=runtime_engine, upgrade_output=upgraded.output)
+                    runtime_engine=engines[0], owner_engine=engines[1],
+                    upgrade_output=upgraded.output)
     finally:
-        if runtime_engine is not None:
-            runtime_engine.dispose()
+        for engine in engines:
+            engine.dispose()
         if app is not None:
             db.engine_for(app).dispose()
         _run(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -140,20 +151,27 @@ def test_the_runtime_role_is_refused(roles, statement, error):
     assert error in str(refused.value.orig)
 
 
+def held_by_the_runtime_role(roles: Roles) -> dict[str, set[str]]:
+    """Return the privileges the runtime role holds on each table it holds any on."""
+    with roles.runtime_engine.connect() as connection:
+        held = connection.execute(text(
+            "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
+            "WHERE grantee = current_user AND table_schema = 'public'")).all()
+    privileges: dict[str, set[str]] = {}
+    for table, privilege in held:
+        privileges.setdefault(table, set()).add(privilege)
+    return privileges
+
+
 def test_the_runtime_role_owns_nothing_and_holds_exactly_its_grants(roles):
     with roles.runtime_engine.connect() as connection:
         owned = connection.scalars(text(
             "SELECT relname FROM pg_class WHERE relowner = "
             "(SELECT oid FROM pg_roles WHERE rolname = current_user)")).all()
-        held = connection.execute(text(
-            "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
-            "WHERE grantee = current_user AND table_schema = 'public'")).all()
         tables = connection.scalars(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
     assert owned == []
-    privileges: dict[str, set[str]] = {}
-    for table, privilege in held:
-        privileges.setdefault(table, set()).add(privilege)
+    privileges = held_by_the_runtime_role(roles)
     assert privileges == {table: set(runtime_privileges(table)) for table in tables}
     for table in APPEND_ONLY_TABLES:
         assert privileges[table] == {"SELECT", "INSERT"}
@@ -198,3 +216,15 @@ def test_the_owner_is_never_given_the_runtime_grants(roles):
     again = runner.invoke(args=["db", "grant-runtime"])
     assert again.exit_code == 0, again.output
     assert f"granted to {roles.runtime} in schema public:" in again.output
+
+
+def test_the_grants_the_docs_give_are_the_ones_the_upgrade_gives(roles):
+    doc = (PROJECT_ROOT / "docs" / "deployment.md").read_text()
+    found = re.search(r"<!-- runtime grants -->\n```sql\n(.*?)^```$", doc, re.S | re.M)
+    assert found, "docs/deployment.md shows no runtime grants"
+    given = held_by_the_runtime_role(roles)
+    with roles.owner_engine.begin() as connection:
+        for statement in found.group(1).split(";"):
+            if statement.strip():
+                connection.execute(text(statement.replace("survey_app", roles.runtime)))
+    assert held_by_the_runtime_role(roles) == given
