@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, bindparam, create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 # The project's migrations/ folder, beside the survey_app package.
@@ -129,20 +129,22 @@ def grant_runtime(connection: Connection, role: str) -> RuntimeGrants:
 
     quote = connection.dialect.identifier_preparer.quote
     who, where = quote(role), quote(schema)
-    owned_by_us = (
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = :schema AND c.relkind IN :kinds "
-        "AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) "
-        "ORDER BY c.relname"
-    )
-    tables = connection.scalars(
-        text(owned_by_us).bindparams(bindparam("kinds", expanding=True)),
-        {"schema": schema, "kinds": ["r", "p"]},
+    # Every table and sequence of the schema, and whether the role running this may grant
+    # on it (it owns it, is a member of its owner, or is a superuser).
+    relations = connection.execute(
+        text(
+            "SELECT c.relname, c.relkind, pg_has_role(current_user, c.relowner, 'USAGE') "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'S') ORDER BY c.relname"
+        ),
+        {"schema": schema},
     ).all()
-    sequences = connection.scalars(
-        text(owned_by_us).bindparams(bindparam("kinds", expanding=True)),
-        {"schema": schema, "kinds": ["S"]},
-    ).all()
+    foreign = [name for name, _kind, ours in relations if not ours]
+    if foreign:
+        raise RoleError(f"{', '.join(foreign)} in schema {schema} belong to another role than "
+                        "the one running the migrations: run them as the owner of every table")
+    tables = [name for name, kind, _ours in relations if kind in ("r", "p")]
+    sequences = [name for name, kind, _ours in relations if kind == "S"]
     connection.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {where} FROM {who}"))
     connection.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {where} FROM {who}"))
     connection.execute(text(f"GRANT USAGE ON SCHEMA {where} TO {who}"))

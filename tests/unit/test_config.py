@@ -256,3 +256,20 @@ def test_without_a_replica_the_app_has_no_second_engine(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
     assert app.config["SQLALCHEMY_REPLICA_URI"] is None
     assert db.replica_for(app) is None
+
+
+def test_an_owner_url_needs_a_postgresql_database_url(tmp_path):
+    with pytest.raises(RuntimeError, match="DATABASE_OWNER_URL"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+                    "DATABASE_OWNER_URL": "postgresql://survey_owner@127.0.0.1:5432/survey"})
+
+
+def test_migrations_run_as_the_owner_and_never_grant_the_owner_itself():
+    owner = "postgresql://survey_owner@127.0.0.1:5432/survey"
+    app = create_app({"DATABASE_URL": "postgresql://survey_app@127.0.0.1:5432/survey",
+                      "DATABASE_OWNER_URL": owner})
+    assert app.config["SQLALCHEMY_OWNER_URI"] == normalise_database_url(owner)
+    same = create_app({"DATABASE_URL": owner, "DATABASE_OWNER_URL": owner})
+    refused = same.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert refused.exit_code != 0
+    assert "both connect as survey_owner: the app would own its tables" in refused.output
