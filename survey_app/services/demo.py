@@ -24,7 +24,7 @@ from survey_app.models import (
     Sector,
     SurveyCode,
 )
-from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_CHOICES
+from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_CODES
 from survey_app.services import receipts, rollups
 from survey_app.services.accounts import create_user, find_user
 from survey_app.services.codes import active_code_for, create_survey_code
@@ -166,7 +166,7 @@ def _add_receipts(session: Session, agencies: dict[str, Agency], sectors: dict[s
     """Mint receipt links over the year, and answer some of them through their links."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     today = now.astimezone(zone).date()
-    wishes = [c.value for c in WISH_CHOICES]
+    wishes = list(WISH_CODES)
     for (agency_code, sector_code), minted in RECEIPTS_MINTED.items():
         agency, sector = agencies[agency_code], sectors[sector_code]
         key = receipts.active_key(session, agency.id) or receipts.create_key(session, agency)
@@ -251,7 +251,7 @@ def _add_responses(
     session: Session, codes: list[SurveyCode], now: datetime, rng: random.Random
 ) -> None:
     zone = ZoneInfo(current_app.config["TIMEZONE"])
-    wishes = [c.value for c in WISH_CHOICES]
+    wishes = list(WISH_CODES)
     counted_dossiers: set[tuple[int, str]] = set()
     for survey_code in codes:
         p = SATISFACTION.get(survey_code.sector.code, DEFAULT_SATISFACTION)

@@ -159,11 +159,7 @@ def _receipt_form(
         receipt=claim,
         with_dossier=False,
         # Answered at home, days or weeks later: "this dossier", not "today".
-        intro=_(
-            "Xin Ông/Bà cho biết mức độ hài lòng về sự phục vụ của %(agency)s khi giải quyết "
-            "hồ sơ này. Phiếu ẩn danh, mất khoảng 1 phút.",
-            agency=claim.agency_name,
-        ),
+        intro=str(CURRENT.receipt_intro) % {"agency": claim.agency_name},
     )
 
 

@@ -249,7 +249,9 @@ def test_a_link_minted_offline_opens_the_form_without_the_dossier_field(app, cli
     assert "Xã A" in html
     assert f"Hồ sơ tiếp nhận ngày {day:%d/%m/%Y} · Đất đai" in html
     assert 'name="dossier"' not in html and "Mã hồ sơ" not in html
-    assert "khi giải quyết hồ sơ này" in html and "thủ tục hôm nay. Phiếu" not in html
+    # Answered days later: the lead-in speaks of this dossier, not of today.
+    assert "khi làm thủ tục tại Xã A với hồ sơ này. Với mỗi nội dung dưới đây" in html
+    assert "tại Xã A hôm nay" not in html
     assert f'action="/r/{token}"' in html
     for name in ("q1", "q4", "q6", "comment", "csrf_token", "submit_token", "website"):
         assert f'name="{name}"' in html
