@@ -24,6 +24,7 @@ from survey_app.services.periods import local_date
 from survey_app.services.receipts import ReceiptClaim, ReceiptError
 from survey_app.services.recording import issue_submit_token
 from survey_app.survey import bp
+from survey_app.survey.complaints import complaint
 from survey_app.survey.forms import survey_form_class
 from survey_app.survey.views import (
     FORM_ENDPOINTS,
@@ -119,7 +120,10 @@ def receipt_thanks(token: str) -> tuple[str, int]:
         claim = receipts.verify(db.session, token, _today())
     except ReceiptError as error:
         return _refusal(error)
-    return render_template("survey/thanks.html", agency_name=claim.agency_name), 200
+    shown, hotline = complaint(claim.agency_id)
+    page = render_template("survey/thanks.html", agency_name=claim.agency_name,
+                           complaint=shown, hotline=hotline)
+    return page, 200
 
 
 def _today() -> date:

@@ -282,6 +282,19 @@ def test_an_answer_through_a_link_is_counted_under_the_agency_s_receipt_code(app
     assert figures(app, world.a_id) == (1, {"counted": 1})
 
 
+def test_after_yes_a_link_s_thanks_name_the_agency_s_hotline(app, client, world, key_a):
+    with app.app_context():
+        db.session.get_one(Agency, world.a_id).hotline = "1022"
+        db.session.commit()
+    token = key_a.link(sector_id(app, "DAT_DAI"), "HS-2026/0002", today(app))
+    result = answer(client, token, q7="yes")
+    assert result.headers["Location"].endswith(f"/r/{token}/thanks?phan-anh=1")
+    html = text_of(client.get(result.headers["Location"]))
+    assert "Gọi đường dây nóng của Xã A:" in html and 'href="tel:1022"' in html
+    assert 'href="https://dichvucong.gov.vn"' in html
+    assert "dichvucong" not in text_of(client.get(f"/r/{token}/thanks"))
+
+
 def test_each_sector_s_answers_go_to_one_receipt_code(app, client, world, key_a):
     for n, sector in enumerate(["DAT_DAI", "DAT_DAI", "HO_TICH"]):
         token = key_a.link(sector_id(app, sector), f"HS-{n}", today(app))

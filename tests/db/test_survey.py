@@ -392,3 +392,56 @@ def test_unknown_page_outside_the_survey_says_page_not_found(client):
     result = client.get("/khong-co-trang-nay")
     assert result.status_code == 404
     assert "Không tìm thấy trang" in text_of(result)
+
+
+# Where to complain, after q7 «Có» ------------------------------------------------------
+
+
+@pytest.fixture
+def commune_code(app: Flask) -> str:
+    """Return a code of a commune (without a hotline) below a province that has one."""
+    with app.app_context():
+        province = create_agency()
+        province.hotline, province.hotline_note = "0233 3852 111", "giờ hành chính"
+        commune = create_agency("XA-CV", "Trung tâm Phục vụ hành chính công xã Cửa Việt",
+                                "commune", province)
+        code = create_code(commune, "Quầy 1").code
+        db.session.commit()
+    return code
+
+
+def complaint_box(html: str) -> str:
+    found = re.search(r'<section class="complaint".*?</section>', html, re.S)
+    return re.sub(r"\s+", " ", found.group(0)) if found else ""
+
+
+def test_after_yes_the_thanks_say_where_to_lodge_a_formal_complaint(client, commune_code):
+    result = submit(client, commune_code, {**VALID_ANSWERS, "q7": "yes"})
+    assert result.status_code == 303
+    assert result.headers["Location"].endswith(f"/s/{commune_code}/thanks?phan-anh=1")
+    html = text_of(client.get(result.headers["Location"]))
+    assert "Cảm ơn Ông/Bà đã đánh giá" in html
+    box = complaint_box(html)
+    assert "Nơi Ông/Bà có thể phản ánh chính thức" in box
+    assert "Phiếu đánh giá không dùng để xem xét, trả lời từng trường hợp." in box
+    # The commune has none: the province's hotline, named as the province's.
+    assert ("Gọi đường dây nóng của Trung tâm Phục vụ hành chính công tỉnh: "
+            '<a class="phone" href="tel:02333852111">0233 3852 111</a> (giờ hành chính)') in box
+    assert ("Gửi phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia: "
+            '<a href="https://dichvucong.gov.vn">dichvucong.gov.vn</a>') in box
+
+
+@pytest.mark.parametrize("q7", ["no", "decline", ""])
+def test_other_thanks_are_unchanged(client, commune_code, q7):
+    result = submit(client, commune_code, {**VALID_ANSWERS, "q7": q7})
+    assert result.headers["Location"].endswith(f"/s/{commune_code}/thanks")
+    html = text_of(client.get(result.headers["Location"]))
+    assert "Cảm ơn Ông/Bà đã đánh giá" in html
+    assert complaint_box(html) == "" and "dichvucong" not in html and "tel:" not in html
+
+
+def test_without_any_hotline_the_thanks_name_the_portal_alone(app, client, survey_code):
+    result = submit(client, survey_code, {**VALID_ANSWERS, "q7": "yes"})
+    box = complaint_box(text_of(client.get(result.headers["Location"])))
+    assert "dichvucong.gov.vn" in box
+    assert "đường dây nóng" not in box and "tel:" not in box
