@@ -423,7 +423,7 @@ def test_after_yes_the_thanks_say_where_to_lodge_a_formal_complaint(client, comm
     assert "Cảm ơn Ông/Bà đã đánh giá" in html
     box = complaint_box(html)
     assert "Nơi Ông/Bà có thể phản ánh chính thức" in box
-    assert "Phiếu đánh giá không dùng để xem xét, trả lời từng trường hợp." in box
+    assert "Phiếu đánh giá không dùng để giải quyết từng trường hợp." in box
     # The commune has none: the province's hotline, named as the province's.
     assert ("Gọi đường dây nóng của Trung tâm Phục vụ hành chính công tỉnh: "
             '<a class="phone" href="tel:02333852111">0233 3852 111</a> (giờ hành chính)') in box
