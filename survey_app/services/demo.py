@@ -34,6 +34,8 @@ from survey_app.services.seed import seed_sectors, seed_targets
 from survey_app.services.volumes import Volume, save
 
 PROVINCE = ("DEMO-TTHCC", "Trung tâm Phục vụ hành chính công tỉnh (demo)")
+# The province's complaint hotline, which its communes share (an illustrative number).
+PROVINCE_HOTLINE = ("0233 3000 000", "số minh họa, trong giờ hành chính")
 COMMUNES = (
     ("DEMO-P-DONGHA", "Phường Đông Hà (demo)"),
     ("DEMO-X-CUAVIET", "Xã Cửa Việt (demo)"),
@@ -127,6 +129,8 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
     seed_targets(session)
     sectors = {s.code: s for s in session.scalars(select(Sector))}
     province = _get_or_create_agency(session, *PROVINCE, "province", None)
+    if province.hotline is None:
+        province.hotline, province.hotline_note = PROVINCE_HOTLINE
     agencies = {province.code: province}
     for code, name in COMMUNES:
         agencies[code] = _get_or_create_agency(session, code, name, "commune", province)
