@@ -361,7 +361,8 @@ def test_form_can_be_filled_and_sent_with_the_keyboard_alone(
         focused_label = page.locator(f"fieldset#{question} label.choice:has(input:focus)")
         expect(focused_label).to_have_count(1)
         assert_visible_focus_ring(focused_label)
-    tab_to("q7")
+    tab_to("q7")  # «Có», «Không», «Không muốn trả lời»: down twice and up once is «Không»
+    page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowUp")
     tab_to("q8")
