@@ -53,6 +53,9 @@ AGENCY_LEVELS = ("province", "commune")
 AGENCY_CODE_PATTERN = r"^[A-Z0-9_-]+$"
 AGENCY_CODE_MAX_LENGTH = 40
 AGENCY_NAME_MAX_LENGTH = 200
+# An agency's complaint hotline as people dial it (text.clean_hotline), and a short note.
+HOTLINE_MAX_LENGTH = 20
+HOTLINE_NOTE_MAX_LENGTH = 120
 RESPONSE_STATUSES = ("counted", "duplicate", "flagged")
 LANGUAGES = ("vi", "en")
 ROLES = ("admin", "manager", "staff")
@@ -109,6 +112,10 @@ class Agency(Base):
     level: Mapped[str] = mapped_column(String(10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Where a citizen can lodge a formal complaint by phone: named on the thank-you page of
+    # a response that answered q7 «Có», for this agency and those below it without one.
+    hotline: Mapped[str | None] = mapped_column(String(HOTLINE_MAX_LENGTH))
+    hotline_note: Mapped[str | None] = mapped_column(String(HOTLINE_NOTE_MAX_LENGTH))
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id])
     counters: Mapped[list[Counter]] = relationship(back_populates="agency", order_by="Counter.name")

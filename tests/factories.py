@@ -46,7 +46,7 @@ from survey_app.models import (
     tally_months,
     tally_years,
 )
-from survey_app.questionnaire import CURRENT
+from survey_app.questionnaire import CURRENT, Questionnaire
 from survey_app.services import periods, rollups, tallies
 from survey_app.services.accounts import create_token, create_user
 from survey_app.services.codes import create_survey_code
@@ -163,18 +163,19 @@ def local_time(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
 
 def record(code: str | SurveyCode, at: datetime | None = None, nonce: str | None = None, *,
            answers: dict[str, Any] = VALID_ANSWERS, language: str = "vi",
-           **changes: Any) -> Response:
+           questionnaire: Questionnaire = CURRENT, **changes: Any) -> Response:
     """Store one response through the service the form uses, so the rollups stay exact.
 
     The answers are `answers` with `changes` over them; `at` is when it was sent (now if
-    None). A module with answers of its own binds them: partial(record, answers=...).
+    None), `questionnaire` the version it was answered with. A module with answers of its
+    own binds them: partial(record, answers=...).
     """
     if isinstance(code, str):
         found = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
         assert found is not None, f"no survey code {code}"
         code = found
     response, _ = record_response(
-        db.session, code, CURRENT, {**answers, **changes}, nonce or secrets.token_hex(12),
+        db.session, code, questionnaire, {**answers, **changes}, nonce or secrets.token_hex(12),
         language, now=at,
     )
     return response

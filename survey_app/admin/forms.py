@@ -12,9 +12,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from survey_app.models import AGENCY_CODE_PATTERN, AGENCY_LEVELS, ROLES, Agency
+from survey_app.models import (
+    AGENCY_CODE_PATTERN,
+    AGENCY_LEVELS,
+    HOTLINE_MAX_LENGTH,
+    HOTLINE_NOTE_MAX_LENGTH,
+    ROLES,
+    Agency,
+)
 from survey_app.services.accounts import MIN_PASSWORD_LENGTH, AccountError
-from survey_app.text import clean_code, clean_text
+from survey_app.text import clean_code, clean_hotline, clean_text
 from survey_app.web.audit_labels import action_choices
 from survey_app.web.labels import level_label, role_label
 
@@ -151,11 +158,33 @@ class AgencyForm(FlaskForm):
                           _l("Tên đơn vị dài quá 200 ký tự."))
     level = SelectField(_l("Cấp"), invalid_choice_message=INVALID_CHOICE)
     parent_id = _agency_select(_l("Đơn vị cấp trên"))
+    hotline = StringField(
+        _l("Số điện thoại đường dây nóng"),
+        filters=[clean_text],
+        validators=[Optional(), Length(max=HOTLINE_MAX_LENGTH, message=_l(
+            "Số điện thoại dài quá %(n)d ký tự.", n=HOTLINE_MAX_LENGTH))],
+    )
+    hotline_note = StringField(
+        _l("Ghi chú về đường dây nóng"),
+        filters=[clean_text],
+        validators=[Optional(), Length(max=HOTLINE_NOTE_MAX_LENGTH, message=_l(
+            "Ghi chú dài quá %(n)d ký tự.", n=HOTLINE_NOTE_MAX_LENGTH))],
+    )
 
     def __init__(self, *args: Any, agencies: Sequence[Agency], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.level.choices = [(level, level_label(level)) for level in AGENCY_LEVELS]
         self.parent_id.choices = _agency_choices(agencies, _("Không có"))
+
+    def validate_hotline(self, field: StringField) -> None:
+        if not field.data:
+            return
+        phone = clean_hotline(field.data)
+        if phone is None:
+            raise ValidationError(_(
+                "Số điện thoại chỉ gồm chữ số, có thể cách nhau bằng dấu cách, dấu chấm hoặc "
+                "dấu gạch ngang, ví dụ 0233 3852 111 hoặc 1022."))
+        field.data = phone
 
 
 class CounterForm(FlaskForm):

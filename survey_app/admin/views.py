@@ -222,6 +222,7 @@ def agency_new() -> Page:
             agency = create_agency(
                 db.session, code=form.code.data, name=form.name.data, level=form.level.data,
                 parent=_agency(form.parent_id.data),
+                hotline=form.hotline.data, hotline_note=form.hotline_note.data,
             )
         except AdminError as error:
             add_error(form, error.field, error.message)
@@ -253,7 +254,7 @@ def _render_agency(agency: Agency, form: AgencyForm | None = None,
 @bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
 @permission_required("agencies.manage")
 def agency_edit(agency_id: int) -> Page:
-    """Change an agency's code, name, level or parent; list and add its counters."""
+    """Change an agency's code, name, level, parent or hotline; list and add its counters."""
     agency = _get_or_404(Agency, agency_id)
     form = AgencyForm(obj=agency, agencies=list_agencies(db.session))
     if form.validate_on_submit():
@@ -261,6 +262,7 @@ def agency_edit(agency_id: int) -> Page:
             update_agency(
                 db.session, agency, code=form.code.data, name=form.name.data,
                 level=form.level.data, parent=_agency(form.parent_id.data),
+                hotline=form.hotline.data, hotline_note=form.hotline_note.data,
             )
         except AdminError as error:
             add_error(form, error.field, error.message)

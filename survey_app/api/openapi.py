@@ -10,6 +10,7 @@ from survey_app.questionnaire import (
     DOSSIER_MAX_LENGTH,
     INTEGRITY_ANSWERS,
     INTEGRITY_KEY,
+    QUESTIONNAIRES,
     RATING_KEYS,
     WISH_CODES,
     WISH_KEY,
@@ -367,7 +368,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Why a response is not counted; null when counted.",
             },
             "language": {"type": "string", "enum": list(LANGUAGES)},
-            "questionnaire_version": {"type": "string"},
+            "questionnaire_version": {"type": "string", "enum": list(QUESTIONNAIRES)},
         },
     },
     "ReceiptRequest": {

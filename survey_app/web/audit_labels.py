@@ -66,6 +66,8 @@ FIELD_LABELS = {
     "level": _l("Cấp"),
     "parent": _l("Đơn vị cấp trên"),
     "parent_id": _l("Đơn vị cấp trên (số)"),
+    "hotline": _l("Số điện thoại đường dây nóng"),
+    "hotline_note": _l("Ghi chú về đường dây nóng"),
     "counter": _l("Quầy"),
     "sector": _l("Lĩnh vực"),
     "sectors": _l("Lĩnh vực"),
