@@ -556,6 +556,8 @@ PATHS: dict[str, Any] = {
                 "409": _error_response(
                     "The agency has no active receipt key: flask receipts key create."
                 ),
+                "413": _error_response("The body is larger than the server takes "
+                                       "(MAX_CONTENT_LENGTH, 64 KiB by default)."),
             },
         }
     },

@@ -746,6 +746,7 @@ def test_the_api_mints_only_within_the_token_s_scope(app, client, world, key_a):
     ({"agency": "NOPE", "sector": "DAT_DAI", "dossiers": ["HS-1"]}, 404),
     ({"agency": "XA-A", "sector": "NOPE", "dossiers": ["HS-1"]}, 404),
     ({"agency": "XA-B", "sector": "DAT_DAI", "dossiers": ["HS-1"]}, 409),  # B has no key
+    ({"agency": "XA-A", "sector": "DAT_DAI", "dossiers": ["H" * 40] * 2000}, 413),  # 86 kB
 ])
 def test_the_api_refuses_a_bad_request_with_a_json_error(app, client, world, key_a, body,
                                                          status):
