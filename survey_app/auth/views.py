@@ -226,7 +226,7 @@ def second_factor() -> Any:
                 db.session.commit()
                 return _show_recovery_codes(codes)
         return render_template(
-            "auth/factors.html", form=form,
+            "auth/second_factor.html", form=form,
             unused=factors.unused_recovery_codes(db.session, user),
         ), status
     secret = factors.pending_secret(db.session, user)

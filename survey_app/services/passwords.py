@@ -83,14 +83,24 @@ def is_run_or_repeat(password: str) -> bool:
     lowered = password.lower()
     if len(set(lowered)) < _MIN_DISTINCT:
         return True
+    # The same few characters said again and again (zxcvbnzxcvbn): the text is its own
+    # rotation before a full turn.
+    if (lowered + lowered).find(lowered, 1) < len(lowered):
+        return True
     return any(lowered in run or lowered in run[::-1] for run in _RUNS)
 
 
 def _details(email: str, name: str) -> set[str]:
+    """The e-mail's name part and its pieces; the full name and each two names side by side.
+
+    A single Vietnamese name is a short syllable found inside many words ("tran" in
+    "trang"), so names are looked for two at a time.
+    """
     local = (email or "").partition("@")[0]
     found = {_plain(local), _plain(name or "")}
-    for part in re.split(r"[\s._+\-]+", f"{local} {name or ''}"):
-        found.add(_plain(part))
+    found.update(_plain(part) for part in re.split(r"[._+\-]+", local))
+    names = [_plain(part) for part in (name or "").split()]
+    found.update(a + b for a, b in zip(names, names[1:], strict=False))
     return {detail for detail in found if len(detail) >= _MIN_DETAIL}
 
 
