@@ -86,6 +86,7 @@ PAGES: dict[str, tuple[str | None, str, int]] = {
     "revoke a code": ("staff", "/codes/{code}/revoke", 200),
     "replace a code": ("staff", "/codes/{code}/replace", 200),
     "change password": ("staff", "/account/password", 200),
+    "two-step verification": ("staff", "/account/second-factor", 200),
     "dashboard with a bad date": ("manager", "/dashboard/?period=custom&from=31/02/2025", 400),
     "quarterly report": ("manager", "/dashboard/report", 200),
     "method": ("manager", "/dashboard/method", 200),
