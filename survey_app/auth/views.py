@@ -59,7 +59,8 @@ def home_url() -> str:
 # administrator has no second factor yet. Public pages and the API (which takes a token,
 # not a session) are never held back.
 _OPEN_BEFORE_OWN_PASSWORD = {"auth.change_password", "auth.logout", "auth.reset_password", "static"}
-_OPEN_BEFORE_SECOND_FACTOR = {"auth.second_factor", "auth.logout", "static"}
+_OPEN_BEFORE_SECOND_FACTOR = {
+    "auth.second_factor", "auth.logout", "auth.reset_password", "static"}
 _PUBLIC_BLUEPRINTS = {"survey", "main", "api"}
 
 
@@ -67,7 +68,11 @@ _PUBLIC_BLUEPRINTS = {"survey", "main", "api"}
 def require_own_password() -> Any:
     """Send someone whose password an admin chose to the page that replaces it, and an
     administrator without a second factor to the page that turns it on."""
-    if request.endpoint is None or request.blueprint in _PUBLIC_BLUEPRINTS:
+    if (
+        request.endpoint is None
+        or request.endpoint == "static"  # files never ask who is signed in
+        or request.blueprint in _PUBLIC_BLUEPRINTS
+    ):
         return None
     if not current_user.is_authenticated:
         return None

@@ -72,12 +72,16 @@ def _remember_own_change(response: Any) -> Any:
     return response
 
 
+# Pages that never ask who is signed in: their requests leave a staff session as it is.
+_SESSIONLESS_BLUEPRINTS = {"api", "survey", "board", "seals"}
+
+
 def _check_staff_session() -> None:
     # Before any view writes: the session's last activity, or its end, is committed alone.
     # A browser without a cookie has no session, and its page never opens one.
     if (
         current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
-        or request.blueprint == "api"
+        or request.blueprint in _SESSIONLESS_BLUEPRINTS
         or request.endpoint == "static"
     ):
         return
