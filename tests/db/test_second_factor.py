@@ -304,3 +304,14 @@ def test_the_command_line_resets_a_second_factor_and_logs_who_ran_it(app, runner
     refused = runner.invoke(args=["users", "reset-second-factor", STAFF, "--actor", STAFF])
     assert refused.exit_code == 1 and "--actor must name an enabled administrator" in (
         refused.stderr)
+
+
+def test_the_accounts_list_shows_who_has_a_second_factor(app):
+    make_user(app, ADMIN, "admin")
+    enrol_second_factor(app, make_user(app))
+    make_user(app, "lanhdao@xa.example", "manager")
+    page = sign_in(app.test_client(), ADMIN).get("/admin/users").get_data(as_text=True)
+    rows = {row.split("</a>")[0].rsplit(">", 1)[-1]: words_of(row)
+            for row in page.split("<tr>")[2:]}
+    assert "Xác thực hai bước" in rows[STAFF]
+    assert "Xác thực hai bước" not in rows["lanhdao@xa.example"]
