@@ -222,14 +222,20 @@ def second_factor() -> Any:
     status = 400 if request.method == "POST" else 200
     if user.has_second_factor:
         if form.validate_on_submit():
-            try:
-                codes = factors.regenerate_recovery_codes(db.session, user, form.code.data)
-            except factors.SecondFactorError:
-                db.session.commit()
-                form.code.errors.append(_("Mã xác thực không đúng hoặc đã được dùng."))
+            # Wrong codes here count like wrong sign-ins: a borrowed session cannot guess.
+            locked_for = lock_for(db.session, user, request.remote_addr)
+            if locked_for is not None:
+                form.code.errors.append(_locked_message(locked_for))
             else:
-                db.session.commit()
-                return _show_recovery_codes(codes)
+                try:
+                    codes = factors.regenerate_recovery_codes(db.session, user, form.code.data)
+                except factors.SecondFactorError:
+                    note_failure(db.session, user, request.remote_addr)
+                    db.session.commit()
+                    form.code.errors.append(_("Mã xác thực không đúng hoặc đã được dùng."))
+                else:
+                    db.session.commit()
+                    return _show_recovery_codes(codes)
         return render_template(
             "auth/second_factor.html", form=form,
             unused=factors.unused_recovery_codes(db.session, user),

@@ -315,3 +315,16 @@ def test_the_accounts_list_shows_who_has_a_second_factor(app):
             for row in page.split("<tr>")[2:]}
     assert "Xác thực hai bước" in rows[STAFF]
     assert "Xác thực hai bước" not in rows["lanhdao@xa.example"]
+
+
+def test_guessing_codes_for_new_recovery_codes_meets_the_sign_in_lock(app, client):
+    user_id = make_user(app)
+    secret, codes = enrol_second_factor(app, user_id)
+    login(client, STAFF)
+    send_code(client, codes[0])
+    wrong = "000000" if totp_code(secret) != "000000" else "111111"
+    for _ in range(5):
+        assert confirm(client, wrong).status_code == 400
+    locked = confirm(client, totp_code(secret))
+    assert "tạm thời bị khóa" in text_of(locked)
+    assert "recovery-codes" not in text_of(locked)
