@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_schema_validator import OAS31Validator
@@ -47,7 +48,7 @@ from survey_app.models import (
     tally_years,
 )
 from survey_app.questionnaire import CURRENT, Questionnaire
-from survey_app.services import periods, rollups, tallies
+from survey_app.services import periods, rollups, second_factor, tallies
 from survey_app.services.accounts import create_token, create_user
 from survey_app.services.codes import create_survey_code
 from survey_app.services.migrate import upgrade
@@ -227,6 +228,33 @@ def make_user(app: Flask, email: str = "canbo@xa.example", role: str = "staff",
         user.is_enabled = is_enabled
         db.session.commit()
         return user.id
+
+
+def enrol_second_factor(app: Flask, user_id: int) -> tuple[str, list[str]]:
+    """Turn on an account's second factor, committed; return its TOTP secret and its
+    recovery codes. The code that confirmed it is forgotten, so the next one is accepted."""
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        secret = second_factor.pending_secret(db.session, user)
+        codes = second_factor.confirm_enrolment(db.session, user, totp_code(secret))
+        user.totp_last_step = None
+        db.session.commit()
+    return secret, codes
+
+
+def totp_code(secret: str) -> str:
+    """Return the code the phone's app shows now for this secret."""
+    return pyotp.TOTP(secret).now()
+
+
+def forget_last_code(app: Flask, user_id: int) -> None:
+    """Let the present time step's code be accepted again, as if its 30 seconds had passed."""
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        user.totp_last_step = None
+        db.session.commit()
 
 
 def token_for_user(app: Flask, user_id: int) -> str:

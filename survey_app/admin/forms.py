@@ -24,6 +24,7 @@ from survey_app.services.accounts import MIN_PASSWORD_LENGTH, AccountError
 from survey_app.text import clean_code, clean_hotline, clean_text
 from survey_app.web.audit_labels import action_choices
 from survey_app.web.labels import level_label, role_label
+from survey_app.web.password_messages import password_message
 
 INVALID_CHOICE = _l("Vui lòng chọn một mục trong danh sách.")
 PASSWORD_TOO_SHORT = _l("Mật khẩu cần ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH)
@@ -86,7 +87,6 @@ _ACCOUNT_ERRORS = {
     "email_taken": ("email", _l("Email này đã có tài khoản.")),
     "email_invalid": ("email", _l("Địa chỉ email không hợp lệ.")),
     "agency_required": ("agency_id", _l("Lãnh đạo và cán bộ cần thuộc một đơn vị.")),
-    "password_short": ("password", PASSWORD_TOO_SHORT),
     "role_invalid": ("role", INVALID_CHOICE),
 }
 
@@ -96,6 +96,10 @@ def add_account_error(form: FlaskForm, error: AccountError) -> None:
     if error.reason in _ACCOUNT_ERRORS:
         field_name, message = _ACCOUNT_ERRORS[error.reason]
         add_error(form, field_name, message)
+        return
+    refused = password_message(error)
+    if refused is not None:
+        add_error(form, "password", refused)
         return
     add_error(form, None, _l("Chưa lưu được thay đổi. Vui lòng kiểm tra lại thông tin."))
 

@@ -52,7 +52,9 @@ def _json_response(description: str, schema: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
 
 
-UNAUTHORIZED = _error_response("Missing, unknown or revoked token, or its owner is disabled.")
+UNAUTHORIZED = _error_response(
+    "Missing, unknown, revoked or expired token, or its owner is disabled."
+)
 BAD_REQUEST = _error_response(
     "A missing, malformed or reversed date, or another malformed parameter."
 )
