@@ -59,7 +59,8 @@ from survey_app.web.labels import (
 CSV_BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PERCENT_FORMAT = "0.0"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+DATE_FORMAT = "dd/mm/yyyy"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 DAY_FORMAT = "%d/%m/%Y"
@@ -439,6 +440,9 @@ def _xlsx_value(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None
     if isinstance(value, datetime):
         # Excel has no time zones: the local wall-clock time, as the column says.
         value = value.replace(tzinfo=None)
+        number_format = number_format or DATETIME_FORMAT
+    elif isinstance(value, date):
+        number_format = number_format or DATE_FORMAT
     if number_format is None or value is None:
         return value
     cell = WriteOnlyCell(sheet, value=value)

@@ -581,10 +581,17 @@ def test_audit_filters_narrow_the_list(app, admin):
     assert "Không có mục nào khớp với bộ lọc." in html  # % is a character, not a wildcard
 
 
+def test_audit_filter_reads_dates_as_typed_and_shows_them_back(admin):
+    page = admin.get("/admin/audit?date_from=01/04/2025&date_to=2025-04-30")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="01/04/2025"' in html and 'value="30/04/2025"' in html
+
+
 def test_audit_filter_with_a_wrong_date_says_so(admin):
-    page = admin.get("/admin/audit?date_from=31/03/2025")
+    page = admin.get("/admin/audit?date_from=2025/03/31")
     assert page.status_code == 400
-    assert "Vui lòng nhập ngày theo dạng năm-tháng-ngày" in text_of(page)
+    assert "Vui lòng viết ngày theo dạng ngày/tháng/năm, ví dụ 31/03/2025." in text_of(page)
     page = admin.get("/admin/audit?date_from=2025-04-02&date_to=2025-04-01")
     assert page.status_code == 400
     assert "Ngày kết thúc cần sau hoặc trùng ngày bắt đầu." in text_of(page)

@@ -184,6 +184,8 @@ def test_responses_xlsx_has_the_same_rows(app, world, stored):
     assert len(rows) == 5 and {row[2] for row in rows} == {"XA-A"}
     first = next(row for row in rows if row[14] == VIETNAMESE)
     assert first[1] == datetime(2025, 1, 2, 8, 15)  # local wall-clock time, a real date
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet.cell(row=2, column=2).number_format == "dd/mm/yyyy hh:mm"  # shown as typed here
     wishes = RESPONSE_HEADER.index("Câu 8 (mã)")
     assert (first[3], first[6], first[9], first[wishes]) == ("Quầy 1", 5, None, "online;speed")
     _csv_result, csv_body = download(client, "/exports/responses.csv", **Q1, agency="XA-A")
