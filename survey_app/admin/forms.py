@@ -151,7 +151,7 @@ class AgencyForm(FlaskForm):
     name = _required_text(_l("Tên đơn vị"), 200, _l("Vui lòng nhập tên đơn vị."),
                           _l("Tên đơn vị dài quá 200 ký tự."))
     level = SelectField(_l("Cấp"), invalid_choice_message=INVALID_CHOICE)
-    parent_id = _agency_select(_l("Đơn vị cấp trên"))
+    parent_id = _agency_select(_l("Đơn vị theo dõi"))
 
     def __init__(self, *args: Any, agencies: Sequence[Agency], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -196,7 +196,7 @@ def scope_of(figures: DashboardFigures, resolved: ResolvedFilter, language: str)
         sector=resolved.sector.label(language) if resolved.sector else _("Tất cả lĩnh vực"),
         target_year=target_year,
         targets_note=note,
-        min_sample=_("Cỡ mẫu tối thiểu %(n)s", n=responses_text(report.min_sample)),
+        min_sample=_("Số phiếu tối thiểu %(n)s", n=responses_text(report.min_sample)),
         min_sample_count=responses_text(report.min_sample),
     )
 
@@ -391,7 +391,7 @@ def dashboard_page(
         _agency_table(figures, sort, link, headers),
         Table("by-counter", _("Theo quầy"), headers(_("Quầy"), "by-counter"),
               sorted_rows(counter_rows, sort),
-              empty_text=_("Chưa có phiếu nào tại quầy nào trong phạm vi này.")),
+              empty_text=_("Chưa quầy nào trong phạm vi này nhận được phiếu.")),
     ]
     page = _common(figures, resolved, language, tables)
     trend = trend_rows(figures)

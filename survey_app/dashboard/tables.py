@@ -115,7 +115,7 @@ def reference_text(threshold: float | None) -> str:
     """Return the label of the reference line at S's target drawn over the elements."""
     if threshold is None:
         return ""
-    return _("Chỉ tiêu của chỉ số kiểu SIPAS %(target)s (để tham chiếu)",
+    return _("Chỉ tiêu của chỉ số hài lòng tính theo phương pháp SIPAS %(target)s (để tham chiếu)",
              target=target_text(threshold))
 
 

@@ -287,7 +287,7 @@ def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetim
     for row in agency_figures(session, flt, agencies, report.book, report.cells):
         if not row.total.raw_responses:
             continue
-        named.append((_("Đơn vị (gồm các đơn vị trực thuộc)") if row.has_agencies_below
+        named.append((_("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)") if row.has_agencies_below
                       else _("Đơn vị"), row.agency.code, row.agency.name, row.total))
         if row.has_agencies_below:
             named.append((_("Đơn vị (riêng quầy của đơn vị)"), row.agency.code, row.agency.name,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -28,6 +29,7 @@ from survey_app.questionnaire import (
 )
 from survey_app.survey.form_csrf import FormCookieCSRF
 from survey_app.text import clean_dossier, clean_text
+from survey_app.web.labels import number
 
 DOSSIER_PATTERN = r"^[A-Z0-9./-]+$"
 # The hidden field that only a machine fills in (see the template).
@@ -113,7 +115,8 @@ def survey_form_class(questionnaire: Questionnaire, with_dossier: bool = True) -
             Length(
                 max=COMMENT_MAX_LENGTH,
                 message=_l(
-                    "Ý kiến dài quá %(max)d ký tự, vui lòng rút gọn.", max=COMMENT_MAX_LENGTH
+                    "Ý kiến dài quá %(max)s ký tự, vui lòng rút gọn.",
+                    max=LazyString(lambda: number(COMMENT_MAX_LENGTH)),
                 ),
             ),
         ],

@@ -36,7 +36,7 @@ def _messages(status: int) -> tuple[str, str]:
         404: (
             _("Không tìm thấy mã đánh giá"),
             _(
-                "Mã này không có trong hệ thống. Vui lòng kiểm tra lại mã trên tờ QR, "
+                "Mã này không có trong hệ thống. Vui lòng kiểm tra lại mã trên tờ mã QR, "
                 "hoặc nhờ cán bộ tại quầy cung cấp mã mới."
             ),
         ),

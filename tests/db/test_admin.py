@@ -214,9 +214,9 @@ def test_editing_staff_to_have_no_agency_is_refused(app, admin, place):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"role": "admin"}, "Bạn không thể tự khóa tài khoản của mình."),
+        ({"role": "admin"}, "Không thể tự khóa tài khoản của chính mình."),
         ({"role": "manager", "agency_id": "{province}", "is_enabled": "y"},
-         "Bạn không thể tự bỏ quyền quản trị của mình."),
+         "Không thể tự bỏ quyền quản trị của chính mình."),
     ],
 )
 def test_admin_cannot_disable_or_demote_themself(app, admin, place, data, message):
@@ -401,7 +401,7 @@ def test_agency_cannot_sit_below_itself_or_its_descendant(app, admin, place, par
         "parent_id": str(place[parent]),
     })
     assert page.status_code == 400
-    assert "làm đơn vị cấp trên" in text_of(page)
+    assert "làm đơn vị theo dõi" in text_of(page)
     with app.app_context():
         agency = db.session.get(Agency, place["province"])
         assert (agency.name, agency.parent_id) == ("Trung tâm Phục vụ hành chính công tỉnh", None)

@@ -214,7 +214,7 @@ def expected_report(app, world, agency_ids=None):
 
 
 SCOPE_CODES = ["all", "LAND", "CONSTRUCTION", "INVESTMENT", "LAND_CONSTRUCTION_INVESTMENT"]
-O_NAME, S_NAME = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng kiểu SIPAS"
+O_NAME, S_NAME = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng (tính theo phương pháp SIPAS)"
 
 
 def by_header(header: list[str], row: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
@@ -236,7 +236,7 @@ def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
     assert [(row[0], row[-1]) for row in rows] == [
         *(("Phạm vi chỉ tiêu", code) for code in SCOPE_CODES),
         ("Lĩnh vực", "DAT_DAI"), ("Lĩnh vực", "XAY_DUNG"), ("Lĩnh vực", "HO_TICH"),
-        ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH"), ("Đơn vị (riêng quầy của đơn vị)", "TINH"),
+        ("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)", "TINH"), ("Đơn vị (riêng quầy của đơn vị)", "TINH"),
         ("Đơn vị", "XA-A"), ("Đơn vị", "XA-B"),
     ]  # fmt: skip
     rows_by = {(row[0], row[-1]): by_header(header, row) for row in rows}
@@ -273,7 +273,7 @@ def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
     assert rows_by[("Lĩnh vực", "HO_TICH")]["Tên"] == "Hộ tịch"
     commune = rows_by[("Đơn vị", "XA-A")]
     assert (commune["Tên"], commune["Phiếu được tính"]) == ("Xã A", "3")
-    province = rows_by[("Đơn vị (gồm các đơn vị trực thuộc)", "TINH")]
+    province = rows_by[("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)", "TINH")]
     assert province["Tên"] == "Trung tâm Phục vụ hành chính công tỉnh"
     assert province["Phiếu được tính"] == whole["Phiếu được tính"] == "7"
     assert rows_by[("Đơn vị (riêng quầy của đơn vị)", "TINH")]["Phiếu được tính"] == "1"
@@ -320,10 +320,10 @@ def test_a_sector_filter_judges_every_row_by_that_sector_s_targets(app, world):
     # The sector's row stands for the scopes: no «Tất cả lĩnh vực» row judging the same
     # 40 responses against 90.
     assert set(judged) == {("Lĩnh vực", "DAU_TU"), ("Đơn vị", "XA-B"),
-                           ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH"),
+                           ("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)", "TINH"),
                            ("Đơn vị (riêng quầy của đơn vị)", "TINH")}
     for key in (("Lĩnh vực", "DAU_TU"), ("Đơn vị", "XA-B"),
-                ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH")):
+                ("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)", "TINH")):
         assert (judged[key][target], judged[key][verdict]) == (85.0, "Đạt (chưa chắc chắn)"), key
     # The API says the same of the same figure.
     with app.app_context():
