@@ -232,9 +232,9 @@ def tally_columns() -> list[Column]:
         Column(_("Không bị phiền hà (%)"), lambda f: f.scores.integrity.share, PERCENT_FORMAT),
         Column(_("Không bị phiền hà: số phiếu hợp lệ"), lambda f: f.scores.integrity.valid),
         Column(_("Tất cả phiếu đã lưu"), lambda f: f.raw_responses),
-        Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=o_name),
+        Column(_("%(name)s, tất cả phiếu đã lưu (%%)", name=o_name),
                lambda f: f.raw_scores.overall.share, PERCENT_FORMAT),
-        Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=s_name),
+        Column(_("%(name)s, tất cả phiếu đã lưu (%%)", name=s_name),
                lambda f: f.raw_scores.sipas_index, PERCENT_FORMAT),
         # The source of the counted responses, the dossiers received and the rate.
         Column(_("Phiếu được tính qua mã QR tại quầy"), lambda f: f.by_source.get("counter", 0)),

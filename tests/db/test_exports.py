@@ -262,7 +262,7 @@ def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
         "85,0", "Chưa đủ mẫu")
     # Raw beside counted: every stored response, the duplicate and the flagged one too.
     assert whole["Tất cả phiếu đã lưu"] == "9"
-    assert csv_number(whole[f"{S_NAME}, mọi phiếu đã lưu (%)"]) == round(
+    assert csv_number(whole[f"{S_NAME}, tất cả phiếu đã lưu (%)"]) == round(
         everything.raw_scores.sipas_index, 1)
     pooled = rows_by[("Phạm vi chỉ tiêu", "LAND_CONSTRUCTION_INVESTMENT")]
     assert pooled["Tên"] == "Đất đai, xây dựng, đầu tư (gộp)"
