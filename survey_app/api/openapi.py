@@ -485,7 +485,8 @@ PATHS: dict[str, Any] = {
     "/tallies": {
         "get": {
             "operationId": "tallies",
-            "summary": "Satisfaction figures (SIPAS method) of a period for every target scope and sector.",
+            "summary": "Satisfaction figures (SIPAS method) of a period for every target scope "
+            "and sector.",
             "description": "Only counted responses are scored; `flagged` tells how many were "
             "stored but left out. Scopes are pooled, never averaged.",
             "parameters": FILTER_PARAMETERS,

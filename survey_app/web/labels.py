@@ -82,7 +82,7 @@ def percent(value: float | None) -> str:
 
 
 def target_text(threshold: float) -> str:
-    """Return a target as the resolutions write it, «tối thiểu 90%» (a decimal only if it has one)."""
+    """Return a target as resolutions write it, «tối thiểu 90%» (a decimal only if it has one)."""
     pattern = "#,##0%" if float(threshold).is_integer() else "#,##0.0%"
     return _("tối thiểu %(value)s", value=format_percent(threshold / 100, pattern))
 

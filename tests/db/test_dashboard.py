@@ -367,7 +367,8 @@ def test_elements_are_shown_without_a_verdict(app, world, province):
     # A reference line at S's target, labelled as such; no bar is coloured as below it,
     # though feedback (75,0%) is.
     assert "stroke-dasharray" in svg.group(0)
-    assert "Chỉ tiêu của chỉ số hài lòng tính theo phương pháp SIPAS tối thiểu 85% (để tham chiếu)" in svg.group(0)
+    assert ("Chỉ tiêu của chỉ số hài lòng tính theo phương pháp SIPAS tối thiểu 85% "
+            "(để tham chiếu)") in svg.group(0)
     assert charts.VERMILLION not in svg.group(0)
     assert verdicts(elements) == [] and "Đạt" not in words_of(elements)
     assert "không có chỉ tiêu riêng" in words_of(elements)
@@ -543,7 +544,8 @@ def test_with_investment_chosen_rows_are_judged_by_its_target(app, world, provin
     html = fetch_page(province, f"/dashboard/?{Q1_2025}&sector=DAU_TU")[1]
     # Agencies, counters, sectors and months alike: O against investment's 85, as the
     # API and the exports judge the same filter.
-    judged_85 = "87,5% ? Đạt (chưa chắc chắn) Chỉ tiêu tối thiểu 85% 100,0% ✓ Đạt Chỉ tiêu tối thiểu 85%"
+    judged_85 = ("87,5% ? Đạt (chưa chắc chắn) Chỉ tiêu tối thiểu 85% "
+                 "100,0% ✓ Đạt Chỉ tiêu tối thiểu 85%")
     agencies = table_rows(section(html, "by-agency"))
     assert agencies[0] == f"Trung tâm Phục vụ hành chính công tỉnh TINH 40 {judged_85}"
     assert f"Xã A XA-A 40 {judged_85}" in agencies

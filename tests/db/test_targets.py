@@ -261,7 +261,8 @@ def test_change_a_year(app, world):
     assert "Đã lưu chỉ tiêu năm 2030." in html
     assert year_table(html, 2030)["Tất cả lĩnh vực"] == ["tối thiểu 96%", "tối thiểu 90%"]
     assert year_table(html, 2030)["Đầu tư"] == ["—", "tối thiểu 90%"]
-    assert year_table(html, 2030)["Đất đai, xây dựng, đầu tư (gộp)"] == ["tối thiểu 90%", "tối thiểu 90,5%"]
+    assert year_table(html, 2030)["Đất đai, xây dựng, đầu tư (gộp)"] == [
+        "tối thiểu 90%", "tối thiểu 90,5%"]
 
 
 def test_saving_without_a_change_logs_nothing(app, world):
