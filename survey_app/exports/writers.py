@@ -357,7 +357,7 @@ def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
         (_("Trạng thái"), lambda i: _status_label(i["status"])),
         (_("Lý do (mã)"), lambda i: i["reason"]),
         (_("Ngôn ngữ"), lambda i: i["language"]),
-        (_("Phiên bản bảng hỏi"), lambda i: i["questionnaire_version"]),
+        (_("Phiên bản phiếu"), lambda i: i["questionnaire_version"]),
         (_("Trạng thái (mã)"), lambda i: i["status"]),
         (_("Câu %(number)d (mã)", number=questions[INTEGRITY_KEY]), lambda i: i[INTEGRITY_KEY]),
         (_("Câu %(number)d (mã)", number=questions[WISH_KEY]),

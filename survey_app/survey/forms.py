@@ -57,7 +57,7 @@ class ChoiceList:
     def __call__(self, form: FlaskForm, field: Field) -> None:
         chosen = field.data or []
         if any(value not in self.values for value in chosen):
-            raise ValidationError(_("Lựa chọn không hợp lệ, vui lòng chọn lại."))
+            raise ValidationError(_("Lựa chọn này không có trong danh sách, vui lòng chọn lại."))
         if len(set(chosen)) != len(chosen):
             raise ValidationError(_("Mỗi ý chỉ chọn một lần."))
         if len(chosen) > self.limit:
@@ -79,7 +79,7 @@ class TextOnly:
 
 
 def _question_field(question: Question) -> Field:
-    invalid = _l("Câu trả lời không hợp lệ, vui lòng chọn lại.")
+    invalid = _l("Câu trả lời này không có trong danh sách, vui lòng chọn lại.")
     if question.kind == "multi":
         # The template renders the choices from the questionnaire; validators check them.
         return SelectMultipleField(

@@ -43,7 +43,7 @@ RESPONSE_HEADER = [
     "Số phiếu", "Thời điểm gửi", "Mã đơn vị", "Quầy", "Mã lĩnh vực", "Mã phiếu",
     "Câu 1", "Câu 2", "Câu 3", "Câu 4", "Câu 5", "Câu 6", "Câu 7", "Câu 8",
     "Góp ý", "Góp ý đã che thông tin cá nhân", "Trạng thái", "Lý do (mã)", "Ngôn ngữ",
-    "Phiên bản bảng hỏi",
+    "Phiên bản phiếu",
     "Trạng thái (mã)", "Câu 7 (mã)", "Câu 8 (mã)", "Nguồn", "Nguồn (mã)",
 ]  # fmt: skip
 # What each file says it holds, in its first lines (CSV) or on its second sheet (XLSX).

@@ -177,10 +177,11 @@ def test_missing_required_answer_is_named_and_other_answers_stay_selected(
 @pytest.mark.parametrize(
     ("overrides", "anchor", "message"),
     [
-        ({"q1": "7"}, "q1-1", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
-        ({"q6": "na"}, "q6-1", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
-        ({"q7": "maybe"}, "q7-no", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
-        ({"q8": ["speed", "bribes"]}, "q8-facilities", "Lựa chọn không hợp lệ, vui lòng chọn lại."),
+        ({"q1": "7"}, "q1-1", "Câu trả lời này không có trong danh sách, vui lòng chọn lại."),
+        ({"q6": "na"}, "q6-1", "Câu trả lời này không có trong danh sách, vui lòng chọn lại."),
+        ({"q7": "maybe"}, "q7-no", "Câu trả lời này không có trong danh sách, vui lòng chọn lại."),
+        ({"q8": ["speed", "bribes"]}, "q8-facilities",
+         "Lựa chọn này không có trong danh sách, vui lòng chọn lại."),
         ({"q8": ["speed", "online", "attitude"]}, "q8-facilities", "Vui lòng chọn tối đa 2 ý."),
         ({"comment": "a" * 1001}, "comment", "Ý kiến dài quá 1.000 ký tự, vui lòng rút gọn."),
         ({"dossier": "HS 2025;DROP"}, "dossier", "Mã hồ sơ chỉ gồm chữ cái không dấu"),
