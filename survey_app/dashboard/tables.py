@@ -287,7 +287,7 @@ def columns(name_label: str, sort: str | None = None,
     """
     column_now, descending_now = parse_sort(sort)
     o_label, s_label = indicator_label(OVERALL), indicator_label(INDEX)
-    verdict = _("Đánh giá")
+    verdict = _("Kết quả so với chỉ tiêu")
     rates = [("dossiers", _("Hồ sơ tiếp nhận"), "", True),
              ("rate", _("Tỷ lệ phản hồi"), "", True)]
     wanted = [

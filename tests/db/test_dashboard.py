@@ -625,7 +625,7 @@ def test_sort_links_reorder_the_tables(app, world, province):
     followed = fetch_page(province, unescape(link.group(1)).split("#")[0])
     assert followed[0] == 200 and 'aria-sort="descending"' in followed[1]
     # Each verdict column sorts by its own indicator's verdict, the weakest first.
-    verdict_links = re.findall(r'<a class="sort" href="([^"]+)">Đánh giá', headers)
+    verdict_links = re.findall(r'<a class="sort" href="([^"]+)">Kết quả so với chỉ tiêu', headers)
     assert [re.search(r"sort=([\w-]+)", unescape(h)).group(1) for h in verdict_links] == [
         "overall_status", "index_status"]
 
