@@ -640,6 +640,12 @@ def test_audit_log_speaks_in_words(app, admin):
     assert "code.created" not in html.split("</select>", 1)[1]
     assert '{"' not in html and "{&#34;" not in html
     assert '<option value="code.created">Cấp mã QR</option>' in html
+    # The page says whose actions it holds: every role's, and the server's own commands.
+    intro = html.split("<h1>", 1)[1].split('<form method="get"', 1)[0]
+    for who in ("mọi tài khoản", "quản trị viên", "lãnh đạo, quản lý", "cán bộ",
+                "lệnh trên máy chủ"):
+        assert who in intro
+    assert "Địa chỉ IP (mã băm)" in html
 
 
 def test_audit_log_cannot_be_changed(app, admin):
