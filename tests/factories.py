@@ -357,7 +357,7 @@ def heading_of(page: Any) -> str:
 
 
 # The headings of the pages that refuse a request (web/errors.py).
-BAD_REQUEST = "Yêu cầu không hợp lệ"  # 400 and 405
+BAD_REQUEST = "Chưa thực hiện được yêu cầu"  # 400 and 405
 REFUSED = "Không có quyền truy cập"  # 403
 NOT_FOUND = "Không tìm thấy trang"  # 404
 NO_SUCH_CODE = "Không tìm thấy mã đánh giá"  # 404 under /s/

@@ -9,7 +9,7 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from survey_app.models import (
@@ -23,6 +23,7 @@ from survey_app.models import (
 from survey_app.services.accounts import MIN_PASSWORD_LENGTH, AccountError
 from survey_app.text import clean_code, clean_hotline, clean_text
 from survey_app.web.audit_labels import action_choices
+from survey_app.web.filter_forms import DayField
 from survey_app.web.labels import level_label, role_label
 from survey_app.web.password_messages import password_message
 
@@ -161,7 +162,7 @@ class AgencyForm(FlaskForm):
     name = _required_text(_l("Tên đơn vị"), 200, _l("Vui lòng nhập tên đơn vị."),
                           _l("Tên đơn vị dài quá 200 ký tự."))
     level = SelectField(_l("Cấp"), invalid_choice_message=INVALID_CHOICE)
-    parent_id = _agency_select(_l("Đơn vị cấp trên"))
+    parent_id = _agency_select(_l("Đơn vị theo dõi"))
     hotline = StringField(
         _l("Số điện thoại đường dây nóng"),
         filters=[clean_text],
@@ -205,9 +206,6 @@ class SectorForm(FlaskForm):
 
 # Audit log -------------------------------------------------------------------------------
 
-INVALID_DATE = _l("Vui lòng nhập ngày theo dạng năm-tháng-ngày, ví dụ 2025-03-31.")
-
-
 class AuditFilterForm(FlaskForm):
     """Filters read from the query string (a GET form: no CSRF token)."""
 
@@ -220,15 +218,13 @@ class AuditFilterForm(FlaskForm):
         filters=[clean_text],
         validators=[Optional(), Length(max=254, message=_l("Nội dung tìm dài quá 254 ký tự."))],
     )
-    date_from = DateField(_l("Từ ngày"), validators=[Optional()],
-                          invalid_value_message=INVALID_DATE)
-    date_to = DateField(_l("Đến ngày"), validators=[Optional()],
-                        invalid_value_message=INVALID_DATE)
+    date_from = DayField(_l("Từ ngày"), validators=[Optional()])
+    date_to = DayField(_l("Đến ngày"), validators=[Optional()])
 
     def __init__(self, *args: Any, actions: Sequence[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.action.choices = [("", _("Tất cả")), *action_choices(list(actions))]
 
-    def validate_date_to(self, field: DateField) -> None:
+    def validate_date_to(self, field: DayField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_("Ngày kết thúc cần sau hoặc trùng ngày bắt đầu."))

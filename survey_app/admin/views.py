@@ -196,7 +196,7 @@ def user_reset_link(user_id: int) -> Page:
     if not ResetLinkForm().validate_on_submit():
         abort(400)
     if not user.is_enabled:
-        flash(_("Tài khoản đang bị khóa: hãy mở khóa trước khi tạo liên kết."), "error")
+        flash(_("Tài khoản đang bị khóa: vui lòng mở khóa trước khi tạo liên kết."), "error")
         return redirect(url_for("admin.user_edit", user_id=user.id))
     reset, secret = create_reset_link(db.session, user, actor=_actor())
     db.session.commit()

@@ -488,7 +488,8 @@ PATHS: dict[str, Any] = {
     "/tallies": {
         "get": {
             "operationId": "tallies",
-            "summary": "SIPAS-style figures of a period for every target scope and sector.",
+            "summary": "Satisfaction figures (SIPAS method) of a period for every target scope "
+            "and sector.",
             "description": "Only counted responses are scored; `flagged` tells how many were "
             "stored but left out. Scopes are pooled, never averaged.",
             "parameters": FILTER_PARAMETERS,
@@ -611,7 +612,7 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "survey_app API",
             "version": API_VERSION,
-            "description": "Citizen-satisfaction figures (SIPAS style) and responses, read "
+            "description": "Citizen-satisfaction figures (SIPAS method) and responses, read "
             "with a personal token within its owner's scope, and receipt links minted for "
             "the agencies in it. Percentages are 0..100, unrounded.",
         },

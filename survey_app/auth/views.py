@@ -188,7 +188,7 @@ def second_step() -> Any:
             _sign_in(user)
             left = factors.unused_recovery_codes(db.session, user)
             if left <= 3:
-                flash(_("Bạn chỉ còn %(n)d mã khôi phục chưa dùng. Hãy tạo bộ mã mới trong "
+                flash(_("Chỉ còn %(n)d mã khôi phục chưa dùng. Vui lòng tạo bộ mã mới trong "
                         "trang Xác thực hai bước.", n=left), "error")
             return redirect(_next_url())
         else:
@@ -246,7 +246,7 @@ def second_factor() -> Any:
             codes = factors.confirm_enrolment(db.session, user, form.code.data)
         except factors.SecondFactorError:
             db.session.commit()
-            form.code.errors.append(_("Mã xác thực không đúng. Hãy nhập mã đang hiện trên ứng "
+            form.code.errors.append(_("Mã xác thực không đúng. Vui lòng nhập mã đang hiện trên ứng "
                                       "dụng (mã đổi sau mỗi 30 giây)."))
         else:
             db.session.commit()

@@ -116,7 +116,7 @@ def reference_text(threshold: float | None) -> str:
     """Return the label of the reference line at S's target drawn over the elements."""
     if threshold is None:
         return ""
-    return _("Chỉ tiêu của chỉ số kiểu SIPAS %(target)s (để tham chiếu)",
+    return _("Chỉ tiêu của chỉ số hài lòng tính theo phương pháp SIPAS %(target)s (để tham chiếu)",
              target=target_text(threshold))
 
 
@@ -288,7 +288,7 @@ def columns(name_label: str, sort: str | None = None,
     """
     column_now, descending_now = parse_sort(sort)
     o_label, s_label = indicator_label(OVERALL), indicator_label(INDEX)
-    verdict = _("Đánh giá")
+    verdict = _("Kết quả so với chỉ tiêu")
     rates = [("dossiers", _("Hồ sơ tiếp nhận"), "", True),
              ("rate", _("Tỷ lệ phản hồi"), "", True)]
     wanted = [

@@ -67,7 +67,8 @@ from survey_app.web.labels import (
 CSV_BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PERCENT_FORMAT = "0.0"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+DATE_FORMAT = "dd/mm/yyyy"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 DAY_FORMAT = "%d/%m/%Y"
@@ -239,9 +240,9 @@ def tally_columns() -> list[Column]:
         Column(_("Không bị phiền hà (%)"), lambda f: f.scores.integrity.share, PERCENT_FORMAT),
         Column(_("Không bị phiền hà: số phiếu hợp lệ"), lambda f: f.scores.integrity.valid),
         Column(_("Tất cả phiếu đã lưu"), lambda f: f.raw_responses),
-        Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=o_name),
+        Column(_("%(name)s, tất cả phiếu đã lưu (%%)", name=o_name),
                lambda f: f.raw_scores.overall.share, PERCENT_FORMAT),
-        Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=s_name),
+        Column(_("%(name)s, tất cả phiếu đã lưu (%%)", name=s_name),
                lambda f: f.raw_scores.sipas_index, PERCENT_FORMAT),
         # The source of the counted responses, the dossiers received and the rate.
         Column(_("Phiếu được tính qua mã QR tại quầy"), lambda f: f.by_source.get("counter", 0)),
@@ -294,7 +295,7 @@ def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetim
     for row in agency_figures(session, flt, agencies, report.book, report.cells):
         if not row.total.raw_responses:
             continue
-        named.append((_("Đơn vị (gồm các đơn vị trực thuộc)") if row.has_agencies_below
+        named.append((_("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)") if row.has_agencies_below
                       else _("Đơn vị"), row.agency.code, row.agency.name, row.total))
         if row.has_agencies_below:
             named.append((_("Đơn vị (riêng quầy của đơn vị)"), row.agency.code, row.agency.name,
@@ -371,7 +372,7 @@ def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
         (_("Trạng thái"), lambda i: _status_label(i["status"])),
         (_("Lý do (mã)"), lambda i: i["reason"]),
         (_("Ngôn ngữ"), lambda i: i["language"]),
-        (_("Phiên bản bảng hỏi"), lambda i: i["questionnaire_version"]),
+        (_("Phiên bản phiếu"), lambda i: i["questionnaire_version"]),
         (_("Trạng thái (mã)"), lambda i: i["status"]),
         (_("Câu %(number)d (mã)", number=questions[INTEGRITY_KEY]), lambda i: i[INTEGRITY_KEY]),
         (_("Câu %(number)d (mã)", number=questions[WISH_KEY]),
@@ -454,6 +455,9 @@ def _xlsx_value(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None
     if isinstance(value, datetime):
         # Excel has no time zones: the local wall-clock time, as the column says.
         value = value.replace(tzinfo=None)
+        number_format = number_format or DATETIME_FORMAT
+    elif isinstance(value, date):
+        number_format = number_format or DATE_FORMAT
     if number_format is None or value is None:
         return value
     cell = WriteOnlyCell(sheet, value=value)

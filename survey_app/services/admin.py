@@ -85,9 +85,9 @@ def update_account(session: Session, user: User, *, actor: User, role: str,
                    agency: Agency | None, name: str, is_enabled: bool) -> None:
     """Change an account; an admin may not lock themself out of administration."""
     if user.id == actor.id and not is_enabled:
-        raise AdminError("is_enabled", _l("Bạn không thể tự khóa tài khoản của mình."))
+        raise AdminError("is_enabled", _l("Không thể tự khóa tài khoản của chính mình."))
     if user.id == actor.id and role != "admin":
-        raise AdminError("role", _l("Bạn không thể tự bỏ quyền quản trị của mình."))
+        raise AdminError("role", _l("Không thể tự bỏ quyền quản trị của chính mình."))
     update_user(session, user, role=role, agency=agency, name=name, is_enabled=is_enabled,
                 actor=actor)
 
@@ -111,8 +111,8 @@ def _check_agency(session: Session, agency: Agency | None, code: str, level: str
             and parent.id in agency_with_descendants(session, agency.id)):
         raise AdminError(
             "parent",
-            _l("Không thể chọn chính đơn vị này hoặc một đơn vị cấp dưới của nó "
-               "làm đơn vị cấp trên."),
+            _l("Không thể chọn chính đơn vị này, hoặc một đơn vị do nó theo dõi, "
+               "làm đơn vị theo dõi."),
         )
 
 

@@ -134,7 +134,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         if read_submit_token(form.submit_token.data, target.submit_code) is None:
             form.submit_token.data = issue_submit_token(target.submit_code, devices.device_id())
         notice = _(
-            "Phiên làm việc đã hết hạn. Các câu trả lời vẫn được giữ, "
+            "Trang đã mở quá lâu nên phiếu chưa gửi được. Các câu trả lời vẫn còn; "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
         )
         return render_form(form, target, notice, 400)
@@ -144,7 +144,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         # A new form: it comes with a device cookie if the phone has none.
         form.submit_token.data = issue_submit_token(target.submit_code, devices.device_id())
         notice = _(
-            "Phiếu đã quá hạn hoặc không hợp lệ. Các câu trả lời vẫn được giữ, "
+            "Trang đã mở quá lâu nên phiếu chưa gửi được. Các câu trả lời vẫn còn; "
             "vui lòng bấm «Gửi đánh giá» lần nữa."
         )
         return render_form(form, target, notice, 400)

@@ -408,7 +408,7 @@ def test_an_unknown_code_says_so(live_server: LiveServer, new_page: Callable[...
     response = page.goto(form_url(live_server, "ZZZZ2345"))
     assert response is not None and response.status == 404
     expect(page.locator("h1")).to_have_text("Không tìm thấy mã đánh giá")
-    expect(page.locator("main")).to_contain_text("kiểm tra lại mã trên tờ QR")
+    expect(page.locator("main")).to_contain_text("kiểm tra lại mã trên tờ mã QR")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     # In English too.
     with page.expect_navigation():

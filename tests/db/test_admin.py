@@ -214,9 +214,9 @@ def test_editing_staff_to_have_no_agency_is_refused(app, admin, place):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"role": "admin"}, "Bạn không thể tự khóa tài khoản của mình."),
+        ({"role": "admin"}, "Không thể tự khóa tài khoản của chính mình."),
         ({"role": "manager", "agency_id": "{province}", "is_enabled": "y"},
-         "Bạn không thể tự bỏ quyền quản trị của mình."),
+         "Không thể tự bỏ quyền quản trị của chính mình."),
     ],
 )
 def test_admin_cannot_disable_or_demote_themself(app, admin, place, data, message):
@@ -444,7 +444,7 @@ def test_agency_cannot_sit_below_itself_or_its_descendant(app, admin, place, par
         "parent_id": str(place[parent]),
     })
     assert page.status_code == 400
-    assert "làm đơn vị cấp trên" in text_of(page)
+    assert "làm đơn vị theo dõi" in text_of(page)
     with app.app_context():
         agency = db.session.get(Agency, place["province"])
         assert (agency.name, agency.parent_id) == ("Trung tâm Phục vụ hành chính công tỉnh", None)
@@ -624,10 +624,17 @@ def test_audit_filters_narrow_the_list(app, admin):
     assert "Không có mục nào khớp với bộ lọc." in html  # % is a character, not a wildcard
 
 
+def test_audit_filter_reads_dates_as_typed_and_shows_them_back(admin):
+    page = admin.get("/admin/audit?date_from=01/04/2025&date_to=2025-04-30")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="01/04/2025"' in html and 'value="30/04/2025"' in html
+
+
 def test_audit_filter_with_a_wrong_date_says_so(admin):
-    page = admin.get("/admin/audit?date_from=31/03/2025")
+    page = admin.get("/admin/audit?date_from=2025/03/31")
     assert page.status_code == 400
-    assert "Vui lòng nhập ngày theo dạng năm-tháng-ngày" in text_of(page)
+    assert "Vui lòng viết ngày theo dạng ngày/tháng/năm, ví dụ 31/03/2025." in text_of(page)
     page = admin.get("/admin/audit?date_from=2025-04-02&date_to=2025-04-01")
     assert page.status_code == 400
     assert "Ngày kết thúc cần sau hoặc trùng ngày bắt đầu." in text_of(page)
@@ -676,6 +683,12 @@ def test_audit_log_speaks_in_words(app, admin):
     assert "code.created" not in html.split("</select>", 1)[1]
     assert '{"' not in html and "{&#34;" not in html
     assert '<option value="code.created">Cấp mã QR</option>' in html
+    # The page says whose actions it holds: every role's, and the server's own commands.
+    intro = html.split("<h1>", 1)[1].split('<form method="get"', 1)[0]
+    for who in ("mọi tài khoản", "quản trị viên", "lãnh đạo, quản lý", "cán bộ",
+                "lệnh trên máy chủ"):
+        assert who in intro
+    assert "Địa chỉ IP (mã băm)" in html
 
 
 def test_audit_log_cannot_be_changed(app, admin):

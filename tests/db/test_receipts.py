@@ -338,7 +338,7 @@ def test_a_post_from_a_new_cookie_jar_is_refused_with_the_answers_kept(app, worl
     stranger = app.test_client()  # no session cookie: a scripted or cross-site post
     result = answer(stranger, token, tokens, comment="Giữ lại")
     assert result.status_code == 400
-    assert "Phiên làm việc đã hết hạn" in text_of(result)
+    assert "Trang đã mở quá lâu nên phiếu chưa gửi được" in text_of(result)
     assert "Giữ lại" in text_of(result) and 'name="dossier"' not in text_of(result)
     assert responses(app) == []
 
@@ -352,7 +352,7 @@ def test_a_submit_token_of_another_link_or_code_is_refused(app, client, world, k
                     open_form(client, world.code_a)["submit_token"]):
         result = answer(client, token, {**tokens, "submit_token": foreign})
         assert result.status_code == 400
-        assert "Phiếu đã quá hạn hoặc không hợp lệ" in text_of(result)
+        assert "Trang đã mở quá lâu nên phiếu chưa gửi được" in text_of(result)
     assert responses(app) == []
 
 

@@ -201,12 +201,13 @@ def test_missing_required_answer_is_named_and_other_answers_stay_selected(
 @pytest.mark.parametrize(
     ("overrides", "anchor", "message"),
     [
-        ({"q1": "7"}, "q1-1", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
-        ({"q6": "na"}, "q6-1", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
-        ({"q7": "maybe"}, "q7-yes", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
-        ({"q8": ["speed", "bribes"]}, "q8-facilities", "Lựa chọn không hợp lệ, vui lòng chọn lại."),
+        ({"q1": "7"}, "q1-1", "Câu trả lời này không có trong danh sách, vui lòng chọn lại."),
+        ({"q6": "na"}, "q6-1", "Câu trả lời này không có trong danh sách, vui lòng chọn lại."),
+        ({"q7": "maybe"}, "q7-yes", "Câu trả lời này không có trong danh sách, vui lòng chọn lại."),
+        ({"q8": ["speed", "bribes"]}, "q8-facilities",
+         "Lựa chọn này không có trong danh sách, vui lòng chọn lại."),
         ({"q8": ["speed", "online", "attitude"]}, "q8-facilities", "Vui lòng chọn tối đa 2 ý."),
-        ({"comment": "a" * 1001}, "comment", "Ý kiến dài quá 1000 ký tự, vui lòng rút gọn."),
+        ({"comment": "a" * 1001}, "comment", "Ý kiến dài quá 1.000 ký tự, vui lòng rút gọn."),
         ({"dossier": "HS 2025;DROP"}, "dossier", "Mã hồ sơ chỉ gồm chữ cái không dấu"),
         ({"dossier": "A" * 41}, "dossier", "Mã hồ sơ dài tối đa 40 ký tự."),
     ],
@@ -231,7 +232,7 @@ def test_missing_csrf_token_keeps_the_answers_and_stores_nothing(app, client, su
     html = text_of(result)
 
     assert result.status_code == 400
-    assert "Phiên làm việc đã hết hạn" in html
+    assert "Trang đã mở quá lâu nên phiếu chưa gửi được" in html
     assert re.search(r'id="q1-5" name="q1" value="5" checked', html)
     assert responses(app) == []
 
@@ -260,7 +261,7 @@ def test_forged_or_foreign_submit_token_is_refused(app, client, survey_code):
     for token in ("forged.token", foreign, ""):
         result = submit(client, survey_code, VALID_ANSWERS, {**tokens, "submit_token": token})
         assert result.status_code == 400
-        assert "Phiếu đã quá hạn hoặc không hợp lệ" in text_of(result)
+        assert "Trang đã mở quá lâu nên phiếu chưa gửi được" in text_of(result)
     assert responses(app) == []
 
 
