@@ -9,14 +9,23 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from survey_app.models import AGENCY_CODE_PATTERN, AGENCY_LEVELS, ROLES, Agency
+from survey_app.models import (
+    AGENCY_CODE_PATTERN,
+    AGENCY_LEVELS,
+    HOTLINE_MAX_LENGTH,
+    HOTLINE_NOTE_MAX_LENGTH,
+    ROLES,
+    Agency,
+)
 from survey_app.services.accounts import MIN_PASSWORD_LENGTH, AccountError
-from survey_app.text import clean_code, clean_text
+from survey_app.text import clean_code, clean_hotline, clean_text
 from survey_app.web.audit_labels import action_choices
+from survey_app.web.filter_forms import DayField
 from survey_app.web.labels import level_label, role_label
+from survey_app.web.password_messages import password_message
 
 INVALID_CHOICE = _l("Vui lòng chọn một mục trong danh sách.")
 PASSWORD_TOO_SHORT = _l("Mật khẩu cần ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH)
@@ -79,7 +88,6 @@ _ACCOUNT_ERRORS = {
     "email_taken": ("email", _l("Email này đã có tài khoản.")),
     "email_invalid": ("email", _l("Địa chỉ email không hợp lệ.")),
     "agency_required": ("agency_id", _l("Lãnh đạo và cán bộ cần thuộc một đơn vị.")),
-    "password_short": ("password", PASSWORD_TOO_SHORT),
     "role_invalid": ("role", INVALID_CHOICE),
 }
 
@@ -89,6 +97,10 @@ def add_account_error(form: FlaskForm, error: AccountError) -> None:
     if error.reason in _ACCOUNT_ERRORS:
         field_name, message = _ACCOUNT_ERRORS[error.reason]
         add_error(form, field_name, message)
+        return
+    refused = password_message(error)
+    if refused is not None:
+        add_error(form, "password", refused)
         return
     add_error(form, None, _l("Chưa lưu được thay đổi. Vui lòng kiểm tra lại thông tin."))
 
@@ -150,12 +162,34 @@ class AgencyForm(FlaskForm):
     name = _required_text(_l("Tên đơn vị"), 200, _l("Vui lòng nhập tên đơn vị."),
                           _l("Tên đơn vị dài quá 200 ký tự."))
     level = SelectField(_l("Cấp"), invalid_choice_message=INVALID_CHOICE)
-    parent_id = _agency_select(_l("Đơn vị cấp trên"))
+    parent_id = _agency_select(_l("Đơn vị theo dõi"))
+    hotline = StringField(
+        _l("Số điện thoại đường dây nóng"),
+        filters=[clean_text],
+        validators=[Optional(), Length(max=HOTLINE_MAX_LENGTH, message=_l(
+            "Số điện thoại dài quá %(n)d ký tự.", n=HOTLINE_MAX_LENGTH))],
+    )
+    hotline_note = StringField(
+        _l("Ghi chú về đường dây nóng"),
+        filters=[clean_text],
+        validators=[Optional(), Length(max=HOTLINE_NOTE_MAX_LENGTH, message=_l(
+            "Ghi chú dài quá %(n)d ký tự.", n=HOTLINE_NOTE_MAX_LENGTH))],
+    )
 
     def __init__(self, *args: Any, agencies: Sequence[Agency], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.level.choices = [(level, level_label(level)) for level in AGENCY_LEVELS]
         self.parent_id.choices = _agency_choices(agencies, _("Không có"))
+
+    def validate_hotline(self, field: StringField) -> None:
+        if not field.data:
+            return
+        phone = clean_hotline(field.data)
+        if phone is None:
+            raise ValidationError(_(
+                "Số điện thoại chỉ gồm chữ số, có thể cách nhau bằng dấu cách, dấu chấm hoặc "
+                "dấu gạch ngang, ví dụ 0233 3852 111 hoặc 1022."))
+        field.data = phone
 
 
 class CounterForm(FlaskForm):
@@ -172,9 +206,6 @@ class SectorForm(FlaskForm):
 
 # Audit log -------------------------------------------------------------------------------
 
-INVALID_DATE = _l("Vui lòng nhập ngày theo dạng năm-tháng-ngày, ví dụ 2025-03-31.")
-
-
 class AuditFilterForm(FlaskForm):
     """Filters read from the query string (a GET form: no CSRF token)."""
 
@@ -187,15 +218,13 @@ class AuditFilterForm(FlaskForm):
         filters=[clean_text],
         validators=[Optional(), Length(max=254, message=_l("Nội dung tìm dài quá 254 ký tự."))],
     )
-    date_from = DateField(_l("Từ ngày"), validators=[Optional()],
-                          invalid_value_message=INVALID_DATE)
-    date_to = DateField(_l("Đến ngày"), validators=[Optional()],
-                        invalid_value_message=INVALID_DATE)
+    date_from = DayField(_l("Từ ngày"), validators=[Optional()])
+    date_to = DayField(_l("Đến ngày"), validators=[Optional()])
 
     def __init__(self, *args: Any, actions: Sequence[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.action.choices = [("", _("Tất cả")), *action_choices(list(actions))]
 
-    def validate_date_to(self, field: DateField) -> None:
+    def validate_date_to(self, field: DayField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_("Ngày kết thúc cần sau hoặc trùng ngày bắt đầu."))

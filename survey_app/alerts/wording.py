@@ -23,8 +23,8 @@ RULE_HINTS = {
     "integrity": _l("Mỗi phiếu được tính có câu trả lời «Có» ở câu 7 tạo một cảnh báo."),
     "dissatisfied_run": _l("Cảnh báo khi một quầy nhận đủ số phiếu «Rất không hài lòng» "
                            "ở câu 6 trong cùng một ngày."),
-    "below_target": _l("Cảnh báo khi cả khoảng tin cậy 95% của các phiếu được tính gần đây "
-                       "nằm dưới chỉ tiêu."),
+    "below_target": _l("Cảnh báo khi cả khoảng tin cậy 95% của các phiếu được tính "
+                       "trong số ngày gần nhất được xét nằm dưới chỉ tiêu."),
     "implausible_rate": _l("Cảnh báo khi số phiếu vượt số hồ sơ tiếp nhận, hoặc cao hơn "
                            "nhiều lần các đơn vị khác (cần có số hồ sơ tiếp nhận)."),
 }

@@ -108,7 +108,7 @@ def replace(code: str) -> WerkzeugResponse | str:
     db.session.commit()
     flash(
         _(
-            "Đã thu hồi mã %(old)s và tạo mã mới %(new)s. Hãy in và dán mã mới.",
+            "Đã thu hồi mã %(old)s và tạo mã mới %(new)s. Vui lòng in và dán mã mới.",
             old=survey_code.code,
             new=new.code,
         ),

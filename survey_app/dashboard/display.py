@@ -169,6 +169,7 @@ class Scope:
     targets_note: str  # when the targets are borrowed from an earlier year, or missing
     min_sample: str
     min_sample_count: str
+    units: tuple[str, ...] = ()  # the units the figures cover, by name, for the printed report
 
 
 def targets_in_words(report: Report) -> tuple[str, str]:
@@ -196,8 +197,10 @@ def scope_of(figures: DashboardFigures, resolved: ResolvedFilter, language: str)
         sector=resolved.sector.label(language) if resolved.sector else _("Tất cả lĩnh vực"),
         target_year=target_year,
         targets_note=note,
-        min_sample=_("Cỡ mẫu tối thiểu %(n)s", n=responses_text(report.min_sample)),
+        min_sample=_("Số phiếu tối thiểu: %(n)s", n=responses_text(report.min_sample)),
         min_sample_count=responses_text(report.min_sample),
+        units=((resolved.agency.name,) if resolved.agency
+               else tuple(f.agency.name for f in figures.agencies)),
     )
 
 
@@ -287,7 +290,8 @@ def _agency_table(figures: DashboardFigures, sort: str | None,
                   link: Callable[..., str] | None, headers: Callable[[str, str], list[Column]],
                   ) -> Table:
     rows = [agency_row(f, link) for f in figures.agencies]
-    note = _("Số liệu của một đơn vị gồm cả các đơn vị cấp dưới, như khi lọc theo đơn vị đó; "
+    note = _("Số liệu của một đơn vị gồm cả các đơn vị do đơn vị đó theo dõi, như khi lọc theo "
+             "đơn vị đó; "
              "dòng «Riêng quầy của đơn vị» chỉ tính các quầy của chính đơn vị.")
     return Table("by-agency", _("Theo đơn vị"), headers(_("Đơn vị"), "by-agency"),
                  sorted_rows(rows, sort),
@@ -391,7 +395,7 @@ def dashboard_page(
         _agency_table(figures, sort, link, headers),
         Table("by-counter", _("Theo quầy"), headers(_("Quầy"), "by-counter"),
               sorted_rows(counter_rows, sort),
-              empty_text=_("Chưa có phiếu nào tại quầy nào trong phạm vi này.")),
+              empty_text=_("Chưa quầy nào trong phạm vi này nhận được phiếu.")),
     ]
     page = _common(figures, resolved, language, tables)
     trend = trend_rows(figures)

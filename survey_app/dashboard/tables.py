@@ -27,7 +27,7 @@ from survey_app.dashboard.wording import (
     target_label,
     target_text,
 )
-from survey_app.questionnaire import WISH_CHOICES
+from survey_app.questionnaire import CURRENT, WISH_KEY
 from survey_app.services.dashboard import DashboardFigures
 from survey_app.services.reports import (
     AgencyFigures,
@@ -36,7 +36,8 @@ from survey_app.services.reports import (
 from survey_app.sipas import Indicator
 from survey_app.web.labels import ELEMENT_LABELS, number
 
-WISH_LABELS = {choice.value: choice.label for choice in WISH_CHOICES}
+# Wishes of every version are tallied together, named in the current version's words.
+WISH_LABELS = {choice.value: choice.label for choice in CURRENT.question(WISH_KEY).choices}
 SHORT_TABLE = 15  # rows
 
 
@@ -115,7 +116,7 @@ def reference_text(threshold: float | None) -> str:
     """Return the label of the reference line at S's target drawn over the elements."""
     if threshold is None:
         return ""
-    return _("Chỉ tiêu của chỉ số kiểu SIPAS %(target)s (để tham chiếu)",
+    return _("Chỉ tiêu của chỉ số hài lòng tính theo phương pháp SIPAS %(target)s (để tham chiếu)",
              target=target_text(threshold))
 
 
@@ -287,7 +288,7 @@ def columns(name_label: str, sort: str | None = None,
     """
     column_now, descending_now = parse_sort(sort)
     o_label, s_label = indicator_label(OVERALL), indicator_label(INDEX)
-    verdict = _("Đánh giá")
+    verdict = _("Kết quả so với chỉ tiêu")
     rates = [("dossiers", _("Hồ sơ tiếp nhận"), "", True),
              ("rate", _("Tỷ lệ phản hồi"), "", True)]
     wanted = [

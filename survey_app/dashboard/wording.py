@@ -109,8 +109,8 @@ class Measure:
     count: int  # the n the verdict is judged on
     n: str
     interval: str
-    target: str  # «Chỉ tiêu ≥ 90%», «Chưa có chỉ tiêu»
-    threshold: str  # «≥ 90%», or empty
+    target: str  # «Chỉ tiêu tối thiểu 90%», «Chưa có chỉ tiêu»
+    threshold: str  # «tối thiểu 90%», or empty
     verdict: Verdict | None
     # The same indicator with each sector weighted by its dossiers (never judged), or None.
     weighted: float | None = None

@@ -42,7 +42,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_app.models import Agency
-from survey_app.questionnaire import CURRENT, ELEMENT_KEYS, INTEGRITY_KEY, WISH_KEY
+from survey_app.questionnaire import (
+    CURRENT,
+    ELEMENT_KEYS,
+    INTEGRITY_KEY,
+    QUESTIONNAIRES,
+    WISH_KEY,
+    Questionnaire,
+    questionnaire_of,
+)
 from survey_app.services.filters import ResolvedFilter
 from survey_app.services.reports import ScopeFigures, agency_figures, build_report, load_target_book
 from survey_app.services.responses import ANSWER_KEYS, iter_responses
@@ -59,7 +67,8 @@ from survey_app.web.labels import (
 CSV_BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PERCENT_FORMAT = "0.0"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+DATE_FORMAT = "dd/mm/yyyy"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 DAY_FORMAT = "%d/%m/%Y"
@@ -231,9 +240,9 @@ def tally_columns() -> list[Column]:
         Column(_("Không bị phiền hà (%)"), lambda f: f.scores.integrity.share, PERCENT_FORMAT),
         Column(_("Không bị phiền hà: số phiếu hợp lệ"), lambda f: f.scores.integrity.valid),
         Column(_("Tất cả phiếu đã lưu"), lambda f: f.raw_responses),
-        Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=o_name),
+        Column(_("%(name)s, tất cả phiếu đã lưu (%%)", name=o_name),
                lambda f: f.raw_scores.overall.share, PERCENT_FORMAT),
-        Column(_("%(name)s, mọi phiếu đã lưu (%%)", name=s_name),
+        Column(_("%(name)s, tất cả phiếu đã lưu (%%)", name=s_name),
                lambda f: f.raw_scores.sipas_index, PERCENT_FORMAT),
         # The source of the counted responses, the dossiers received and the rate.
         Column(_("Phiếu được tính qua mã QR tại quầy"), lambda f: f.by_source.get("counter", 0)),
@@ -286,7 +295,7 @@ def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetim
     for row in agency_figures(session, flt, agencies, report.book, report.cells):
         if not row.total.raw_responses:
             continue
-        named.append((_("Đơn vị (gồm các đơn vị trực thuộc)") if row.has_agencies_below
+        named.append((_("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)") if row.has_agencies_below
                       else _("Đơn vị"), row.agency.code, row.agency.name, row.total))
         if row.has_agencies_below:
             named.append((_("Đơn vị (riêng quầy của đơn vị)"), row.agency.code, row.agency.name,
@@ -310,8 +319,8 @@ def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetim
 # Responses --------------------------------------------------------------------------------
 
 
-def _labels(key: str) -> dict[str, str]:
-    question = CURRENT.question(key)
+def _labels(questionnaire: Questionnaire, key: str) -> dict[str, str]:
+    question = questionnaire.question(key)
     choices = [*question.choices, *([question.na_choice] if question.na_choice else [])]
     return {choice.value: str(choice.label) for choice in choices}
 
@@ -325,19 +334,27 @@ def _status_label(status: str) -> str:
 def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
     """Return the columns of the responses file: header, and how to read it off a response.
 
-    Answers are written as the citizen read them (ratings stay the numbers 1 to 5); the
-    codes the API uses follow in columns of their own, for scripts.
+    Answers are written as the citizen read them, in the words of the questionnaire version
+    the response was given (ratings stay the numbers 1 to 5); the codes the API uses follow
+    in columns of their own, for scripts.
     """
-    integrity = _labels(INTEGRITY_KEY)
-    wishes = _labels(WISH_KEY)
+    integrity = {v: _labels(q, INTEGRITY_KEY) for v, q in QUESTIONNAIRES.items()}
+    wishes = {v: _labels(q, WISH_KEY) for v, q in QUESTIONNAIRES.items()}
+
+    def version(item: dict[str, Any]) -> str:
+        return questionnaire_of(item["questionnaire_version"]).version
 
     def answer(key: str) -> Callable[[dict[str, Any]], Any]:
         def read(item: dict[str, Any]) -> Any:
             value = item[key]
             if key == INTEGRITY_KEY and value is not None:
-                return integrity.get(str(value), value)
+                return integrity[version(item)].get(str(value), value)
             return value
         return read
+
+    def wished(item: dict[str, Any]) -> str:
+        labels = wishes[version(item)]
+        return "; ".join(label for w, label in labels.items() if w in item[WISH_KEY])
 
     questions = {q.key: q.number for q in CURRENT.questions}
     return [
@@ -348,15 +365,14 @@ def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
         (_("Mã lĩnh vực"), lambda i: i["sector"]),
         (_("Mã phiếu"), lambda i: i["code"]),
         *((_("Câu %(number)d", number=questions[key]), answer(key)) for key in ANSWER_KEYS),
-        (_("Câu %(number)d", number=questions[WISH_KEY]),
-         lambda i: "; ".join(label for w, label in wishes.items() if w in i[WISH_KEY])),
+        (_("Câu %(number)d", number=questions[WISH_KEY]), wished),
         (_("Góp ý"), lambda i: i["comment"]),
         (_("Góp ý đã che thông tin cá nhân"),
          lambda i: _("Có") if i["comment_masked"] else _("Không")),
         (_("Trạng thái"), lambda i: _status_label(i["status"])),
         (_("Lý do (mã)"), lambda i: i["reason"]),
         (_("Ngôn ngữ"), lambda i: i["language"]),
-        (_("Phiên bản bảng hỏi"), lambda i: i["questionnaire_version"]),
+        (_("Phiên bản phiếu"), lambda i: i["questionnaire_version"]),
         (_("Trạng thái (mã)"), lambda i: i["status"]),
         (_("Câu %(number)d (mã)", number=questions[INTEGRITY_KEY]), lambda i: i[INTEGRITY_KEY]),
         (_("Câu %(number)d (mã)", number=questions[WISH_KEY]),
@@ -439,6 +455,9 @@ def _xlsx_value(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None
     if isinstance(value, datetime):
         # Excel has no time zones: the local wall-clock time, as the column says.
         value = value.replace(tzinfo=None)
+        number_format = number_format or DATETIME_FORMAT
+    elif isinstance(value, date):
+        number_format = number_format or DATE_FORMAT
     if number_format is None or value is None:
         return value
     cell = WriteOnlyCell(sheet, value=value)

@@ -35,7 +35,8 @@ def index() -> tuple[str, int] | str:
     raw = request.args.get("truoc") or None
     before = _day(raw)
     if raw is not None and before is None:
-        message = _("Ngày không hợp lệ. Hãy viết theo dạng năm-tháng-ngày, ví dụ 2025-03-04.")
+        message = _("Ngày trong địa chỉ chưa đúng. Vui lòng viết theo dạng năm-tháng-ngày, "
+                    "ví dụ 2025-03-04.")
         return render_template("seals/index.html", latest=None, days=[], older=None,
                                error=message), 400
     days, older = seals.recent_days(db.session, before, DAYS_PER_PAGE)
@@ -72,8 +73,8 @@ def day_json(day: str) -> tuple[Response, int]:
     parsed = _day(day)
     if parsed is None:
         return _json({"error": "invalid_day",
-                      "message": _("Ngày không hợp lệ. Hãy viết theo dạng năm-tháng-ngày, "
-                                   "ví dụ 2025-03-04.")}, 404)
+                      "message": _("Ngày trong địa chỉ chưa đúng. Vui lòng viết theo dạng "
+                                   "năm-tháng-ngày, ví dụ 2025-03-04.")}, 404)
     body = seals.public_day(db.session, parsed, seals.publishable_agencies(db.session))
     if body is None:
         return _json({"error": "not_sealed",

@@ -474,6 +474,10 @@ def _clean_note(note: str | None) -> str | None:
     return note or None
 
 
+# Written out, so that the audit log's words can be checked against every action logged.
+ALERT_AUDIT_ACTIONS = {"acknowledged": "alert.acknowledged", "closed": "alert.closed"}
+
+
 def _move(session: Session, alert: Alert, user: User, source: str, target: str,
           action: str, note: str | None) -> None:
     # One conditional update: of two managers acting at once, one moves it, the other hears.
@@ -489,7 +493,7 @@ def _move(session: Session, alert: Alert, user: User, source: str, target: str,
     session.add(AlertEvent(alert_id=alert.id, action=action, actor_id=user.id, note=note,
                            at=utcnow()))
     session.flush()
-    audit.record(session, f"alert.{action}", actor=user, target=alert, rule=alert.kind,
+    audit.record(session, ALERT_AUDIT_ACTIONS[action], actor=user, target=alert, rule=alert.kind,
                  agency=alert.agency.code, note=note)
 
 

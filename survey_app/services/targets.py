@@ -21,7 +21,7 @@ from survey_app.services import audit
 from survey_app.services.reports import load_target_book
 from survey_app.sipas import Indicator
 
-DUPLICATE_YEAR = _l("Năm này đã có chỉ tiêu. Hãy sửa chỉ tiêu của năm đó thay vì thêm mới.")
+DUPLICATE_YEAR = _l("Năm này đã có chỉ tiêu. Vui lòng sửa chỉ tiêu của năm đó thay vì thêm mới.")
 DUPLICATE_SCOPE = _l("Đã có phạm vi chỉ tiêu với mã này.")
 
 # {(indicator, scope code): threshold or None (no target)}

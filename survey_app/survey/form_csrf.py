@@ -116,6 +116,6 @@ class FormCookieCSRF(CSRF):
     def validate_csrf_token(self, form: Any, field: Any) -> None:
         if not is_valid_token(field.data):
             raise ValidationError(str(_l(
-                "Phiên làm việc đã hết hạn. Các câu trả lời vẫn được giữ, "
+                "Trang đã mở quá lâu nên phiếu chưa gửi được. Các câu trả lời vẫn còn; "
                 "vui lòng bấm «Gửi đánh giá» lần nữa."
             )))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -28,6 +29,7 @@ from survey_app.questionnaire import (
 )
 from survey_app.survey.form_csrf import FormCookieCSRF
 from survey_app.text import clean_dossier, clean_text
+from survey_app.web.labels import number
 
 DOSSIER_PATTERN = r"^[A-Z0-9./-]+$"
 # The hidden field that only a machine fills in (see the template).
@@ -55,7 +57,7 @@ class ChoiceList:
     def __call__(self, form: FlaskForm, field: Field) -> None:
         chosen = field.data or []
         if any(value not in self.values for value in chosen):
-            raise ValidationError(_("Lựa chọn không hợp lệ, vui lòng chọn lại."))
+            raise ValidationError(_("Lựa chọn này không có trong danh sách, vui lòng chọn lại."))
         if len(set(chosen)) != len(chosen):
             raise ValidationError(_("Mỗi ý chỉ chọn một lần."))
         if len(chosen) > self.limit:
@@ -77,7 +79,7 @@ class TextOnly:
 
 
 def _question_field(question: Question) -> Field:
-    invalid = _l("Câu trả lời không hợp lệ, vui lòng chọn lại.")
+    invalid = _l("Câu trả lời này không có trong danh sách, vui lòng chọn lại.")
     if question.kind == "multi":
         # The template renders the choices from the questionnaire; validators check them.
         return SelectMultipleField(
@@ -113,7 +115,8 @@ def survey_form_class(questionnaire: Questionnaire, with_dossier: bool = True) -
             Length(
                 max=COMMENT_MAX_LENGTH,
                 message=_l(
-                    "Ý kiến dài quá %(max)d ký tự, vui lòng rút gọn.", max=COMMENT_MAX_LENGTH
+                    "Ý kiến dài quá %(max)s ký tự, vui lòng rút gọn.",
+                    max=LazyString(lambda: number(COMMENT_MAX_LENGTH)),
                 ),
             ),
         ],

@@ -71,7 +71,7 @@ def upload(key: str) -> Response:
         flash(too_large, "error")
         return _back(key)
     if file is None or not file.filename:
-        flash(_("Hãy chọn một tệp âm thanh."), "error")
+        flash(_("Vui lòng chọn một tệp âm thanh."), "error")
         return _back(key)
     data = file.stream.read(voice.MAX_UPLOAD_BYTES + 1)
     try:

@@ -23,8 +23,8 @@ def _messages(status: int) -> tuple[str, str]:
     """Return the title and the one-sentence advice for an HTTP status."""
     messages = {
         400: (
-            _("Yêu cầu không hợp lệ"),
-            _("Trang đã hết hạn hoặc yêu cầu bị lỗi. Vui lòng tải lại trang và thử lại."),
+            _("Chưa thực hiện được yêu cầu"),
+            _("Trang đã mở quá lâu hoặc chưa tải xong. Vui lòng tải lại trang và thử lại."),
         ),
         403: (
             _("Không có quyền truy cập"),
@@ -36,12 +36,12 @@ def _messages(status: int) -> tuple[str, str]:
         404: (
             _("Không tìm thấy mã đánh giá"),
             _(
-                "Mã này không có trong hệ thống. Vui lòng kiểm tra lại mã trên tờ QR, "
+                "Mã này không có trong hệ thống. Vui lòng kiểm tra lại mã trên tờ mã QR, "
                 "hoặc nhờ cán bộ tại quầy cung cấp mã mới."
             ),
         ),
         405: (
-            _("Yêu cầu không hợp lệ"),
+            _("Chưa thực hiện được yêu cầu"),
             _("Trang này không nhận yêu cầu theo cách đó. Vui lòng quay lại trang trước."),
         ),
         410: (

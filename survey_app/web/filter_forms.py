@@ -117,8 +117,7 @@ class PeriodScopeForm(ScopeForm):
                 continue
             day = parse_day(field.data)
             if day is None:
-                field.errors = [_("Ngày không hợp lệ: hãy viết theo dạng ngày/tháng/năm, "
-                                  "ví dụ 31/03/2025.")]
+                field.errors = [str(DAY_HINT)]
             elif not FIRST_YEAR <= day.year <= LAST_YEAR:
                 field.errors = [_("Ngày phải trong các năm từ %(first)d đến %(last)d.",
                                   first=FIRST_YEAR, last=LAST_YEAR)]
@@ -186,6 +185,24 @@ class QuarterReportForm(ScopeForm):
             return False
         self.chosen_period = quarter_period(int(year), int(self.quarter.data or 0))
         return True
+
+
+DAY_HINT = _l("Vui lòng viết ngày theo dạng ngày/tháng/năm, ví dụ 31/03/2025.")
+
+
+class DayField(StringField):
+    """A date typed dd/mm/yyyy and shown back that way; yyyy-mm-dd from an old link is read too."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.raw_text = (valuelist[0] if valuelist else "").strip()
+        self.data = parse_day(self.raw_text) if self.raw_text else None
+        if self.raw_text and self.data is None:
+            raise ValueError(str(DAY_HINT))
+
+    def _value(self) -> str:
+        if isinstance(self.data, date):
+            return self.data.strftime("%d/%m/%Y")
+        return getattr(self, "raw_text", "") or ""
 
 
 def parse_day(text: str) -> date | None:

@@ -17,7 +17,7 @@ LEVEL_LABELS = {"province": _l("Cấp tỉnh"), "commune": _l("Cấp xã")}
 # The two indicators that carry targets (sipas.Indicator), as a report names them.
 INDICATOR_LABELS = {
     "overall": _l("Hài lòng về giải quyết TTHC"),
-    "sipas_index": _l("Chỉ số hài lòng kiểu SIPAS"),
+    "sipas_index": _l("Chỉ số hài lòng (tính theo phương pháp SIPAS)"),
 }
 # The elements' names come with the questionnaire.
 ELEMENT_LABELS = questionnaire.ELEMENT_LABELS
@@ -82,13 +82,13 @@ def percent(value: float | None) -> str:
 
 
 def target_text(threshold: float) -> str:
-    """Return a target as «≥ 90%» (a decimal only when the target has one)."""
+    """Return a target as resolutions write it, «tối thiểu 90%» (a decimal only if it has one)."""
     pattern = "#,##0%" if float(threshold).is_integer() else "#,##0.0%"
-    return "≥ " + format_percent(threshold / 100, pattern)
+    return _("tối thiểu %(value)s", value=format_percent(threshold / 100, pattern))
 
 
 def target_label(threshold: float | None) -> str:
-    """Return «Chỉ tiêu ≥ 90%», or «Chưa có chỉ tiêu» when there is no target."""
+    """Return «Chỉ tiêu tối thiểu 90%», or «Chưa có chỉ tiêu» when there is no target."""
     if threshold is None:
         return _("Chưa có chỉ tiêu")
     return _("Chỉ tiêu %(target)s", target=target_text(threshold))

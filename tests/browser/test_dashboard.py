@@ -190,7 +190,7 @@ def test_period_and_sector_filters_show_what_the_api_says(
     assert after == expected
     # Land only: one card, the sector's, with the land target.
     assert list(after) == ["dat_dai"] and after["dat_dai"][0] > 0
-    expect(page.locator("article.card-dat_dai .measure-overall")).to_contain_text("≥ 85%")
+    expect(page.locator("article.card-dat_dai .measure-overall")).to_contain_text("tối thiểu 85%")
 
 
 @pytest.mark.parametrize(
@@ -323,7 +323,7 @@ def test_the_excel_download_holds_the_figures_on_the_screen(
     about = {row[0].value: row[1].value for row in workbook["Thông tin"].iter_rows()}
     assert about["Bộ lọc"].startswith(f"Đơn vị: {commune.inner_text().strip()}")
 
-    o_name, s_name = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng kiểu SIPAS"
+    o_name, s_name = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng (tính theo phương pháp SIPAS)"
     in_file = {
         key: (
             scope["Phiếu được tính"],

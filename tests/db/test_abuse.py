@@ -657,7 +657,7 @@ def _post_pairs(client: FlaskClient, code: str, pairs: list[tuple[str, str]]) ->
 @pytest.mark.parametrize(
     ("field", "anchor", "message"),
     [
-        ("q1", "q1-1", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
+        ("q1", "q1-1", "Câu trả lời này không có trong danh sách, vui lòng chọn lại."),
         ("comment", "comment", "Ô này chỉ nhận một nội dung, vui lòng nhập lại."),
         ("dossier", "dossier", "Ô này chỉ nhận một nội dung, vui lòng nhập lại."),
     ],

@@ -214,9 +214,9 @@ def test_editing_staff_to_have_no_agency_is_refused(app, admin, place):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"role": "admin"}, "Bạn không thể tự khóa tài khoản của mình."),
+        ({"role": "admin"}, "Không thể tự khóa tài khoản của chính mình."),
         ({"role": "manager", "agency_id": "{province}", "is_enabled": "y"},
-         "Bạn không thể tự bỏ quyền quản trị của mình."),
+         "Không thể tự bỏ quyền quản trị của chính mình."),
     ],
 )
 def test_admin_cannot_disable_or_demote_themself(app, admin, place, data, message):
@@ -394,6 +394,49 @@ def test_admin_edits_an_agency_and_it_is_logged(app, admin, place):
                        "parent_id": [place["province"], None]}
 
 
+def test_admin_sets_an_agency_s_hotline_and_it_is_logged(app, admin, place):
+    form = {"code": "XA_AN_PHU", "name": "UBND xã An Phú", "level": "commune",
+            "parent_id": str(place["province"])}
+    page_html = text_of(admin.get(f"/admin/agencies/{place['commune']}"))
+    assert "Đường dây nóng tiếp nhận phản ánh" in page_html and 'name="hotline"' in page_html
+    page = post(admin, f"/admin/agencies/{place['commune']}", {
+        **form, "hotline": "  0233  3852.111 ", "hotline_note": " Văn phòng UBND xã "})
+    assert page.status_code == 302
+    with app.app_context():
+        agency = db.session.get(Agency, place["commune"])
+        assert (agency.hotline, agency.hotline_note) == ("0233 3852.111", "Văn phòng UBND xã")
+    changes = audit_events(app, "agency.updated")[-1].details["changes"]
+    assert changes == {"hotline": [None, "0233 3852.111"],
+                       "hotline_note": [None, "Văn phòng UBND xã"]}
+    cleared = post(admin, f"/admin/agencies/{place['commune']}",
+                   {**form, "hotline": "", "hotline_note": ""})
+    assert cleared.status_code == 302
+    with app.app_context():
+        assert db.session.get(Agency, place["commune"]).hotline is None
+
+
+@pytest.mark.parametrize(
+    ("hotline", "note", "message"),
+    [
+        ("gọi 0233", "", "Số điện thoại chỉ gồm chữ số"),
+        ("12", "", "Số điện thoại chỉ gồm chữ số"),
+        ("0233--3852", "", "Số điện thoại chỉ gồm chữ số"),
+        ("0" * 21, "", "Số điện thoại dài quá 20 ký tự."),
+        ("", "Giờ hành chính", "Vui lòng nhập số đường dây nóng cho ghi chú này."),
+        ("1022", "x" * 121, "Ghi chú dài quá 120 ký tự."),
+    ],
+)
+def test_a_hotline_that_cannot_be_dialled_is_refused(app, admin, place, hotline, note, message):
+    page = post(admin, f"/admin/agencies/{place['commune']}", {
+        "code": "XA_AN_PHU", "name": "UBND xã An Phú", "level": "commune",
+        "parent_id": str(place["province"]), "hotline": hotline, "hotline_note": note})
+    assert page.status_code == 400
+    assert message in text_of(page)
+    with app.app_context():
+        assert db.session.get(Agency, place["commune"]).hotline is None
+    assert audit_events(app, "agency.updated") == []
+
+
 @pytest.mark.parametrize("parent", ["province", "commune"])
 def test_agency_cannot_sit_below_itself_or_its_descendant(app, admin, place, parent):
     page = post(admin, f"/admin/agencies/{place['province']}", {
@@ -401,7 +444,7 @@ def test_agency_cannot_sit_below_itself_or_its_descendant(app, admin, place, par
         "parent_id": str(place[parent]),
     })
     assert page.status_code == 400
-    assert "làm đơn vị cấp trên" in text_of(page)
+    assert "làm đơn vị theo dõi" in text_of(page)
     with app.app_context():
         agency = db.session.get(Agency, place["province"])
         assert (agency.name, agency.parent_id) == ("Trung tâm Phục vụ hành chính công tỉnh", None)
@@ -581,10 +624,17 @@ def test_audit_filters_narrow_the_list(app, admin):
     assert "Không có mục nào khớp với bộ lọc." in html  # % is a character, not a wildcard
 
 
+def test_audit_filter_reads_dates_as_typed_and_shows_them_back(admin):
+    page = admin.get("/admin/audit?date_from=01/04/2025&date_to=2025-04-30")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="01/04/2025"' in html and 'value="30/04/2025"' in html
+
+
 def test_audit_filter_with_a_wrong_date_says_so(admin):
-    page = admin.get("/admin/audit?date_from=31/03/2025")
+    page = admin.get("/admin/audit?date_from=2025/03/31")
     assert page.status_code == 400
-    assert "Vui lòng nhập ngày theo dạng năm-tháng-ngày" in text_of(page)
+    assert "Vui lòng viết ngày theo dạng ngày/tháng/năm, ví dụ 31/03/2025." in text_of(page)
     page = admin.get("/admin/audit?date_from=2025-04-02&date_to=2025-04-01")
     assert page.status_code == 400
     assert "Ngày kết thúc cần sau hoặc trùng ngày bắt đầu." in text_of(page)
@@ -633,6 +683,12 @@ def test_audit_log_speaks_in_words(app, admin):
     assert "code.created" not in html.split("</select>", 1)[1]
     assert '{"' not in html and "{&#34;" not in html
     assert '<option value="code.created">Cấp mã QR</option>' in html
+    # The page says whose actions it holds: every role's, and the server's own commands.
+    intro = html.split("<h1>", 1)[1].split('<form method="get"', 1)[0]
+    for who in ("mọi tài khoản", "quản trị viên", "lãnh đạo, quản lý", "cán bộ",
+                "lệnh trên máy chủ"):
+        assert who in intro
+    assert "Địa chỉ IP (mã băm)" in html
 
 
 def test_audit_log_cannot_be_changed(app, admin):

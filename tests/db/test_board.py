@@ -39,7 +39,7 @@ from tests.factories import (
 ADMIN = "quantri@tinh.gov.vn"
 QUARTER = "2026-Q3"
 PORTALS = "https://congthongtin.quangtri.gov.vn https://dichvucong.example:8443"
-# A figure as the board shows it: «92,4%» (a target is «≥ 90%», with no decimal).
+# A figure as the board shows it: «92,4%» (a target is «tối thiểu 90%», with no decimal).
 FIGURE = re.compile(r"\d+,\d%")
 
 
@@ -106,10 +106,10 @@ def test_a_published_agency_shows_o_and_s_of_the_whole_and_of_each_sector(app):
     # Two in three satisfied on question 6: 54 of 81.
     assert "Hài lòng về giải quyết TTHC 66,7% n = 81 câu trả lời" in whole
     assert "Khoảng tin cậy 95%: 55,9% – 76,0%" in whole
-    assert "Chỉ tiêu ≥ 90% · ✗ Chưa đạt" in whole
-    assert "Chỉ số hài lòng kiểu SIPAS" in whole
+    assert "Chỉ tiêu tối thiểu 90% · ✗ Chưa đạt" in whole
+    assert "Chỉ số hài lòng (tính theo phương pháp SIPAS)" in whole
     land = section(html, "Đất đai")
-    assert "36 phiếu được tính" in land and "66,7%" in land and "Chỉ tiêu ≥ 85%" in land
+    assert "36 phiếu được tính" in land and "66,7%" in land and "Chỉ tiêu tối thiểu 85%" in land
     assert "Quý 3/2026 (01/07/2026 – 30/09/2026)" in words_of(html)
 
 
@@ -158,7 +158,7 @@ def test_the_index_lists_the_published_agencies_only(app):
     assert "Xã Cửa Việt" in text and "Trung tâm Phục vụ hành chính công tỉnh" in text
     assert "Xã Chưa Công Khai" not in text
     assert 'href="/cong-khai/TINH"' in html
-    assert "gồm cả các đơn vị trực thuộc" in text
+    assert "gồm cả các đơn vị do đơn vị này theo dõi" in text
 
 
 def test_a_province_page_pools_every_agency_below_it(app):
@@ -171,7 +171,7 @@ def test_a_province_page_pools_every_agency_below_it(app):
         board.publish(db.session, province)
         db.session.commit()
     whole = section(text_of(page(app.test_client(), "TINH")),
-                    "Toàn đơn vị, gồm cả các đơn vị trực thuộc")
+                    "Toàn đơn vị, gồm cả các đơn vị do đơn vị này theo dõi")
     assert "50 phiếu được tính" in whole
 
 
@@ -215,7 +215,7 @@ def test_a_small_sector_is_withheld_with_the_smallest_other_so_it_cannot_be_subt
     shielding = section(html, "Đất đai")
     assert "Không công bố" in shielding and not FIGURE.search(shielding)
     assert "Khoảng tin cậy" not in shielding
-    assert "có thể suy ra tỉ lệ của lĩnh vực chưa đủ mẫu" in words_of(html)
+    assert "có thể suy ra tỷ lệ của lĩnh vực chưa đủ mẫu" in words_of(html)
 
 
 def test_the_withheld_sectors_together_always_hold_the_minimum_or_nothing():

@@ -156,16 +156,16 @@ def test_land_with_40_responses_at_85_percent_meets_its_target(app, world, provi
     # 34 of 40 on every question: O and S are both 85,0%; Wilson 70,9–92,9 contains 85.
     for indicator in ("overall", "sipas_index"):
         land = measure(html, "land", indicator)
-        assert "85,0%" in land and "Chỉ tiêu ≥ 85%" in land
+        assert "85,0%" in land and "Chỉ tiêu tối thiểu 85%" in land
         assert "Đạt (chưa chắc chắn)" in land and "Chưa đạt" not in land
         assert "Khoảng tin cậy 95%: 70,9% – 92,9%" in land
     assert "40 câu trả lời" in measure(html, "land", "overall")
     assert "40 phiếu" in measure(html, "land", "sipas_index")
     # The same responses are all the sectors there are: O against 90, S against 85.
     everything_o = measure(html, "all", "overall")
-    assert "Chỉ tiêu ≥ 90%" in everything_o and "Chưa đạt (chưa chắc chắn)" in everything_o
+    assert "Chỉ tiêu tối thiểu 90%" in everything_o and "Chưa đạt (chưa chắc chắn)" in everything_o
     everything_s = measure(html, "all", "sipas_index")
-    assert "Chỉ tiêu ≥ 85%" in everything_s and "Đạt (chưa chắc chắn)" in everything_s
+    assert "Chỉ tiêu tối thiểu 85%" in everything_s and "Đạt (chưa chắc chắn)" in everything_s
     assert "Chỉ tiêu năm 2025" in html
     assert "Tham khảo, không xét đạt" not in html
 
@@ -181,15 +181,15 @@ def test_each_indicator_is_judged_against_its_own_target(app, world, province):
     # All sectors: O 85,0% (81,2–88,1) is certainly below its 90; S 89,0% (85,6–91,8) is
     # certainly above its 85. Judged the other way round, O would pass and S would not.
     overall = measure(html, "all", "overall")
-    assert "85,0%" in overall and "Chỉ tiêu ≥ 90%" in overall
+    assert "85,0%" in overall and "Chỉ tiêu tối thiểu 90%" in overall
     assert verdicts(overall) == [("below", "✗", "Chưa đạt")]
     index = measure(html, "all", "sipas_index")
-    assert "89,0%" in index and "Chỉ tiêu ≥ 85%" in index
+    assert "89,0%" in index and "Chỉ tiêu tối thiểu 85%" in index
     assert verdicts(index) == [("met", "✓", "Đạt")]
     # Land: O has the land target, 85, which 85,0% meets, though not certainly.
     assert verdicts(measure(html, "land", "overall")) == [
         ("uncertain", "?", "Đạt (chưa chắc chắn)")]
-    assert "Chỉ tiêu ≥ 85%" in measure(html, "land", "overall")
+    assert "Chỉ tiêu tối thiểu 85%" in measure(html, "land", "overall")
 
 
 def test_an_uncertain_verdict_is_one_label_with_its_own_mark(app, world, province):
@@ -221,7 +221,7 @@ def test_every_target_scope_has_a_card_in_the_deployment_order(app, world, provi
     keys = re.findall(r'<article class="card card-([a-z0-9_-]+)"', html)
     assert keys == ["all", "land", "construction", "investment",
                     "land_construction_investment", "health"]
-    assert "Chỉ tiêu ≥ 92%" in measure(html, "health", "overall")
+    assert "Chỉ tiêu tối thiểu 92%" in measure(html, "health", "overall")
     assert "Chưa có chỉ tiêu" in measure(html, "health", "sipas_index")
     assert verdicts(measure(html, "health", "sipas_index")) == []
 
@@ -331,7 +331,7 @@ def test_worked_example_of_the_methodology(app, world, province):
     assert verdicts(overall) == [("uncertain", "?", "Đạt (chưa chắc chắn)")]
     assert verdicts(measure(html, "all", "overall")) == [
         ("uncertain", "?", "Đạt (chưa chắc chắn)")]
-    assert "Chỉ tiêu ≥ 90%" in measure(html, "all", "overall")
+    assert "Chỉ tiêu tối thiểu 90%" in measure(html, "all", "overall")
 
     elements = table_rows(section(html, "elements"))
     assert elements == [
@@ -347,13 +347,13 @@ def test_worked_example_of_the_methodology(app, world, province):
     assert "1 người cho biết có gặp phiền hà" in integrity
     wishes = table_rows(section(html, "wishes"))
     assert wishes == [
-        "Rút ngắn thời gian giải quyết 12 48,0%",
+        "Thời gian giải quyết 12 48,0%",
         "Dịch vụ công trực tuyến 9 36,0%",
         "Cơ sở vật chất, trang thiết bị 6 24,0%",
         "Thái độ phục vụ 3 12,0%",
-        "Năng lực hướng dẫn của công chức 2 8,0%",
+        "Cách hướng dẫn của công chức 2 8,0%",
         "Công khai, minh bạch thông tin 1 4,0%",
-        "Tiếp nhận, xử lý phản ánh, kiến nghị 1 4,0%",
+        "Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị 1 4,0%",
     ]
 
 
@@ -367,7 +367,8 @@ def test_elements_are_shown_without_a_verdict(app, world, province):
     # A reference line at S's target, labelled as such; no bar is coloured as below it,
     # though feedback (75,0%) is.
     assert "stroke-dasharray" in svg.group(0)
-    assert "Chỉ tiêu của chỉ số kiểu SIPAS ≥ 85% (để tham chiếu)" in svg.group(0)
+    assert ("Chỉ tiêu của chỉ số hài lòng tính theo phương pháp SIPAS tối thiểu 85% "
+            "(để tham chiếu)") in svg.group(0)
     assert charts.VERMILLION not in svg.group(0)
     assert verdicts(elements) == [] and "Đạt" not in words_of(elements)
     assert "không có chỉ tiêu riêng" in words_of(elements)
@@ -383,7 +384,7 @@ def test_a_2026_period_says_it_uses_the_targets_of_2025(app, world, province):
     words = words_of(section(html, "headline"))
     assert "Chỉ tiêu năm 2025" in words
     assert "Năm 2026 chưa có chỉ tiêu riêng: áp dụng chỉ tiêu năm 2025." in words
-    assert "Chỉ tiêu ≥ 90%" in measure(html, "all", "overall")
+    assert "Chỉ tiêu tối thiểu 90%" in measure(html, "all", "overall")
     assert "Chưa đạt (chưa chắc chắn)" in measure(html, "all", "overall")
     report = words_of(fetch_page(province, "/dashboard/report?year=2026&quarter=1")[1])
     assert "Năm 2026 chưa có chỉ tiêu riêng: áp dụng chỉ tiêu năm 2025." in report
@@ -454,8 +455,8 @@ def test_monthly_trend_lists_twelve_months_to_the_period_end(app, world, provinc
         "11/2024", "12/2024", "01/2025", "02/2025", "03/2025",
     ]
     # Each month by the targets of its own year: O against 90, S against 85 in 2025 ...
-    assert rows[10] == ("02/2025 30 90,0% ? Đạt (chưa chắc chắn) Chỉ tiêu ≥ 90% "
-                        "90,0% ? Đạt (chưa chắc chắn) Chỉ tiêu ≥ 85%")
+    assert rows[10] == ("02/2025 30 90,0% ? Đạt (chưa chắc chắn) Chỉ tiêu tối thiểu 90% "
+                        "90,0% ? Đạt (chưa chắc chắn) Chỉ tiêu tối thiểu 85%")
     # ... and none in 2024, which has no targets.
     assert rows[0] == "04/2024 0 — Chưa có chỉ tiêu — Chưa có chỉ tiêu"
     assert len(re.findall(r"<svg", section(html, "trend"))) == 2  # O and S
@@ -506,8 +507,8 @@ def test_province_manager_sees_both_communes(app, world, province):
     assert any(row.startswith("Xã B XA-B 37 ") for row in agencies)
     # The province's row holds both communes; its own counters have no response yet.
     assert agencies[0].startswith("Trung tâm Phục vụ hành chính công tỉnh TINH 68 ")
-    assert agencies[1] == ("Riêng quầy của đơn vị 0 — … Chưa đủ mẫu Chỉ tiêu ≥ 90% "
-                           "— … Chưa đủ mẫu Chỉ tiêu ≥ 85%")
+    assert agencies[1] == ("Riêng quầy của đơn vị 0 — … Chưa đủ mẫu Chỉ tiêu tối thiểu 90% "
+                           "— … Chưa đủ mẫu Chỉ tiêu tối thiểu 85%")
     assert "68 phiếu" in card(html, "all")
     # Commune B alone, by its code.
     one = card(fetch_page(province, f"/dashboard/?{Q1_2025}&agency=XA-B")[1], "all")
@@ -527,8 +528,8 @@ def test_an_agency_row_counts_the_agencies_below_it(app, world, province):
     filtered = fetch_page(province, f"/dashboard/?{Q1_2025}&agency=TINH")[1]
     assert "73 phiếu" in measure(filtered, "all", "sipas_index")
     # and its own counters alone on the line below, labelled and judged.
-    assert rows[1] == ("Riêng quầy của đơn vị 5 100,0% … Chưa đủ mẫu Chỉ tiêu ≥ 90% "
-                       "100,0% … Chưa đủ mẫu Chỉ tiêu ≥ 85%")
+    assert rows[1] == ("Riêng quầy của đơn vị 5 100,0% … Chưa đủ mẫu Chỉ tiêu tối thiểu 90% "
+                       "100,0% … Chưa đủ mẫu Chỉ tiêu tối thiểu 85%")
     # A commune has no agency below it: one line, no own-counter figure.
     assert rows[2].startswith("Xã A XA-A 31 ") and rows[3].startswith("Xã B XA-B 37 ")
     assert len(rows) == 4
@@ -543,7 +544,8 @@ def test_with_investment_chosen_rows_are_judged_by_its_target(app, world, provin
     html = fetch_page(province, f"/dashboard/?{Q1_2025}&sector=DAU_TU")[1]
     # Agencies, counters, sectors and months alike: O against investment's 85, as the
     # API and the exports judge the same filter.
-    judged_85 = "87,5% ? Đạt (chưa chắc chắn) Chỉ tiêu ≥ 85% 100,0% ✓ Đạt Chỉ tiêu ≥ 85%"
+    judged_85 = ("87,5% ? Đạt (chưa chắc chắn) Chỉ tiêu tối thiểu 85% "
+                 "100,0% ✓ Đạt Chỉ tiêu tối thiểu 85%")
     agencies = table_rows(section(html, "by-agency"))
     assert agencies[0] == f"Trung tâm Phục vụ hành chính công tỉnh TINH 40 {judged_85}"
     assert f"Xã A XA-A 40 {judged_85}" in agencies
@@ -557,11 +559,11 @@ def test_with_investment_chosen_rows_are_judged_by_its_target(app, world, provin
     assert headline.startswith("Đầu tư tại Việt Nam")
     assert verdicts(measure(html, "dau_tu", "overall")) == [
         ("uncertain", "?", "Đạt (chưa chắc chắn)")]
-    assert "Chỉ tiêu ≥ 85%" in measure(html, "dau_tu", "overall")
+    assert "Chỉ tiêu tối thiểu 85%" in measure(html, "dau_tu", "overall")
     # Without the sector filter, the agency is judged against the all-sector 90.
     html = fetch_page(province, f"/dashboard/?{Q1_2025}")[1]
-    assert ("Xã A XA-A 40 87,5% ? Chưa đạt (chưa chắc chắn) Chỉ tiêu ≥ 90% "
-            "100,0% ✓ Đạt Chỉ tiêu ≥ 85%") in table_rows(section(html, "by-agency"))
+    assert ("Xã A XA-A 40 87,5% ? Chưa đạt (chưa chắc chắn) Chỉ tiêu tối thiểu 90% "
+            "100,0% ✓ Đạt Chỉ tiêu tối thiểu 85%") in table_rows(section(html, "by-agency"))
 
 
 def test_filter_by_agency_counter_and_sector(app, world, province):
@@ -584,7 +586,7 @@ def test_filter_by_agency_counter_and_sector(app, world, province):
     assert "8 phiếu" in card(html, "dat_dai")
     html = fetch_page(province, f"/dashboard/?{Q1_2025}&sector=HO_TICH")[1]
     assert "0 phiếu" in card(html, "ho_tich")
-    assert "Chỉ tiêu ≥ 90%" in measure(html, "ho_tich", "overall")  # as all sectors
+    assert "Chỉ tiêu tối thiểu 90%" in measure(html, "ho_tich", "overall")  # as all sectors
 
 
 def test_counter_of_another_agency_says_so(app, world, province):
@@ -623,7 +625,7 @@ def test_sort_links_reorder_the_tables(app, world, province):
     followed = fetch_page(province, unescape(link.group(1)).split("#")[0])
     assert followed[0] == 200 and 'aria-sort="descending"' in followed[1]
     # Each verdict column sorts by its own indicator's verdict, the weakest first.
-    verdict_links = re.findall(r'<a class="sort" href="([^"]+)">Đánh giá', headers)
+    verdict_links = re.findall(r'<a class="sort" href="([^"]+)">Kết quả so với chỉ tiêu', headers)
     assert [re.search(r"sort=([\w-]+)", unescape(h)).group(1) for h in verdict_links] == [
         "overall_status", "index_status"]
 
@@ -663,9 +665,9 @@ def test_flagged_responses_show_how_much_they_move_each_figure(app, world, provi
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("from=2025-13-01&to=2025-02-01", "Ngày không hợp lệ"),
-        ("from=32/01/2025&to=2025-02-01", "Ngày không hợp lệ"),
-        ("from=2025-1-5&to=2025-02-01", "Ngày không hợp lệ"),
+        ("from=2025-13-01&to=2025-02-01", "Vui lòng viết ngày theo dạng ngày/tháng/năm"),
+        ("from=32/01/2025&to=2025-02-01", "Vui lòng viết ngày theo dạng ngày/tháng/năm"),
+        ("from=2025-1-5&to=2025-02-01", "Vui lòng viết ngày theo dạng ngày/tháng/năm"),
         ("from=01/01/1999&to=2025-02-01", "Ngày phải trong các năm từ 2000 đến 2100."),
         ("from=2025-03-01&to=2025-02-01", "Ngày kết thúc phải trùng hoặc sau ngày bắt đầu."),
         ("period=custom&from=2025-03-01", "Vui lòng nhập cả ngày bắt đầu và ngày kết thúc."),
@@ -745,7 +747,12 @@ def test_quarterly_report(app, world, province):
     assert status == 200
     words = words_of(html)
     assert "Quý I/2025" in words and "01/01/2025 – 31/03/2025" in words
-    assert "Tất cả đơn vị trong phạm vi" in words and "Chỉ tiêu năm 2025" in words
+    assert "Chỉ tiêu năm 2025" in words
+    # The printed report names the units it covers, not a generic office.
+    meta = words_of(re.search(r'<table class="report-meta">.*?</table>', html, re.S).group(0))
+    assert "Đơn vị Trung tâm Phục vụ hành chính công tỉnh; Xã A; Xã B" in meta
+    assert "Bộ phận Một cửa" not in words
+    assert "quầy của các đơn vị nêu ở đầu báo cáo" in words
     assert "Phương pháp" in words and 'href="/dashboard/method"' in html
     assert "Ngày lập" in words
     # Two rows a scope, O then S, each with its own target and one verdict label.
@@ -753,15 +760,15 @@ def test_quarterly_report(app, world, province):
     headline = [words_of(row) for row in re.findall(r"<tr>.*?</tr>", section(html, "headline"),
                                                     re.S)[1:]]
     assert headline[0] == ("Tất cả lĩnh vực Hài lòng về giải quyết TTHC 95,7% 88,1% – 98,5% "
-                           "70 câu trả lời ≥ 90% ? Đạt (chưa chắc chắn)")
+                           "70 câu trả lời tối thiểu 90% ? Đạt (chưa chắc chắn)")
     assert headline[2] == ("Đất đai Hài lòng về giải quyết TTHC 92,5% 80,1% – 97,4% "
-                           "40 câu trả lời ≥ 85% ? Đạt (chưa chắc chắn)")
-    assert headline[3] == ("Chỉ số hài lòng kiểu SIPAS 87,5% 71,2% – 95,2% 40 phiếu ≥ 85% "
-                           "? Đạt (chưa chắc chắn)")
+                           "40 câu trả lời tối thiểu 85% ? Đạt (chưa chắc chắn)")
+    assert headline[3] == ("Chỉ số hài lòng (tính theo phương pháp SIPAS) 87,5% 71,2% – 95,2% "
+                           "40 phiếu tối thiểu 85% ? Đạt (chưa chắc chắn)")
     assert "Tham khảo" not in words
     agencies = table_rows(section(html, "by-agency"))
     assert agencies[0].startswith("Trung tâm Phục vụ hành chính công tỉnh TINH 70 ")
-    assert any(row.startswith("Xã A XA-A 40 92,5% ? Đạt (chưa chắc chắn) Chỉ tiêu ≥ 90%")
+    assert any(row.startswith("Xã A XA-A 40 92,5% ? Đạt (chưa chắc chắn) Chỉ tiêu tối thiểu 90%")
                for row in agencies)
     assert any(row.startswith("Xã B XA-B 30 ") for row in agencies)
     assert "Hộ tịch" in words_of(section(html, "by-sector"))

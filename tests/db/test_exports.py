@@ -18,6 +18,7 @@ from survey_app.api.serialize import report_dict
 from survey_app.exports import views as export_views
 from survey_app.extensions import db
 from survey_app.models import Agency, Sector
+from survey_app.questionnaire import SIPAS_2025_SHORT
 from survey_app.services.filters import parse_period
 from survey_app.services.reports import build_report
 from survey_app.services.tallies import TallyFilter
@@ -43,7 +44,7 @@ RESPONSE_HEADER = [
     "Số phiếu", "Thời điểm gửi", "Mã đơn vị", "Quầy", "Mã lĩnh vực", "Mã phiếu",
     "Câu 1", "Câu 2", "Câu 3", "Câu 4", "Câu 5", "Câu 6", "Câu 7", "Câu 8",
     "Góp ý", "Góp ý đã che thông tin cá nhân", "Trạng thái", "Lý do (mã)", "Ngôn ngữ",
-    "Phiên bản bảng hỏi",
+    "Phiên bản phiếu",
     "Trạng thái (mã)", "Câu 7 (mã)", "Câu 8 (mã)", "Nguồn", "Nguồn (mã)",
 ]  # fmt: skip
 # What each file says it holds, in its first lines (CSV) or on its second sheet (XLSX).
@@ -67,11 +68,13 @@ def stored(app, world):
     with app.app_context():
         province = db.session.get(Agency, world.province_id)
         province_code = create_code(province, "Quầy 5", "XAY_DUNG").code
+        # Answered with the 2025 wording; the others with the current one.
         store(world.code_a, local(2025, 1, 2, 8, 15), "a1", comment=VIETNAMESE,
-              q8=["speed", "online"], dossier="HS-1")  # fmt: skip
+              q8=["speed", "online"], dossier="HS-1", questionnaire=SIPAS_2025_SHORT)  # fmt: skip
         store(world.code_a, local(2025, 1, 3), "a2", dossier="HS-1")  # a duplicate
         store(world.code_a, local(2025, 2, 3), "a3", comment=FORMULA, q1="2")
-        store(world.code_a, local(2025, 2, 4), "a4", comment="-2 điểm vì chờ lâu", q7="yes")
+        store(world.code_a, local(2025, 2, 4), "a4", comment="-2 điểm vì chờ lâu", q7="yes",
+              q8=["speed"])
         flag(store(world.code_a, local(2025, 2, 5), "a5"))
         for n in range(3):
             store(world.code_b, local(2025, 3, 1 + n), f"b{n}", q1="3", q6=str(3 + n % 3))
@@ -137,11 +140,14 @@ def test_responses_csv_opens_with_vietnamese_intact(app, world, stored):
     assert (first["Mã đơn vị"], first["Quầy"], first["Mã lĩnh vực"]) == (
         "XA-A", "Quầy 1", "DAT_DAI")
     assert (first["Câu 4"], first["Câu 7"], first["Trạng thái"]) == ("", "Không", "Được tính")
-    # The wishes in the form's order, by their names.
+    # The wishes in the form's order, by the names the citizen read in that version.
     assert first["Câu 8"] == "Rút ngắn thời gian giải quyết; Dịch vụ công trực tuyến"
     assert (first["Trạng thái (mã)"], first["Câu 7 (mã)"], first["Câu 8 (mã)"]) == (
         "counted", "no", "online;speed")
-    assert by_comment["'-2 điểm vì chờ lâu"]["Câu 7"] == "Có"
+    assert first["Phiên bản bảng hỏi"] == "sipas-2025-short"
+    later = by_comment["'-2 điểm vì chờ lâu"]
+    assert (later["Câu 7"], later["Câu 8"], later["Phiên bản bảng hỏi"]) == (
+        "Có", "Thời gian giải quyết", "sipas-2026-short")
     status, reason = header.index("Trạng thái"), header.index("Lý do (mã)")
     statuses = sorted((row[status], row[reason]) for row in rows)
     assert ("Trùng mã hồ sơ", "dossier_repeat") in statuses
@@ -184,6 +190,8 @@ def test_responses_xlsx_has_the_same_rows(app, world, stored):
     assert len(rows) == 5 and {row[2] for row in rows} == {"XA-A"}
     first = next(row for row in rows if row[14] == VIETNAMESE)
     assert first[1] == datetime(2025, 1, 2, 8, 15)  # local wall-clock time, a real date
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet.cell(row=2, column=2).number_format == "dd/mm/yyyy hh:mm"  # shown as typed here
     wishes = RESPONSE_HEADER.index("Câu 8 (mã)")
     assert (first[3], first[6], first[9], first[wishes]) == ("Quầy 1", 5, None, "online;speed")
     _csv_result, csv_body = download(client, "/exports/responses.csv", **Q1, agency="XA-A")
@@ -212,7 +220,7 @@ def expected_report(app, world, agency_ids=None):
 
 
 SCOPE_CODES = ["all", "LAND", "CONSTRUCTION", "INVESTMENT", "LAND_CONSTRUCTION_INVESTMENT"]
-O_NAME, S_NAME = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng kiểu SIPAS"
+O_NAME, S_NAME = "Hài lòng về giải quyết TTHC", "Chỉ số hài lòng (tính theo phương pháp SIPAS)"
 
 
 def by_header(header: list[str], row: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
@@ -234,7 +242,8 @@ def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
     assert [(row[0], row[-1]) for row in rows] == [
         *(("Phạm vi chỉ tiêu", code) for code in SCOPE_CODES),
         ("Lĩnh vực", "DAT_DAI"), ("Lĩnh vực", "XAY_DUNG"), ("Lĩnh vực", "HO_TICH"),
-        ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH"), ("Đơn vị (riêng quầy của đơn vị)", "TINH"),
+        ("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)", "TINH"),
+        ("Đơn vị (riêng quầy của đơn vị)", "TINH"),
         ("Đơn vị", "XA-A"), ("Đơn vị", "XA-B"),
     ]  # fmt: skip
     rows_by = {(row[0], row[-1]): by_header(header, row) for row in rows}
@@ -260,7 +269,7 @@ def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
         "85,0", "Chưa đủ mẫu")
     # Raw beside counted: every stored response, the duplicate and the flagged one too.
     assert whole["Tất cả phiếu đã lưu"] == "9"
-    assert csv_number(whole[f"{S_NAME}, mọi phiếu đã lưu (%)"]) == round(
+    assert csv_number(whole[f"{S_NAME}, tất cả phiếu đã lưu (%)"]) == round(
         everything.raw_scores.sipas_index, 1)
     pooled = rows_by[("Phạm vi chỉ tiêu", "LAND_CONSTRUCTION_INVESTMENT")]
     assert pooled["Tên"] == "Đất đai, xây dựng, đầu tư (gộp)"
@@ -271,7 +280,7 @@ def test_tallies_csv_has_every_scope_sector_and_agency(app, world, stored):
     assert rows_by[("Lĩnh vực", "HO_TICH")]["Tên"] == "Hộ tịch"
     commune = rows_by[("Đơn vị", "XA-A")]
     assert (commune["Tên"], commune["Phiếu được tính"]) == ("Xã A", "3")
-    province = rows_by[("Đơn vị (gồm các đơn vị trực thuộc)", "TINH")]
+    province = rows_by[("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)", "TINH")]
     assert province["Tên"] == "Trung tâm Phục vụ hành chính công tỉnh"
     assert province["Phiếu được tính"] == whole["Phiếu được tính"] == "7"
     assert rows_by[("Đơn vị (riêng quầy của đơn vị)", "TINH")]["Phiếu được tính"] == "1"
@@ -318,10 +327,10 @@ def test_a_sector_filter_judges_every_row_by_that_sector_s_targets(app, world):
     # The sector's row stands for the scopes: no «Tất cả lĩnh vực» row judging the same
     # 40 responses against 90.
     assert set(judged) == {("Lĩnh vực", "DAU_TU"), ("Đơn vị", "XA-B"),
-                           ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH"),
+                           ("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)", "TINH"),
                            ("Đơn vị (riêng quầy của đơn vị)", "TINH")}
     for key in (("Lĩnh vực", "DAU_TU"), ("Đơn vị", "XA-B"),
-                ("Đơn vị (gồm các đơn vị trực thuộc)", "TINH")):
+                ("Đơn vị (gồm các đơn vị do đơn vị này theo dõi)", "TINH")):
         assert (judged[key][target], judged[key][verdict]) == (85.0, "Đạt (chưa chắc chắn)"), key
     # The API says the same of the same figure.
     with app.app_context():

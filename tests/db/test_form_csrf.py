@@ -23,7 +23,7 @@ from tests.factories import (
     text_of,
 )
 
-LOST = "Phiên làm việc đã hết hạn"
+LOST = "Trang đã mở quá lâu nên phiếu chưa gửi được"
 
 
 def _form_cookie(client) -> str:

@@ -451,7 +451,7 @@ def test_the_tallies_download_has_the_rate_columns(app, world, rated):
         "Số hồ sơ tiếp nhận", "Số hồ sơ đủ cho mọi phiếu được tính", "Tỷ lệ phản hồi (%)",
         "Tỷ lệ phản hồi: xem lại",
         "Hài lòng về giải quyết TTHC, trọng số theo số hồ sơ (%)",
-        "Chỉ số hài lòng kiểu SIPAS, trọng số theo số hồ sơ (%)", "Mã",
+        "Chỉ số hài lòng (tính theo phương pháp SIPAS), trọng số theo số hồ sơ (%)", "Mã",
     ]
     by_key = {(row[0], row[-1]): dict(zip(header, row, strict=True)) for row in rows}
     land = by_key[("Lĩnh vực", "DAT_DAI")]

@@ -279,7 +279,8 @@ def test_period_filter(app, world):
 @pytest.mark.parametrize("query, message", [
     ("?from=01/03/2025", "Vui lòng nhập cả ngày bắt đầu và ngày kết thúc."),
     ("?from=31/03/2025&to=01/03/2025", "Ngày kết thúc phải trùng hoặc sau ngày bắt đầu."),
-    ("?from=2025-31-03&to=01/04/2025", "Ngày không hợp lệ: hãy viết theo dạng ngày/tháng/năm"),
+    ("?from=2025-31-03&to=01/04/2025",
+     "Vui lòng viết ngày theo dạng ngày/tháng/năm, ví dụ 31/03/2025."),
     ("?from=01/01/2000&to=01/01/2025", "Khoảng thời gian dài nhất là 10 năm."),
     ("?period=forever", "Vui lòng chọn một mục trong danh sách."),
     ("?period=all", "Vui lòng chọn một mục trong danh sách."),

@@ -626,7 +626,7 @@ def test_the_page_goes_back_a_month_at_a_time(app, runner, client, days):
 def test_a_bad_day_gets_a_clear_message_never_an_error(app, client, value):
     page = client.get("/cong-khai/niem-phong", query_string={"truoc": value})
     assert page.status_code == 400
-    assert "Ngày không hợp lệ" in words_of(page)
+    assert "Ngày trong địa chỉ chưa đúng" in words_of(page)
 
 
 @pytest.mark.parametrize("path", ["2025-02-30", "hom-qua", "2025-03-04%00",

@@ -119,15 +119,15 @@ def year_table(html: str, year: int) -> dict[str, list[str]]:
 def test_the_list_shows_each_years_targets_by_scope_and_indicator(app, world):
     html = text_of(world.signed_in("admin").get("/admin/targets"))
     assert "Hài lòng về giải quyết TTHC (câu 6)" in html
-    assert "Chỉ số hài lòng kiểu SIPAS" in html
+    assert "Chỉ số hài lòng (tính theo phương pháp SIPAS)" in html
     assert year_table(html, 2025) == {
-        "Tất cả lĩnh vực": ["≥ 90%", "≥ 85%"],
-        "Đất đai": ["≥ 85%", "≥ 85%"],
-        "Xây dựng": ["≥ 85%", "≥ 85%"],
-        "Đầu tư": ["≥ 85%", "≥ 85%"],
-        "Đất đai, xây dựng, đầu tư (gộp)": ["≥ 85%", "≥ 85%"],
+        "Tất cả lĩnh vực": ["tối thiểu 90%", "tối thiểu 85%"],
+        "Đất đai": ["tối thiểu 85%", "tối thiểu 85%"],
+        "Xây dựng": ["tối thiểu 85%", "tối thiểu 85%"],
+        "Đầu tư": ["tối thiểu 85%", "tối thiểu 85%"],
+        "Đất đai, xây dựng, đầu tư (gộp)": ["tối thiểu 85%", "tối thiểu 85%"],
     }
-    assert year_table(html, 2030)["Tất cả lĩnh vực"] == ["≥ 95%", "≥ 90%"]
+    assert year_table(html, 2030)["Tất cả lĩnh vực"] == ["tối thiểu 95%", "tối thiểu 90%"]
     assert "Số phiếu tối thiểu: 30" in html
     # Today (2026 or later) is judged by 2025's targets until 2030.
     assert re.search(r'id="year-2025">Năm 2025 <span class="tag tag-on">Đang áp dụng', html) \
@@ -188,8 +188,8 @@ def test_add_a_year_starting_from_the_latest_one(app, world):
     assert page.headers["Location"] == "/admin/targets"
     html = text_of(client.get("/admin/targets"))
     assert "Đã thêm chỉ tiêu năm 2026." in html
-    assert year_table(html, 2026)["Tất cả lĩnh vực"] == ["≥ 92,5%", "≥ 90%"]
-    assert year_table(html, 2026)["Đầu tư"] == ["≥ 90%", "—"]
+    assert year_table(html, 2026)["Tất cả lĩnh vực"] == ["tối thiểu 92,5%", "tối thiểu 90%"]
+    assert year_table(html, 2026)["Đầu tư"] == ["tối thiểu 90%", "—"]
 
     expected = {**SEEDED_2030, (O, "all"): 92.5, (O, "LAND"): 86.5}
     del expected[(S, "INVESTMENT")]
@@ -212,7 +212,7 @@ def test_add_a_year_starting_from_the_latest_one(app, world):
     ("year", "2101", "Năm cần từ 2000 đến 2100."),
     ("year", "hai nghìn", "Năm cần là một số nguyên, ví dụ 2026."),
     ("year", "", "Vui lòng nhập năm."),
-    ("year", "2025", "Năm này đã có chỉ tiêu. Hãy sửa chỉ tiêu của năm đó thay vì thêm mới."),
+    ("year", "2025", "Năm này đã có chỉ tiêu. Vui lòng sửa chỉ tiêu của năm đó thay vì thêm mới."),
     (field(O, "all"), "101", "Chỉ tiêu cần từ 0 đến 100."),
     (field(S, "LAND"), "-1", "Chỉ tiêu cần từ 0 đến 100."),
     (field(O, "CONSTRUCTION"), "92,55",
@@ -259,9 +259,10 @@ def test_change_a_year(app, world):
         "sipas_index:LAND_CONSTRUCTION_INVESTMENT": [90.0, 90.5]}}
     html = text_of(client.get("/admin/targets"))
     assert "Đã lưu chỉ tiêu năm 2030." in html
-    assert year_table(html, 2030)["Tất cả lĩnh vực"] == ["≥ 96%", "≥ 90%"]
-    assert year_table(html, 2030)["Đầu tư"] == ["—", "≥ 90%"]
-    assert year_table(html, 2030)["Đất đai, xây dựng, đầu tư (gộp)"] == ["≥ 90%", "≥ 90,5%"]
+    assert year_table(html, 2030)["Tất cả lĩnh vực"] == ["tối thiểu 96%", "tối thiểu 90%"]
+    assert year_table(html, 2030)["Đầu tư"] == ["—", "tối thiểu 90%"]
+    assert year_table(html, 2030)["Đất đai, xây dựng, đầu tư (gộp)"] == [
+        "tối thiểu 90%", "tối thiểu 90,5%"]
 
 
 def test_saving_without_a_change_logs_nothing(app, world):
@@ -333,7 +334,7 @@ def scope_rows(html: str) -> dict[str, str]:
 def test_the_scopes_list_shows_each_scope_with_its_sectors(app, world):
     html = text_of(world.signed_in("admin").get("/admin/targets/scopes"))
     rows = scope_rows(html)
-    assert rows["Tất cả lĩnh vực"] == "Mọi lĩnh vực, kể cả lĩnh vực thêm sau này"
+    assert rows["Tất cả lĩnh vực"] == "Tất cả lĩnh vực, kể cả lĩnh vực thêm sau này"
     assert rows["Xây dựng"] == "Xây dựng; Quy hoạch xây dựng, kiến trúc"
     assert rows["Đất đai, xây dựng, đầu tư (gộp)"] == (
         "Đất đai; Xây dựng; Quy hoạch xây dựng, kiến trúc; Đầu tư tại Việt Nam")
@@ -362,7 +363,7 @@ def test_a_scope_added_by_an_admin_gets_a_target_and_judges_the_reports(app, wor
     page = submit(client, "/admin/targets/2025", {field(S, "Y_TE"): "90"})
     assert page.status_code == 302
     assert stored(app, 2025)[1][(S, "Y_TE")] == 90.0
-    assert year_table(text_of(client.get("/admin/targets")), 2025)["Y tế"] == ["—", "≥ 90%"]
+    assert year_table(text_of(client.get("/admin/targets")), 2025)["Y tế"] == ["—", "tối thiểu 90%"]
 
     # Three responses at a health counter in 2025, an hour apart.
     with app.app_context():
@@ -451,4 +452,4 @@ def test_the_all_sector_scope_keeps_every_sector(app, world):
         assert db.session.scalar(select(TargetScope.covers_all_sectors)
                                  .where(TargetScope.code == "all")) is True
     assert year_table(text_of(client.get("/admin/targets")), 2025)["Toàn tỉnh"] == [
-        "≥ 90%", "≥ 85%"]
+        "tối thiểu 90%", "tối thiểu 85%"]

@@ -191,7 +191,7 @@ def test_the_type_is_what_the_bytes_are_not_what_the_name_says(app):
 def test_an_empty_a_missing_or_a_too_large_upload_is_refused_in_words(app):
     client = admin(app)
     for data, message in ((b"", "Tệp trống."),
-                          (None, "Hãy chọn một tệp âm thanh."),
+                          (None, "Vui lòng chọn một tệp âm thanh."),
                           (b"OggS" + b"\x00" * voice.MAX_UPLOAD_BYTES, "Tệp quá lớn"),
                           (b"OggS" + b"\x00" * (3 * voice.MAX_UPLOAD_BYTES), "Tệp quá lớn")):
         result = send(client, "q5", data)
