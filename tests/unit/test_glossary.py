@@ -13,7 +13,7 @@ from tests.factories import PROJECT_ROOT
 GLOSSARY = PROJECT_ROOT / "docs" / "glossary.md"
 CATALOG = PROJECT_ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 # Rewritten by its own change, which follows the glossary; checked again once it lands.
-DOCS_NOT_YET_CHECKED = {"privacy.md"}
+DOCS_NOT_YET_CHECKED: set[str] = set()
 QUOTED = re.compile(r"«([^»]+)»")
 
 
