@@ -5,7 +5,7 @@ DOSSIER_HASH_RETENTION_DAYS have passed, and marks the receipt links it answered
 that the receipts' answer rate of an old period stays the same.
 
 Revision ID: 0019_privacy
-Revises: 0017_voice_clips
+Revises: 0020_staff_second_factor
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0019_privacy'
-down_revision: str | None = '0017_voice_clips'
+down_revision: str | None = '0020_staff_second_factor'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
