@@ -1,13 +1,21 @@
 """Settings of survey_app, read from the environment.
 
 Every setting has a sane default for a developer's laptop (SQLite in the instance folder);
-a production deployment sets ``APP_ENV=production``, ``SECRET_KEY``, ``HASH_KEY`` and
-``DATABASE_URL``.
+a production deployment sets ``APP_ENV=production``, ``SECRET_KEY``, ``HASH_KEY``,
+``DATABASE_URL``, ``RATELIMIT_STORAGE_URI``, ``PUBLIC_BASE_URL`` and ``TRUSTED_PROXIES``,
+and the app refuses to start in production while any of them is unsafe
+(`production_problems`, docs/deployment.md, «Settings»).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
 
 
 def _env_int(name: str, default: int) -> int:
@@ -28,7 +36,12 @@ class Config:
     HASH_KEY = os.environ.get("HASH_KEY") or None
 
     # None means SQLite in the instance folder; PostgreSQL through postgresql://...
+    # In production, the runtime role: it reads and writes rows and owns nothing.
     DATABASE_URL = os.environ.get("DATABASE_URL") or None
+    # The role that owns the tables and runs the migrations (`flask db upgrade`, which then
+    # grants the runtime role of DATABASE_URL what it needs). Unset, the migrations run as
+    # DATABASE_URL's role, as on a developer's laptop (docs/deployment.md, «Database roles»).
+    DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL") or None
     # A streaming replica of that PostgreSQL database: dashboards, exports, the API's reads
     # and the public pages read from it (docs/deployment.md). Unset, everything reads the
     # primary. A replica that refuses connections is left alone for REPLICA_RETRY_SECONDS.
@@ -138,7 +151,7 @@ class Config:
 
 
 class ProductionConfig(Config):
-    """Settings for a real deployment: a real secret key is required."""
+    """Settings for a real deployment: the app refuses to start on unsafe ones."""
 
     APP_ENV = "production"
     SESSION_COOKIE_SECURE = True
@@ -181,3 +194,220 @@ def config_for(env: str | None) -> type[Config]:
     if name not in CONFIGS:
         raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
     return CONFIGS[name]
+
+
+# What production refuses ------------------------------------------------------------------
+# `create_app` calls these with APP_ENV=production, for the web server and every `flask`
+# command alike: the app does not start, naming every unsafe setting at once.
+
+MIN_KEY_LENGTH = 32
+# Keys that must never reach production: copied from an example or from the tests.
+KNOWN_WEAK_SECRETS = frozenset({
+    "dev",
+    "secret",
+    "changeme",
+    "change-me",
+    "testing-secret-key-not-for-production",
+    "testing-hash-key-not-for-production",
+})
+# A key containing one of these was copied from an example, not generated.
+PLACEHOLDER_MARKERS = (
+    "changeme", "change-me", "change_me", "not-for-production", "not_for_production",
+    "example", "placeholder", "replace-me", "replace_me", "insecure", "dummy",
+    "random hex",
+)
+# Limits a random key never comes near: 32 hex characters (secrets.token_hex(16)) show at
+# least 8 distinct characters, none of them in half the key, and fewer than 70 % of
+# neighbours one apart, in more than a million draws; these catch a letter repeated, a
+# short pattern repeated, or a keyboard run.
+MIN_DISTINCT_CHARACTERS = 8
+MAX_SHARE_OF_ONE_CHARACTER = 0.5
+MAX_SHARE_OF_CLOSE_NEIGHBOURS = 0.7
+# The key's length times the entropy of its characters' frequencies; 32 random hex
+# characters give about 117 bits, never under 85 in a million draws.
+MIN_ESTIMATED_BITS = 64
+
+# Host names that are never a public address (RFC 2606, RFC 6761, RFC 8375, mDNS).
+PRIVATE_SUFFIXES = (
+    "localhost", "local", "test", "example", "invalid", "internal", "lan", "localdomain",
+    "home.arpa", "example.com", "example.net", "example.org",
+)
+
+
+class UnsafeProductionSettings(RuntimeError):
+    """The production settings the app will not start with, each one named."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        listed = "\n".join(f"  - {problem}" for problem in self.problems)
+        count = "this problem is" if len(self.problems) == 1 else (
+            f"each of these {len(self.problems)} problems is")
+        super().__init__(
+            f"the app will not start with APP_ENV=production until {count} fixed "
+            f"(docs/deployment.md, «Settings»):\n{listed}"
+        )
+
+
+def production_problems(settings: Mapping[str, Any]) -> list[str]:
+    """Return what makes these settings unsafe for production, one line per problem."""
+    problems = [
+        *_database_problems(settings),
+        *_rate_limit_problems(settings),
+        *_key_problems(settings),
+    ]
+    url_problem = public_base_url_problem(settings.get("PUBLIC_BASE_URL"))
+    if url_problem:
+        problems.append(url_problem)
+    return problems
+
+
+def production_warnings(settings: Mapping[str, Any]) -> list[str]:
+    """Return what is probably wrong in production, but may be meant: logged at start."""
+    warnings = []
+    if not settings.get("TRUSTED_PROXIES"):
+        warnings.append(
+            "TRUSTED_PROXIES=0: no X-Forwarded-For or X-Forwarded-Proto header is believed. "
+            "Behind nginx it must be 1 (the number of proxies in front of the app), or every "
+            "citizen seems to come from nginx's address, sharing one per-address rate limit "
+            "and one address in the abuse flags, and requests seem to arrive over plain http. "
+            "Leave it at 0 only if clients reach gunicorn directly."
+        )
+    return warnings
+
+
+def is_postgresql_url(url: str | None) -> bool:
+    """Return whether a database URL names PostgreSQL."""
+    return bool(url) and str(url).startswith(("postgresql://", "postgres://", "postgresql+"))
+
+
+def _database_problems(settings: Mapping[str, Any]) -> list[str]:
+    problems = []
+    url = settings.get("DATABASE_URL")
+    if not url:
+        problems.append(
+            "DATABASE_URL is not set, so the data would go to SQLite in the instance folder: "
+            "production needs PostgreSQL (DATABASE_URL=postgresql://survey_app:<password>"
+            "@127.0.0.1:5432/survey?connect_timeout=5)"
+        )
+    elif not is_postgresql_url(url):
+        kind = "SQLite" if str(url).startswith("sqlite") else "not PostgreSQL"
+        problems.append(
+            f"DATABASE_URL names {kind}: production needs PostgreSQL "
+            "(DATABASE_URL=postgresql://survey_app:<password>@127.0.0.1:5432/survey"
+            "?connect_timeout=5); SQLite serves one writer at a time and one host only"
+        )
+    owner = settings.get("DATABASE_OWNER_URL")
+    if owner and not is_postgresql_url(owner):
+        problems.append("DATABASE_OWNER_URL must name the same PostgreSQL database as "
+                        "DATABASE_URL, as the role that owns its tables")
+    return problems
+
+
+def _rate_limit_problems(settings: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if settings.get("RATELIMIT_ENABLED") is False:
+        problems.append("RATELIMIT_ENABLED is off: the survey form would take any number of "
+                        "posts from one device, code or address")
+    storage = str(settings.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if storage.startswith("memory://"):
+        problems.append(
+            f"RATELIMIT_STORAGE_URI is {storage}: each worker would count the rate limits "
+            "alone (the real limit becomes the setting times the workers) and forget them at "
+            "every restart; production shares them in Redis "
+            "(RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0)"
+        )
+    return problems
+
+
+def _key_problems(settings: Mapping[str, Any]) -> list[str]:
+    problems = []
+    purposes = {"SECRET_KEY": "signs sessions, forms and device cookies",
+                "HASH_KEY": "keys every stored hash"}
+    for name, purpose in purposes.items():
+        weakness = key_weakness(settings.get(name))
+        if weakness:
+            problems.append(
+                f"{name} ({purpose}) {weakness}: production needs a random value of at least "
+                f"{MIN_KEY_LENGTH} characters, for example from "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+    secret, hash_key = settings.get("SECRET_KEY"), settings.get("HASH_KEY")
+    if secret and secret == hash_key:
+        problems.append(
+            "HASH_KEY must differ from SECRET_KEY, so that each can be changed alone "
+            "(see docs/privacy.md)"
+        )
+    return problems
+
+
+def key_weakness(key: object) -> str | None:
+    """Return why a key is not fit for production, or None if it looks random enough."""
+    if not key:
+        return "is not set"
+    if not isinstance(key, str):
+        return "is not a string of characters"
+    if len(key) < MIN_KEY_LENGTH:
+        return f"has {len(key)} characters, fewer than {MIN_KEY_LENGTH}"
+    lowered = key.lower()
+    if lowered in KNOWN_WEAK_SECRETS or any(m in lowered for m in PLACEHOLDER_MARKERS):
+        return "is a placeholder from an example or from the tests"
+    counts = Counter(key)
+    if len(counts) == 1:
+        return "is one character repeated"
+    if max(counts.values()) > MAX_SHARE_OF_ONE_CHARACTER * len(key):
+        return "is mostly one character repeated"
+    if len(counts) < MIN_DISTINCT_CHARACTERS:
+        return (f"uses only {len(counts)} different characters "
+                f"(a random key uses at least {MIN_DISTINCT_CHARACTERS})")
+    if any(key == key[:period] * (len(key) // period)
+           for period in range(1, len(key) // 2 + 1) if len(key) % period == 0):
+        return "is a short pattern repeated"
+    close = sum(abs(ord(a) - ord(b)) <= 1 for a, b in zip(key, key[1:], strict=False))
+    if close > MAX_SHARE_OF_CLOSE_NEIGHBOURS * (len(key) - 1):
+        return "is a run of neighbouring characters (abcdef…, 123456…), not a random value"
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    if bits < MIN_ESTIMATED_BITS:
+        return f"holds about {bits:.0f} bits of randomness, fewer than {MIN_ESTIMATED_BITS}"
+    return None
+
+
+def public_base_url_problem(url: object) -> str | None:
+    """Return why PUBLIC_BASE_URL cannot be printed on QR codes, or None if it can."""
+    example = "(for example PUBLIC_BASE_URL=https://danhgia.tinh.gov.vn)"
+    if not url or not isinstance(url, str):
+        return ("PUBLIC_BASE_URL is not set: it is the address printed on every QR code, "
+                f"and must be the service's public https address {example}")
+    parts = urlsplit(url)
+    reasons = []
+    if parts.scheme != "https":
+        reasons.append("it is not https")
+    try:
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        host = ""
+    if not host:
+        reasons.append("it names no host")
+    elif _is_ip_literal(host):
+        reasons.append(f"its host {host} is an IP address, not a public name")
+    elif host == "localhost" or "." not in host:
+        reasons.append(f"its host {host} is not a public name (a single label)")
+    else:
+        suffix = next((s for s in PRIVATE_SUFFIXES if host == s or host.endswith("." + s)),
+                      None)
+        if suffix:
+            reasons.append(f"its host {host} ends in .{suffix}, a name reserved for "
+                           "local networks, tests and examples")
+    if not reasons:
+        return None
+    return (f"PUBLIC_BASE_URL={url} is printed on every QR code, so every poster would "
+            f"point at it, but {' and '.join(reasons)}: use the service's public https "
+            f"address {example}")
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        # 127.1, 10.1.2 and the like: numbers a resolver still reads as an address.
+        return host.rsplit(".", 1)[-1].isdigit()
+    return True

@@ -11,17 +11,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from config import config_for
-
-# Secret keys that must never reach production: empty, short, or copied from examples.
-KNOWN_WEAK_SECRETS = {
-    "dev",
-    "secret",
-    "changeme",
-    "change-me",
-    "testing-secret-key-not-for-production",
-    "testing-hash-key-not-for-production",
-}
+from config import (
+    UnsafeProductionSettings,
+    config_for,
+    is_postgresql_url,
+    production_problems,
+    production_warnings,
+)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -93,44 +89,51 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _finish_config(app: Flask) -> None:
-    """Derive the settings that depend on others, and refuse unsafe production settings."""
+    """Derive the settings that depend on others, and refuse unsafe production settings.
+
+    With APP_ENV=production the app does not start (UnsafeProductionSettings, naming every
+    problem at once) on SQLite, the in-memory rate limiter, a missing or weak SECRET_KEY or
+    HASH_KEY, or a PUBLIC_BASE_URL that is not https on a public name; what may be meant
+    (TRUSTED_PROXIES=0) is logged as a warning. The web server (wsgi.py) and every `flask`
+    command go through here, `flask db upgrade` included.
+    """
+    if app.config["APP_ENV"] == "production":
+        problems = production_problems(app.config)
+        if problems:
+            raise UnsafeProductionSettings(problems)
+        for warning in production_warnings(app.config):
+            app.logger.warning("%s", warning)
+
     url = app.config.get("DATABASE_URL")
     if not url:
         url = "sqlite:///" + os.path.join(app.instance_path, "survey_app.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    is_postgresql = is_postgresql_url(app.config["SQLALCHEMY_DATABASE_URI"])
     replica = app.config.get("DATABASE_REPLICA_URL")
-    if replica and not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if replica and not is_postgresql:
         raise RuntimeError(
             "DATABASE_REPLICA_URL names a replica of PostgreSQL: set DATABASE_URL to the "
             "primary PostgreSQL database too, or unset DATABASE_REPLICA_URL"
         )
     app.config["SQLALCHEMY_REPLICA_URI"] = normalise_database_url(replica) if replica else None
+    owner = app.config.get("DATABASE_OWNER_URL")
+    if owner and not (is_postgresql and is_postgresql_url(owner)):
+        raise RuntimeError(
+            "DATABASE_OWNER_URL names the role that owns a PostgreSQL database's tables: set "
+            "it and DATABASE_URL to the same PostgreSQL database, or unset DATABASE_OWNER_URL"
+        )
+    # The migrations run as the owner when one is named, else as the app's own role.
+    app.config["SQLALCHEMY_OWNER_URI"] = (
+        normalise_database_url(owner) if owner else app.config["SQLALCHEMY_DATABASE_URI"]
+    )
 
     ZoneInfo(app.config["TIMEZONE"])  # fail at start, not at the first dashboard
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
 
-    for name, purpose in (("SECRET_KEY", "signs sessions and forms"),
-                          ("HASH_KEY", "keys the stored hashes")):
-        _require_key(app, name, purpose)
-    if app.config["APP_ENV"] == "production" and app.config["HASH_KEY"] == app.config["SECRET_KEY"]:
-        raise RuntimeError(
-            "HASH_KEY must differ from SECRET_KEY, so that each can be changed alone "
-            "(see docs/privacy.md)"
-        )
-
-
-def _require_key(app: Flask, name: str, purpose: str) -> None:
-    """Refuse a missing or weak key in production; elsewhere, generate one if missing."""
-    key = app.config.get(name)
-    if app.config["APP_ENV"] == "production":
-        if not key or len(key) < 32 or key.lower() in KNOWN_WEAK_SECRETS:
-            raise RuntimeError(
-                f"{name} ({purpose}) must be set to a random value of at least 32 characters "
-                "in production, for example: "
-                "python -c 'import secrets; print(secrets.token_hex(32))'"
-            )
-    elif not key:
-        app.config[name] = _instance_secret(app, name.lower())
+    # Outside production, a missing key is generated once and kept in the instance folder.
+    for name in ("SECRET_KEY", "HASH_KEY"):
+        if not app.config.get(name):
+            app.config[name] = _instance_secret(app, name.lower())
 
 
 def _instance_secret(app: Flask, file_name: str) -> str:

@@ -7,6 +7,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from survey_app.admin import volumes_cli
 from survey_app.alerts import cli as alerts_cli
@@ -16,20 +19,80 @@ from survey_app.counters import receipts_cli
 from survey_app.extensions import db
 from survey_app.seals import cli as seals_cli
 from survey_app.services.codes import survey_url, survey_url_root
-from survey_app.services.migrate import alembic_config
+from survey_app.services.migrate import (
+    RoleError,
+    RuntimeGrants,
+    alembic_config,
+    grant_runtime,
+    upgrade_and_grant,
+)
 
 db_cli = AppGroup("db", help="Create or upgrade the database schema (Alembic migrations).")
 
 
 def _alembic() -> AlembicConfig:
-    return alembic_config(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    """The migrations run as the owner role (DATABASE_OWNER_URL), else as DATABASE_URL's."""
+    return alembic_config(current_app.config["SQLALCHEMY_OWNER_URI"])
+
+
+def _runtime_role() -> str:
+    """Return the role DATABASE_URL connects as: the runtime role, when an owner is named."""
+    runtime = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).username
+    owner = make_url(current_app.config["SQLALCHEMY_OWNER_URI"]).username
+    if not runtime:
+        raise click.ClickException(
+            "DATABASE_URL names no role (postgresql://<role>:<password>@host/database): "
+            "name the runtime role in it, or run `flask db grant-runtime <role>` yourself"
+        )
+    if runtime == owner:
+        raise click.ClickException(
+            f"DATABASE_URL and DATABASE_OWNER_URL both connect as {runtime}: the app would "
+            "own its tables. DATABASE_URL names the runtime role, DATABASE_OWNER_URL the "
+            "owner (docs/deployment.md, «Database roles»)"
+        )
+    return runtime
+
+
+def _echo_grants(grants: RuntimeGrants) -> None:
+    by_kind: dict[tuple[str, ...], list[str]] = {}
+    for table, privileges in grants.tables.items():
+        by_kind.setdefault(privileges, []).append(table)
+    click.echo(f"granted to {grants.role} in schema {grants.schema}:")
+    for privileges, tables in sorted(by_kind.items(), key=lambda item: -len(item[0])):
+        click.echo(f"  {', '.join(privileges)} on {len(tables)} tables: {', '.join(tables)}")
+    click.echo(f"  USAGE on {len(grants.sequences)} sequences")
 
 
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Create the schema, or bring it up to date."""
-    command.upgrade(_alembic(), revision)
+    """Create the schema, or bring it up to date; with DATABASE_OWNER_URL, as the owner,
+    and grant DATABASE_URL's role what the app needs in the same transaction."""
+    role = _runtime_role() if current_app.config.get("DATABASE_OWNER_URL") else None
+    try:
+        grants = upgrade_and_grant(current_app.config["SQLALCHEMY_OWNER_URI"], role, revision)
+    except RoleError as error:
+        raise click.ClickException(f"{error}. Nothing was changed: the upgrade is rolled "
+                                   "back with the grants") from error
+    if grants is not None:
+        _echo_grants(grants)
+
+
+@db_cli.command("grant-runtime")
+@click.argument("role", required=False)
+def db_grant_runtime(role: str | None) -> None:
+    """Grant the runtime ROLE (default: DATABASE_URL's) exactly what the app needs, as the
+    owner (DATABASE_OWNER_URL). `flask db upgrade` does it after every migration."""
+    role = role or _runtime_role()
+    engine = create_engine(current_app.config["SQLALCHEMY_OWNER_URI"], poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            grants = grant_runtime(connection, role)
+    except RoleError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        engine.dispose()
+    _echo_grants(grants)
 
 
 @db_cli.command("downgrade")

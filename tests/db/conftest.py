@@ -63,6 +63,17 @@ class TestDatabases:
             databases.drop_database(url)  # WITH (FORCE): our pooled connections too
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the PostgreSQL twin of a case marked `sqlite_only`."""
+    kept, dropped = [], []
+    for item in items:
+        twin = item.get_closest_marker("sqlite_only") and "[postgresql" in item.nodeid
+        (dropped if twin else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
     store = TestDatabases(tmp_path_factory)

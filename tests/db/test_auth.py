@@ -516,12 +516,18 @@ def test_security_headers_on_every_response(client, path):
     assert "Strict-Transport-Security" not in headers  # only in production, over HTTPS
 
 
-def test_hsts_in_production(monkeypatch, tmp_path):
+def test_hsts_in_production(monkeypatch):
     from survey_app import create_app
 
     monkeypatch.setenv("APP_ENV", "production")
-    app = create_app({"SECRET_KEY": "s" * 64, "HASH_KEY": "h" * 64,
-                      "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+    # Settings production accepts; the home page opens neither the database nor Redis.
+    app = create_app({
+        "SECRET_KEY": "217462960c647df7cd032f0d6a95078e480b7a1ca3ed71931ae29a9b956e012c",
+        "HASH_KEY": "41c583b1b3a95909d085102b797622533723b0b4a9d06a0b23c4cfabb43e019d",
+        "DATABASE_URL": "postgresql://survey_app@127.0.0.1:5432/survey",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "PUBLIC_BASE_URL": "https://danhgia.tinh.gov.vn", "TRUSTED_PROXIES": 1,
+    })
     assert "max-age=" in app.test_client().get("/").headers["Strict-Transport-Security"]
 
 

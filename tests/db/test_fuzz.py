@@ -498,7 +498,14 @@ def assert_readable(result: TestResponse, what: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("persona", ["admin", "manager_province", "staff_a"])
+# Every persona on SQLite; on PostgreSQL the admin alone, who reaches every route: what the
+# database adds (a NUL refused by its text type, a long value in a query) is the same for
+# everyone, and the other personas' sweeps are the slowest tests of the suite.
+SQLITE_ONLY = pytest.mark.sqlite_only
+
+
+@pytest.mark.parametrize("persona", ["admin", pytest.param("manager_province", marks=SQLITE_ONLY),
+                                     pytest.param("staff_a", marks=SQLITE_ONLY)])
 def test_every_route_answers_hostile_text_calmly(app: Flask, world: World, persona: str) -> None:
     """No route answers 5xx to hostile text in its address, query string or form fields."""
     client = world.login(app.test_client(), persona)
