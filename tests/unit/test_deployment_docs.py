@@ -52,7 +52,8 @@ def test_the_tested_file_keeps_what_debian_12s_nginx_accepts_and_the_app_relies_
 
 
 def _gunicorn_default(name: str) -> int:
-    found = re.search(rf'_env_int\("{name}", (\d+)\)', (PROJECT_ROOT / "gunicorn.conf.py").read_text())
+    conf = (PROJECT_ROOT / "gunicorn.conf.py").read_text()
+    found = re.search(rf'_env_int\("{name}", (\d+)\)', conf)
     assert found, f"gunicorn.conf.py reads no {name}"
     return int(found.group(1))
 

@@ -67,8 +67,8 @@ http {{
 """)
     binary = nginx_binary()
     assert binary is not None
-    return subprocess.run([binary, "-t", "-p", f"{directory}/", "-c", str(directory / "nginx.conf")],
-                          capture_output=True, text=True, timeout=30)
+    command = [binary, "-t", "-p", f"{directory}/", "-c", str(directory / "nginx.conf")]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
 
 def test_nginx_accepts_the_deployment_files_as_the_docs_install_them(tmp_path):
