@@ -86,6 +86,13 @@ class Config:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
     LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
     LOGIN_FAILURE_WINDOW = _env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+    # Signed-in sessions end after this many minutes without a request, and this many hours
+    # after signing in whatever happens (checked on the server, docs/security.md).
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
+    SESSION_MAX_HOURS = _env_int("SESSION_MAX_HOURS", 12)
+    # Administrators must sign in with a second factor (a TOTP app): not a setting of the
+    # environment, so no deployment turns it off by mistake.
+    SECOND_FACTOR_FOR_ADMINS = True
     # Rate limits (Flask-Limiter syntax). Everyone at an office shares one public address,
     # so limits go per QR code and per device; the per-address ceiling only stops floods.
     # Storage: memory for one process; redis://127.0.0.1:6379 when several workers serve.
@@ -177,6 +184,9 @@ class TestingConfig(Config):
     RATELIMIT_KIOSK_PAIR_PER_ADDRESS = "100 per hour"
     # Tests change codes behind the app's back; tests of the cache turn it on.
     FORM_CODE_CACHE_SECONDS = 0
+    # The suite signs admins in everywhere with a password alone; the tests of the second
+    # factor turn the requirement back on (tests/db/test_second_factor.py).
+    SECOND_FACTOR_FOR_ADMINS = False
     # Still scrypt, with a smaller work factor, so the suite does not spend its time hashing.
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 

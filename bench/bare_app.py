@@ -55,7 +55,7 @@ def create_bare_app() -> Flask:
             "agency_id": 1,
             "counter_id": 1,
             "sector_id": 1,
-            "questionnaire_version": "sipas-2025-short",
+            "questionnaire_version": "sipas-2026-short",
             **{f"q{n}": _int_or_none(form.get(f"q{n}")) for n in range(1, 7)},
             "q7": form.get("q7") or None,
             "comment": form.get("comment") or None,

@@ -53,6 +53,9 @@ AGENCY_LEVELS = ("province", "commune")
 AGENCY_CODE_PATTERN = r"^[A-Z0-9_-]+$"
 AGENCY_CODE_MAX_LENGTH = 40
 AGENCY_NAME_MAX_LENGTH = 200
+# An agency's complaint hotline as people dial it (text.clean_hotline), and a short note.
+HOTLINE_MAX_LENGTH = 20
+HOTLINE_NOTE_MAX_LENGTH = 120
 RESPONSE_STATUSES = ("counted", "duplicate", "flagged")
 LANGUAGES = ("vi", "en")
 ROLES = ("admin", "manager", "staff")
@@ -109,6 +112,10 @@ class Agency(Base):
     level: Mapped[str] = mapped_column(String(10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Where a citizen can lodge a formal complaint by phone: named on the thank-you page of
+    # a response that answered q7 «Có», for this agency and those below it without one.
+    hotline: Mapped[str | None] = mapped_column(String(HOTLINE_MAX_LENGTH))
+    hotline_note: Mapped[str | None] = mapped_column(String(HOTLINE_NOTE_MAX_LENGTH))
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id])
     counters: Mapped[list[Counter]] = relationship(back_populates="agency", order_by="Counter.name")
@@ -318,6 +325,12 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The second factor (docs/security.md): the TOTP secret, sealed under a key derived from
+    # HASH_KEY (never stored or logged in clear); it counts once confirmed by a first code.
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last time step whose code was accepted: a code is good once, never replayed.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -341,6 +354,10 @@ class User(Base):
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
 
@@ -359,12 +376,17 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every token ends: a forgotten one in an old script stops working on its own.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired()
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at <= (now or utcnow())
 
 
 class LoginFailure(Base):
@@ -545,6 +567,24 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Moved on by the requests of the session (at most once a minute): a session left idle
+    # longer than SESSION_IDLE_MINUTES ends.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor when the phone is lost.
+
+    Only a keyed hash is kept; using it sets `used_at`, and it never opens anything again.
+    """
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PasswordReset(Base):

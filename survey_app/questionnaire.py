@@ -13,7 +13,7 @@ are translated when they are shown.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -88,8 +88,14 @@ class Question:
 @dataclass(frozen=True)
 class Questionnaire:
     version: str
-    intro: object
+    intro: object  # "%(agency)s": the form at a counter, which speaks of today
     questions: tuple[Question, ...] = field(default_factory=tuple)
+    # The form of a receipt link, answered days later, speaks of "this dossier" instead.
+    receipt_intro: object = ""
+    # The whole line under the comment box; empty: only «Không bắt buộc».
+    comment_hint: object = ""
+    # What follows «Không bắt buộc» under the dossier code.
+    dossier_hint: object = ""
 
     def question(self, key: str) -> Question:
         return next(q for q in self.questions if q.key == key)
@@ -117,6 +123,19 @@ WISH_CHOICES = (
     Choice("transparency", _l("Công khai, minh bạch thông tin")),
     Choice("online", _l("Dịch vụ công trực tuyến")),
     Choice("feedback", _l("Tiếp nhận, xử lý phản ánh, kiến nghị")),
+)
+
+# The 2026 wording of q7's answers: «Có» first, the values unchanged.
+INTEGRITY_CHOICES_YES_FIRST = (INTEGRITY_CHOICES[1], INTEGRITY_CHOICES[0], INTEGRITY_CHOICES[2])
+
+WISH_CHOICES_2026 = (
+    WISH_CHOICES[0],
+    WISH_CHOICES[1],
+    Choice("guidance", _l("Cách hướng dẫn của công chức")),
+    Choice("speed", _l("Thời gian giải quyết")),
+    WISH_CHOICES[4],
+    WISH_CHOICES[5],
+    Choice("feedback", _l("Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị")),
 )
 
 COMMENT_MAX_LENGTH = 1000
@@ -214,28 +233,110 @@ SIPAS_2025_SHORT = Questionnaire(
             hint=_l("Chọn tối đa 2 ý."),
         ),
     ),
+    receipt_intro=_l(
+        "Xin Ông/Bà cho biết mức độ hài lòng về sự phục vụ của %(agency)s khi giải quyết "
+        "hồ sơ này. Phiếu ẩn danh, mất khoảng 1 phút."
+    ),
+    dossier_hint=_l("In trên phiếu hẹn trả kết quả"),
 )
 
-CURRENT = SIPAS_2025_SHORT
-QUESTIONNAIRES = {q.version: q for q in (SIPAS_2025_SHORT,)}
+# The 2026 wording, read by a reviewer of administrative Vietnamese: a lead-in that says what
+# to rate, shorter statements in plain words, «Có» first in q7. Every key, element, answer
+# value and scoring rule is the 2025 version's; only the words and q7's order change.
+SIPAS_2026_SHORT = Questionnaire(
+    version="sipas-2026-short",
+    intro=_l(
+        "Xin Ông/Bà cho biết mức độ hài lòng khi đến làm thủ tục tại %(agency)s hôm nay. "
+        "Với mỗi nội dung dưới đây, xin chọn một mức."
+    ),
+    questions=(
+        replace(
+            SIPAS_2025_SHORT.question("q1"),
+            text=_l(
+                "Nơi tiếp nhận hồ sơ có biển chỉ dẫn rõ ràng, đủ ghế ngồi chờ, bàn viết và "
+                "trang thiết bị dễ sử dụng."
+            ),
+        ),
+        replace(
+            SIPAS_2025_SHORT.question("q2"),
+            text=_l(
+                "Thủ tục được niêm yết công khai, dễ thấy, dễ đọc; giấy tờ phải nộp và phí, "
+                "lệ phí đúng như đã niêm yết."
+            ),
+        ),
+        replace(
+            SIPAS_2025_SHORT.question("q3"),
+            text=_l(
+                "Công chức tiếp nhận hồ sơ lịch sự, tôn trọng Ông/Bà; hướng dẫn đầy đủ, dễ hiểu."
+            ),
+        ),
+        replace(
+            SIPAS_2025_SHORT.question("q4"),
+            text=_l("Kết quả được trả đúng hẹn, đầy đủ, chính xác."),
+        ),
+        replace(
+            SIPAS_2025_SHORT.question("q5"),
+            text=_l("Ông/Bà góp ý, phản ánh, kiến nghị dễ dàng và được trả lời kịp thời."),
+            na_choice=Choice(NOT_APPLICABLE, _l("Chưa góp ý, phản ánh")),
+        ),
+        SIPAS_2025_SHORT.question("q6"),
+        replace(
+            SIPAS_2025_SHORT.question("q7"),
+            text=_l(
+                "Lần này, Ông/Bà có bị gây phiền hà, sách nhiễu hoặc phải đưa thêm tiền ngoài "
+                "phí, lệ phí không?"
+            ),
+            choices=INTEGRITY_CHOICES_YES_FIRST,
+        ),
+        replace(
+            SIPAS_2025_SHORT.question("q8"),
+            text=_l("Ông/Bà mong muốn cơ quan cải thiện những điểm nào nhất?"),
+            choices=WISH_CHOICES_2026,
+        ),
+    ),
+    receipt_intro=_l(
+        "Xin Ông/Bà cho biết mức độ hài lòng khi làm thủ tục tại %(agency)s với hồ sơ này. "
+        "Với mỗi nội dung dưới đây, xin chọn một mức."
+    ),
+    comment_hint=_l("Không bắt buộc. Xin không ghi họ tên, số điện thoại, số CCCD."),
+    dossier_hint=_l(
+        "Ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả (giấy hẹn). Chỉ dùng để mỗi hồ sơ "
+        "được đánh giá một lần."
+    ),
+)
+
+# New responses are given the current version; a response keeps the version it was given.
+CURRENT = SIPAS_2026_SHORT
+QUESTIONNAIRES = {q.version: q for q in (SIPAS_2025_SHORT, SIPAS_2026_SHORT)}
+# The version the tables were first made from: its keys and answer values, in its order, name
+# the response columns, the rollup counts and the constraints, so that a later version that
+# only reorders its answers changes no table.
+FIRST = SIPAS_2025_SHORT
+
+
+def questionnaire_of(version: str | None) -> Questionnaire:
+    """Return the questionnaire a response was answered with (the current one if unknown)."""
+    return QUESTIONNAIRES.get(version or "", CURRENT)
 
 
 # Derived from the questionnaire: what every version shares (a later version keeps every key,
-# element and answer value, and changes only words and order).
+# element and answer value, and changes only words and order; tests/unit holds them to it).
 SCALE_VALUES: tuple[int, ...] = tuple(int(choice.value) for choice in SCALE)
-RATING_KEYS: tuple[str, ...] = tuple(q.key for q in CURRENT.questions if q.kind == "scale")
+RATING_KEYS: tuple[str, ...] = tuple(q.key for q in FIRST.questions if q.kind == "scale")
 ELEMENT_KEYS: tuple[str, ...] = tuple(
-    q.key for q in sorted(CURRENT.questions, key=lambda q: q.element or 0)
+    q.key for q in sorted(FIRST.questions, key=lambda q: q.element or 0)
     if q.kind == "scale" and q.element is not None
 )
 # The overall question (q6): the one rating that is not an element.
 OVERALL_KEY: str = next(
-    q.key for q in CURRENT.questions if q.kind == "scale" and q.element is None
+    q.key for q in FIRST.questions if q.kind == "scale" and q.element is None
 )
-INTEGRITY_KEY: str = next(q.key for q in CURRENT.questions if q.kind == "single")
-INTEGRITY_ANSWERS: tuple[str, ...] = CURRENT.question(INTEGRITY_KEY).values
-WISH_KEY: str = next(q.key for q in CURRENT.questions if q.kind == "multi")
-WISH_CODES: tuple[str, ...] = CURRENT.question(WISH_KEY).values
+INTEGRITY_KEY: str = next(q.key for q in FIRST.questions if q.kind == "single")
+INTEGRITY_ANSWERS: tuple[str, ...] = FIRST.question(INTEGRITY_KEY).values
+# The answer to q7 after which the thank-you page says where to lodge a formal complaint.
+INTEGRITY_YES = "yes"
+WISH_KEY: str = next(q.key for q in FIRST.questions if q.kind == "multi")
+WISH_CODES: tuple[str, ...] = FIRST.question(WISH_KEY).values
 ELEMENT_LABELS: dict[str, object] = {
     key: CURRENT.question(key).element_label for key in ELEMENT_KEYS
 }

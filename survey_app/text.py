@@ -36,6 +36,30 @@ def clean_text(value: object) -> str | None:
     return text or None
 
 
+# A phone number as people write it: digits in groups separated by a space, a dot or a dash,
+# with + before a country code. From a short number (1022) to an international one.
+_PHONE = re.compile(r"\+?[0-9]+(?:[ .-][0-9]+)*")
+PHONE_MIN_DIGITS = 3
+PHONE_MAX_DIGITS = 15
+
+
+def clean_hotline(value: object) -> str | None:
+    """Return a phone number with single spaces between its groups, or None if it is none."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    text = re.sub(r"\s+", " ", text)
+    if not _PHONE.fullmatch(text):
+        return None
+    digits = sum(char.isdigit() for char in text)
+    return text if PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS else None
+
+
+def dial_number(phone: str) -> str:
+    """Return what a tel: link dials: the digits, and a leading + if there is one."""
+    return ("+" if phone.startswith("+") else "") + "".join(c for c in phone if c.isdigit())
+
+
 def clean_code(value: object) -> str | None:
     """Return an identifier as people type it, trimmed, NFC and upper case, or None."""
     text = clean_text(value)

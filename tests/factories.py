@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_schema_validator import OAS31Validator
@@ -46,8 +47,8 @@ from survey_app.models import (
     tally_months,
     tally_years,
 )
-from survey_app.questionnaire import CURRENT
-from survey_app.services import periods, rollups, tallies
+from survey_app.questionnaire import CURRENT, Questionnaire
+from survey_app.services import periods, rollups, second_factor, tallies
 from survey_app.services.accounts import create_token, create_user
 from survey_app.services.codes import create_survey_code
 from survey_app.services.migrate import upgrade
@@ -163,18 +164,19 @@ def local_time(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
 
 def record(code: str | SurveyCode, at: datetime | None = None, nonce: str | None = None, *,
            answers: dict[str, Any] = VALID_ANSWERS, language: str = "vi",
-           **changes: Any) -> Response:
+           questionnaire: Questionnaire = CURRENT, **changes: Any) -> Response:
     """Store one response through the service the form uses, so the rollups stay exact.
 
     The answers are `answers` with `changes` over them; `at` is when it was sent (now if
-    None). A module with answers of its own binds them: partial(record, answers=...).
+    None), `questionnaire` the version it was answered with. A module with answers of its
+    own binds them: partial(record, answers=...).
     """
     if isinstance(code, str):
         found = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
         assert found is not None, f"no survey code {code}"
         code = found
     response, _ = record_response(
-        db.session, code, CURRENT, {**answers, **changes}, nonce or secrets.token_hex(12),
+        db.session, code, questionnaire, {**answers, **changes}, nonce or secrets.token_hex(12),
         language, now=at,
     )
     return response
@@ -226,6 +228,33 @@ def make_user(app: Flask, email: str = "canbo@xa.example", role: str = "staff",
         user.is_enabled = is_enabled
         db.session.commit()
         return user.id
+
+
+def enrol_second_factor(app: Flask, user_id: int) -> tuple[str, list[str]]:
+    """Turn on an account's second factor, committed; return its TOTP secret and its
+    recovery codes. The code that confirmed it is forgotten, so the next one is accepted."""
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        secret = second_factor.pending_secret(db.session, user)
+        codes = second_factor.confirm_enrolment(db.session, user, totp_code(secret))
+        user.totp_last_step = None
+        db.session.commit()
+    return secret, codes
+
+
+def totp_code(secret: str) -> str:
+    """Return the code the phone's app shows now for this secret."""
+    return pyotp.TOTP(secret).now()
+
+
+def forget_last_code(app: Flask, user_id: int) -> None:
+    """Let the present time step's code be accepted again, as if its 30 seconds had passed."""
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        user.totp_last_step = None
+        db.session.commit()
 
 
 def token_for_user(app: Flask, user_id: int) -> str:

@@ -7,6 +7,8 @@ through Playwright as the people who use it, and writes PNG files into one folde
 - phone-form.png: the citizen's form on a 360 px phone, as it opens;
 - phone-form-error.png: the same form sent with question 3 left out;
 - phone-thanks.png: the thank-you page;
+- phone-thanks-complaint.png: the thank-you page after «Có» to question 7: where to lodge a
+  formal complaint (the demo province's hotline and the national portal);
 - print-sheet.png: the first A4 sheet of QR cards of a commune, as Chromium prints it;
 - dashboard.png: the dashboard of the demo province, as its manager sees it;
 - dashboard-phone.png: the first screens of the same dashboard on a 360 px phone;
@@ -28,7 +30,7 @@ from tests.browser import support as bs
 
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # the address `make run` serves and prints
 ANSWERS = {"q1": "Hài lòng", "q2": "Rất hài lòng", "q4": "Chưa nhận kết quả",
-           "q5": "Chưa sử dụng", "q6": "Hài lòng", "q7": "Không"}
+           "q5": "Chưa góp ý, phản ánh", "q6": "Hài lòng", "q7": "Không"}
 SHEET_DPI = 110
 
 
@@ -101,6 +103,18 @@ def _citizen(browser: Any, live: bs.LiveServer, code: str, folder: Path) -> None
         page.get_by_role("button", name="Gửi đánh giá").tap()
     page.locator(".thanks").wait_for()
     page.screenshot(path=folder / "phone-thanks.png")
+    page.context.close()
+
+    page = _new_page(browser, bs.PHONE, scale=2)
+    page.goto(f"{live.url}/s/{code}")
+    for question, label in {**ANSWERS, "q3": "Hài lòng", "q7": "Có"}.items():
+        page.locator(f"fieldset#{question} label.choice .text").get_by_text(
+            label, exact=True
+        ).tap()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Gửi đánh giá").tap()
+    page.locator(".complaint").wait_for()
+    page.screenshot(path=folder / "phone-thanks-complaint.png", full_page=True)
     page.context.close()
 
 

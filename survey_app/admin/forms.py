@@ -12,11 +12,19 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from survey_app.models import AGENCY_CODE_PATTERN, AGENCY_LEVELS, ROLES, Agency
+from survey_app.models import (
+    AGENCY_CODE_PATTERN,
+    AGENCY_LEVELS,
+    HOTLINE_MAX_LENGTH,
+    HOTLINE_NOTE_MAX_LENGTH,
+    ROLES,
+    Agency,
+)
 from survey_app.services.accounts import MIN_PASSWORD_LENGTH, AccountError
-from survey_app.text import clean_code, clean_text
+from survey_app.text import clean_code, clean_hotline, clean_text
 from survey_app.web.audit_labels import action_choices
 from survey_app.web.labels import level_label, role_label
+from survey_app.web.password_messages import password_message
 
 INVALID_CHOICE = _l("Vui lòng chọn một mục trong danh sách.")
 PASSWORD_TOO_SHORT = _l("Mật khẩu cần ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH)
@@ -79,7 +87,6 @@ _ACCOUNT_ERRORS = {
     "email_taken": ("email", _l("Email này đã có tài khoản.")),
     "email_invalid": ("email", _l("Địa chỉ email không hợp lệ.")),
     "agency_required": ("agency_id", _l("Lãnh đạo và cán bộ cần thuộc một đơn vị.")),
-    "password_short": ("password", PASSWORD_TOO_SHORT),
     "role_invalid": ("role", INVALID_CHOICE),
 }
 
@@ -89,6 +96,10 @@ def add_account_error(form: FlaskForm, error: AccountError) -> None:
     if error.reason in _ACCOUNT_ERRORS:
         field_name, message = _ACCOUNT_ERRORS[error.reason]
         add_error(form, field_name, message)
+        return
+    refused = password_message(error)
+    if refused is not None:
+        add_error(form, "password", refused)
         return
     add_error(form, None, _l("Chưa lưu được thay đổi. Vui lòng kiểm tra lại thông tin."))
 
@@ -151,11 +162,33 @@ class AgencyForm(FlaskForm):
                           _l("Tên đơn vị dài quá 200 ký tự."))
     level = SelectField(_l("Cấp"), invalid_choice_message=INVALID_CHOICE)
     parent_id = _agency_select(_l("Đơn vị cấp trên"))
+    hotline = StringField(
+        _l("Số điện thoại đường dây nóng"),
+        filters=[clean_text],
+        validators=[Optional(), Length(max=HOTLINE_MAX_LENGTH, message=_l(
+            "Số điện thoại dài quá %(n)d ký tự.", n=HOTLINE_MAX_LENGTH))],
+    )
+    hotline_note = StringField(
+        _l("Ghi chú về đường dây nóng"),
+        filters=[clean_text],
+        validators=[Optional(), Length(max=HOTLINE_NOTE_MAX_LENGTH, message=_l(
+            "Ghi chú dài quá %(n)d ký tự.", n=HOTLINE_NOTE_MAX_LENGTH))],
+    )
 
     def __init__(self, *args: Any, agencies: Sequence[Agency], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.level.choices = [(level, level_label(level)) for level in AGENCY_LEVELS]
         self.parent_id.choices = _agency_choices(agencies, _("Không có"))
+
+    def validate_hotline(self, field: StringField) -> None:
+        if not field.data:
+            return
+        phone = clean_hotline(field.data)
+        if phone is None:
+            raise ValidationError(_(
+                "Số điện thoại chỉ gồm chữ số, có thể cách nhau bằng dấu cách, dấu chấm hoặc "
+                "dấu gạch ngang, ví dụ 0233 3852 111 hoặc 1022."))
+        field.data = phone
 
 
 class CounterForm(FlaskForm):

@@ -36,8 +36,8 @@ from survey_app.admin.forms import (
 )
 from survey_app.extensions import db
 from survey_app.models import Agency, Counter, Sector, User
+from survey_app.services import second_factor
 from survey_app.services.accounts import (
-    MIN_PASSWORD_LENGTH,
     AccountError,
     create_reset_link,
     set_password,
@@ -59,9 +59,11 @@ from survey_app.services.admin import (
 from survey_app.services.agencies import agency_overview
 from survey_app.services.codes import survey_url_root
 from survey_app.services.directory import list_agencies, list_sectors
+from survey_app.services.passwords import ADMIN_MIN_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from survey_app.services.reports import load_target_book
 from survey_app.web.access import permission_required
 from survey_app.web.audit_labels import action_label, describe
+from survey_app.web.password_messages import password_hint
 
 Page = Response | str | tuple[str, int]
 Model = TypeVar("Model")
@@ -122,7 +124,8 @@ def user_new() -> Page:
             flash(_("Đã tạo tài khoản %(email)s.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     return render_template(
-        "admin/user_new.html", form=form, min_password_length=MIN_PASSWORD_LENGTH
+        "admin/user_new.html", form=form, password_hint=password_hint(MIN_PASSWORD_LENGTH),
+        admin_min_password_length=ADMIN_MIN_PASSWORD_LENGTH,
     ), _status()
 
 
@@ -134,7 +137,9 @@ def _render_user(user: User, form: UserEditForm | None = None,
     password_form = password_form or PasswordResetForm(formdata=None)
     return render_template(
         "admin/user_edit.html", user=user, form=form, password_form=password_form,
-        link_form=ResetLinkForm(formdata=None), min_password_length=MIN_PASSWORD_LENGTH,
+        link_form=ResetLinkForm(formdata=None),
+        password_hint=password_hint(
+            ADMIN_MIN_PASSWORD_LENGTH if user.role == "admin" else MIN_PASSWORD_LENGTH),
         reset_link=reset_link, reset_expires_at=reset_expires_at,
     ), 200 if reset_link else _status()
 
@@ -202,6 +207,22 @@ def user_reset_link(user_id: int) -> Page:
     return response
 
 
+@bp.post("/users/<int:user_id>/second-factor/reset")
+@permission_required("accounts.manage")
+def user_second_factor_reset(user_id: int) -> Page:
+    """Take the second factor off an account whose owner lost the phone; logged."""
+    user = _get_or_404(User, user_id)
+    if not ResetLinkForm().validate_on_submit():
+        abort(400)
+    if user.has_second_factor or user.totp_secret is not None:
+        second_factor.reset(db.session, user, actor=_actor())
+        db.session.commit()
+        _keep_signed_in(user)
+        flash(_("Đã đặt lại xác thực hai bước của %(email)s. Người dùng sẽ bật lại ở lần "
+                "đăng nhập sau.", email=user.email), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
 # Agencies and counters -------------------------------------------------------------------
 
 
@@ -222,6 +243,7 @@ def agency_new() -> Page:
             agency = create_agency(
                 db.session, code=form.code.data, name=form.name.data, level=form.level.data,
                 parent=_agency(form.parent_id.data),
+                hotline=form.hotline.data, hotline_note=form.hotline_note.data,
             )
         except AdminError as error:
             add_error(form, error.field, error.message)
@@ -253,7 +275,7 @@ def _render_agency(agency: Agency, form: AgencyForm | None = None,
 @bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
 @permission_required("agencies.manage")
 def agency_edit(agency_id: int) -> Page:
-    """Change an agency's code, name, level or parent; list and add its counters."""
+    """Change an agency's code, name, level, parent or hotline; list and add its counters."""
     agency = _get_or_404(Agency, agency_id)
     form = AgencyForm(obj=agency, agencies=list_agencies(db.session))
     if form.validate_on_submit():
@@ -261,6 +283,7 @@ def agency_edit(agency_id: int) -> Page:
             update_agency(
                 db.session, agency, code=form.code.data, name=form.name.data,
                 level=form.level.data, parent=_agency(form.parent_id.data),
+                hotline=form.hotline.data, hotline_note=form.hotline_note.data,
             )
         except AdminError as error:
             add_error(form, error.field, error.message)

@@ -11,7 +11,7 @@ from flask import g, jsonify, request
 from survey_app.extensions import db
 from survey_app.models import User
 from survey_app.services.access import holds
-from survey_app.services.accounts import user_for_token
+from survey_app.services.accounts import find_token, user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +33,13 @@ def token_required(view: F) -> F:
         if scheme.lower() != "bearer" or not secret.strip():
             return api_error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
         user = user_for_token(db.session, secret.strip())
+        if user is None:
+            token = find_token(db.session, secret.strip())
+            if token is not None and token.revoked_at is None and token.is_expired():
+                return api_error(
+                    401, f"the token expired on {token.expires_at.date().isoformat()} (UTC); "
+                    "ask for a new one",
+                )
         if user is None or not holds(user, "api.read"):
             return api_error(401, "the token is unknown, revoked, or its owner is disabled")
         db.session.commit()  # keeps last_used_at

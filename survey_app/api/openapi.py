@@ -10,6 +10,7 @@ from survey_app.questionnaire import (
     DOSSIER_MAX_LENGTH,
     INTEGRITY_ANSWERS,
     INTEGRITY_KEY,
+    QUESTIONNAIRES,
     RATING_KEYS,
     WISH_CODES,
     WISH_KEY,
@@ -51,7 +52,9 @@ def _json_response(description: str, schema: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
 
 
-UNAUTHORIZED = _error_response("Missing, unknown or revoked token, or its owner is disabled.")
+UNAUTHORIZED = _error_response(
+    "Missing, unknown, revoked or expired token, or its owner is disabled."
+)
 BAD_REQUEST = _error_response(
     "A missing, malformed or reversed date, or another malformed parameter."
 )
@@ -367,7 +370,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Why a response is not counted; null when counted.",
             },
             "language": {"type": "string", "enum": list(LANGUAGES)},
-            "questionnaire_version": {"type": "string"},
+            "questionnaire_version": {"type": "string", "enum": list(QUESTIONNAIRES)},
         },
     },
     "ReceiptRequest": {
@@ -555,6 +558,8 @@ PATHS: dict[str, Any] = {
                 "409": _error_response(
                     "The agency has no active receipt key: flask receipts key create."
                 ),
+                "413": _error_response("The body is larger than the server takes "
+                                       "(MAX_CONTENT_LENGTH, 64 KiB by default)."),
             },
         }
     },

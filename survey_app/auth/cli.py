@@ -7,6 +7,7 @@ rolls back whatever was written, is reported on standard error and exits with st
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import re
 import sys
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -34,9 +36,12 @@ from survey_app.models import (
     Agency,
     ApiToken,
     User,
+    utcnow,
 )
-from survey_app.services import audit
+from survey_app.services import audit, second_factor
 from survey_app.services.accounts import (
+    DEFAULT_TOKEN_DAYS,
+    MAX_TOKEN_DAYS,
     AccountError,
     create_token,
     create_user,
@@ -57,10 +62,21 @@ CSV_COLUMNS = ("code", "name", "level", "parent")
 REQUIRED_COLUMNS = ("code", "name", "level")
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "unknown"
+
+
 @contextmanager
 def _transaction() -> Iterator[Session]:
-    """Yield the session; commit once at the end, roll everything back on any error."""
+    """Yield the session; commit once at the end, roll everything back on any error.
+
+    What it writes to the audit log names the OS account running the command.
+    """
     session = db.session
+    audit.set_operator(_os_user())
     try:
         yield session
         session.commit()
@@ -103,6 +119,24 @@ def _user_or_fail(session: Session, email: str) -> User:
     return user
 
 
+def _actor_option(command: Any) -> Any:
+    return click.option(
+        "--actor", "actor_email", metavar="EMAIL",
+        help="The administrator on whose behalf this is done, logged as the actor "
+        "(the OS account running the command is logged in any case).",
+    )(command)
+
+
+def _actor(session: Session, email: str | None) -> User | None:
+    """Return the enabled administrator named by --actor, or None when none was named."""
+    if email is None:
+        return None
+    actor = _user_or_fail(session, email)
+    if actor.role != "admin" or not actor.is_enabled:
+        raise click.ClickException(f"--actor must name an enabled administrator, not {email!r}")
+    return actor
+
+
 # users ------------------------------------------------------------------------------------
 
 
@@ -134,6 +168,7 @@ def _read_password(from_stdin: bool) -> str:
     help="The password is the owner's own (say, your own account): do not ask for a new one "
     "at the first sign-in.",
 )
+@_actor_option
 def users_create(
     email: str,
     role: str,
@@ -141,6 +176,7 @@ def users_create(
     name: str,
     password_stdin: bool,
     own_password: bool,
+    actor_email: str | None,
 ) -> None:
     """Create an account that signs in with EMAIL and a password.
 
@@ -161,11 +197,12 @@ def users_create(
             raise click.ClickException(f"the role {role} needs an agency: add --agency CODE")
         if find_user(session, email) is not None:
             raise click.ClickException(f"an account with the email {email!r} already exists")
+        actor = _actor(session, actor_email)
 
         password = _read_password(password_stdin)
         user = create_user(
             session, email, password, role, agency=agency, name=clean_text(name) or "",
-            must_change_password=not own_password,
+            must_change_password=not own_password, actor=actor,
         )
         where = f" (agency {agency.code})" if agency is not None else ""
     click.echo(f"created {user.role} {user.email}{where}")
@@ -186,13 +223,14 @@ def users_list() -> None:
         click.echo("no accounts yet")
         return
     _echo_table(
-        ("email", "role", "agency", "enabled", "last login"),
+        ("email", "role", "agency", "enabled", "second factor", "last login"),
         [
             (
                 user.email,
                 user.role,
                 code or "-",
                 "yes" if user.is_enabled else "no",
+                "on" if user.has_second_factor else "off",
                 _when(user.last_login_at),
             )
             for user, code in rows
@@ -202,15 +240,37 @@ def users_list() -> None:
 
 @users_cli.command("disable")
 @click.argument("email")
-def users_disable(email: str) -> None:
+@_actor_option
+def users_disable(email: str, actor_email: str | None) -> None:
     """Disable the account with EMAIL: it can no longer sign in or use its tokens."""
     with _transaction() as session:
         user = _user_or_fail(session, email)
+        actor = _actor(session, actor_email)
         if not user.is_enabled:
             click.echo(f"{user.email} was already disabled")
             return
-        disable_user(session, user)
+        disable_user(session, user, actor=actor)
     click.echo(f"disabled {user.email}")
+
+
+@users_cli.command("reset-second-factor")
+@click.argument("email")
+@_actor_option
+def users_reset_second_factor(email: str, actor_email: str | None) -> None:
+    """Take the second factor off the account with EMAIL (a lost phone).
+
+    Its sessions end and its recovery codes go; the owner turns it on again at the next
+    sign-in (an administrator must).
+    """
+    with _transaction() as session:
+        user = _user_or_fail(session, email)
+        actor = _actor(session, actor_email)
+        if not user.has_second_factor and user.totp_secret is None:
+            click.echo(f"{user.email} has no second factor")
+            return
+        second_factor.reset(session, user, actor=actor)
+    click.echo(f"reset the second factor of {user.email}; it is turned on again at the next "
+               "sign-in")
 
 
 # agencies ---------------------------------------------------------------------------------
@@ -401,15 +461,23 @@ def agencies_list() -> None:
 @tokens_cli.command("create")
 @click.argument("email")
 @click.option("--label", default="", help="What the token is for, e.g. the report script.")
-def tokens_create(email: str, label: str) -> None:
+@click.option(
+    "--days", type=click.IntRange(1, MAX_TOKEN_DAYS), default=DEFAULT_TOKEN_DAYS,
+    show_default=True, help="How many days the token works; then it is refused.",
+)
+@_actor_option
+def tokens_create(email: str, label: str, days: int, actor_email: str | None) -> None:
     """Create a personal API token for the manager or admin with EMAIL, and print it once."""
     label = clean_text(label) or ""
     if len(label) > LABEL_MAX_LENGTH:
         raise click.ClickException(f"the label is longer than {LABEL_MAX_LENGTH} characters")
     with _transaction() as session:
         user = _user_or_fail(session, email)
-        token, secret = create_token(session, user, label=label)
+        token, secret = create_token(
+            session, user, label=label, days=days, actor=_actor(session, actor_email)
+        )
     click.echo(f"created token {token.id} for {user.email}" + (f" ({label})" if label else ""))
+    click.echo(f"it expires {_when(token.expires_at)}")
     click.echo("This is the only time the token is shown; keep it somewhere safe now:")
     click.echo(secret)
 
@@ -426,8 +494,9 @@ def tokens_list(email: str | None) -> None:
     if not rows:
         click.echo("no API tokens")
         return
+    now = utcnow()
     _echo_table(
-        ("id", "owner", "prefix", "label", "created", "last used", "status"),
+        ("id", "owner", "prefix", "label", "created", "expires", "last used", "status"),
         [
             (
                 str(token.id),
@@ -435,8 +504,10 @@ def tokens_list(email: str | None) -> None:
                 token.prefix,
                 token.label or "-",
                 _when(token.created_at),
+                _when(token.expires_at),
                 _when(token.last_used_at),
-                "active" if token.is_active else f"revoked {_when(token.revoked_at)}",
+                f"revoked {_when(token.revoked_at)}" if token.revoked_at is not None
+                else "expired" if token.is_expired(now) else "active",
             )
             for token, owner in rows
         ],
@@ -445,16 +516,17 @@ def tokens_list(email: str | None) -> None:
 
 @tokens_cli.command("revoke")
 @click.argument("token_id", metavar="ID")
-def tokens_revoke(token_id: str) -> None:
+@_actor_option
+def tokens_revoke(token_id: str, actor_email: str | None) -> None:
     """Revoke the API token with ID (see `tokens list`); it stops working at once."""
     with _transaction() as session:
         token = session.get(ApiToken, int(token_id)) if token_id.strip().isdigit() else None
         if token is None:
             raise click.ClickException(f"no API token with the id {token_id!r}")
-        if not token.is_active:
+        if token.revoked_at is not None:
             click.echo(f"token {token.id} of {token.user.email} was already revoked")
             return
-        revoke_token(session, token)
+        revoke_token(session, token, actor=_actor(session, actor_email))
     click.echo(f"revoked token {token.id} of {token.user.email}")
 
 

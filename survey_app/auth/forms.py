@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from survey_app.services.accounts import MIN_PASSWORD_LENGTH
@@ -56,3 +56,16 @@ class ResetPasswordForm(FlaskForm):
 
     new_password = _new_password_field()
     confirm = _confirm_field()
+
+
+class CodeForm(FlaskForm):
+    """A code from the phone's authenticator app (or, at sign-in, a recovery code)."""
+
+    code = StringField(
+        _l("Mã xác thực"),
+        filters=[lambda value: (value or "").strip()],
+        validators=[
+            InputRequired(message=_l("Vui lòng nhập mã xác thực.")),
+            Length(max=20, message=_l("Mã xác thực không đúng.")),
+        ],
+    )

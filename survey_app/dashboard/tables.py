@@ -27,7 +27,7 @@ from survey_app.dashboard.wording import (
     target_label,
     target_text,
 )
-from survey_app.questionnaire import WISH_CHOICES
+from survey_app.questionnaire import CURRENT, WISH_KEY
 from survey_app.services.dashboard import DashboardFigures
 from survey_app.services.reports import (
     AgencyFigures,
@@ -36,7 +36,8 @@ from survey_app.services.reports import (
 from survey_app.sipas import Indicator
 from survey_app.web.labels import ELEMENT_LABELS, number
 
-WISH_LABELS = {choice.value: choice.label for choice in WISH_CHOICES}
+# Wishes of every version are tallied together, named in the current version's words.
+WISH_LABELS = {choice.value: choice.label for choice in CURRENT.question(WISH_KEY).choices}
 SHORT_TABLE = 15  # rows
 
 

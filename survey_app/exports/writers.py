@@ -42,7 +42,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_app.models import Agency
-from survey_app.questionnaire import CURRENT, ELEMENT_KEYS, INTEGRITY_KEY, WISH_KEY
+from survey_app.questionnaire import (
+    CURRENT,
+    ELEMENT_KEYS,
+    INTEGRITY_KEY,
+    QUESTIONNAIRES,
+    WISH_KEY,
+    Questionnaire,
+    questionnaire_of,
+)
 from survey_app.services.filters import ResolvedFilter
 from survey_app.services.reports import ScopeFigures, agency_figures, build_report, load_target_book
 from survey_app.services.responses import ANSWER_KEYS, iter_responses
@@ -310,8 +318,8 @@ def tally_table(session: Session, resolved: ResolvedFilter, exported_at: datetim
 # Responses --------------------------------------------------------------------------------
 
 
-def _labels(key: str) -> dict[str, str]:
-    question = CURRENT.question(key)
+def _labels(questionnaire: Questionnaire, key: str) -> dict[str, str]:
+    question = questionnaire.question(key)
     choices = [*question.choices, *([question.na_choice] if question.na_choice else [])]
     return {choice.value: str(choice.label) for choice in choices}
 
@@ -325,19 +333,27 @@ def _status_label(status: str) -> str:
 def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
     """Return the columns of the responses file: header, and how to read it off a response.
 
-    Answers are written as the citizen read them (ratings stay the numbers 1 to 5); the
-    codes the API uses follow in columns of their own, for scripts.
+    Answers are written as the citizen read them, in the words of the questionnaire version
+    the response was given (ratings stay the numbers 1 to 5); the codes the API uses follow
+    in columns of their own, for scripts.
     """
-    integrity = _labels(INTEGRITY_KEY)
-    wishes = _labels(WISH_KEY)
+    integrity = {v: _labels(q, INTEGRITY_KEY) for v, q in QUESTIONNAIRES.items()}
+    wishes = {v: _labels(q, WISH_KEY) for v, q in QUESTIONNAIRES.items()}
+
+    def version(item: dict[str, Any]) -> str:
+        return questionnaire_of(item["questionnaire_version"]).version
 
     def answer(key: str) -> Callable[[dict[str, Any]], Any]:
         def read(item: dict[str, Any]) -> Any:
             value = item[key]
             if key == INTEGRITY_KEY and value is not None:
-                return integrity.get(str(value), value)
+                return integrity[version(item)].get(str(value), value)
             return value
         return read
+
+    def wished(item: dict[str, Any]) -> str:
+        labels = wishes[version(item)]
+        return "; ".join(label for w, label in labels.items() if w in item[WISH_KEY])
 
     questions = {q.key: q.number for q in CURRENT.questions}
     return [
@@ -348,8 +364,7 @@ def response_columns() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
         (_("Mã lĩnh vực"), lambda i: i["sector"]),
         (_("Mã phiếu"), lambda i: i["code"]),
         *((_("Câu %(number)d", number=questions[key]), answer(key)) for key in ANSWER_KEYS),
-        (_("Câu %(number)d", number=questions[WISH_KEY]),
-         lambda i: "; ".join(label for w, label in wishes.items() if w in i[WISH_KEY])),
+        (_("Câu %(number)d", number=questions[WISH_KEY]), wished),
         (_("Góp ý"), lambda i: i["comment"]),
         (_("Góp ý đã che thông tin cá nhân"),
          lambda i: _("Có") if i["comment_masked"] else _("Không")),

@@ -25,9 +25,10 @@ from survey_app.models import (
 )
 from survey_app.services import audit
 from survey_app.services.hashing import keyed_hash
+from survey_app.services.passwords import MIN_PASSWORD_LENGTH, password_problem
 from survey_app.text import clean_text
 
-MIN_PASSWORD_LENGTH = 10
+__all__ = ["MIN_PASSWORD_LENGTH"]
 # Failures of one account from every address within the window that refuse it at addresses
 # it has not signed in from lately (guessing spread over many addresses).
 MAX_FAILURES_PER_ACCOUNT_EVERYWHERE = 50
@@ -51,9 +52,10 @@ class AccountError(ValueError):
     the English text is for the command line and logs.
     """
 
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str, reason: str, min_length: int | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.min_length = min_length  # with a "password_short" refusal
 
 
 def normalise_email(email: str) -> str:
@@ -65,11 +67,18 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"password must have at least {MIN_PASSWORD_LENGTH} characters", "password_short"
-        )
+def check_password_rules(
+    password: str, *, role: str | None = None, email: str = "", name: str = ""
+) -> None:
+    """Refuse a password that is too short for the role, common, a run or repeat, or that
+    holds the owner's e-mail name or name; the reason is "password_<why>"."""
+    problem = password_problem(password, role=role, email=email, name=name)
+    if problem is not None:
+        raise AccountError(problem.message, f"password_{problem.reason}", problem.min_length)
+
+
+def check_user_password(password: str, user: User) -> None:
+    check_password_rules(password, role=user.role, email=user.email, name=user.name)
 
 
 def find_user(session: Session, email: str) -> User | None:
@@ -104,7 +113,7 @@ def create_user(
         raise AccountError("a manager or staff member needs an agency", "agency_required")
     if find_user(session, email) is not None:
         raise AccountError("an account with this email already exists", "email_taken")
-    check_password_rules(password)
+    check_password_rules(password, role=role, email=email, name=name)
     user = User(
         email=email,
         name=name,
@@ -132,7 +141,7 @@ def set_password(session: Session, user: User, password: str, actor: User | None
 
     A password the owner chose clears the demand to change it; one an admin chose sets it.
     """
-    check_password_rules(password)
+    check_user_password(password, user)
     is_own = actor is None or actor.id == user.id
     user.password_hash = hash_password(password)
     user.must_change_password = not is_own
@@ -194,6 +203,9 @@ def disable_user(session: Session, user: User, actor: User | None = None) -> Non
 class SignIn:
     user: User | None
     locked_for: timedelta | None = None  # set when attempts are refused for now
+    # The password was right, and the account has a second factor: not signed in until
+    # its code is given (`check_second_step`, services/second_factor.py).
+    needs_code: bool = False
 
 
 def _window() -> timedelta:
@@ -286,15 +298,12 @@ def authenticate(
 
     is_valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is not None and is_valid and user.is_enabled:
-        # Only this address's failures: those from elsewhere still count towards the ceiling.
-        session.execute(
-            delete(LoginFailure).where(
-                LoginFailure.account_hash == account_hash,
-                LoginFailure.address_hash == address_hash,
-            )
-        )
-        user.last_login_at = now
-        audit.record(session, "login.success", actor=user)
+        if user.has_second_factor:
+            # The failures stay until the code is right too: otherwise typing the password
+            # again would wipe the wrong codes and give a guesser fresh tries.
+            audit.record(session, "login.password_accepted", actor=user)
+            return SignIn(user, needs_code=True)
+        finish_sign_in(session, user, address, now)
         return SignIn(user)
 
     session.add(LoginFailure(at=now, account_hash=account_hash, address_hash=address_hash))
@@ -303,6 +312,39 @@ def authenticate(
     )
     audit.record(session, "login.failure", actor=user, reason=reason, email_hash=account_hash)
     return SignIn(None)
+
+
+def finish_sign_in(
+    session: Session, user: User, address: str | None, now: datetime | None = None
+) -> None:
+    """Note a complete sign-in: this address's failures go, the log records the success."""
+    # Only this address's failures: those from elsewhere still count towards the ceiling.
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.account_hash == keyed_hash("account", user.email),
+            LoginFailure.address_hash == keyed_hash("address", address or ""),
+        )
+    )
+    user.last_login_at = now or utcnow()
+    audit.record(session, "login.success", actor=user)
+
+
+def note_failure(session: Session, user: User, address: str | None,
+                 now: datetime | None = None) -> None:
+    """Count a wrong second-factor code like a wrong password: it moves towards the lock."""
+    session.add(LoginFailure(
+        at=now or utcnow(), account_hash=keyed_hash("account", user.email),
+        address_hash=keyed_hash("address", address or ""),
+    ))
+
+
+def lock_for(session: Session, user: User, address: str | None,
+             now: datetime | None = None) -> timedelta | None:
+    """Return how long this account's sign-in from this address stays refused, or None."""
+    return sign_in_lock(
+        session, user, keyed_hash("account", user.email), keyed_hash("address", address or ""),
+        now or utcnow(),
+    )
 
 
 def count_recent_failures(session: Session, email: str, now: datetime | None = None) -> int:
@@ -321,6 +363,8 @@ def count_recent_failures(session: Session, email: str, now: datetime | None = N
 # API tokens ------------------------------------------------------------------------------
 
 TOKEN_PREFIX = "sat_"
+DEFAULT_TOKEN_DAYS = 365
+MAX_TOKEN_DAYS = 3 * 365
 
 
 def token_hash(token: str) -> str:
@@ -329,18 +373,29 @@ def token_hash(token: str) -> str:
 
 
 def create_token(
-    session: Session, user: User, label: str = "", actor: User | None = None
+    session: Session, user: User, label: str = "", actor: User | None = None,
+    days: int = DEFAULT_TOKEN_DAYS, now: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for a manager or admin; return it and its secret, shown only once."""
+    """Create a token for a manager or admin, good for `days`; return it and its secret,
+    shown only once."""
     if user.role not in ("admin", "manager"):
         raise AccountError("API tokens are for managers and admins", "token_role")
     if not user.is_enabled:
         raise AccountError("the account is disabled", "disabled")
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise AccountError(f"a token lasts from 1 to {MAX_TOKEN_DAYS} days", "token_days")
+    now = now or utcnow()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, token_hash=token_hash(secret), prefix=secret[:12], label=label)
+    token = ApiToken(
+        user=user, token_hash=token_hash(secret), prefix=secret[:12], label=label,
+        created_at=now, expires_at=now + timedelta(days=days),
+    )
     session.add(token)
     session.flush()
-    audit.record(session, "token.created", actor=actor, target=token, owner=user.email)
+    audit.record(
+        session, "token.created", actor=actor, target=token, owner=user.email,
+        expires_at=token.expires_at.isoformat(),
+    )
     return token, secret
 
 
@@ -351,9 +406,14 @@ def revoke_token(session: Session, token: ApiToken, actor: User | None = None) -
         audit.record(session, "token.revoked", actor=actor, target=token, owner=token.user.email)
 
 
+def find_token(session: Session, secret: str) -> ApiToken | None:
+    """Return the token with this secret, whatever its state, or None."""
+    return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
+
+
 def user_for_token(session: Session, secret: str) -> User | None:
-    """Return the enabled owner of an active token, noting when it was used."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
+    """Return the enabled owner of an active (unrevoked, unexpired) token, noting its use."""
+    token = find_token(session, secret)
     if token is None or not token.is_active or not token.user.is_enabled:
         return None
     token.last_used_at = utcnow()
@@ -362,10 +422,16 @@ def user_for_token(session: Session, secret: str) -> User | None:
 
 # Browser sessions ------------------------------------------------------------------------
 
+# A session's last activity is written at most this often: not on every page.
+SESSION_TOUCH_SECONDS = 60
 
-def _session_lifetime() -> timedelta:
-    # The signed cookie is refused after this long too; a record is never good for longer.
-    return current_app.permanent_session_lifetime
+
+def _max_age() -> timedelta:
+    return timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+
+
+def _idle_limit() -> timedelta:
+    return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
 
 
 def start_session(
@@ -379,11 +445,15 @@ def start_session(
     end_session(session, replacing)
     session.execute(
         delete(UserSession).where(
-            UserSession.user_id == user.id, UserSession.created_at <= now - _session_lifetime()
+            UserSession.user_id == user.id,
+            (UserSession.created_at <= now - _max_age())
+            | (UserSession.last_seen_at <= now - _idle_limit()),
         )
     )
     secret = secrets.token_urlsafe(32)
-    session.add(UserSession(user_id=user.id, token_hash=token_hash(secret), created_at=now))
+    session.add(UserSession(
+        user_id=user.id, token_hash=token_hash(secret), created_at=now, last_seen_at=now,
+    ))
     session.flush()
     return secret
 
@@ -394,22 +464,52 @@ def end_session(session: Session, secret: str | None) -> None:
         session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(secret)))
 
 
+@dataclass(frozen=True)
+class OpenSession:
+    """What a session cookie's secret finds: its user while open, or why it ended."""
+
+    user: User | None
+    expired: str | None = None  # "idle" or "lifetime" when it ended just now
+    touched: bool = False  # its last activity was moved on (to be committed)
+
+
 def user_for_session(
     session: Session, user_id: int, secret: str | None, now: datetime | None = None
-) -> User | None:
-    """Return the user of a session that is still open, or None once it was ended."""
+) -> OpenSession:
+    """Return the user of a session that is still open; end one idle or too old.
+
+    A session ends SESSION_IDLE_MINUTES after its last request, and SESSION_MAX_HOURS after
+    its sign-in whatever happens; the end is logged once, with the user as its actor.
+    """
     if not secret:
-        return None
-    since = (now or utcnow()) - _session_lifetime()
-    return session.scalar(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            User.id == user_id,
-            UserSession.token_hash == token_hash(secret),
-            UserSession.created_at > since,
-        )
+        return OpenSession(None)
+    now = now or utcnow()
+    found = session.execute(
+        select(UserSession, User)
+        .join(User, UserSession.user_id == User.id)
+        .where(User.id == user_id, UserSession.token_hash == token_hash(secret))
+    ).first()
+    if found is None:
+        return OpenSession(None)
+    record, user = found
+    expired = (
+        "lifetime" if record.created_at <= now - _max_age()
+        else "idle" if record.last_seen_at <= now - _idle_limit()
+        else None
     )
+    if expired is not None:
+        session.delete(record)
+        audit.record(
+            session, "session.expired", actor=user, reason=expired,
+            signed_in_at=record.created_at.isoformat(),
+            last_seen_at=record.last_seen_at.isoformat(),
+        )
+        return OpenSession(None, expired=expired)
+    if record.last_seen_at <= now - timedelta(seconds=SESSION_TOUCH_SECONDS):
+        record.last_seen_at = now
+        session.flush()
+        return OpenSession(user, touched=True)
+    return OpenSession(user)
 
 
 # One-time reset links --------------------------------------------------------------------
@@ -472,7 +572,7 @@ def use_reset_link(
     """Set the password through a link, once; every session of the account ends."""
     now = now or utcnow()
     reset = find_reset_link(session, secret, now)
-    check_password_rules(password)
+    check_user_password(password, reset.user)
     # Marked used in one statement: of two requests racing with one link, one wins.
     claimed = session.execute(
         update(PasswordReset)

@@ -116,26 +116,39 @@ def _check_agency(session: Session, agency: Agency | None, code: str, level: str
         )
 
 
+def _check_hotline(hotline: str | None, hotline_note: str | None) -> None:
+    if hotline_note and not hotline:
+        raise AdminError("hotline", _l("Vui lòng nhập số đường dây nóng cho ghi chú này."))
+
+
 def create_agency(session: Session, *, code: str, name: str, level: str,
-                  parent: Agency | None) -> Agency:
+                  parent: Agency | None, hotline: str | None = None,
+                  hotline_note: str | None = None) -> Agency:
     """Add an agency and log it."""
     _check_agency(session, None, code, level, parent)
-    agency = Agency(code=code, name=name, level=level, parent=parent)
+    _check_hotline(hotline, hotline_note)
+    agency = Agency(code=code, name=name, level=level, parent=parent, hotline=hotline,
+                    hotline_note=hotline_note)
     with _unique(session, AdminError("code", DUPLICATE_AGENCY_CODE)):
         session.add(agency)
         session.flush()
+    hotline_details: dict[str, Any] = (
+        {"hotline": hotline, "hotline_note": hotline_note} if hotline else {})
     audit.record(session, "agency.created", target=agency, code=code, name=name, level=level,
-                 parent=parent.code if parent else None)
+                 parent=parent.code if parent else None, **hotline_details)
     return agency
 
 
 def update_agency(session: Session, agency: Agency, *, code: str, name: str, level: str,
-                  parent: Agency | None) -> None:
+                  parent: Agency | None, hotline: str | None = None,
+                  hotline_note: str | None = None) -> None:
     """Change an agency, refusing a parent that would make a cycle, and log what changed."""
     _check_agency(session, agency, code, level, parent)
+    _check_hotline(hotline, hotline_note)
     with _unique(session, AdminError("code", DUPLICATE_AGENCY_CODE)):
         changes = _apply(agency, {"code": code, "name": name, "level": level,
-                                  "parent_id": parent.id if parent else None})
+                                  "parent_id": parent.id if parent else None,
+                                  "hotline": hotline, "hotline_note": hotline_note})
         session.flush()
     if changes:
         audit.record(session, "agency.updated", target=agency, changes=changes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy.orm import Session
 
 from survey_app.models import AuditEvent, User
@@ -30,6 +30,23 @@ def _signed_in_user() -> User | None:
     return provider() if provider is not None else None
 
 
+# Where a command names the person at the server's keyboard (the OS account running it),
+# so that what the command line changes is logged with someone behind it.
+OPERATOR_KEY = "audit_operator"
+
+
+def set_operator(operator: str | None) -> None:
+    """Name the operator of the commands run in this app context (None forgets it)."""
+    setattr(g, OPERATOR_KEY, operator)
+
+
+def _operator() -> str | None:
+    if has_request_context() or not has_app_context():
+        return None
+    operator: str | None = g.get(OPERATOR_KEY)
+    return operator
+
+
 def record(
     session: Session,
     action: str,
@@ -41,6 +58,9 @@ def record(
     """Append one event; the actor defaults to the signed-in user. Only flushes."""
     if actor is None:
         actor = _signed_in_user()
+    operator = _operator()
+    if operator is not None:
+        details = {**details, "operator": operator}
     event = AuditEvent(
         action=action,
         actor_id=actor.id if actor is not None else None,

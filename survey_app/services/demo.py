@@ -24,7 +24,7 @@ from survey_app.models import (
     Sector,
     SurveyCode,
 )
-from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_CHOICES
+from survey_app.questionnaire import CURRENT, INTEGRITY_KEY, RATING_KEYS, WISH_CODES
 from survey_app.services import receipts, rollups
 from survey_app.services.accounts import create_user, find_user
 from survey_app.services.codes import active_code_for, create_survey_code
@@ -34,6 +34,8 @@ from survey_app.services.seed import seed_sectors, seed_targets
 from survey_app.services.volumes import Volume, save
 
 PROVINCE = ("DEMO-TTHCC", "Trung tâm Phục vụ hành chính công tỉnh (demo)")
+# The province's complaint hotline, which its communes share (an illustrative number).
+PROVINCE_HOTLINE = ("0233 3000 000", "số minh họa, trong giờ hành chính")
 COMMUNES = (
     ("DEMO-P-DONGHA", "Phường Đông Hà (demo)"),
     ("DEMO-X-CUAVIET", "Xã Cửa Việt (demo)"),
@@ -127,6 +129,8 @@ def load_demo(session: Session, now: datetime | None = None, seed: int = 2025) -
     seed_targets(session)
     sectors = {s.code: s for s in session.scalars(select(Sector))}
     province = _get_or_create_agency(session, *PROVINCE, "province", None)
+    if province.hotline is None:
+        province.hotline, province.hotline_note = PROVINCE_HOTLINE
     agencies = {province.code: province}
     for code, name in COMMUNES:
         agencies[code] = _get_or_create_agency(session, code, name, "commune", province)
@@ -166,7 +170,7 @@ def _add_receipts(session: Session, agencies: dict[str, Agency], sectors: dict[s
     """Mint receipt links over the year, and answer some of them through their links."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     today = now.astimezone(zone).date()
-    wishes = [c.value for c in WISH_CHOICES]
+    wishes = list(WISH_CODES)
     for (agency_code, sector_code), minted in RECEIPTS_MINTED.items():
         agency, sector = agencies[agency_code], sectors[sector_code]
         key = receipts.active_key(session, agency.id) or receipts.create_key(session, agency)
@@ -251,7 +255,7 @@ def _add_responses(
     session: Session, codes: list[SurveyCode], now: datetime, rng: random.Random
 ) -> None:
     zone = ZoneInfo(current_app.config["TIMEZONE"])
-    wishes = [c.value for c in WISH_CHOICES]
+    wishes = list(WISH_CODES)
     counted_dossiers: set[tuple[int, str]] = set()
     for survey_code in codes:
         p = SATISFACTION.get(survey_code.sector.code, DEFAULT_SATISFACTION)

@@ -102,6 +102,27 @@ def qr_svg(url: str) -> str:
     )
 
 
+def secret_qr_svg(data: str, title: str) -> str:
+    """Return the QR of a value that must not linger (a second factor's secret) as SVG.
+
+    Nothing is cached, and the title names the symbol rather than repeating the value.
+    """
+    code = qrcode.QRCode(error_correction=ERROR_CORRECTION, box_size=1, border=0)
+    code.add_data(data)
+    code.make(fit=True)
+    matrix = _with_quiet_zone(tuple(tuple(bool(m) for m in row) for row in code.get_matrix()))
+    size = len(matrix)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" role="img" '
+        f'viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
+        f'shape-rendering="crispEdges">'
+        f"<title>{escape(title)}</title>"
+        f'<rect width="{size}" height="{size}" fill="#fff"/>'
+        f'<path fill="#000" d={quoteattr(_svg_path(matrix))}/>'
+        f"</svg>\n"
+    )
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def qr_png(url: str, module_px: int = DEFAULT_MODULE_PX) -> bytes:
     """Return the URL's QR as a 1-bit PNG, each module a square of module_px pixels."""

@@ -6,11 +6,14 @@
   var ANSWERS_URL = script.getAttribute("data-answers");
   var LANGUAGE = script.getAttribute("data-language");
   var THANKS_SECONDS = 8;
+  // After q7 «Có» the thanks say where to lodge a formal complaint: time to note the number.
+  var COMPLAINT_SECONDS = 30;
   var IDLE_SECONDS = 60;
   var stage = document.getElementById("kiosk-stage");
   var form = document.getElementById("kiosk-form");
   var thanks = document.getElementById("kiosk-thanks");
   var refused = document.getElementById("kiosk-refused");
+  var complaint = document.getElementById("kiosk-complaint");
   var statusLine = document.getElementById("kiosk-status");
   if (!form || !stage) return;
 
@@ -188,6 +191,7 @@
     stage = fresh;
     stage.hidden = false;
     thanks.hidden = true;
+    if (complaint) complaint.hidden = true;
     history.replaceState(null, "", location.pathname + location.search);
     bind();
     window.scrollTo(0, 0);
@@ -234,14 +238,17 @@
       language: LANGUAGE,
       queuedAt: Date.now()
     };
+    var answeredYes = item.answers.q7 === "yes";
     enqueue(item).then(function () {
       // The answers are safe in the queue: clear them from the page before anything else.
       stage.replaceChildren();
       stage.hidden = true;
+      if (complaint) complaint.hidden = !answeredYes;
       thanks.hidden = false;
       thanks.focus();
       window.clearTimeout(idleTimer);
-      thanksTimer = window.setTimeout(blankForm, THANKS_SECONDS * 1000);
+      thanksTimer = window.setTimeout(blankForm,
+        (answeredYes ? COMPLAINT_SECONDS : THANKS_SECONDS) * 1000);
       history.replaceState(null, "", location.pathname + location.search);
       return flush();
     });

@@ -29,7 +29,9 @@ from survey_app.extensions import db
 from survey_app.models import LANGUAGES, Kiosk
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
 from survey_app.services import kiosks
+from survey_app.services.directory import complaint_hotline
 from survey_app.survey import bp
+from survey_app.survey.complaints import complaint, thanks_address
 from survey_app.survey.forms import survey_form_class
 from survey_app.web.i18n import current_language
 from survey_app.web.ratelimit import retry_after
@@ -94,6 +96,8 @@ def kiosk() -> WerkzeugResponse:
         q=CURRENT,
         answer_id=str(uuid.uuid4()),
         comment_max=COMMENT_MAX_LENGTH,
+        # Shown by kiosk.js on the thanks panel after q7 «Có».
+        hotline=complaint_hotline(db.session, device.survey_code.agency_id),
     )
     response = _no_store(make_response(page, 200))
     response.headers["X-Kiosk-Page"] = "form"  # the one page the service worker keeps
@@ -248,11 +252,12 @@ def kiosk_answer() -> WerkzeugResponse | tuple[str, int]:
         page = render_template(
             "survey/kiosk.html", form=form, survey_code=device.survey_code, q=CURRENT,
             answer_id=answer_id, comment_max=COMMENT_MAX_LENGTH,
+            hotline=complaint_hotline(db.session, device.survey_code.agency_id),
             notice=_("Vui lòng kiểm tra lại các câu trả lời"),
         )
         return _no_store(make_response(page, 422))
     db.session.commit()
-    return _no_store(redirect(url_for("survey.kiosk_thanks"), code=303))
+    return _no_store(redirect(thanks_address(url_for("survey.kiosk_thanks"), form), code=303))
 
 
 @bp.get("/kiosk/thanks")
@@ -260,7 +265,9 @@ def kiosk_thanks() -> WerkzeugResponse:
     """Thank the citizen, then go back to a blank form by itself."""
     device = current_kiosk()
     agency = device.survey_code.agency.name if device is not None else ""
-    page = render_template("survey/kiosk_thanks.html", agency_name=agency)
+    shown, hotline = complaint(device.survey_code.agency_id) if device else (False, None)
+    page = render_template("survey/kiosk_thanks.html", agency_name=agency,
+                           complaint=shown, hotline=hotline)
     return _no_store(make_response(page, 200))
 
 

@@ -24,6 +24,7 @@ from survey_app.services.periods import local_date
 from survey_app.services.receipts import ReceiptClaim, ReceiptError
 from survey_app.services.recording import issue_submit_token
 from survey_app.survey import bp
+from survey_app.survey.complaints import complaint
 from survey_app.survey.forms import survey_form_class
 from survey_app.survey.views import (
     FORM_ENDPOINTS,
@@ -119,7 +120,10 @@ def receipt_thanks(token: str) -> tuple[str, int]:
         claim = receipts.verify(db.session, token, _today())
     except ReceiptError as error:
         return _refusal(error)
-    return render_template("survey/thanks.html", agency_name=claim.agency_name), 200
+    shown, hotline = complaint(claim.agency_id)
+    page = render_template("survey/thanks.html", agency_name=claim.agency_name,
+                           complaint=shown, hotline=hotline)
+    return page, 200
 
 
 def _today() -> date:
@@ -159,11 +163,7 @@ def _receipt_form(
         receipt=claim,
         with_dossier=False,
         # Answered at home, days or weeks later: "this dossier", not "today".
-        intro=_(
-            "Xin Ông/Bà cho biết mức độ hài lòng về sự phục vụ của %(agency)s khi giải quyết "
-            "hồ sơ này. Phiếu ẩn danh, mất khoảng 1 phút.",
-            agency=claim.agency_name,
-        ),
+        intro=str(CURRENT.receipt_intro) % {"agency": claim.agency_name},
     )
 
 

@@ -35,6 +35,7 @@ from survey_app.services.recording import (
     response_for_nonce,
 )
 from survey_app.survey import bp, form_csrf, kiosk_views
+from survey_app.survey.complaints import complaint, thanks_address
 from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
 from survey_app.text import clean_survey_code
 from survey_app.web.errors import (
@@ -151,7 +152,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         if response_for_nonce(db.session, token.nonce) is not None:
             # This form was already recorded (record_response checks that itself when
             # the answers are valid): a replay gets the same thanks, not new errors.
-            return redirect(target.thanks, code=303)
+            return redirect(thanks_address(target.thanks, form), code=303)
         return render_form(form, target, None, 422)
 
     # A post must come from the device the form was served to. One without its cookie, or
@@ -177,7 +178,8 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         receipt=target.receipt,
     )
     db.session.commit()
-    return redirect(target.thanks, code=303)
+    return redirect(thanks_address(target.thanks, form), code=303)
+
 
 
 @bp.errorhandler(429)
@@ -294,7 +296,9 @@ def thanks(code: str) -> str:
     survey_code = find_survey_code(db.session, code)
     if survey_code is None:
         abort(404)
-    return render_template("survey/thanks.html", agency_name=survey_code.agency.name)
+    shown, hotline = complaint(survey_code.agency_id)
+    return render_template("survey/thanks.html", agency_name=survey_code.agency.name,
+                           complaint=shown, hotline=hotline)
 
 
 # While the database is away --------------------------------------------------------------

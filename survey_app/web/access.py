@@ -8,8 +8,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask import session as browser_session
+from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.jinja_env.globals["can"] = can
     app.extensions[audit.ACTOR_PROVIDER] = signed_in_user
+    app.before_request(_check_staff_session)
     if db.replica_for(app) is not None:
         app.before_request(_read_own_changes)
         app.after_request(_remember_own_change)
@@ -70,6 +72,26 @@ def _remember_own_change(response: Any) -> Any:
     return response
 
 
+# Pages that never ask who is signed in: their requests leave a staff session as it is.
+_SESSIONLESS_BLUEPRINTS = {"api", "survey", "board", "seals"}
+
+
+def _check_staff_session() -> None:
+    # Before any view writes: the session's last activity, or its end, is committed alone.
+    # A browser without a cookie has no session, and its page never opens one.
+    if (
+        current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+        or request.blueprint in _SESSIONLESS_BLUEPRINTS
+        or request.endpoint == "static"
+    ):
+        return
+    if current_user.is_authenticated and g.pop("session_touched", False):
+        db.session.commit()
+    elif g.get("session_expired"):
+        browser_session.pop(SESSION_SECRET_KEY, None)
+        db.session.commit()
+
+
 def signed_in_user() -> User | None:
     """Return the user signed in to this request, or None."""
     if not current_user.is_authenticated:
@@ -88,14 +110,21 @@ def load_user(user_id: str) -> User | None:
         return None
     # From the primary, even on a page that reads a replica: a sign-out counts at once.
     with db.reading_primary() as session:
-        user = user_for_session(session, int(ident), browser_session.get(SESSION_SECRET_KEY))
+        found = user_for_session(session, int(ident), browser_session.get(SESSION_SECRET_KEY))
+    if found.expired is not None:
+        g.session_expired = found.expired
+    user = found.user
     if user is None or user.session_version != int(version):
         return None
+    g.session_touched = found.touched
     return user
 
 
 @login_manager.unauthorized_handler
 def unauthorized() -> Any:
+    if g.get("session_expired"):
+        flash(_("Phiên đăng nhập đã hết hạn vì lâu không dùng hoặc đã quá thời gian cho phép. "
+                "Vui lòng đăng nhập lại để tiếp tục."), "error")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

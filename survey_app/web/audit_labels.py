@@ -21,6 +21,15 @@ ACTION_LABELS = {
     "login.failure": _l("Đăng nhập không thành công"),
     "login.refused": _l("Từ chối đăng nhập (tạm khóa)"),
     "logout": _l("Đăng xuất"),
+    "login.password_accepted": _l("Đúng mật khẩu, chờ mã xác thực hai bước"),
+    "login.second_factor_ok": _l("Nhập đúng mã xác thực hai bước"),
+    "login.second_factor_failed": _l("Nhập sai mã xác thực hai bước"),
+    "login.recovery_code_used": _l("Dùng mã khôi phục để đăng nhập"),
+    "second_factor.enrolled": _l("Bật xác thực hai bước"),
+    "second_factor.enrol_failed": _l("Bật xác thực hai bước không thành công (sai mã)"),
+    "second_factor.reset": _l("Đặt lại xác thực hai bước"),
+    "second_factor.recovery_codes_renewed": _l("Tạo bộ mã khôi phục mới"),
+    "session.expired": _l("Phiên đăng nhập hết hạn"),
     "token.created": _l("Cấp mã truy cập API"),
     "token.revoked": _l("Thu hồi mã truy cập API"),
     "agency.created": _l("Thêm đơn vị"),
@@ -66,6 +75,8 @@ FIELD_LABELS = {
     "level": _l("Cấp"),
     "parent": _l("Đơn vị cấp trên"),
     "parent_id": _l("Đơn vị cấp trên (số)"),
+    "hotline": _l("Số điện thoại đường dây nóng"),
+    "hotline_note": _l("Ghi chú về đường dây nóng"),
     "counter": _l("Quầy"),
     "sector": _l("Lĩnh vực"),
     "sectors": _l("Lĩnh vực"),
@@ -110,12 +121,23 @@ FIELD_LABELS = {
     "question": _l("Câu hỏi"),
     "size": _l("Dung lượng (byte)"),
     "type": _l("Định dạng"),
+    "operator": _l("Người chạy lệnh trên máy chủ"),
+    "expires_at": _l("Hết hạn lúc"),
+    "signed_in_at": _l("Đăng nhập lúc"),
+    "last_seen_at": _l("Hoạt động gần nhất lúc"),
+    "left": _l("Số mã khôi phục còn lại"),
+    "step": _l("Bước"),
+    "during": _l("Khi"),
 }
 
 LOGIN_FAILURE_REASONS = {
     "unknown_account": _l("tài khoản không tồn tại"),
     "disabled": _l("tài khoản đã bị khóa"),
     "password": _l("sai mật khẩu"),
+    "idle": _l("lâu không dùng"),
+    "lifetime": _l("quá thời gian tối đa của một phiên"),
+    "second_factor": _l("mã xác thực hai bước"),
+    "recovery_codes": _l("tạo mã khôi phục mới"),
 }
 RESPONSE_STATUSES = {"counted": _l("được tính"), "flagged": _l("cần xem xét")}
 
@@ -163,7 +185,7 @@ def _field_value(key: str, value: Any) -> str:
         return role_label(value)
     if key == "level" and isinstance(value, str):
         return level_label(value)
-    if key == "reason" and isinstance(value, str):
+    if key in ("reason", "step", "during") and isinstance(value, str):
         return str(LOGIN_FAILURE_REASONS.get(value, value))
     if key in ("old_status", "new_status") and isinstance(value, str):
         return str(RESPONSE_STATUSES.get(value, value))

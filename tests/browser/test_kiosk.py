@@ -21,7 +21,13 @@ from tests.browser.support import LiveServer, assert_no_axe_violations, require
 
 sync_api, _axe = require("playwright.sync_api", "axe_playwright_python.sync_playwright")
 
-from tests.browser.support import COMMENT, SUBMIT, THANKS_TITLE, answer_everything  # noqa: E402
+from tests.browser.support import (  # noqa: E402
+    COMMENT,
+    SUBMIT,
+    THANKS_TITLE,
+    answer_everything,
+    choose,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -213,6 +219,7 @@ def test_a_form_left_half_answered_and_the_thanks_reset_by_themselves(
     assert kiosk_answers(live_server, kiosk_id) == []
 
     answer_on_tablet(tablet)
+    expect(tablet.locator("#kiosk-complaint")).to_be_hidden()  # «Không»: the plain thanks
     tablet.clock.run_for(9_000)
     expect(tablet.locator("#kiosk-form")).to_be_visible()
     expect(tablet.locator("#kiosk-thanks")).to_be_hidden()
@@ -281,7 +288,13 @@ def test_the_kiosk_pages_pass_axe_and_fit_the_screen(
     expect(tablet.locator("fieldset#q3 .error-message")).to_contain_text(
         "Vui lòng chọn một câu trả lời cho câu này.")
     fits("errors")
-    answer_on_tablet(tablet)
+    # After «Có» the thanks say where to lodge a formal complaint, with no link out.
+    answer_everything(tablet)
+    choose(tablet, "q7", "Có")
+    tablet.get_by_role("button", name=SUBMIT).tap()
+    expect(tablet.get_by_role("heading", name=THANKS_TITLE)).to_be_visible()
+    expect(tablet.locator("#kiosk-complaint")).to_be_visible()
+    assert tablet.locator("#kiosk-thanks a").count() == 0
     fits("thanks")
 
 

@@ -86,6 +86,7 @@ PAGES: dict[str, tuple[str | None, str, int]] = {
     "revoke a code": ("staff", "/codes/{code}/revoke", 200),
     "replace a code": ("staff", "/codes/{code}/replace", 200),
     "change password": ("staff", "/account/password", 200),
+    "two-step verification": ("staff", "/account/second-factor", 200),
     "dashboard with a bad date": ("manager", "/dashboard/?period=custom&from=31/02/2025", 400),
     "quarterly report": ("manager", "/dashboard/report", 200),
     "method": ("manager", "/dashboard/method", 200),
@@ -310,3 +311,71 @@ def test_admin_creates_an_account_and_finds_it_in_the_audit_log(
     expect(other.locator("#agency option")).to_have_text(
         ["Tất cả đơn vị trong phạm vi", "Xã Khe Sanh (demo)"]
     )
+
+
+def test_an_admin_enrols_a_second_factor_on_a_phone_and_signs_in_with_a_code(
+    live_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    """Sent to enrolment after the password: the QR code fits a phone and a laptop, the
+    first code turns it on, and the next sign-in asks for a code."""
+    import pyotp
+
+    from survey_app.extensions import db
+    from survey_app.models import User
+    from survey_app.services.accounts import create_user
+    from tests.browser.support import DEMO_PASSWORD, PHONE
+
+    email = f"quantri.hai.buoc{next(NEW_USERS)}@demo.example"
+    app = live_server.app
+    with app.app_context():
+        create_user(db.session, email, DEMO_PASSWORD, "admin")
+        db.session.commit()
+    app.config["SECOND_FACTOR_FOR_ADMINS"] = True
+    try:
+        def sign_in_to(page: Any) -> None:
+            page.goto(f"{live_server.url}/login?next=/admin/users")
+            page.fill("#email", email)
+            page.fill("#password", DEMO_PASSWORD)
+            with page.expect_navigation():
+                page.get_by_role("button", name="Đăng nhập").click()
+
+        secrets = []
+        for settings in (PHONE, {"viewport": {"width": 1366, "height": 768},
+                                 "locale": "vi-VN"}):
+            page = new_page(**settings)
+            sign_in_to(page)
+            assert page.url.endswith("/account/second-factor")
+            expect(page.locator("h1")).to_have_text("Bật xác thực hai bước")
+            qr = page.get_by_role("img", name="Mã QR để thêm tài khoản vào ứng dụng xác thực")
+            expect(qr).to_be_visible()
+            box = qr.bounding_box()
+            width = settings["viewport"]["width"]
+            assert box is not None and box["width"] >= 150 and box["x"] + box["width"] <= width
+            assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+            assert_no_axe_violations(page)
+            secrets.append(page.locator("#secret-key").inner_text().replace(" ", ""))
+        assert secrets[0] == secrets[1]  # the same key on both screens until it is confirmed
+
+        page.get_by_label("Mã xác thực").fill(pyotp.TOTP(secrets[1]).now())
+        with page.expect_navigation():
+            page.get_by_role("button", name="Bật xác thực hai bước").click()
+        expect(page.locator("#recovery-codes li")).to_have_count(10)
+        assert_no_axe_violations(page)
+
+        # Thirty seconds later (the code just used is never accepted twice).
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.email == email))
+            assert user is not None
+            user.totp_last_step = None
+            db.session.commit()
+        later = new_page(viewport={"width": 1366, "height": 768})
+        sign_in_to(later)
+        expect(later.locator("h1")).to_have_text("Xác thực hai bước")
+        assert_no_axe_violations(later)
+        later.get_by_label("Mã xác thực").fill(pyotp.TOTP(secrets[1]).now())
+        with later.expect_navigation():
+            later.get_by_role("button", name="Xác nhận").click()
+        assert later.url.endswith("/admin/users")
+        expect(later.locator("h1")).to_have_text("Tài khoản")
+    finally:
+        app.config["SECOND_FACTOR_FOR_ADMINS"] = False

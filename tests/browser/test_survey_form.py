@@ -118,6 +118,26 @@ def form_url(server: LiveServer, code: str) -> str:
 
 
 
+def set_hotline(server: LiveServer, code: str, hotline: str | None, note: str | None) -> None:
+    """Give the agency of a code its complaint hotline."""
+    from survey_app.extensions import db
+    from survey_app.models import SurveyCode
+
+    with server.app.app_context():
+        survey_code = db.session.scalar(select(SurveyCode).where(SurveyCode.code == code))
+        assert survey_code is not None
+        survey_code.agency.hotline, survey_code.agency.hotline_note = hotline, note
+        db.session.commit()
+
+
+def assert_fits(page: Any, selector: str, width: int) -> None:
+    """No sideways scrolling, and the element's box wholly inside the window's width."""
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"the page is {scroll_width}px wide at {width}px"
+    box = page.locator(selector).bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+
+
 def assert_thanks_page(page: Any, code: str, title: str = THANKS_TITLE) -> None:
     assert urlsplit(page.url).path == f"/s/{code}/thanks"
     expect(page.locator("h1")).to_have_text(title)
@@ -341,7 +361,8 @@ def test_form_can_be_filled_and_sent_with_the_keyboard_alone(
         focused_label = page.locator(f"fieldset#{question} label.choice:has(input:focus)")
         expect(focused_label).to_have_count(1)
         assert_visible_focus_ring(focused_label)
-    tab_to("q7")
+    tab_to("q7")  # «Có», «Không», «Không muốn trả lời»: down twice and up once is «Không»
+    page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowUp")
     tab_to("q8")
@@ -404,8 +425,14 @@ def test_pages_have_no_wcag_violations(
 ) -> None:
     page = new_page()
     if state == "thank-you page":
-        page.goto(f"{form_url(live_server, form_code)}/thanks")
+        # After q7 «Có»: where to lodge a formal complaint, with the agency's hotline.
+        set_hotline(live_server, form_code, "0233 3852 111", "trong giờ hành chính")
+        page.goto(f"{form_url(live_server, form_code)}/thanks?phan-anh=1")
         expect(page.locator("h1")).to_have_text(THANKS_TITLE)
+        expect(page.locator(".complaint a.phone")).to_have_text("0233 3852 111")
+        for width, height in ((360, 740), (1366, 768)):
+            page.set_viewport_size({"width": width, "height": height})
+            assert_fits(page, ".complaint", width)
     elif state == "home page":
         response = page.goto(f"{live_server.url}/")
         assert response is not None and response.status == 200

@@ -118,7 +118,7 @@ def test_a_tap_speaks_the_question_with_the_devices_vietnamese_voice(
     spoken = page.evaluate("window.__spoken")
     assert spoken == [{"text": spoken_text(CURRENT.question("q3")), "lang": "vi-VN",
                        "voice": "Tiếng Việt"}]
-    assert spoken[0]["text"].startswith("Câu 3. Công chức có thái độ lịch sự")
+    assert spoken[0]["text"].startswith("Câu 3. Công chức tiếp nhận hồ sơ lịch sự")
     assert not [url for url in requested if "/nghe/" in url]
 
 

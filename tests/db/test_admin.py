@@ -394,6 +394,49 @@ def test_admin_edits_an_agency_and_it_is_logged(app, admin, place):
                        "parent_id": [place["province"], None]}
 
 
+def test_admin_sets_an_agency_s_hotline_and_it_is_logged(app, admin, place):
+    form = {"code": "XA_AN_PHU", "name": "UBND xã An Phú", "level": "commune",
+            "parent_id": str(place["province"])}
+    page_html = text_of(admin.get(f"/admin/agencies/{place['commune']}"))
+    assert "Đường dây nóng tiếp nhận phản ánh" in page_html and 'name="hotline"' in page_html
+    page = post(admin, f"/admin/agencies/{place['commune']}", {
+        **form, "hotline": "  0233  3852.111 ", "hotline_note": " Văn phòng UBND xã "})
+    assert page.status_code == 302
+    with app.app_context():
+        agency = db.session.get(Agency, place["commune"])
+        assert (agency.hotline, agency.hotline_note) == ("0233 3852.111", "Văn phòng UBND xã")
+    changes = audit_events(app, "agency.updated")[-1].details["changes"]
+    assert changes == {"hotline": [None, "0233 3852.111"],
+                       "hotline_note": [None, "Văn phòng UBND xã"]}
+    cleared = post(admin, f"/admin/agencies/{place['commune']}",
+                   {**form, "hotline": "", "hotline_note": ""})
+    assert cleared.status_code == 302
+    with app.app_context():
+        assert db.session.get(Agency, place["commune"]).hotline is None
+
+
+@pytest.mark.parametrize(
+    ("hotline", "note", "message"),
+    [
+        ("gọi 0233", "", "Số điện thoại chỉ gồm chữ số"),
+        ("12", "", "Số điện thoại chỉ gồm chữ số"),
+        ("0233--3852", "", "Số điện thoại chỉ gồm chữ số"),
+        ("0" * 21, "", "Số điện thoại dài quá 20 ký tự."),
+        ("", "Giờ hành chính", "Vui lòng nhập số đường dây nóng cho ghi chú này."),
+        ("1022", "x" * 121, "Ghi chú dài quá 120 ký tự."),
+    ],
+)
+def test_a_hotline_that_cannot_be_dialled_is_refused(app, admin, place, hotline, note, message):
+    page = post(admin, f"/admin/agencies/{place['commune']}", {
+        "code": "XA_AN_PHU", "name": "UBND xã An Phú", "level": "commune",
+        "parent_id": str(place["province"]), "hotline": hotline, "hotline_note": note})
+    assert page.status_code == 400
+    assert message in text_of(page)
+    with app.app_context():
+        assert db.session.get(Agency, place["commune"]).hotline is None
+    assert audit_events(app, "agency.updated") == []
+
+
 @pytest.mark.parametrize("parent", ["province", "commune"])
 def test_agency_cannot_sit_below_itself_or_its_descendant(app, admin, place, parent):
     page = post(admin, f"/admin/agencies/{place['province']}", {

@@ -219,7 +219,7 @@ def test_a_response_reads_as_it_was_answered(app, client, world):
         "q1": 5, "q2": 4, "q3": 5, "q4": None, "q5": 3, "q6": 4,
         "q7": "no", "q8": ["online", "speed"], "comment": "Cán bộ nhiệt tình, hướng dẫn chu đáo.",
         "comment_masked": False, "status": "counted", "reason": None, "language": "vi",
-        "questionnaire_version": "sipas-2025-short",
+        "questionnaire_version": "sipas-2026-short",
     }  # fmt: skip
     assert page["next"] is None
 

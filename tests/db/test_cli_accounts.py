@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,8 @@ def test_users_create_keeps_asking_until_both_passwords_match(app, runner):
         (["--role", "auditor", "--agency", "DEMO-X-CUAVIET"], PASSWORD,
          "role must be one of admin, manager, staff"),
         (["--role", "staff", "--agency", "DEMO-X-CUAVIET"], "short", "at least 10 characters"),
-        (["--role", "admin"], "", "at least 10 characters"),
+        (["--role", "admin"], "", "an administrator's password must have at least 12 characters"),
+        (["--role", "admin"], "eleven-char", "at least 12 characters"),
     ],
 )
 def test_users_create_refuses_what_it_cannot_do(app, runner, agency, args, password, message):
@@ -160,10 +162,11 @@ def test_users_list_shows_each_account(app, runner, agency):
 
     assert result.exit_code == 0, result.output
     header, _rule, first, second = result.stdout.splitlines()
-    assert header.split() == ["email", "role", "agency", "enabled", "last", "login"]
-    assert first.split() == ["admin@example.gov.vn", "admin", "-", "no", "never"]
+    assert header.split() == ["email", "role", "agency", "enabled", "second", "factor", "last",
+                              "login"]
+    assert first.split() == ["admin@example.gov.vn", "admin", "-", "no", "off", "never"]
     *cells, day, time, offset = second.split()
-    assert cells == ["cb@example.gov.vn", "manager", agency, "yes"]
+    assert cells == ["cb@example.gov.vn", "manager", agency, "yes", "off"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", f"{day} {time}")
     assert offset == "+0700"  # shown in the deployment's time zone
 
@@ -220,7 +223,7 @@ def test_agencies_import_creates_agencies_with_parents_defined_later(app, runner
     (event,) = audit_events(app, "agency.imported")
     assert event.actor_id is None
     assert event.details == {"file": "agencies.csv", "created": 3, "updated": 0,
-                             "unchanged": 0}
+                             "unchanged": 0, "operator": getpass.getuser()}
 
 
 def test_agencies_import_twice_changes_nothing_the_second_time(app, runner, tmp_path):
@@ -490,8 +493,8 @@ def test_tokens_list_shows_tokens_but_never_their_secret(app, runner, agency):
     assert result.exit_code == 0, result.output
     assert first not in result.stdout and second not in result.stdout
     header, _rule, row1, row2 = result.stdout.splitlines()
-    assert header.split() == ["id", "owner", "prefix", "label", "created", "last", "used",
-                              "status"]
+    assert header.split() == ["id", "owner", "prefix", "label", "created", "expires", "last",
+                              "used", "status"]
     assert row1.split()[:5] == [str(first_id), "cb@example.gov.vn", first[:12], "báo", "cáo"]
     assert "never" in row1 and "revoked" in row1
     assert row2.split()[:4] == [str(second_id), "admin@example.gov.vn", second[:12], "-"]

@@ -347,13 +347,13 @@ def test_worked_example_of_the_methodology(app, world, province):
     assert "1 người cho biết có gặp phiền hà" in integrity
     wishes = table_rows(section(html, "wishes"))
     assert wishes == [
-        "Rút ngắn thời gian giải quyết 12 48,0%",
+        "Thời gian giải quyết 12 48,0%",
         "Dịch vụ công trực tuyến 9 36,0%",
         "Cơ sở vật chất, trang thiết bị 6 24,0%",
         "Thái độ phục vụ 3 12,0%",
-        "Năng lực hướng dẫn của công chức 2 8,0%",
+        "Cách hướng dẫn của công chức 2 8,0%",
         "Công khai, minh bạch thông tin 1 4,0%",
-        "Tiếp nhận, xử lý phản ánh, kiến nghị 1 4,0%",
+        "Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị 1 4,0%",
     ]
 
 

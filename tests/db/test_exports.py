@@ -18,6 +18,7 @@ from survey_app.api.serialize import report_dict
 from survey_app.exports import views as export_views
 from survey_app.extensions import db
 from survey_app.models import Agency, Sector
+from survey_app.questionnaire import SIPAS_2025_SHORT
 from survey_app.services.filters import parse_period
 from survey_app.services.reports import build_report
 from survey_app.services.tallies import TallyFilter
@@ -67,11 +68,13 @@ def stored(app, world):
     with app.app_context():
         province = db.session.get(Agency, world.province_id)
         province_code = create_code(province, "Quầy 5", "XAY_DUNG").code
+        # Answered with the 2025 wording; the others with the current one.
         store(world.code_a, local(2025, 1, 2, 8, 15), "a1", comment=VIETNAMESE,
-              q8=["speed", "online"], dossier="HS-1")  # fmt: skip
+              q8=["speed", "online"], dossier="HS-1", questionnaire=SIPAS_2025_SHORT)  # fmt: skip
         store(world.code_a, local(2025, 1, 3), "a2", dossier="HS-1")  # a duplicate
         store(world.code_a, local(2025, 2, 3), "a3", comment=FORMULA, q1="2")
-        store(world.code_a, local(2025, 2, 4), "a4", comment="-2 điểm vì chờ lâu", q7="yes")
+        store(world.code_a, local(2025, 2, 4), "a4", comment="-2 điểm vì chờ lâu", q7="yes",
+              q8=["speed"])
         flag(store(world.code_a, local(2025, 2, 5), "a5"))
         for n in range(3):
             store(world.code_b, local(2025, 3, 1 + n), f"b{n}", q1="3", q6=str(3 + n % 3))
@@ -137,11 +140,14 @@ def test_responses_csv_opens_with_vietnamese_intact(app, world, stored):
     assert (first["Mã đơn vị"], first["Quầy"], first["Mã lĩnh vực"]) == (
         "XA-A", "Quầy 1", "DAT_DAI")
     assert (first["Câu 4"], first["Câu 7"], first["Trạng thái"]) == ("", "Không", "Được tính")
-    # The wishes in the form's order, by their names.
+    # The wishes in the form's order, by the names the citizen read in that version.
     assert first["Câu 8"] == "Rút ngắn thời gian giải quyết; Dịch vụ công trực tuyến"
     assert (first["Trạng thái (mã)"], first["Câu 7 (mã)"], first["Câu 8 (mã)"]) == (
         "counted", "no", "online;speed")
-    assert by_comment["'-2 điểm vì chờ lâu"]["Câu 7"] == "Có"
+    assert first["Phiên bản bảng hỏi"] == "sipas-2025-short"
+    later = by_comment["'-2 điểm vì chờ lâu"]
+    assert (later["Câu 7"], later["Câu 8"], later["Phiên bản bảng hỏi"]) == (
+        "Có", "Thời gian giải quyết", "sipas-2026-short")
     status, reason = header.index("Trạng thái"), header.index("Lý do (mã)")
     statuses = sorted((row[status], row[reason]) for row in rows)
     assert ("Trùng mã hồ sơ", "dossier_repeat") in statuses

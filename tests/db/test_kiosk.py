@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.extensions import db
-from survey_app.models import Kiosk, KioskPairing, Response, SurveyCode
+from survey_app.models import Agency, Kiosk, KioskPairing, Response, SurveyCode
 from survey_app.services.review import restore_response
 from tests.factories import (
     VALID_ANSWERS,
@@ -305,6 +305,26 @@ def test_the_plain_form_post_stores_the_answer_and_thanks(app, world):
     invalid = tablet.post("/kiosk/answer", data={"q1": "5"})
     assert invalid.status_code == 422 and "Vui lòng chọn một câu trả lời" in text_of(invalid)
     assert len(kiosk_responses(app)) == 1
+
+
+def test_after_yes_the_kiosk_names_the_hotline_and_the_portal_without_links(app, world):
+    with app.app_context():
+        db.session.get_one(Agency, world.a_id).hotline = "0233 3852 111"
+        db.session.commit()
+    tablet = paired_tablet(app, world)
+    html = text_of(tablet.get("/kiosk"))
+    # kiosk.js shows this box on the thanks panel only after «Có».
+    box = re.search(r'<div id="kiosk-complaint" hidden>(.*?)</div>', html, re.S)
+    assert box and '<strong class="phone">0233 3852 111</strong>' in box.group(1)
+    assert "<strong>dichvucong.gov.vn</strong>" in box.group(1)
+    assert "<a " not in box.group(1)  # nothing that leaves the kiosk
+    sent = tablet.post("/kiosk/answer",
+                       data={**FORM_ANSWERS, "q7": "yes", "answer_id": str(uuid.uuid4())})
+    assert sent.headers["Location"].endswith("/kiosk/thanks?phan-anh=1")
+    thanks = text_of(tablet.get(sent.headers["Location"]))
+    assert "Gọi đường dây nóng của Xã A:" in thanks and "dichvucong.gov.vn" in thanks
+    assert 'content="30;url=/kiosk"' in thanks and "href=\"http" not in thanks
+    assert "dichvucong" not in text_of(tablet.get("/kiosk/thanks"))
 
 
 def test_an_answer_from_another_site_is_refused(app, world):

@@ -249,7 +249,9 @@ def test_a_link_minted_offline_opens_the_form_without_the_dossier_field(app, cli
     assert "Xã A" in html
     assert f"Hồ sơ tiếp nhận ngày {day:%d/%m/%Y} · Đất đai" in html
     assert 'name="dossier"' not in html and "Mã hồ sơ" not in html
-    assert "khi giải quyết hồ sơ này" in html and "thủ tục hôm nay. Phiếu" not in html
+    # Answered days later: the lead-in speaks of this dossier, not of today.
+    assert "khi làm thủ tục tại Xã A với hồ sơ này. Với mỗi nội dung dưới đây" in html
+    assert "tại Xã A hôm nay" not in html
     assert f'action="/r/{token}"' in html
     for name in ("q1", "q4", "q6", "comment", "csrf_token", "submit_token", "website"):
         assert f'name="{name}"' in html
@@ -278,6 +280,19 @@ def test_an_answer_through_a_link_is_counted_under_the_agency_s_receipt_code(app
         digest = receipts.dossier_digest(bytes.fromhex(key_a.secret), "HS-2026/0001").hex()
     assert digests_of(app, stored.id) == {(key_a.id, digest)}
     assert figures(app, world.a_id) == (1, {"counted": 1})
+
+
+def test_after_yes_a_link_s_thanks_name_the_agency_s_hotline(app, client, world, key_a):
+    with app.app_context():
+        db.session.get_one(Agency, world.a_id).hotline = "1022"
+        db.session.commit()
+    token = key_a.link(sector_id(app, "DAT_DAI"), "HS-2026/0002", today(app))
+    result = answer(client, token, q7="yes")
+    assert result.headers["Location"].endswith(f"/r/{token}/thanks?phan-anh=1")
+    html = text_of(client.get(result.headers["Location"]))
+    assert "Gọi đường dây nóng của Xã A:" in html and 'href="tel:1022"' in html
+    assert 'href="https://dichvucong.gov.vn"' in html
+    assert "dichvucong" not in text_of(client.get(f"/r/{token}/thanks"))
 
 
 def test_each_sector_s_answers_go_to_one_receipt_code(app, client, world, key_a):
@@ -731,6 +746,7 @@ def test_the_api_mints_only_within_the_token_s_scope(app, client, world, key_a):
     ({"agency": "NOPE", "sector": "DAT_DAI", "dossiers": ["HS-1"]}, 404),
     ({"agency": "XA-A", "sector": "NOPE", "dossiers": ["HS-1"]}, 404),
     ({"agency": "XA-B", "sector": "DAT_DAI", "dossiers": ["HS-1"]}, 409),  # B has no key
+    ({"agency": "XA-A", "sector": "DAT_DAI", "dossiers": ["H" * 40] * 2000}, 413),  # 86 kB
 ])
 def test_the_api_refuses_a_bad_request_with_a_json_error(app, client, world, key_a, body,
                                                          status):

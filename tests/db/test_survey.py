@@ -36,10 +36,10 @@ def test_form_in_vietnamese_names_the_place_and_every_question(client, survey_co
     assert "Trung tâm Phục vụ hành chính công tỉnh" in html
     assert "Quầy 3 · Đất đai" in html
     assert "Phiếu ẩn danh" in html
-    assert "Nơi tiếp nhận có biển hiệu, hướng dẫn rõ ràng" in html
+    assert "Nơi tiếp nhận hồ sơ có biển chỉ dẫn rõ ràng" in html
     assert "Nhìn chung, Ông/Bà hài lòng như thế nào" in html
     for label in ("Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng",
-                  "Rất hài lòng", "Chưa nhận kết quả", "Chưa sử dụng"):
+                  "Rất hài lòng", "Chưa nhận kết quả", "Chưa góp ý, phản ánh"):
         assert label in html
     for name in ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8"):
         assert f'name="{name}"' in html
@@ -47,6 +47,30 @@ def test_form_in_vietnamese_names_the_place_and_every_question(client, survey_co
     assert "Gửi đánh giá" in html
     # Five faces and words, never bare numbers, for each 1–5 question.
     assert html.count('href="#face-5"') == 6
+
+
+def test_form_reads_in_the_2026_wording(client, survey_code):
+    html = text_of(client.get(f"/s/{survey_code}"))
+    assert ("Xin Ông/Bà cho biết mức độ hài lòng khi đến làm thủ tục tại Trung tâm Phục vụ "
+            "hành chính công tỉnh hôm nay. Với mỗi nội dung dưới đây, xin chọn một mức.") in html
+    assert ("Lần này, Ông/Bà có bị gây phiền hà, sách nhiễu hoặc phải đưa thêm tiền ngoài "
+            "phí, lệ phí không?") in html
+    # q7's answers with «Có» first; what each one sends is unchanged.
+    q7 = re.findall(r'name="q7" value="(\w+)".*?<span class="text">([^<]+)</span>', html, re.S)
+    assert q7 == [("yes", "Có"), ("no", "Không"), ("decline", "Không muốn trả lời")]
+    for label in ("Cách hướng dẫn của công chức", "Thời gian giải quyết",
+                  "Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị"):
+        assert label in html
+    assert "Không bắt buộc. Xin không ghi họ tên, số điện thoại, số CCCD." in html
+    assert ("Không bắt buộc · Ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả (giấy hẹn). "
+            "Chỉ dùng để mỗi hồ sơ được đánh giá một lần.") in html
+
+
+def test_form_reads_in_the_2026_wording_in_english(client, survey_code):
+    english = text_of(client.get(f"/s/{survey_code}?lang=en"))
+    assert "Please tell us how satisfied you are with your visit to" in english
+    assert "This time, were you harassed, or asked for money beyond the fees?" in english
+    assert "Optional. Please do not write names, phone or ID numbers." in english
 
 
 def test_form_in_english_on_request_and_the_choice_is_remembered(client, survey_code):
@@ -112,7 +136,7 @@ def test_valid_submission_is_stored_with_every_field(app, client, survey_code):
     assert (stored.agency_id, stored.counter_id, stored.sector_id) == (
         stored.survey_code.agency_id, stored.survey_code.counter_id,
         stored.survey_code.sector_id)
-    assert stored.questionnaire_version == "sipas-2025-short"
+    assert stored.questionnaire_version == "sipas-2026-short"
     assert (stored.q1, stored.q2, stored.q3, stored.q4, stored.q5, stored.q6) == (
         5, 4, 5, None, 3, 4)
     assert stored.q7 == "no"
@@ -179,7 +203,7 @@ def test_missing_required_answer_is_named_and_other_answers_stay_selected(
     [
         ({"q1": "7"}, "q1-1", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
         ({"q6": "na"}, "q6-1", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
-        ({"q7": "maybe"}, "q7-no", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
+        ({"q7": "maybe"}, "q7-yes", "Câu trả lời không hợp lệ, vui lòng chọn lại."),
         ({"q8": ["speed", "bribes"]}, "q8-facilities", "Lựa chọn không hợp lệ, vui lòng chọn lại."),
         ({"q8": ["speed", "online", "attitude"]}, "q8-facilities", "Vui lòng chọn tối đa 2 ý."),
         ({"comment": "a" * 1001}, "comment", "Ý kiến dài quá 1000 ký tự, vui lòng rút gọn."),
@@ -368,3 +392,56 @@ def test_unknown_page_outside_the_survey_says_page_not_found(client):
     result = client.get("/khong-co-trang-nay")
     assert result.status_code == 404
     assert "Không tìm thấy trang" in text_of(result)
+
+
+# Where to complain, after q7 «Có» ------------------------------------------------------
+
+
+@pytest.fixture
+def commune_code(app: Flask) -> str:
+    """Return a code of a commune (without a hotline) below a province that has one."""
+    with app.app_context():
+        province = create_agency()
+        province.hotline, province.hotline_note = "0233 3852 111", "giờ hành chính"
+        commune = create_agency("XA-CV", "Trung tâm Phục vụ hành chính công xã Cửa Việt",
+                                "commune", province)
+        code = create_code(commune, "Quầy 1").code
+        db.session.commit()
+    return code
+
+
+def complaint_box(html: str) -> str:
+    found = re.search(r'<section class="complaint".*?</section>', html, re.S)
+    return re.sub(r"\s+", " ", found.group(0)) if found else ""
+
+
+def test_after_yes_the_thanks_say_where_to_lodge_a_formal_complaint(client, commune_code):
+    result = submit(client, commune_code, {**VALID_ANSWERS, "q7": "yes"})
+    assert result.status_code == 303
+    assert result.headers["Location"].endswith(f"/s/{commune_code}/thanks?phan-anh=1")
+    html = text_of(client.get(result.headers["Location"]))
+    assert "Cảm ơn Ông/Bà đã đánh giá" in html
+    box = complaint_box(html)
+    assert "Nơi Ông/Bà có thể phản ánh chính thức" in box
+    assert "Phiếu đánh giá không dùng để giải quyết từng trường hợp." in box
+    # The commune has none: the province's hotline, named as the province's.
+    assert ("Gọi đường dây nóng của Trung tâm Phục vụ hành chính công tỉnh: "
+            '<a class="phone" href="tel:02333852111">0233 3852 111</a> (giờ hành chính)') in box
+    assert ("Gửi phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia: "
+            '<a href="https://dichvucong.gov.vn">dichvucong.gov.vn</a>') in box
+
+
+@pytest.mark.parametrize("q7", ["no", "decline", ""])
+def test_other_thanks_are_unchanged(client, commune_code, q7):
+    result = submit(client, commune_code, {**VALID_ANSWERS, "q7": q7})
+    assert result.headers["Location"].endswith(f"/s/{commune_code}/thanks")
+    html = text_of(client.get(result.headers["Location"]))
+    assert "Cảm ơn Ông/Bà đã đánh giá" in html
+    assert complaint_box(html) == "" and "dichvucong" not in html and "tel:" not in html
+
+
+def test_without_any_hotline_the_thanks_name_the_portal_alone(app, client, survey_code):
+    result = submit(client, survey_code, {**VALID_ANSWERS, "q7": "yes"})
+    box = complaint_box(text_of(client.get(result.headers["Location"])))
+    assert "dichvucong.gov.vn" in box
+    assert "đường dây nóng" not in box and "tel:" not in box

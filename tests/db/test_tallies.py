@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from survey_app import sipas
 from survey_app.extensions import db
-from survey_app.models import tally_days
+from survey_app.models import Response, tally_days
+from survey_app.questionnaire import SIPAS_2025_SHORT, SIPAS_2026_SHORT
 from survey_app.services import rollups, tallies
 from survey_app.services.periods import Period
 from survey_app.services.tallies import TallyFilter
@@ -94,3 +95,33 @@ def test_fixed_offset_over_a_span():
     summer = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)
     assert rollups.fixed_offset(ZoneInfo("Europe/Paris"), *summer) == timedelta(hours=2)
     assert rollups.fixed_offset(VN, None, None) == timedelta(hours=7)
+
+
+def test_responses_of_both_wordings_are_tallied_together_and_score_alike(app):
+    """A 2025 response and a 2026 one with the same answers count the same way, in one tally."""
+    rng = random.Random(20)
+    drawn = [any_answers(rng) for _ in range(12)]
+    with app.app_context():
+        code = create_code()
+        for n, answers in enumerate(drawn):
+            record(code, local(2026, 11, 2, 9, n), f"old{n}", answers=answers,
+                   questionnaire=SIPAS_2025_SHORT)
+            record(code, local(2026, 12, 2, 9, n), f"new{n}", answers=answers,
+                   questionnaire=SIPAS_2026_SHORT)
+        db.session.commit()
+        versions = db.session.scalars(select(Response.questionnaire_version)).all()
+        assert sorted(set(versions)) == ["sipas-2025-short", "sipas-2026-short"]
+
+        def counts(start, end):
+            return tallies.count_answers(db.session, TallyFilter(Period(start, end)))[None]
+
+        old = counts(date(2026, 11, 1), date(2026, 11, 30))
+        new = counts(date(2026, 12, 1), date(2026, 12, 31))
+        both = tallies.count_answers(
+            db.session, TallyFilter(Period(date(2026, 11, 1), date(2026, 12, 31))))[None]
+    assert old == new  # «Có» shown first in 2026, yet "yes" is counted as "yes"
+    assert both == sipas.pool([old, new])
+    assert both.responses == 24
+    assert both.integrity.get("yes", 0) == 2 * sum(a["q7"] == "yes" for a in drawn)
+    assert both.wishes.get("speed", 0) == 2 * sum("speed" in a["q8"] for a in drawn)
+    assert sipas.score(old) == sipas.score(new)

@@ -38,3 +38,45 @@ def test_scoring_reads_its_keys_from_the_questionnaire():
     assert len(sipas.ELEMENT_PAIRS) == len(elements) * (len(elements) - 1) // 2
     assert set(ELEMENT_LABELS) == set(sipas.ELEMENT_KEYS)
     assert {f"pair_{a}_{b}_valid" for a, b in sipas.ELEMENT_PAIRS} <= set(TALLY_COUNT_COLUMNS)
+
+
+def _shape(version: questionnaire.Questionnaire) -> dict:
+    """Return what scoring and the tables read of a version: keys, elements, values."""
+    return {
+        q.key: (q.number, q.kind, q.required, q.element, sorted(q.values), q.max_choices)
+        for q in version.questions
+    }
+
+
+def test_the_2026_wording_keeps_every_key_element_and_value_of_2025():
+    old = questionnaire.QUESTIONNAIRES["sipas-2025-short"]
+    new = questionnaire.QUESTIONNAIRES["sipas-2026-short"]
+    assert questionnaire.CURRENT is new
+    assert _shape(new) == _shape(old)
+    assert [q.element_label for q in new.questions] == [q.element_label for q in old.questions]
+    # Only the words change, and q7's order: «Có» first.
+    assert [c.value for c in new.question("q7").choices] == ["yes", "no", "decline"]
+    assert [str(c.label) for c in new.question("q7").choices] == [
+        "Có", "Không", "Không muốn trả lời"]
+    assert [c.value for c in old.question("q7").choices] == ["no", "yes", "decline"]
+    wishes = {c.value: str(c.label) for c in new.question("q8").choices}
+    assert wishes["guidance"] == "Cách hướng dẫn của công chức"
+    assert wishes["speed"] == "Thời gian giải quyết"
+    assert wishes["feedback"] == "Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị"
+    assert str(new.question("q5").na_choice.label) == "Chưa góp ý, phản ánh"
+    assert str(old.question("q5").na_choice.label) == "Chưa sử dụng"
+    assert str(new.intro) % {"agency": "UBND xã Cửa Việt"} == (
+        "Xin Ông/Bà cho biết mức độ hài lòng khi đến làm thủ tục tại UBND xã Cửa Việt hôm "
+        "nay. Với mỗi nội dung dưới đây, xin chọn một mức.")
+    changed = [q.key for q in new.questions if q.text != old.question(q.key).text]
+    assert changed == ["q1", "q2", "q3", "q4", "q5", "q7", "q8"]
+
+
+def test_the_tables_follow_the_first_version_whatever_order_a_later_one_shows():
+    first = questionnaire.FIRST
+    assert first.question("q7").values == questionnaire.INTEGRITY_ANSWERS
+    assert first.question("q8").values == questionnaire.WISH_CODES
+    for version in questionnaire.QUESTIONNAIRES.values():
+        assert sorted(version.question("q7").values) == sorted(questionnaire.INTEGRITY_ANSWERS)
+    assert questionnaire.questionnaire_of("sipas-2025-short").version == "sipas-2025-short"
+    assert questionnaire.questionnaire_of("sipas-1999") is questionnaire.CURRENT

@@ -1,5 +1,5 @@
 """The words each «Nghe» button says, and the clips built from them: one clip for every
-question of the current questionnaire, made from the question's present words."""
+question of every questionnaire version, made from the question's present words."""
 
 from __future__ import annotations
 
@@ -38,11 +38,16 @@ def test_the_words_change_with_the_question():
     assert text_hash(spoken_text(question)) != text_hash(spoken_text(changed))
 
 
-@pytest.mark.parametrize("question", CURRENT.questions, ids=lambda q: q.key)
-def test_every_question_has_a_clip_made_from_its_present_words(question):
-    entry = manifest().get(CURRENT.version, {}).get(question.key)
-    assert entry is not None, f"{question.key} has no clip: {REBUILD}"
-    assert entry["file"] == clip_name(CURRENT, question) == f"{CURRENT.version}/{question.key}.ogg"
+@pytest.mark.parametrize(
+    ("questionnaire", "question"),
+    [(version, q) for version in QUESTIONNAIRES.values() for q in version.questions],
+    ids=lambda item: getattr(item, "version", None) or getattr(item, "key", None),
+)
+def test_every_question_has_a_clip_made_from_its_present_words(questionnaire, question):
+    entry = manifest().get(questionnaire.version, {}).get(question.key)
+    assert entry is not None, f"{questionnaire.version} {question.key} has no clip: {REBUILD}"
+    assert entry["file"] == clip_name(questionnaire, question) \
+        == f"{questionnaire.version}/{question.key}.ogg"
     assert entry["sha256"] == text_hash(spoken_text(question)), (
         f"the words of {question.key} changed since its clip was made: {REBUILD}"
     )
