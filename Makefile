@@ -16,17 +16,60 @@ export FLASK_RUN_HOST := $(HOST)
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# Two stamps: what the app needs (make run), and that plus the test and benchmark tools
-# (make test), so that a `make run` never makes `make test` skip its tools.
-$(VENV)/.installed-app: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+# Two stamps: what the app needs (make run), and that plus the test and supply-chain tools
+# (make test), so that a `make run` never makes `make test` skip its tools. Both install the
+# exact versions of the lock files, each file checked against its hash, then the app itself
+# without dependencies; a changed lock (make lock) installs again.
+APP_LOCK := requirements/app.lock
+TEST_LOCK := requirements/test.lock
+
+$(VENV)/.installed-app: $(APP_LOCK) pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(APP_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: $(TEST_LOCK) pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed-app
+
+## make lock: pin pyproject.toml's dependencies, with their hashes, in requirements/*.lock
+## (pip-tools; Python 3.11 on Linux). Pins already in a lock are kept unless they no longer
+## fit: LOCK_ARGS=--upgrade takes the newest versions, LOCK_ARGS='-P flask' one package's newest
+.PHONY: lock
+LOCK_ARGS ?=
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-find-links --no-emit-index-url $(LOCK_ARGS)
+lock: $(VENV)/.installed-test
+	$(PIP_COMPILE) -o $(APP_LOCK) pyproject.toml
+	$(PIP_COMPILE) --extra test -c $(APP_LOCK) -o $(TEST_LOCK) pyproject.toml
+
+## make sbom: the CycloneDX bill of materials of the locked app dependencies, with their
+## hashes, in dist/sbom.cdx.json
+.PHONY: sbom audit wheelhouse
+sbom: $(VENV)/.installed-test
+	@mkdir -p dist
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/cyclonedx-py requirements \
+		--pyproject pyproject.toml --output-reproducible --of JSON -o dist/sbom.cdx.json \
+		$(APP_LOCK)
+	@echo "dist/sbom.cdx.json: $$($(BIN)/python -c 'import json; b = json.load(open("dist/sbom.cdx.json")); print(len(b["components"]), "components, CycloneDX", b["specVersion"])')"
+
+## make audit: scan the app lock for known vulnerabilities (pip-audit, PyPI's advisory
+## service); fails on one that requirements/audit-ignore.txt does not accept, warns loudly
+## but passes when the service cannot be reached (AUDIT_STRICT=1: fails then too)
+audit: $(VENV)/.installed-test
+	$(BIN)/python requirements/audit.py $(APP_LOCK)
+
+## make wheelhouse: dist/wheelhouse/, every locked wheel, the app's own wheel and the lock,
+## to install on a server with no internet (docs/deployment.md); built for this machine's
+## Python and platform, which must be the server's (Python 3.11 on x86-64 Linux)
+wheelhouse: $(VENV)/.installed-test compile-translations
+	rm -rf dist/wheelhouse build
+	$(BIN)/python -m pip download --quiet --require-hashes --only-binary=:all: \
+		-d dist/wheelhouse -r $(APP_LOCK)
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist/wheelhouse .
+	cp $(APP_LOCK) dist/wheelhouse/app.lock
+	@echo "dist/wheelhouse: $$(ls dist/wheelhouse/*.whl | wc -l) wheels"
 
 # Compiled catalogs are built, not committed.
 compile-translations: $(VENV)/.installed-app
@@ -122,4 +165,4 @@ voice-clips: $(VENV)/.installed-app
 	$(BIN)/python -m survey_app.voice_build
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache dist build

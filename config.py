@@ -162,6 +162,10 @@ class Config:
     # refuses every frame.
     BOARD_FRAME_ANCESTORS = os.environ.get("BOARD_FRAME_ANCESTORS", "")
 
+    # /healthz answers 503 when the instance folder's file system has less free space than
+    # this, in megabytes: a full disk stops the logs and SQLite before anyone notices.
+    HEALTHZ_MIN_FREE_MB = _env_int("HEALTHZ_MIN_FREE_MB", 500)
+
     # Werkzeug's scrypt defaults (N=2**15, r=8, p=1).
     PASSWORD_HASH_METHOD = "scrypt"
 

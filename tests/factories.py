@@ -426,6 +426,19 @@ def phone(app: Flask, address: str = OFFICE_ADDRESS) -> FlaskClient:
     return client
 
 
+LOCAL_REDIS = "redis://127.0.0.1:6379"
+
+
+def redis_reachable() -> bool:
+    """Say whether a Redis server answers PING at 127.0.0.1:6379 (CI starts one)."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 def make_app(app: Flask, **settings: Any) -> Flask:
     """Return another app on the same test database connection, with other settings."""
     with app.app_context():

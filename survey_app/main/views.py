@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, render_template
 from flask_babel import ngettext
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from survey_app.extensions import db
 from survey_app.main import bp
+from survey_app.web.health import OK, run_checks
 
 
 @bp.get("/")
@@ -38,19 +36,16 @@ def _days(n: int) -> str:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Say whether this worker can reach the database (200) or not (503).
+    """Say whether this worker is fit to serve (200) or not (503), one word per check.
 
-    Public and GET only, so no CSRF token applies. The answer names no host, database or
-    error: what went wrong goes to the server's log, not to whoever asks.
+    The database answers a SELECT 1; Redis, when the rate limits are counted there, answers
+    a PING within a second; the instance folder's disk has HEALTHZ_MIN_FREE_MB free. Public
+    and GET only, so no CSRF token applies. The answer names no host, path or error: what
+    went wrong goes to the server's log, not to whoever asks.
     """
-    try:
-        db.session.execute(text("SELECT 1"))
-        body, status = {"status": "ok", "database": "ok"}, 200
-    except SQLAlchemyError as error:
-        db.session.rollback()
-        current_app.logger.warning("health check: database unreachable (%s)", type(error).__name__)
-        body, status = {"status": "error", "database": "unreachable"}, 503
-    response = jsonify(body)
+    checks = run_checks()
+    is_well = all(answer == OK for answer in checks.values())
+    response = jsonify({"status": "ok" if is_well else "error", **checks})
     # A cached "ok" would hide an outage from the proxy.
     response.headers["Cache-Control"] = "no-store"
-    return response, status
+    return response, 200 if is_well else 503

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import random
 import re
-import socket
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from survey_app.services import devices, recording
 from survey_app.services.hashing import keyed_hash
 from survey_app.services.recording import Sender, record_response
 from tests.factories import (
+    LOCAL_REDIS,
     NO_SUCH_CODE,
     OFFICE_ADDRESS,
     VALID_ANSWERS,
@@ -37,6 +37,7 @@ from tests.factories import (
     make_app,
     open_form,
     phone,
+    redis_reachable,
     responses,
     submit,
     tally_of_today,
@@ -598,20 +599,11 @@ def test_unknown_code_still_gets_its_404_under_the_limits(app):
     assert responses(app) == []
 
 
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def test_two_app_instances_share_their_counts_in_redis(app, survey_code):
-    if not _redis_reachable():
+    if not redis_reachable():
         pytest.skip("Redis is not reachable at 127.0.0.1:6379: sharing cannot be tested")
     settings = {
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "RATELIMIT_STORAGE_URI": LOCAL_REDIS,
         # A prefix of its own, so no other run shares these counters; they expire in a minute.
         "RATELIMIT_KEY_PREFIX": f"survey_app-test-{uuid.uuid4().hex}",
         "RATELIMIT_PER_DEVICE": "20 per minute",

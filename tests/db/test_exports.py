@@ -144,9 +144,9 @@ def test_responses_csv_opens_with_vietnamese_intact(app, world, stored):
     assert first["Câu 8"] == "Rút ngắn thời gian giải quyết; Dịch vụ công trực tuyến"
     assert (first["Trạng thái (mã)"], first["Câu 7 (mã)"], first["Câu 8 (mã)"]) == (
         "counted", "no", "online;speed")
-    assert first["Phiên bản bảng hỏi"] == "sipas-2025-short"
+    assert first["Phiên bản phiếu"] == "sipas-2025-short"
     later = by_comment["'-2 điểm vì chờ lâu"]
-    assert (later["Câu 7"], later["Câu 8"], later["Phiên bản bảng hỏi"]) == (
+    assert (later["Câu 7"], later["Câu 8"], later["Phiên bản phiếu"]) == (
         "Có", "Thời gian giải quyết", "sipas-2026-short")
     status, reason = header.index("Trạng thái"), header.index("Lý do (mã)")
     statuses = sorted((row[status], row[reason]) for row in rows)
