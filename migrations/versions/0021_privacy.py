@@ -4,7 +4,7 @@ Adds `minted_receipts.is_answered`: the purge clears a response's dossier digest
 DOSSIER_HASH_RETENTION_DAYS have passed, and marks the receipt links it answered first, so
 that the receipts' answer rate of an old period stays the same.
 
-Revision ID: 0019_privacy
+Revision ID: 0021_privacy
 Revises: 0020_staff_second_factor
 Create Date: 2026-12-06
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0019_privacy'
+revision: str = '0021_privacy'
 down_revision: str | None = '0020_staff_second_factor'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
