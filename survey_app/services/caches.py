@@ -56,6 +56,19 @@ class PageCache:
                 self._pages[key] = template
                 while len(self._pages) > self._size:
                     self._pages.popitem(last=False)
+        return self.fill(template, csrf, submit)
+
+    def template(self, key: Hashable) -> str | None:
+        """Return the page kept for `key` with its token slots, or None if there is none."""
+        with self._lock:
+            template = self._pages.get(key)
+            if template is not None:
+                self._pages.move_to_end(key)
+        return template
+
+    @staticmethod
+    def fill(template: str, csrf: str, submit: str) -> str:
+        """Return a kept page with its tokens in their slots."""
         return template.replace(CSRF_SLOT, csrf).replace(SUBMIT_SLOT, submit)
 
     def clear(self) -> None:
@@ -96,6 +109,14 @@ class RecentCodes(Generic[T]):
                 while len(self._codes) > self._size:
                     self._codes.popitem(last=False)
         return found
+
+    def fresh(self, code: str, ttl: float) -> T | None:
+        """Return what the code was if it was read less than `ttl` seconds ago, else None."""
+        with self._lock:
+            kept = self._codes.get(code)
+        if kept is None or time.monotonic() - kept[0] >= ttl:
+            return None
+        return kept[1]
 
     def last_known(self, code: str, max_age: float) -> T | None:
         """Return what the code was when last read, if that was at most `max_age` seconds ago."""
