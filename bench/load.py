@@ -1,14 +1,15 @@
 """Parts 1, 2 and 5 of the benchmark: the survey form and its submission under load.
 
-Two servers run in turn with the same gunicorn settings (gunicorn.conf.py, 2 sync
+Two servers run side by side with the same gunicorn settings (gunicorn.conf.py, 2 sync
 workers, no access log, no worker recycling) on the same throw-away PostgreSQL database:
 survey_app itself (`wsgi:app`) and the bare limit of the stack (`bench.bare_app:app`),
 which answers the same bytes and inserts one row of the same width. The same load, from
-the same tools, goes to each:
+the same tools, goes to each, one phase to one server and then at once the same phase to
+the other:
 
 - **Survey page**: `wrk` (one thread, a few connections, closed loop) asks for
-  `GET /s/<code>` as new phones do: no cookie, so every page is rendered with a new
-  session, CSRF token, submit token and device cookie.
+  `GET /s/<code>` as new phones do: no cookie, so every page comes with a new form
+  cookie, CSRF token, submit token and device cookie.
 - **Submission**: forms are first rendered by survey_app over HTTP (each with its own
   cookies and tokens, one per submission), then `wrk` posts them, each once, valid
   answers, as fast as the server takes them. The bare app gets the same bodies.
@@ -452,25 +453,44 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         at_rate_forms = settings.rate * settings.rate_seconds
 
         app_env = _app_environment(url, free_port())
-        log("load: survey_app under gunicorn")
+        log("load: survey_app and the bare Flask app under gunicorn")
+        # Both servers run at once and each phase goes to one, then at once to the other:
+        # on a shared machine the neighbours' load drifts by the minute, and a ratio is
+        # only fair when both sides of it met the same neighbours.
         with gunicorn("app", "wsgi:app", app_env, directory) as app:
             _warm(app.url, f"/s/{codes[0]}")
             page_bytes = urllib.request.urlopen(app.url + f"/s/{codes[0]}").read()
             (directory / "page.html").write_bytes(page_bytes)
-            log("load: GET /s/<code> on survey_app")
-            app_page = wrk(f"{app.url}/s/{codes[0]}", settings.seconds, settings.connections,
-                           WRK_SCRIPT)
-            log(f"  {app_page['rps']} req/s, p99 {app_page['p99_ms']} ms")
-            log("load: rendering fresh forms to submit")
-            forms = render_forms(app.url, codes, closed_loop_forms + at_rate_forms)
-            forms_file = directory / "forms.tsv"
-            write_forms(forms[:closed_loop_forms], forms_file)
-            responses_before = count_rows(url, "responses")
-            log("load: POST /s/<code> on survey_app")
-            app_submit = wrk(app.url, settings.seconds, settings.connections,
-                             WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_file)})
-            log(f"  {app_submit['rps']} req/s, p99 {app_submit['p99_ms']} ms")
-            stored = count_rows(url, "responses") - responses_before
+            bare_env = _app_environment(
+                url, free_port(), BARE_PAGE_FILE=str(directory / "page.html")
+            )
+            with gunicorn("bare", "bench.bare_app:app", bare_env, directory) as bare:
+                _warm(bare.url, f"/s/{codes[0]}")
+                log("load: GET /s/<code> on survey_app")
+                app_page = wrk(f"{app.url}/s/{codes[0]}", settings.seconds,
+                               settings.connections, WRK_SCRIPT)
+                log(f"  {app_page['rps']} req/s, p99 {app_page['p99_ms']} ms")
+                log("load: GET /s/<code> on the bare app")
+                bare_page = wrk(f"{bare.url}/s/{codes[0]}", settings.seconds,
+                                settings.connections, WRK_SCRIPT)
+                log(f"  {bare_page['rps']} req/s, p99 {bare_page['p99_ms']} ms")
+                log("load: rendering fresh forms to submit")
+                forms = render_forms(app.url, codes, closed_loop_forms + at_rate_forms)
+                forms_file = directory / "forms.tsv"
+                write_forms(forms[:closed_loop_forms], forms_file)
+                responses_before = count_rows(url, "responses")
+                log("load: POST /s/<code> on survey_app")
+                app_submit = wrk(app.url, settings.seconds, settings.connections,
+                                 WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_file)})
+                log(f"  {app_submit['rps']} req/s, p99 {app_submit['p99_ms']} ms")
+                stored = count_rows(url, "responses") - responses_before
+                bare_before = count_rows(url, "bench_bare_rows")
+                log("load: POST /s/<code> on the bare app")
+                bare_submit = wrk(bare.url, settings.seconds, settings.connections,
+                                  WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_file)})
+                log(f"  {bare_submit['rps']} req/s, p99 {bare_submit['p99_ms']} ms")
+                bare_stored = count_rows(url, "bench_bare_rows") - bare_before
+                bare_memory = bare.peak_memory()
             log(f"load: POST at {settings.rate}/s for {settings.rate_seconds} s")
             at_rate = post_at_rate(app.url, forms[closed_loop_forms:], settings.rate)
             log(f"  p99 {at_rate['p99_ms']} ms")
@@ -493,22 +513,6 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         from bench.profile import profile
 
         request_profile = profile(url, codes[-1])
-
-        bare_env = _app_environment(url, free_port(), BARE_PAGE_FILE=str(directory / "page.html"))
-        log("load: the bare Flask app under gunicorn")
-        with gunicorn("bare", "bench.bare_app:app", bare_env, directory) as bare:
-            _warm(bare.url, f"/s/{codes[0]}")
-            log("load: GET /s/<code> on the bare app")
-            bare_page = wrk(f"{bare.url}/s/{codes[0]}", settings.seconds, settings.connections,
-                            WRK_SCRIPT)
-            log(f"  {bare_page['rps']} req/s, p99 {bare_page['p99_ms']} ms")
-            bare_before = count_rows(url, "bench_bare_rows")
-            log("load: POST /s/<code> on the bare app")
-            bare_submit = wrk(bare.url, settings.seconds, settings.connections,
-                              WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_file)})
-            log(f"  {bare_submit['rps']} req/s, p99 {bare_submit['p99_ms']} ms")
-            bare_stored = count_rows(url, "bench_bare_rows") - bare_before
-            bare_memory = bare.peak_memory()
 
     results["page"] = {"app": app_page, "bare": bare_page, "ratio": _ratio(app_page, bare_page),
                        "bytes": len(page_bytes)}
