@@ -57,6 +57,8 @@ from sqlalchemy.engine import make_url
 from bench.live_app import GUNICORN_CONFIG, PROJECT_ROOT, SECRET_KEY, free_port
 
 WORKERS = 2
+# Each closed-loop phase is run as this many slices, survey_app and the bare app in turn.
+SLICES = 5
 STARTUP_TIMEOUT = 40.0
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
@@ -311,6 +313,53 @@ def wrk(url: str, seconds: int, connections: int, script: Path, env: dict[str, s
     }
 
 
+def side_by_side(
+    app_run: Callable[[int], dict[str, Any]],
+    bare_run: Callable[[int], dict[str, Any]],
+    slices: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run a phase as short slices, the two servers taking turns; return each one's Phase.
+
+    Slice n goes to one server and at once to the other (which goes first alternates), so
+    a neighbour's burst of work on a shared machine falls on both sides of the ratio
+    alike. Requests and seconds add up; the percentiles are the median of the slices'.
+    """
+    app_parts: list[dict[str, Any]] = []
+    bare_parts: list[dict[str, Any]] = []
+    for n in range(slices):
+        if n % 2 == 0:
+            app_parts.append(app_run(n))
+            bare_parts.append(bare_run(n))
+        else:
+            bare_parts.append(bare_run(n))
+            app_parts.append(app_run(n))
+    return _merged(app_parts), _merged(bare_parts)
+
+
+def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    def median(key: str) -> float:
+        values = sorted(part[key] for part in parts)
+        middle = len(values) // 2
+        return float(values[middle] if len(values) % 2 else
+                     round((values[middle - 1] + values[middle]) / 2, 2))
+
+    requests = sum(part["requests"] for part in parts)
+    seconds = sum(part["seconds"] for part in parts)
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "rps": round(requests / seconds, 1),
+        "p50_ms": median("p50_ms"),
+        "p90_ms": median("p90_ms"),
+        "p99_ms": median("p99_ms"),
+        "max_ms": max(part["max_ms"] for part in parts),
+        "errors": sum(part["errors"] for part in parts),
+        "non_2xx_3xx": sum(part["non_2xx_3xx"] for part in parts),
+        "slices": len(parts),
+        "slice_rps": [part["rps"] for part in parts],
+    }
+
+
 @dataclass(frozen=True)
 class RenderedForm:
     code: str
@@ -440,6 +489,7 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             "workers": WORKERS, "worker_class": "sync", "access_log": "off",
             "database": "PostgreSQL", "load_tool": "wrk 4 (1 thread), closed loop",
             "connections": settings.connections, "phase_seconds": settings.seconds,
+            "slices": SLICES,
         }
     }
     with tempfile.TemporaryDirectory(prefix="survey-bench-load-") as name, \
@@ -466,29 +516,39 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             )
             with gunicorn("bare", "bench.bare_app:app", bare_env, directory) as bare:
                 _warm(bare.url, f"/s/{codes[0]}")
-                log("load: GET /s/<code> on survey_app")
-                app_page = wrk(f"{app.url}/s/{codes[0]}", settings.seconds,
-                               settings.connections, WRK_SCRIPT)
-                log(f"  {app_page['rps']} req/s, p99 {app_page['p99_ms']} ms")
-                log("load: GET /s/<code> on the bare app")
-                bare_page = wrk(f"{bare.url}/s/{codes[0]}", settings.seconds,
-                                settings.connections, WRK_SCRIPT)
-                log(f"  {bare_page['rps']} req/s, p99 {bare_page['p99_ms']} ms")
+                slice_seconds = max(1, settings.seconds // SLICES)
+                log(f"load: GET /s/<code>, survey_app and the bare app in turn, {SLICES} x "
+                    f"{slice_seconds} s each")
+                app_page, bare_page = side_by_side(
+                    lambda n: wrk(f"{app.url}/s/{codes[0]}", slice_seconds,
+                                  settings.connections, WRK_SCRIPT),
+                    lambda n: wrk(f"{bare.url}/s/{codes[0]}", slice_seconds,
+                                  settings.connections, WRK_SCRIPT),
+                    SLICES,
+                )
+                log(f"  survey_app {app_page['rps']} req/s, p99 {app_page['p99_ms']} ms; "
+                    f"bare {bare_page['rps']} req/s, p99 {bare_page['p99_ms']} ms")
                 log("load: rendering fresh forms to submit")
                 forms = render_forms(app.url, codes, closed_loop_forms + at_rate_forms)
-                forms_file = directory / "forms.tsv"
-                write_forms(forms[:closed_loop_forms], forms_file)
+                per_slice = closed_loop_forms // SLICES
+                forms_files = []
+                for n in range(SLICES):
+                    forms_files.append(directory / f"forms-{n}.tsv")
+                    write_forms(forms[n * per_slice:(n + 1) * per_slice], forms_files[n])
                 responses_before = count_rows(url, "responses")
-                log("load: POST /s/<code> on survey_app")
-                app_submit = wrk(app.url, settings.seconds, settings.connections,
-                                 WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_file)})
-                log(f"  {app_submit['rps']} req/s, p99 {app_submit['p99_ms']} ms")
-                stored = count_rows(url, "responses") - responses_before
                 bare_before = count_rows(url, "bench_bare_rows")
-                log("load: POST /s/<code> on the bare app")
-                bare_submit = wrk(bare.url, settings.seconds, settings.connections,
-                                  WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_file)})
-                log(f"  {bare_submit['rps']} req/s, p99 {bare_submit['p99_ms']} ms")
+                log(f"load: POST /s/<code>, survey_app and the bare app in turn, {SLICES} x "
+                    f"{slice_seconds} s each")
+                app_submit, bare_submit = side_by_side(
+                    lambda n: wrk(app.url, slice_seconds, settings.connections,
+                                  WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_files[n])}),
+                    lambda n: wrk(bare.url, slice_seconds, settings.connections,
+                                  WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_files[n])}),
+                    SLICES,
+                )
+                log(f"  survey_app {app_submit['rps']} req/s, p99 {app_submit['p99_ms']} ms; "
+                    f"bare {bare_submit['rps']} req/s, p99 {bare_submit['p99_ms']} ms")
+                stored = count_rows(url, "responses") - responses_before
                 bare_stored = count_rows(url, "bench_bare_rows") - bare_before
                 bare_memory = bare.peak_memory()
             log(f"load: POST at {settings.rate}/s for {settings.rate_seconds} s")
@@ -528,8 +588,12 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         "forms_available": closed_loop_forms,
         "bare_rows_stored": bare_stored,
         # A phase that used up every form measured the supply, not the server.
-        "app_ran_out_of_forms": app_submit["requests"] >= closed_loop_forms,
-        "bare_ran_out_of_forms": bare_submit["requests"] >= closed_loop_forms,
+        "app_ran_out_of_forms": any(
+            rps * slice_seconds >= closed_loop_forms // SLICES for rps in app_submit["slice_rps"]
+        ),
+        "bare_ran_out_of_forms": any(
+            rps * slice_seconds >= closed_loop_forms // SLICES for rps in bare_submit["slice_rps"]
+        ),
     }
     return results
 
