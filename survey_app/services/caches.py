@@ -31,6 +31,7 @@ class PageCache:
     def __init__(self, size: int = 512) -> None:
         self._size = size
         self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._encoded: OrderedDict[Hashable, tuple[str, EncodedPage]] = OrderedDict()
         self._lock = Lock()  # threaded workers share one cache
 
     def page(
@@ -66,6 +67,26 @@ class PageCache:
                 self._pages.move_to_end(key)
         return template
 
+    def encoded(self, key: Hashable) -> EncodedPage | None:
+        """Return the page kept for `key` as UTF-8 bytes around its slots, or None.
+
+        Filling these costs a join, not two replacements and an encoding of the whole page.
+        """
+        template = self.template(key)
+        if template is None:
+            return None
+        with self._lock:
+            kept = self._encoded.get(key)
+        if kept is not None and kept[0] is template:
+            return kept[1]
+        encoded = EncodedPage.of(template)
+        with self._lock:
+            self._encoded[key] = (template, encoded)
+            self._encoded.move_to_end(key)
+            while len(self._encoded) > self._size:
+                self._encoded.popitem(last=False)
+        return encoded
+
     @staticmethod
     def fill(template: str, csrf: str, submit: str) -> str:
         """Return a kept page with its tokens in their slots."""
@@ -74,6 +95,27 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self._encoded.clear()
+
+
+class EncodedPage:
+    """A kept page in UTF-8, cut at its two token slots."""
+
+    def __init__(self, head: bytes, first_is_csrf: bool, middle: bytes, tail: bytes) -> None:
+        self.head, self.first_is_csrf, self.middle, self.tail = head, first_is_csrf, middle, tail
+
+    @classmethod
+    def of(cls, template: str) -> EncodedPage:
+        first_is_csrf = template.index(CSRF_SLOT) < template.index(SUBMIT_SLOT)
+        first, second = (CSRF_SLOT, SUBMIT_SLOT) if first_is_csrf else (SUBMIT_SLOT, CSRF_SLOT)
+        head, rest = template.split(first)
+        middle, tail = rest.split(second)
+        return cls(head.encode(), first_is_csrf, middle.encode(), tail.encode())
+
+    def fill(self, csrf: str, submit: str) -> bytes:
+        """Return the page with its tokens in their slots, in UTF-8."""
+        first, second = (csrf, submit) if self.first_is_csrf else (submit, csrf)
+        return b"".join((self.head, first.encode(), self.middle, second.encode(), self.tail))
 
 
 class RecentCodes(Generic[T]):

@@ -26,7 +26,7 @@ from flask import Flask
 from werkzeug.http import dump_cookie
 
 from survey_app.services import devices
-from survey_app.services.caches import PageCache
+from survey_app.services.caches import EncodedPage
 from survey_app.services.recording import CodeLabels, issue_submit_token, recent_codes
 from survey_app.survey import form_csrf
 from survey_app.survey.views import blank_form_key, blank_forms
@@ -67,13 +67,13 @@ class FirstVisitForms:
             return None
         return labels
 
-    def _template(self, code: str) -> tuple[CodeLabels, str] | None:
+    def _template(self, code: str) -> tuple[CodeLabels, EncodedPage] | None:
         """Return the code's labels and its cached blank form in the default language."""
         labels = self._labels(code)
         if labels is None:
             return None
         language = str(self.app.config["BABEL_DEFAULT_LOCALE"])[:2]
-        template = blank_forms().template(blank_form_key(labels, language, b""))
+        template = blank_forms().encoded(blank_form_key(labels, language, b""))
         return None if template is None else (labels, template)
 
     def _serve(self, code: str) -> tuple[list[tuple[str, str]], bytes] | None:
@@ -86,14 +86,12 @@ class FirstVisitForms:
             labels, template = found
             device = secrets.token_urlsafe(16)
             form_cookie = secrets.token_urlsafe(16)
-            page = PageCache.fill(
-                template,
+            body = template.fill(
                 csrf=form_csrf.token_for(form_cookie, f"/s/{code}"),
                 submit=issue_submit_token(labels.code, device),
             )
             device_cookie = devices.signed_device_id(device)
         secure = config["SESSION_COOKIE_SECURE"]
-        body = page.encode()
         assert self.headers is not None
         headers = [
             *self.headers,
