@@ -1,14 +1,15 @@
 """Parts 1, 2 and 5 of the benchmark: the survey form and its submission under load.
 
-Two servers run in turn with the same gunicorn settings (gunicorn.conf.py, 2 sync
+Two servers run side by side with the same gunicorn settings (gunicorn.conf.py, 2 sync
 workers, no access log, no worker recycling) on the same throw-away PostgreSQL database:
 survey_app itself (`wsgi:app`) and the bare limit of the stack (`bench.bare_app:app`),
 which answers the same bytes and inserts one row of the same width. The same load, from
-the same tools, goes to each:
+the same tools, goes to each, one phase to one server and then at once the same phase to
+the other:
 
 - **Survey page**: `wrk` (one thread, a few connections, closed loop) asks for
-  `GET /s/<code>` as new phones do: no cookie, so every page is rendered with a new
-  session, CSRF token, submit token and device cookie.
+  `GET /s/<code>` as new phones do: no cookie, so every page comes with a new form
+  cookie, CSRF token, submit token and device cookie.
 - **Submission**: forms are first rendered by survey_app over HTTP (each with its own
   cookies and tokens, one per submission), then `wrk` posts them, each once, valid
   answers, as fast as the server takes them. The bare app gets the same bodies.
@@ -56,6 +57,8 @@ from sqlalchemy.engine import make_url
 from bench.live_app import GUNICORN_CONFIG, PROJECT_ROOT, SECRET_KEY, free_port
 
 WORKERS = 2
+# Each closed-loop phase is run as this many slices, survey_app and the bare app in turn.
+SLICES = 5
 STARTUP_TIMEOUT = 40.0
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
@@ -310,6 +313,53 @@ def wrk(url: str, seconds: int, connections: int, script: Path, env: dict[str, s
     }
 
 
+def side_by_side(
+    app_run: Callable[[int], dict[str, Any]],
+    bare_run: Callable[[int], dict[str, Any]],
+    slices: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run a phase as short slices, the two servers taking turns; return each one's Phase.
+
+    Slice n goes to one server and at once to the other (which goes first alternates), so
+    a neighbour's burst of work on a shared machine falls on both sides of the ratio
+    alike. Requests and seconds add up; the percentiles are the median of the slices'.
+    """
+    app_parts: list[dict[str, Any]] = []
+    bare_parts: list[dict[str, Any]] = []
+    for n in range(slices):
+        if n % 2 == 0:
+            app_parts.append(app_run(n))
+            bare_parts.append(bare_run(n))
+        else:
+            bare_parts.append(bare_run(n))
+            app_parts.append(app_run(n))
+    return _merged(app_parts), _merged(bare_parts)
+
+
+def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    def median(key: str) -> float:
+        values = sorted(part[key] for part in parts)
+        middle = len(values) // 2
+        return float(values[middle] if len(values) % 2 else
+                     round((values[middle - 1] + values[middle]) / 2, 2))
+
+    requests = sum(part["requests"] for part in parts)
+    seconds = sum(part["seconds"] for part in parts)
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "rps": round(requests / seconds, 1),
+        "p50_ms": median("p50_ms"),
+        "p90_ms": median("p90_ms"),
+        "p99_ms": median("p99_ms"),
+        "max_ms": max(part["max_ms"] for part in parts),
+        "errors": sum(part["errors"] for part in parts),
+        "non_2xx_3xx": sum(part["non_2xx_3xx"] for part in parts),
+        "slices": len(parts),
+        "slice_rps": [part["rps"] for part in parts],
+    }
+
+
 @dataclass(frozen=True)
 class RenderedForm:
     code: str
@@ -439,6 +489,7 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             "workers": WORKERS, "worker_class": "sync", "access_log": "off",
             "database": "PostgreSQL", "load_tool": "wrk 4 (1 thread), closed loop",
             "connections": settings.connections, "phase_seconds": settings.seconds,
+            "slices": SLICES,
         }
     }
     with tempfile.TemporaryDirectory(prefix="survey-bench-load-") as name, \
@@ -452,25 +503,54 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         at_rate_forms = settings.rate * settings.rate_seconds
 
         app_env = _app_environment(url, free_port())
-        log("load: survey_app under gunicorn")
+        log("load: survey_app and the bare Flask app under gunicorn")
+        # Both servers run at once and each phase goes to one, then at once to the other:
+        # on a shared machine the neighbours' load drifts by the minute, and a ratio is
+        # only fair when both sides of it met the same neighbours.
         with gunicorn("app", "wsgi:app", app_env, directory) as app:
             _warm(app.url, f"/s/{codes[0]}")
             page_bytes = urllib.request.urlopen(app.url + f"/s/{codes[0]}").read()
             (directory / "page.html").write_bytes(page_bytes)
-            log("load: GET /s/<code> on survey_app")
-            app_page = wrk(f"{app.url}/s/{codes[0]}", settings.seconds, settings.connections,
-                           WRK_SCRIPT)
-            log(f"  {app_page['rps']} req/s, p99 {app_page['p99_ms']} ms")
-            log("load: rendering fresh forms to submit")
-            forms = render_forms(app.url, codes, closed_loop_forms + at_rate_forms)
-            forms_file = directory / "forms.tsv"
-            write_forms(forms[:closed_loop_forms], forms_file)
-            responses_before = count_rows(url, "responses")
-            log("load: POST /s/<code> on survey_app")
-            app_submit = wrk(app.url, settings.seconds, settings.connections,
-                             WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_file)})
-            log(f"  {app_submit['rps']} req/s, p99 {app_submit['p99_ms']} ms")
-            stored = count_rows(url, "responses") - responses_before
+            bare_env = _app_environment(
+                url, free_port(), BARE_PAGE_FILE=str(directory / "page.html")
+            )
+            with gunicorn("bare", "bench.bare_app:app", bare_env, directory) as bare:
+                _warm(bare.url, f"/s/{codes[0]}")
+                slice_seconds = max(1, settings.seconds // SLICES)
+                log(f"load: GET /s/<code>, survey_app and the bare app in turn, {SLICES} x "
+                    f"{slice_seconds} s each")
+                app_page, bare_page = side_by_side(
+                    lambda n: wrk(f"{app.url}/s/{codes[0]}", slice_seconds,
+                                  settings.connections, WRK_SCRIPT),
+                    lambda n: wrk(f"{bare.url}/s/{codes[0]}", slice_seconds,
+                                  settings.connections, WRK_SCRIPT),
+                    SLICES,
+                )
+                log(f"  survey_app {app_page['rps']} req/s, p99 {app_page['p99_ms']} ms; "
+                    f"bare {bare_page['rps']} req/s, p99 {bare_page['p99_ms']} ms")
+                log("load: rendering fresh forms to submit")
+                forms = render_forms(app.url, codes, closed_loop_forms + at_rate_forms)
+                per_slice = closed_loop_forms // SLICES
+                forms_files = []
+                for n in range(SLICES):
+                    forms_files.append(directory / f"forms-{n}.tsv")
+                    write_forms(forms[n * per_slice:(n + 1) * per_slice], forms_files[n])
+                responses_before = count_rows(url, "responses")
+                bare_before = count_rows(url, "bench_bare_rows")
+                log(f"load: POST /s/<code>, survey_app and the bare app in turn, {SLICES} x "
+                    f"{slice_seconds} s each")
+                app_submit, bare_submit = side_by_side(
+                    lambda n: wrk(app.url, slice_seconds, settings.connections,
+                                  WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_files[n])}),
+                    lambda n: wrk(bare.url, slice_seconds, settings.connections,
+                                  WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_files[n])}),
+                    SLICES,
+                )
+                log(f"  survey_app {app_submit['rps']} req/s, p99 {app_submit['p99_ms']} ms; "
+                    f"bare {bare_submit['rps']} req/s, p99 {bare_submit['p99_ms']} ms")
+                stored = count_rows(url, "responses") - responses_before
+                bare_stored = count_rows(url, "bench_bare_rows") - bare_before
+                bare_memory = bare.peak_memory()
             log(f"load: POST at {settings.rate}/s for {settings.rate_seconds} s")
             at_rate = post_at_rate(app.url, forms[closed_loop_forms:], settings.rate)
             log(f"  p99 {at_rate['p99_ms']} ms")
@@ -494,22 +574,6 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
 
         request_profile = profile(url, codes[-1])
 
-        bare_env = _app_environment(url, free_port(), BARE_PAGE_FILE=str(directory / "page.html"))
-        log("load: the bare Flask app under gunicorn")
-        with gunicorn("bare", "bench.bare_app:app", bare_env, directory) as bare:
-            _warm(bare.url, f"/s/{codes[0]}")
-            log("load: GET /s/<code> on the bare app")
-            bare_page = wrk(f"{bare.url}/s/{codes[0]}", settings.seconds, settings.connections,
-                            WRK_SCRIPT)
-            log(f"  {bare_page['rps']} req/s, p99 {bare_page['p99_ms']} ms")
-            bare_before = count_rows(url, "bench_bare_rows")
-            log("load: POST /s/<code> on the bare app")
-            bare_submit = wrk(bare.url, settings.seconds, settings.connections,
-                              WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_file)})
-            log(f"  {bare_submit['rps']} req/s, p99 {bare_submit['p99_ms']} ms")
-            bare_stored = count_rows(url, "bench_bare_rows") - bare_before
-            bare_memory = bare.peak_memory()
-
     results["page"] = {"app": app_page, "bare": bare_page, "ratio": _ratio(app_page, bare_page),
                        "bytes": len(page_bytes)}
     results["submit"] = {"app": app_submit, "bare": bare_submit,
@@ -524,8 +588,12 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         "forms_available": closed_loop_forms,
         "bare_rows_stored": bare_stored,
         # A phase that used up every form measured the supply, not the server.
-        "app_ran_out_of_forms": app_submit["requests"] >= closed_loop_forms,
-        "bare_ran_out_of_forms": bare_submit["requests"] >= closed_loop_forms,
+        "app_ran_out_of_forms": any(
+            rps * slice_seconds >= closed_loop_forms // SLICES for rps in app_submit["slice_rps"]
+        ),
+        "bare_ran_out_of_forms": any(
+            rps * slice_seconds >= closed_loop_forms // SLICES for rps in bare_submit["slice_rps"]
+        ),
     }
     return results
 

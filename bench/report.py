@@ -197,6 +197,15 @@ PHASE_HEADER = ["Server", "Requests", "Requests/s", "p50 ms", "p90 ms", "p99 ms"
                 "Errors"]
 
 
+def _slices(server: dict[str, Any]) -> str:
+    """Say how a phase was cut, when it was run in turns with the bare app."""
+    slices = server.get("slices")
+    if not slices:
+        return ""
+    return (f" run as {slices} slices, survey_app and the bare app in turn (percentiles: "
+            f"the median of the slices')")
+
+
 def _load_sections(results: dict[str, Any]) -> list[str]:
     out = ["## 1. Survey page\n"]
     load = _part(results, "load")
@@ -206,7 +215,8 @@ def _load_sections(results: dict[str, Any]) -> list[str]:
     out.append(
         f"`GET /s/<code>` as a new phone asks for it (no cookie: a new form cookie, CSRF token, "
         f"submit token and device cookie each time), {server['connections']} connections, "
-        f"closed loop, {server['phase_seconds']} s per phase, {server['load_tool']}; gunicorn "
+        f"closed loop, {server['phase_seconds']} s per phase{_slices(server)}, "
+        f"{server['load_tool']}; gunicorn "
         f"with {server['workers']} `{server['worker_class']}` workers "
         f"(gunicorn.conf.py; access log off for both servers), {server['database']}. The bare "
         f"app (bench/bare_app.py) answers the same {load['page']['bytes']:,} bytes from "

@@ -85,6 +85,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # re-renders the form with every answer kept instead of failing with a bare error.
     csrf.exempt(survey_bp)
     limits.init_app(app)
+    # A new phone's reading of a form already rendered is answered in front of Flask.
+    from survey_app.survey import first_visit
+
+    first_visit.install(app)
     return app
 
 

@@ -31,6 +31,7 @@ class PageCache:
     def __init__(self, size: int = 512) -> None:
         self._size = size
         self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._encoded: OrderedDict[Hashable, tuple[str, EncodedPage]] = OrderedDict()
         self._lock = Lock()  # threaded workers share one cache
 
     def page(
@@ -56,11 +57,65 @@ class PageCache:
                 self._pages[key] = template
                 while len(self._pages) > self._size:
                     self._pages.popitem(last=False)
+        return self.fill(template, csrf, submit)
+
+    def template(self, key: Hashable) -> str | None:
+        """Return the page kept for `key` with its token slots, or None if there is none."""
+        with self._lock:
+            template = self._pages.get(key)
+            if template is not None:
+                self._pages.move_to_end(key)
+        return template
+
+    def encoded(self, key: Hashable) -> EncodedPage | None:
+        """Return the page kept for `key` as UTF-8 bytes around its slots, or None.
+
+        Filling these costs a join, not two replacements and an encoding of the whole page.
+        """
+        template = self.template(key)
+        if template is None:
+            return None
+        with self._lock:
+            kept = self._encoded.get(key)
+        if kept is not None and kept[0] is template:
+            return kept[1]
+        encoded = EncodedPage.of(template)
+        with self._lock:
+            self._encoded[key] = (template, encoded)
+            self._encoded.move_to_end(key)
+            while len(self._encoded) > self._size:
+                self._encoded.popitem(last=False)
+        return encoded
+
+    @staticmethod
+    def fill(template: str, csrf: str, submit: str) -> str:
+        """Return a kept page with its tokens in their slots."""
         return template.replace(CSRF_SLOT, csrf).replace(SUBMIT_SLOT, submit)
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self._encoded.clear()
+
+
+class EncodedPage:
+    """A kept page in UTF-8, cut at its two token slots."""
+
+    def __init__(self, head: bytes, first_is_csrf: bool, middle: bytes, tail: bytes) -> None:
+        self.head, self.first_is_csrf, self.middle, self.tail = head, first_is_csrf, middle, tail
+
+    @classmethod
+    def of(cls, template: str) -> EncodedPage:
+        first_is_csrf = template.index(CSRF_SLOT) < template.index(SUBMIT_SLOT)
+        first, second = (CSRF_SLOT, SUBMIT_SLOT) if first_is_csrf else (SUBMIT_SLOT, CSRF_SLOT)
+        head, rest = template.split(first)
+        middle, tail = rest.split(second)
+        return cls(head.encode(), first_is_csrf, middle.encode(), tail.encode())
+
+    def fill(self, csrf: str, submit: str) -> bytes:
+        """Return the page with its tokens in their slots, in UTF-8."""
+        first, second = (csrf, submit) if self.first_is_csrf else (submit, csrf)
+        return b"".join((self.head, first.encode(), self.middle, second.encode(), self.tail))
 
 
 class RecentCodes(Generic[T]):
@@ -96,6 +151,14 @@ class RecentCodes(Generic[T]):
                 while len(self._codes) > self._size:
                     self._codes.popitem(last=False)
         return found
+
+    def fresh(self, code: str, ttl: float) -> T | None:
+        """Return what the code was if it was read less than `ttl` seconds ago, else None."""
+        with self._lock:
+            kept = self._codes.get(code)
+        if kept is None or time.monotonic() - kept[0] >= ttl:
+            return None
+        return kept[1]
 
     def last_known(self, code: str, max_age: float) -> T | None:
         """Return what the code was when last read, if that was at most `max_age` seconds ago."""

@@ -68,7 +68,7 @@ def remember_device(response: Response) -> Response:
     if new_id is not None:
         response.set_cookie(
             COOKIE_NAME,
-            _serializer().dumps(new_id),
+            signed_device_id(new_id),
             max_age=COOKIE_MAX_AGE,
             path=RECEIPT_COOKIE_PATH if request.path.startswith("/r/") else COOKIE_PATH,
             secure=current_app.config["SESSION_COOKIE_SECURE"],
@@ -76,6 +76,11 @@ def remember_device(response: Response) -> Response:
             samesite="Lax",
         )
     return response
+
+
+def signed_device_id(device: str) -> str:
+    """Return the value of the device cookie that carries an id."""
+    return _serializer().dumps(device)
 
 
 def device_hash(device: str) -> str:

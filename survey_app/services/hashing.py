@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from flask import current_app
 
@@ -17,10 +18,15 @@ KEY_LENGTH = hashlib.sha256().digest_size
 
 def hash_key() -> bytes:
     """Return the deployment's root hashing key, derived from HASH_KEY."""
-    key = current_app.config["HASH_KEY"]
+    return _root_key(str(current_app.config["HASH_KEY"]))
+
+
+@lru_cache(maxsize=8)
+def _root_key(key: str) -> bytes:
     # Derived as it always was, so the hashes of dossier codes stored before per-period
     # keys existed are still recognised; HASH_KEY itself never keys stored data directly.
-    return hmac.new(str(key).encode(), b"survey_app keyed hash", hashlib.sha256).digest()
+    # Derived once per key, not on every hash.
+    return hmac.new(key.encode(), b"survey_app keyed hash", hashlib.sha256).digest()
 
 
 def hkdf_expand(pseudorandom_key: bytes, info: bytes, length: int = KEY_LENGTH) -> bytes:

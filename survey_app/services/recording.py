@@ -7,13 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from flask import abort, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import String, Table, bindparam, case, exists, func, insert, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from survey_app.masking import mask_personal_data
 from survey_app.models import DossierDigest, Response, ResponseWish, SurveyCode, utcnow
@@ -140,7 +142,7 @@ def code_taking_answers_or_abort(
     A form served before the revocation (its submit token says when) is still taken: the
     citizen's answers are kept, flagged and not counted, rather than lost.
     """
-    survey_code = find_survey_code(session, code, with_labels=False)
+    survey_code = _find_survey_code_in_turn(session, code)
     if survey_code is None:
         abort(404)
     if survey_code.revoked_at is not None:
@@ -148,6 +150,44 @@ def code_taking_answers_or_abort(
         if token is None or token.issued_at >= survey_code.revoked_at:
             abort(410)
     return survey_code
+
+
+def _find_survey_code_in_turn(session: Session, code: str) -> SurveyCode | None:
+    """Return the counter's code as `find_survey_code` does, holding its lock on PostgreSQL.
+
+    Answers to a code are judged in turn (`_take_code_in_turn`); the lock is taken by the
+    lookup itself, in the same statement, rather than by a round trip of its own.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return find_survey_code(session, code, with_labels=False)
+    normalised = clean_survey_code(code)
+    if not normalised:
+        return None
+    row = session.execute(
+        select(SurveyCode, func.pg_advisory_xact_lock(CODE_LOCK_CLASS, SurveyCode.id)).where(
+            SurveyCode.code == normalised, SurveyCode.kind == "counter"
+        )
+    ).first()
+    if row is None:
+        return None
+    survey_code: SurveyCode = row[0]
+    _held_code_locks(session).add(survey_code.id)
+    return survey_code
+
+
+def _held_code_locks(session: Session) -> set[int]:
+    """Return the ids of the codes whose lock this session's transaction holds."""
+    transaction = session.get_transaction()
+    held = session.info.get(_CODE_LOCKS_KEY)
+    if held is None or held[0] is not transaction:
+        # A new transaction holds no lock yet (they end with the transaction that took them).
+        held = (transaction, set())
+        session.info[_CODE_LOCKS_KEY] = held
+    locks: set[int] = held[1]
+    return locks
+
+
+_CODE_LOCKS_KEY = "survey_app.code_locks"
 
 
 # Submit tokens -------------------------------------------------------------------------
@@ -262,25 +302,7 @@ class Sender:
     is_kiosk: bool = False
 
 
-def _has_recent_response_from_device(
-    session: Session, survey_code: SurveyCode, hashed_device: str, since: datetime
-) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Response.device_hash == hashed_device,
-                    Response.survey_code_id == survey_code.id,
-                    Response.created_at >= since,
-                )
-            )
-        )
-    )
-
-
-def _recent_responses_at_code(
-    session: Session, survey_code: SurveyCode, since: datetime, at_most: int
-) -> int:
+def _recent_responses_at_code_query(survey_code: SurveyCode, since: datetime, at_most: int) -> Any:
     """Count the code's responses since a moment, stopping at `at_most` (all we need)."""
     recent = (
         select(Response.id)
@@ -288,19 +310,20 @@ def _recent_responses_at_code(
         .limit(at_most)
         .subquery()
     )
-    return session.scalar(select(func.count()).select_from(recent)) or 0
+    return select(func.count()).select_from(recent)
 
 
-def _is_beyond_an_address_allowance(
-    session: Session, survey_code: SurveyCode, hashed_address: str, now: datetime
-) -> bool:
-    """Return whether the address's counted responses at the code fill either allowance.
+def _recent_responses_at_code(
+    session: Session, survey_code: SurveyCode, since: datetime, at_most: int
+) -> int:
+    """Count the code's responses since a moment, stopping at `at_most` (all we need)."""
+    return session.scalar(_recent_responses_at_code_query(survey_code, since, at_most)) or 0
 
-    Only counted responses are reckoned: what was flagged already costs nothing more, so
-    a flood from an office never holds back its honest citizens longer than the windows.
-    """
+
+def _address_allowances() -> list[tuple[timedelta, int]]:
+    """Return the address rule's windows and allowances that are on (a setting of 0 is off)."""
     config = current_app.config
-    allowances = [
+    return [
         (window, allowance)
         for window, allowance in (
             (ADDRESS_SHORT_WINDOW, config["ADDRESS_PER_CODE_10_MIN"]),
@@ -308,20 +331,29 @@ def _is_beyond_an_address_allowance(
         )
         if allowance > 0
     ]
-    if not allowances:
-        return False
+
+
+def _address_counts(
+    survey_code: SurveyCode,
+    hashed_address: str,
+    now: datetime,
+    allowances: list[tuple[timedelta, int]],
+) -> Any:
+    """Count the address's counted responses at the code within each allowance's window.
+
+    Only counted responses are reckoned: what was flagged already costs nothing more, so
+    a flood from an office never holds back its honest citizens longer than the windows.
+    """
     longest = max(window for window, _ in allowances)
-    counts = session.execute(
-        select(*(func.count(case((Response.created_at >= now - window, 1)))
-                 for window, _ in allowances))
-        .where(
-            Response.survey_code_id == survey_code.id,
-            Response.created_at >= now - longest,
-            Response.address_hash == hashed_address,
-            Response.status == "counted",
-        )
-    ).one()
-    return any(count >= n for count, (_, n) in zip(counts, allowances, strict=True))
+    return select(
+        *(func.count(case((Response.created_at >= now - window, 1))).label(f"within_{n}")
+          for n, (window, _) in enumerate(allowances))
+    ).where(
+        Response.survey_code_id == survey_code.id,
+        Response.created_at >= now - longest,
+        Response.address_hash == hashed_address,
+        Response.status == "counted",
+    )
 
 
 def _take_code_in_turn(session: Session, survey_code: SurveyCode) -> None:
@@ -331,7 +363,11 @@ def _take_code_in_turn(session: Session, survey_code: SurveyCode) -> None:
     other. The lock ends with the transaction; elsewhere (SQLite) writes are serial anyway.
     """
     if session.get_bind().dialect.name == "postgresql":
+        held = _held_code_locks(session)
+        if survey_code.id in held:  # taken with the code's lookup
+            return
         session.execute(select(func.pg_advisory_xact_lock(CODE_LOCK_CLASS, survey_code.id)))
+        held.add(survey_code.id)
 
 
 def flag_reason(
@@ -364,23 +400,50 @@ def flag_reason(
         return TOO_FAST
     if not sender.is_device_bound:
         return DEVICE_MISMATCH
+    return _stored_responses_reason(session, survey_code, sender, now)
+
+
+def _stored_responses_reason(
+    session: Session, survey_code: SurveyCode, sender: Sender, now: datetime
+) -> str | None:
+    """Return device_repeat, address_burst or burst (in that order) from what is stored.
+
+    The three checks read the code's recent responses: they go in one statement, and are
+    then judged in their order.
+    """
+    config = current_app.config
+    checks: dict[str, Any] = {}
     window = config["DEVICE_REPEAT_WINDOW"]
-    if (
-        window > 0
-        and sender.device_hash is not None
-        and _has_recent_response_from_device(
-            session, survey_code, sender.device_hash, now - timedelta(seconds=window)
+    if window > 0 and sender.device_hash is not None:
+        checks["device"] = exists().where(
+            Response.device_hash == sender.device_hash,
+            Response.survey_code_id == survey_code.id,
+            Response.created_at >= now - timedelta(seconds=window),
         )
-    ):
-        return DEVICE_REPEAT
-    if sender.address is not None and _is_beyond_an_address_allowance(
-        session, survey_code, devices.address_hash(sender.address, now), now
-    ):
-        return ADDRESS_BURST
+    allowances = _address_allowances() if sender.address is not None else []
+    address = None
+    if allowances:
+        address = _address_counts(
+            survey_code, devices.address_hash(sender.address or "", now), now, allowances
+        ).subquery()
+        for n in range(len(allowances)):
+            checks[f"address_{n}"] = address.c[f"within_{n}"]
     burst = config["BURST_PER_CODE_10_MIN"]
-    if burst > 0 and _recent_responses_at_code(
-        session, survey_code, now - BURST_WINDOW, burst
-    ) >= burst:
+    if burst > 0:
+        checks["burst"] = _recent_responses_at_code_query(
+            survey_code, now - BURST_WINDOW, burst
+        ).scalar_subquery()
+    if not checks:
+        return None
+    query = select(*(column.label(name) for name, column in checks.items()))
+    if address is not None:
+        query = query.select_from(address)
+    found = session.execute(query).one()._mapping
+    if found.get("device"):
+        return DEVICE_REPEAT
+    if any(found[f"address_{n}"] >= allowance for n, (_, allowance) in enumerate(allowances)):
+        return ADDRESS_BURST
+    if burst > 0 and (found["burst"] or 0) >= burst:
         return BURST
     return None
 
@@ -532,22 +595,29 @@ def record_response(
         response.wishes = [ResponseWish(wish=code) for code in answers.get(WISH_KEY) or []]
         return response
 
-    # A savepoint, so that losing a race to a concurrent submit undoes only this insert.
-    try:
-        with session.begin_nested():
-            response = build(is_repeat)
-            session.add(response)
-    except IntegrityError:
-        # Either the same form was sent before or concurrently, or another response with
-        # the same dossier code was counted in the meantime.
-        existing = response_for_nonce(session, nonce)
-        if existing is not None:
-            return existing, False
-        if hashed is None or is_repeat or flagged_for is not None:
-            raise
-        with session.begin_nested():
-            response = build(True)
-            session.add(response)
+    if session.get_bind().dialect.name == "postgresql":
+        found = _insert_once(session, build(is_repeat), nonce)
+        if found is None and hashed is not None and not is_repeat and flagged_for is None:
+            # Another response with the same dossier code was counted in the meantime.
+            is_repeat = True
+            found = _insert_once(session, build(True), nonce)
+        if isinstance(found, tuple):  # the same form, sent before or concurrently
+            return found
+        # Refused by no rule known here: the ORM's insert raises the database's own error.
+        response = found if found is not None else _insert_with_savepoint(session, build(is_repeat))
+    else:
+        # A savepoint, so that losing a race to a concurrent submit undoes only this insert.
+        try:
+            response = _insert_with_savepoint(session, build(is_repeat))
+        except IntegrityError:
+            # Either the same form was sent before or concurrently, or another response
+            # with the same dossier code was counted in the meantime.
+            existing = response_for_nonce(session, nonce)
+            if existing is not None:
+                return existing, False
+            if hashed is None or is_repeat or flagged_for is not None:
+                raise
+            response = _insert_with_savepoint(session, build(True))
     session.add_all(
         DossierDigest(response_id=response.id, key_id=key_id, digest=digest)
         for key_id, digest in digests
@@ -558,6 +628,66 @@ def record_response(
     rollups.record_response(session, response)
     alerts.on_response(session, response)
     return response, True
+
+
+def _insert_with_savepoint(session: Session, response: Response) -> Response:
+    """Insert a response (and its wishes) through the ORM, undoing only it if it fails."""
+    with session.begin_nested():
+        session.add(response)
+    return response
+
+
+def _insert_once(
+    session: Session, response: Response, nonce: str
+) -> Response | tuple[Response, bool] | None:
+    """Insert a response and its wishes in one statement, unless a unique rule refuses it.
+
+    Return the response, now in the session as if loaded; or (the response already made
+    with this nonce, False) when the same form was sent before or concurrently; or None
+    when another rule refused it (a dossier code counted in the meantime). No savepoint:
+    the insert does nothing on a conflict (PostgreSQL), and the transaction goes on.
+    """
+    values = {key: getattr(response, key) for key in _RESPONSE_COLUMNS}
+    wishes = [wish.wish for wish in response.wishes]
+    new_id = session.scalar(_insert_statement(), {**values, "wishes": wishes})
+    if new_id is None:
+        existing = response_for_nonce(session, nonce)
+        return (existing, False) if existing is not None else None
+    # What was inserted enters the session as persistent, unchanged: no flush repeats it,
+    # and reading its wishes (the rollups do) needs no query.
+    response.id = new_id
+    for wish in response.wishes:
+        wish.response_id = new_id
+        make_transient_to_detached(wish)
+    make_transient_to_detached(response)
+    session.add(response)
+    return response
+
+
+_RESPONSE_COLUMNS = [column.key for column in Response.__table__.columns if column.key != "id"]
+_INSERT_STATEMENTS: list[Any] = []
+
+
+def _insert_statement() -> Any:
+    """Return the statement inserting a response and its wishes (built once).
+
+    `INSERT ... ON CONFLICT DO NOTHING RETURNING id` in a data-modifying WITH, whose id
+    the wishes' insert reads: one round trip, and no row at all on a conflict.
+    """
+    if not _INSERT_STATEMENTS:
+        responses = cast(Table, Response.__table__)
+        wishes = cast(Table, ResponseWish.__table__)
+        new = (
+            postgresql_insert(responses)
+            .values({key: bindparam(key) for key in _RESPONSE_COLUMNS})
+            .on_conflict_do_nothing()
+            .returning(responses.c.id)
+            .cte("new_response")
+        )
+        chosen = func.unnest(bindparam("wishes", type_=postgresql.ARRAY(String)))
+        add_wishes = insert(wishes).from_select(["response_id", "wish"], select(new.c.id, chosen))
+        _INSERT_STATEMENTS.append(select(new.c.id).add_cte(add_wishes.cte("new_wishes")))
+    return _INSERT_STATEMENTS[0]
 
 
 def _give_way_to_receipt(

@@ -72,8 +72,13 @@ def _cookie() -> str:
 
 def issue_token() -> str:
     """Return a CSRF token for the form at this request's address."""
+    return token_for(_cookie(), request.path)
+
+
+def token_for(cookie: str, path: str) -> str:
+    """Return a CSRF token bound to a form cookie's value and a form's address."""
     issued = int(time.time())
-    return f"{issued}.{_mac(_cookie(), issued, request.path)}"
+    return f"{issued}.{_mac(cookie, issued, path)}"
 
 
 def is_valid_token(token: object) -> bool:

@@ -54,7 +54,6 @@ bp.after_request(devices.remember_device)
 bp.after_request(form_csrf.remember_form_cookie)
 
 
-
 def blank_forms() -> PageCache:
     """Return this app's rendered blank forms (see services/caches.py)."""
     pages: PageCache = current_app.extensions.setdefault("survey_app.blank_forms", PageCache())
@@ -215,18 +214,22 @@ def refused(error: HTTPException) -> tuple[WerkzeugResponse | str, int]:
     return response, 429
 
 
-def _blank_form(labels: CodeLabels) -> str:
-    """Return the form without answers, with this request's CSRF and submit tokens."""
-    language = current_language()
-    key = (
+def blank_form_key(labels: CodeLabels, language: str, query_string: bytes) -> tuple[Any, ...]:
+    """Return what a cached blank form is kept under: everything its page shows but tokens."""
+    return (
         CURRENT.version,
         labels.code,
         language,
-        request.query_string,
+        query_string,
         labels.agency_name,
         labels.counter_name,
         labels.sector_label(language),
     )
+
+
+def _blank_form(labels: CodeLabels) -> str:
+    """Return the form without answers, with this request's CSRF and submit tokens."""
+    key = blank_form_key(labels, current_language(), request.query_string)
 
     # A new phone gets its anonymous id, and the cookie, with the form; the submit token
     # names that device.
