@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from flask import abort, current_app
+from flask import Flask, abort, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import String, Table, bindparam, case, exists, func, insert, select
 from sqlalchemy.dialects import postgresql
@@ -30,6 +30,7 @@ from survey_app.services import alerts, devices, receipts, rollups, seals
 from survey_app.services.caches import RecentCodes
 from survey_app.services.hashing import keyed_hash
 from survey_app.services.receipts import ReceiptClaim
+from survey_app.services.signing import url_safe_signer
 from survey_app.text import clean_survey_code, fold_dossier
 
 DUPLICATE_DOSSIER = "dossier_repeat"
@@ -87,9 +88,13 @@ class CodeLabels:
         return self.sector_label_en if language == "en" else self.sector_label_vi
 
 
-def recent_codes() -> RecentCodes[CodeLabels]:
-    """Return this app's recently read codes (each app has its own, as each has its db)."""
-    codes: RecentCodes[CodeLabels] = current_app.extensions.setdefault(
+def recent_codes(app: Flask | None = None) -> RecentCodes[CodeLabels]:
+    """Return this app's recently read codes (each app has its own, as each has its db).
+
+    `app` is the app, for a caller outside an app context; else the current one.
+    """
+    extensions = (current_app if app is None else app).extensions
+    codes: RecentCodes[CodeLabels] = extensions.setdefault(
         "survey_app.recent_codes", RecentCodes()
     )
     return codes
@@ -217,18 +222,26 @@ def _token_serializer() -> URLSafeSerializer:
 @lru_cache(maxsize=8)
 def _token_serializer_for(secret_key: str) -> URLSafeSerializer:
     # Made once per key: building one costs as much as signing with it (it test-serialises).
-    return URLSafeSerializer(secret_key, salt="survey-submit")
+    return URLSafeSerializer(secret_key, salt=_SUBMIT_SALT)
 
 
-def issue_submit_token(code: str, device_id: str) -> str:
-    """Return a new signed submit token for one rendering of the form of `code` to a device."""
+_SUBMIT_SALT = "survey-submit"
+
+
+def issue_submit_token(code: str, device_id: str, config: Mapping[str, Any] | None = None) -> str:
+    """Return a new signed submit token for one rendering of the form of `code` to a device.
+
+    Read back by `read_submit_token`. `config` is the app's settings, for a caller outside
+    an app context.
+    """
+    config = current_app.config if config is None else config
     payload = {
         "n": secrets.token_urlsafe(18),
         "c": code,
-        "d": devices.device_tag(device_id),
+        "d": devices.device_tag(device_id, config),
         "t": round(utcnow().timestamp(), 3),
     }
-    return _token_serializer().dumps(payload)
+    return url_safe_signer(config["SECRET_KEY"], _SUBMIT_SALT).dumps(payload)
 
 
 def read_submit_token(token: str | None, code: str) -> SubmitToken | None:
