@@ -608,6 +608,7 @@ def record_response(
         response.wishes = [ResponseWish(wish=code) for code in answers.get(WISH_KEY) or []]
         return response
 
+    counted_with_insert = False
     if session.get_bind().dialect.name == "postgresql":
         found = _insert_once(session, build(is_repeat), nonce)
         if found is None and hashed is not None and not is_repeat and flagged_for is None:
@@ -618,6 +619,7 @@ def record_response(
             return found
         # Refused by no rule known here: the ORM's insert raises the database's own error.
         response = found if found is not None else _insert_with_savepoint(session, build(is_repeat))
+        counted_with_insert = found is not None and found.is_counted
     else:
         # A savepoint, so that losing a race to a concurrent submit undoes only this insert.
         try:
@@ -638,7 +640,8 @@ def record_response(
     session.flush()
     if receipt is not None and response.is_counted:
         _give_way_to_receipt(session, response, digests)
-    rollups.record_response(session, response)
+    if not counted_with_insert:
+        rollups.record_response(session, response)
     alerts.on_response(session, response)
     return response, True
 
@@ -659,10 +662,15 @@ def _insert_once(
     with this nonce, False) when the same form was sent before or concurrently; or None
     when another rule refused it (a dossier code counted in the meantime). No savepoint:
     the insert does nothing on a conflict (PostgreSQL), and the transaction goes on.
+    A response stored as counted is counted in the rollups by the same statement.
     """
+    counts = response.is_counted
     values = {key: getattr(response, key) for key in _RESPONSE_COLUMNS}
     wishes = [wish.wish for wish in response.wishes]
-    new_id = session.scalar(_insert_statement(), {**values, "wishes": wishes})
+    parameters = {**values, "wishes": wishes}
+    if counts:
+        parameters.update(rollups.counting_values(response))
+    new_id = session.scalar(_insert_statement(counts), parameters)
     if new_id is None:
         existing = response_for_nonce(session, nonce)
         return (existing, False) if existing is not None else None
@@ -678,16 +686,18 @@ def _insert_once(
 
 
 _RESPONSE_COLUMNS = [column.key for column in Response.__table__.columns if column.key != "id"]
-_INSERT_STATEMENTS: list[Any] = []
+_INSERT_STATEMENTS: dict[bool, Any] = {}
 
 
-def _insert_statement() -> Any:
-    """Return the statement inserting a response and its wishes (built once).
+def _insert_statement(counts: bool) -> Any:
+    """Return the statement inserting a response and its wishes (built once), and with
+    `counts` adding it to the rollups' counted rows.
 
     `INSERT ... ON CONFLICT DO NOTHING RETURNING id` in a data-modifying WITH, whose id
-    the wishes' insert reads: one round trip, and no row at all on a conflict.
+    the wishes' insert and the rollups' upserts read: one round trip, and no row at all
+    on a conflict.
     """
-    if not _INSERT_STATEMENTS:
+    if counts not in _INSERT_STATEMENTS:
         responses = cast(Table, Response.__table__)
         wishes = cast(Table, ResponseWish.__table__)
         new = (
@@ -699,8 +709,12 @@ def _insert_statement() -> Any:
         )
         chosen = func.unnest(bindparam("wishes", type_=postgresql.ARRAY(String)))
         add_wishes = insert(wishes).from_select(["response_id", "wish"], select(new.c.id, chosen))
-        _INSERT_STATEMENTS.append(select(new.c.id).add_cte(add_wishes.cte("new_wishes")))
-    return _INSERT_STATEMENTS[0]
+        statement = select(new.c.id).add_cte(add_wishes.cte("new_wishes"))
+        if counts:
+            for index, upsert in enumerate(rollups.counting_upserts(new)):
+                statement = statement.add_cte(upsert.cte(f"new_counts_{index}"))
+        _INSERT_STATEMENTS[counts] = statement
+    return _INSERT_STATEMENTS[counts]
 
 
 def _give_way_to_receipt(
