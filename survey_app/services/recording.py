@@ -168,16 +168,20 @@ def _find_survey_code_in_turn(session: Session, code: str) -> SurveyCode | None:
     normalised = clean_survey_code(code)
     if not normalised:
         return None
-    row = session.execute(
-        select(SurveyCode, func.pg_advisory_xact_lock(CODE_LOCK_CLASS, SurveyCode.id)).where(
-            SurveyCode.code == normalised, SurveyCode.kind == "counter"
-        )
-    ).first()
+    row = session.execute(_code_lookup_in_turn(), {"code": normalised}).first()
     if row is None:
         return None
     survey_code: SurveyCode = row[0]
     _held_code_locks(session).add(survey_code.id)
     return survey_code
+
+
+@lru_cache(maxsize=1)
+def _code_lookup_in_turn() -> Any:
+    """Return the statement finding a counter's code and locking it (built once)."""
+    return select(SurveyCode, func.pg_advisory_xact_lock(CODE_LOCK_CLASS, SurveyCode.id)).where(
+        SurveyCode.code == bindparam("code"), SurveyCode.kind == "counter"
+    )
 
 
 def _held_code_locks(session: Session) -> set[int]:
