@@ -285,10 +285,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-# The longest statement a submission sends: the day, month and year rollups in one
-# data-modifying WITH (services/rollups.py), some 27,000 characters and 92 parameters.
-LONGEST_STATEMENT = 40_000
-MOST_PARAMETERS = 128
+# The longest statement a submission sends: a counted response's insert, its wishes' and
+# its day, month and year rollups' upserts in one data-modifying WITH
+# (services/recording.py), some 35,000 characters and 115 parameters.
+LONGEST_STATEMENT = 60_000
+MOST_PARAMETERS = 192
 
 
 def _cache_long_statements() -> None:

@@ -9,14 +9,17 @@ Responses keep keyed hashes of the device id and of the client address, never ei
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
 from survey_app.services.hashing import keyed_hash, period_hash
+from survey_app.services.signing import url_safe_signer
 
 COOKIE_NAME = "sid_dev"
 COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
@@ -24,6 +27,7 @@ COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
 COOKIE_PATH = "/s"
 # ... and the receipt links' pages have one of their own (a cookie has a single path).
 RECEIPT_COOKIE_PATH = "/r"
+_SALT = "survey-device"
 
 
 def _serializer() -> URLSafeSerializer:
@@ -33,7 +37,7 @@ def _serializer() -> URLSafeSerializer:
 @lru_cache(maxsize=8)
 def _serializer_for(secret_key: str) -> URLSafeSerializer:
     # Made once per key: building one costs as much as signing with it (it test-serialises).
-    return URLSafeSerializer(secret_key, salt="survey-device")
+    return URLSafeSerializer(secret_key, salt=_SALT)
 
 
 def known_device_id() -> str | None:
@@ -78,9 +82,13 @@ def remember_device(response: Response) -> Response:
     return response
 
 
-def signed_device_id(device: str) -> str:
-    """Return the value of the device cookie that carries an id."""
-    return _serializer().dumps(device)
+def signed_device_id(device: str, config: Mapping[str, Any] | None = None) -> str:
+    """Return the value of the device cookie that carries an id (read by `_serializer`).
+
+    `config` is the app's settings, for a caller outside an app context.
+    """
+    secret_key = (current_app.config if config is None else config)["SECRET_KEY"]
+    return url_safe_signer(secret_key, _SALT).dumps(device)
 
 
 def device_hash(device: str) -> str:
@@ -88,13 +96,13 @@ def device_hash(device: str) -> str:
     return keyed_hash("device", device)
 
 
-def device_tag(device: str) -> str:
+def device_tag(device: str, config: Mapping[str, Any] | None = None) -> str:
     """Return what a form's submit token says of the device it was served to.
 
     A keyed hash of its own, not the stored `device_hash`: a page's source never matches
     a stored value, and the cookie's id never appears in a page.
     """
-    return keyed_hash("device-form", device)
+    return keyed_hash("device-form", device, config)
 
 
 def address_hash(address: str, at: datetime) -> str:

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app
 
 KEY_LENGTH = hashlib.sha256().digest_size
 
 
-def hash_key() -> bytes:
-    """Return the deployment's root hashing key, derived from HASH_KEY."""
-    return _root_key(str(current_app.config["HASH_KEY"]))
+def hash_key(config: Mapping[str, Any] | None = None) -> bytes:
+    """Return the deployment's root hashing key, derived from HASH_KEY.
+
+    `config` is the app's settings, for a caller outside an app context; else the current app's.
+    """
+    return _root_key(str((current_app.config if config is None else config)["HASH_KEY"]))
 
 
 @lru_cache(maxsize=8)
@@ -46,10 +51,10 @@ def derived_key(purpose: str, period: str) -> bytes:
     return hkdf_expand(hash_key(), f"survey_app {purpose}:{period}".encode())
 
 
-def keyed_hash(purpose: str, value: str) -> str:
+def keyed_hash(purpose: str, value: str, config: Mapping[str, Any] | None = None) -> str:
     """Return a hex HMAC-SHA256 of the value under the root key, separated by purpose."""
     message = f"{purpose}\x00{value}".encode()
-    return hmac.new(hash_key(), message, hashlib.sha256).hexdigest()
+    return hmac.new(hash_key(config), message, hashlib.sha256).hexdigest()
 
 
 def period_hash(purpose: str, period: str, value: str) -> str:

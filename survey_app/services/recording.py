@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from flask import abort, current_app
+from flask import Flask, abort, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import String, Table, bindparam, case, exists, func, insert, select
 from sqlalchemy.dialects import postgresql
@@ -30,6 +30,7 @@ from survey_app.services import alerts, devices, receipts, rollups, seals
 from survey_app.services.caches import RecentCodes
 from survey_app.services.hashing import keyed_hash
 from survey_app.services.receipts import ReceiptClaim
+from survey_app.services.signing import url_safe_signer
 from survey_app.text import clean_survey_code, fold_dossier
 
 DUPLICATE_DOSSIER = "dossier_repeat"
@@ -87,9 +88,13 @@ class CodeLabels:
         return self.sector_label_en if language == "en" else self.sector_label_vi
 
 
-def recent_codes() -> RecentCodes[CodeLabels]:
-    """Return this app's recently read codes (each app has its own, as each has its db)."""
-    codes: RecentCodes[CodeLabels] = current_app.extensions.setdefault(
+def recent_codes(app: Flask | None = None) -> RecentCodes[CodeLabels]:
+    """Return this app's recently read codes (each app has its own, as each has its db).
+
+    `app` is the app, for a caller outside an app context; else the current one.
+    """
+    extensions = (current_app if app is None else app).extensions
+    codes: RecentCodes[CodeLabels] = extensions.setdefault(
         "survey_app.recent_codes", RecentCodes()
     )
     return codes
@@ -163,16 +168,20 @@ def _find_survey_code_in_turn(session: Session, code: str) -> SurveyCode | None:
     normalised = clean_survey_code(code)
     if not normalised:
         return None
-    row = session.execute(
-        select(SurveyCode, func.pg_advisory_xact_lock(CODE_LOCK_CLASS, SurveyCode.id)).where(
-            SurveyCode.code == normalised, SurveyCode.kind == "counter"
-        )
-    ).first()
+    row = session.execute(_code_lookup_in_turn(), {"code": normalised}).first()
     if row is None:
         return None
     survey_code: SurveyCode = row[0]
     _held_code_locks(session).add(survey_code.id)
     return survey_code
+
+
+@lru_cache(maxsize=1)
+def _code_lookup_in_turn() -> Any:
+    """Return the statement finding a counter's code and locking it (built once)."""
+    return select(SurveyCode, func.pg_advisory_xact_lock(CODE_LOCK_CLASS, SurveyCode.id)).where(
+        SurveyCode.code == bindparam("code"), SurveyCode.kind == "counter"
+    )
 
 
 def _held_code_locks(session: Session) -> set[int]:
@@ -217,18 +226,26 @@ def _token_serializer() -> URLSafeSerializer:
 @lru_cache(maxsize=8)
 def _token_serializer_for(secret_key: str) -> URLSafeSerializer:
     # Made once per key: building one costs as much as signing with it (it test-serialises).
-    return URLSafeSerializer(secret_key, salt="survey-submit")
+    return URLSafeSerializer(secret_key, salt=_SUBMIT_SALT)
 
 
-def issue_submit_token(code: str, device_id: str) -> str:
-    """Return a new signed submit token for one rendering of the form of `code` to a device."""
+_SUBMIT_SALT = "survey-submit"
+
+
+def issue_submit_token(code: str, device_id: str, config: Mapping[str, Any] | None = None) -> str:
+    """Return a new signed submit token for one rendering of the form of `code` to a device.
+
+    Read back by `read_submit_token`. `config` is the app's settings, for a caller outside
+    an app context.
+    """
+    config = current_app.config if config is None else config
     payload = {
         "n": secrets.token_urlsafe(18),
         "c": code,
-        "d": devices.device_tag(device_id),
+        "d": devices.device_tag(device_id, config),
         "t": round(utcnow().timestamp(), 3),
     }
-    return _token_serializer().dumps(payload)
+    return url_safe_signer(config["SECRET_KEY"], _SUBMIT_SALT).dumps(payload)
 
 
 def read_submit_token(token: str | None, code: str) -> SubmitToken | None:
@@ -595,6 +612,7 @@ def record_response(
         response.wishes = [ResponseWish(wish=code) for code in answers.get(WISH_KEY) or []]
         return response
 
+    counted_with_insert = False
     if session.get_bind().dialect.name == "postgresql":
         found = _insert_once(session, build(is_repeat), nonce)
         if found is None and hashed is not None and not is_repeat and flagged_for is None:
@@ -605,6 +623,7 @@ def record_response(
             return found
         # Refused by no rule known here: the ORM's insert raises the database's own error.
         response = found if found is not None else _insert_with_savepoint(session, build(is_repeat))
+        counted_with_insert = found is not None and found.is_counted
     else:
         # A savepoint, so that losing a race to a concurrent submit undoes only this insert.
         try:
@@ -625,7 +644,8 @@ def record_response(
     session.flush()
     if receipt is not None and response.is_counted:
         _give_way_to_receipt(session, response, digests)
-    rollups.record_response(session, response)
+    if not counted_with_insert:
+        rollups.record_response(session, response)
     alerts.on_response(session, response)
     return response, True
 
@@ -646,10 +666,15 @@ def _insert_once(
     with this nonce, False) when the same form was sent before or concurrently; or None
     when another rule refused it (a dossier code counted in the meantime). No savepoint:
     the insert does nothing on a conflict (PostgreSQL), and the transaction goes on.
+    A response stored as counted is counted in the rollups by the same statement.
     """
+    counts = response.is_counted
     values = {key: getattr(response, key) for key in _RESPONSE_COLUMNS}
     wishes = [wish.wish for wish in response.wishes]
-    new_id = session.scalar(_insert_statement(), {**values, "wishes": wishes})
+    parameters = {**values, "wishes": wishes}
+    if counts:
+        parameters.update(rollups.counting_values(response))
+    new_id = session.scalar(_insert_statement(counts), parameters)
     if new_id is None:
         existing = response_for_nonce(session, nonce)
         return (existing, False) if existing is not None else None
@@ -665,16 +690,18 @@ def _insert_once(
 
 
 _RESPONSE_COLUMNS = [column.key for column in Response.__table__.columns if column.key != "id"]
-_INSERT_STATEMENTS: list[Any] = []
+_INSERT_STATEMENTS: dict[bool, Any] = {}
 
 
-def _insert_statement() -> Any:
-    """Return the statement inserting a response and its wishes (built once).
+def _insert_statement(counts: bool) -> Any:
+    """Return the statement inserting a response and its wishes (built once), and with
+    `counts` adding it to the rollups' counted rows.
 
     `INSERT ... ON CONFLICT DO NOTHING RETURNING id` in a data-modifying WITH, whose id
-    the wishes' insert reads: one round trip, and no row at all on a conflict.
+    the wishes' insert and the rollups' upserts read: one round trip, and no row at all
+    on a conflict.
     """
-    if not _INSERT_STATEMENTS:
+    if counts not in _INSERT_STATEMENTS:
         responses = cast(Table, Response.__table__)
         wishes = cast(Table, ResponseWish.__table__)
         new = (
@@ -686,8 +713,12 @@ def _insert_statement() -> Any:
         )
         chosen = func.unnest(bindparam("wishes", type_=postgresql.ARRAY(String)))
         add_wishes = insert(wishes).from_select(["response_id", "wish"], select(new.c.id, chosen))
-        _INSERT_STATEMENTS.append(select(new.c.id).add_cte(add_wishes.cte("new_wishes")))
-    return _INSERT_STATEMENTS[0]
+        statement = select(new.c.id).add_cte(add_wishes.cte("new_wishes"))
+        if counts:
+            for index, upsert in enumerate(rollups.counting_upserts(new)):
+                statement = statement.add_cte(upsert.cte(f"new_counts_{index}"))
+        _INSERT_STATEMENTS[counts] = statement
+    return _INSERT_STATEMENTS[counts]
 
 
 def _give_way_to_receipt(

@@ -142,6 +142,59 @@ def _add(session: Session, keys: dict[str, Any], deltas: dict[str, int]) -> None
             )
 
 
+def _bump_values(
+    response: Response, sign: int, status: str, wishes: Iterable[str]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Return the row keys (day, month, year, code...) and count deltas of a bump."""
+    day = local_date(response.created_at)
+    deltas = {c: sign * n for c, n in increments(response, wishes).items()}
+    keys = {
+        "day": day, "month": month_start(day), "year": year_start(day),
+        "survey_code_id": response.survey_code_id,
+        "status": status,
+        "agency_id": response.agency_id,
+        "counter_id": response.counter_id,
+        "sector_id": response.sector_id,
+    }
+    return keys, deltas
+
+
+# PostgreSQL: counting a new response in the statement that inserts it ------------------
+# A response stored as counted adds to its day's, month's and year's counted rows only
+# (no other status's row), so its three upserts can ride along with its insert: each is a
+# data-modifying WITH reading the inserted row, so nothing is counted when the insert does
+# nothing (ON CONFLICT). Their parameters are prefixed, apart from the response's own.
+COUNT_PARAMETER_PREFIX = "tally_"
+
+
+def counting_upserts(new_rows: Any) -> list[Any]:
+    """Return the PostgreSQL upserts counting a new counted response, one per rollup table,
+    each adding its counts once per row of `new_rows` (the insert's RETURNING; at most one).
+
+    Their parameters come from `counting_values`.
+    """
+    upserts = []
+    for table in (tally_days, tally_months, tally_years):
+        columns = [c for c in _DAY_KEYS if c in table.c] + list(TALLY_COUNT_COLUMNS)
+        values = select(*(
+            cast(bindparam(COUNT_PARAMETER_PREFIX + c), table.c[c].type) for c in columns
+        )).select_from(new_rows)
+        inserting = postgresql_insert(table).from_select(columns, values)
+        upserts.append(inserting.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={c: table.c[c] + inserting.excluded[c] for c in TALLY_COUNT_COLUMNS},
+        ))
+    return upserts
+
+
+def counting_values(response: Response) -> dict[str, Any]:
+    """Return the parameters of `counting_upserts` for a response to be stored as counted."""
+    assert response.status == "counted"
+    keys, deltas = _bump_values(response, +1, "counted", response.wish_codes)
+    values = {**keys, **{c: deltas.get(c, 0) for c in TALLY_COUNT_COLUMNS}}
+    return {COUNT_PARAMETER_PREFIX + name: value for name, value in values.items()}
+
+
 def bump(
     session: Session,
     response: Response,
@@ -150,24 +203,14 @@ def bump(
     wishes: Iterable[str] | None = None,
 ) -> None:
     """Add (sign=1) or remove (sign=-1) a response in the rollups, under a status."""
-    day = local_date(response.created_at)
-    deltas = {
-        c: sign * n
-        for c, n in increments(response, response.wish_codes if wishes is None else wishes).items()
-    }
     status = status or response.status
-    common = {
-        "survey_code_id": response.survey_code_id,
-        "status": status,
-        "agency_id": response.agency_id,
-        "counter_id": response.counter_id,
-        "sector_id": response.sector_id,
-    }
-    periods = {"day": day, "month": month_start(day), "year": year_start(day)}
-    _add(session, {**periods, **common}, deltas)
+    keys, deltas = _bump_values(
+        response, sign, status, response.wish_codes if wishes is None else wishes
+    )
+    _add(session, keys, deltas)
     if status != "counted":
         # The counted rows of the same day, month and year keep this status's count too.
-        _add(session, {**periods, **common, "status": "counted"}, {f"responses_{status}": sign})
+        _add(session, {**keys, "status": "counted"}, {f"responses_{status}": sign})
 
 
 def record_response(session: Session, response: Response) -> None:

@@ -48,9 +48,10 @@ def _key(secret_key: str | bytes) -> bytes:
     return hashlib.sha256(b"survey-form-csrf\x00" + secret).digest()
 
 
-def _mac(cookie: str, issued: int, path: str) -> str:
+def _mac(cookie: str, issued: int, path: str, secret_key: str | bytes | None = None) -> str:
     message = f"{cookie}\x00{issued}\x00{path}".encode()
-    digest = hmac.new(_key(current_app.config["SECRET_KEY"]), message, hashlib.sha256).digest()
+    secret = current_app.config["SECRET_KEY"] if secret_key is None else secret_key
+    digest = hmac.new(_key(secret), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode()
 
 
@@ -75,10 +76,13 @@ def issue_token() -> str:
     return token_for(_cookie(), request.path)
 
 
-def token_for(cookie: str, path: str) -> str:
-    """Return a CSRF token bound to a form cookie's value and a form's address."""
+def token_for(cookie: str, path: str, secret_key: str | bytes | None = None) -> str:
+    """Return a CSRF token bound to a form cookie's value and a form's address.
+
+    `secret_key` is the app's SECRET_KEY, for a caller outside an app context.
+    """
     issued = int(time.time())
-    return f"{issued}.{_mac(cookie, issued, path)}"
+    return f"{issued}.{_mac(cookie, issued, path, secret_key)}"
 
 
 def is_valid_token(token: object) -> bool:

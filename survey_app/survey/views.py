@@ -7,7 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
@@ -54,9 +63,13 @@ bp.after_request(devices.remember_device)
 bp.after_request(form_csrf.remember_form_cookie)
 
 
-def blank_forms() -> PageCache:
-    """Return this app's rendered blank forms (see services/caches.py)."""
-    pages: PageCache = current_app.extensions.setdefault("survey_app.blank_forms", PageCache())
+def blank_forms(app: Flask | None = None) -> PageCache:
+    """Return this app's rendered blank forms (see services/caches.py).
+
+    `app` is the app, for a caller outside an app context; else the current one.
+    """
+    extensions = (current_app if app is None else app).extensions
+    pages: PageCache = extensions.setdefault("survey_app.blank_forms", PageCache())
     return pages
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
 from sqlalchemy import select, update
 
 from survey_app.extensions import db
@@ -144,6 +147,11 @@ def test_a_new_phone_gets_the_same_form_headers_and_cookies_without_flask(app, s
     assert all({"Secure", "HttpOnly", "SameSite=Lax", "Path=/s"} <= set(flags)
                for flags in _cookie_flags(in_front).values())
     assert int(in_front.headers["Content-Length"]) == len(in_front.get_data())
+    def expiry(answer) -> datetime:
+        [device] = [h for h in answer.headers.getlist("Set-Cookie") if h.startswith("sid_dev=")]
+        [expires] = [a for a in device.split("; ") if a.startswith("Expires=")]
+        return parsedate_to_datetime(expires.removeprefix("Expires="))
+    assert abs((expiry(in_front) - expiry(by_flask)).total_seconds()) <= 2  # two years ahead
 
     def without_tokens(page: str) -> str:
         for name in ("csrf_token", "submit_token"):

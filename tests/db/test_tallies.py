@@ -125,3 +125,23 @@ def test_responses_of_both_wordings_are_tallied_together_and_score_alike(app):
     assert both.integrity.get("yes", 0) == 2 * sum(a["q7"] == "yes" for a in drawn)
     assert both.wishes.get("speed", 0) == 2 * sum("speed" in a["q8"] for a in drawn)
     assert sipas.score(old) == sipas.score(new)
+
+
+def test_a_form_sent_twice_and_a_repeated_dossier_are_counted_as_a_rebuild_counts_them(app):
+    """Each answer counts itself as it is stored (on PostgreSQL in the insert's statement):
+    a form sent again counts nothing more, a repeated dossier counts as a duplicate."""
+    with app.app_context():
+        code = create_code()
+        rng = random.Random(5)
+        first = record(code, local(2026, 3, 2), "same-form", answers=any_answers(rng),
+                       dossier="HS-000123")
+        again = record(code, local(2026, 3, 2), "same-form", answers=any_answers(rng))
+        repeated = record(code, local(2026, 3, 2, 10), "other-form", answers=any_answers(rng),
+                          dossier="HS-000123")
+        record(code, local(2026, 3, 3), "third-form", answers=any_answers(rng))
+        db.session.commit()
+        assert again.id == first.id
+        assert (first.status, repeated.status) == ("counted", "duplicate")
+        incremental = rollup_rows()
+        assert rollups.rebuild(db.session) == 3  # the three responses stored
+        assert rollup_rows() == incremental
