@@ -169,7 +169,7 @@
       var max = parseInt(count.getAttribute("data-max"), 10);
       var update = function () {
         var left = max - Array.from(comment.value.replace(/\r\n/g, "\n")).length;
-        count.textContent = count.getAttribute(left >= 0 ? "data-left" : "data-over").replace("{n}", String(Math.abs(left)));
+        count.textContent = count.getAttribute(left >= 0 ? "data-left" : "data-over").replace("{n}", Math.abs(left).toLocaleString(document.documentElement.lang || "vi"));
       };
       comment.addEventListener("input", update);
     }

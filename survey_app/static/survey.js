@@ -62,7 +62,7 @@
     var update = function () {
       var left = max - Array.from(comment.value.replace(/\r\n/g, "\n")).length;
       var template = count.getAttribute(left >= 0 ? "data-left" : "data-over");
-      count.textContent = template.replace("{n}", String(Math.abs(left)));
+      count.textContent = template.replace("{n}", Math.abs(left).toLocaleString(document.documentElement.lang || "vi"));
       count.classList.toggle("error-message", left < 0);
     };
     comment.addEventListener("input", update);

@@ -221,6 +221,12 @@ def test_citizen_answers_on_a_phone_and_is_thanked(
     too_small = [(for_id, h) for for_id, h in heights if h < 48]
     assert not too_small, f"choice labels under 48px tall: {too_small}"
 
+    # The comment's counter writes its numbers as Vietnamese does: 1.000, not 1000.
+    expect(page.locator("#comment-count")).to_have_text("Còn 1.000 ký tự")
+    page.locator("#comment").fill("Tốt")
+    expect(page.locator("#comment-count")).to_have_text("Còn 997 ký tự")
+    page.locator("#comment").fill("")
+
     answer_everything(page)
     # Each tap on a label's text checked that label's input, and only that one.
     for question, label in [*ANSWERS.items(), WISH]:
@@ -318,6 +324,7 @@ def test_switch_to_english_answer_and_switch_back(
     expect(page.get_by_role("button", name="Send feedback")).to_be_visible()
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 360, f"the English form is {scroll_width}px wide"
+    expect(page.locator("#comment-count")).to_contain_text("1,000")
 
     answer_everything(page, answers=ENGLISH_ANSWERS, wish=ENGLISH_WISH)
     navigation = submit(page, name="Send feedback")
