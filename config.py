@@ -23,6 +23,13 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+# The data controller named on the privacy notice: until set, each says so in its text,
+# and a production start warns.
+NOT_SET_MARK = "[Chưa thiết lập"
+DATA_CONTROLLER_SETTINGS = ("DATA_CONTROLLER_NAME", "DATA_CONTROLLER_ADDRESS",
+                            "DATA_CONTROLLER_CONTACT")
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -294,6 +301,15 @@ def production_warnings(settings: Mapping[str, Any]) -> list[str]:
             "citizen seems to come from nginx's address, sharing one per-address rate limit "
             "and one address in the abuse flags, and requests seem to arrive over plain http. "
             "Leave it at 0 only if clients reach gunicorn directly."
+        )
+    unset = [name for name in DATA_CONTROLLER_SETTINGS
+             if not settings.get(name) or str(settings[name]).startswith(NOT_SET_MARK)]
+    if unset:
+        warnings.append(
+            f"{', '.join(unset)} not set: the privacy notice (/quyen-rieng-tu) names no data "
+            "controller and says «Chưa thiết lập», which a citizen may not read as an answer. "
+            "Set the agency that runs the service, its address and its data-protection "
+            "contact (docs/deployment.md, «Settings»)."
         )
     return warnings
 

@@ -28,6 +28,9 @@ SOUND = {
     "HASH_KEY": "41c583b1b3a95909d085102b797622533723b0b4a9d06a0b23c4cfabb43e019d",
     "PUBLIC_BASE_URL": "https://danhgia.tinh.gov.vn",
     "TRUSTED_PROXIES": 1,
+    "DATA_CONTROLLER_NAME": "Văn phòng UBND tỉnh Quảng Trị",
+    "DATA_CONTROLLER_ADDRESS": "45 Hùng Vương, phường Đông Hà, tỉnh Quảng Trị",
+    "DATA_CONTROLLER_CONTACT": "dulieu@quangtri.gov.vn",
 }
 
 
@@ -148,6 +151,19 @@ def test_production_warns_but_starts_without_a_trusted_proxy(monkeypatch, caplog
     assert len(warnings) == 1
     assert warnings[0].startswith("TRUSTED_PROXIES=0")
     assert "Behind nginx it must be 1" in warnings[0]
+
+
+def test_production_warns_but_starts_without_a_data_controller(monkeypatch, caplog):
+    monkeypatch.setenv("APP_ENV", "production")
+    left_out = ("DATA_CONTROLLER_NAME", "DATA_CONTROLLER_CONTACT")
+    with caplog.at_level(logging.WARNING):
+        app = create_app({k: v for k, v in SOUND.items() if k not in left_out})
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("DATA_CONTROLLER_NAME, DATA_CONTROLLER_CONTACT not set")
+    notice = app.test_client().get("/quyen-rieng-tu", base_url=SOUND["PUBLIC_BASE_URL"])
+    assert "Chưa thiết lập" in notice.get_data(as_text=True)
+    assert "Văn phòng UBND tỉnh Quảng Trị" not in notice.get_data(as_text=True)
 
 
 def test_the_web_server_entry_point_refuses_a_broken_production(monkeypatch):
