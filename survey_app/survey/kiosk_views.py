@@ -31,7 +31,7 @@ from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT
 from survey_app.services import kiosks
 from survey_app.services.directory import complaint_hotline
 from survey_app.survey import bp
-from survey_app.survey.complaints import complaint, thanks_address
+from survey_app.survey.complaints import complaint, thanks_redirect
 from survey_app.survey.forms import survey_form_class
 from survey_app.web.i18n import current_language
 from survey_app.web.ratelimit import retry_after
@@ -257,7 +257,7 @@ def kiosk_answer() -> WerkzeugResponse | tuple[str, int]:
         )
         return _no_store(make_response(page, 422))
     db.session.commit()
-    return _no_store(redirect(thanks_address(url_for("survey.kiosk_thanks"), form), code=303))
+    return _no_store(thanks_redirect(url_for("survey.kiosk_thanks"), form))
 
 
 @bp.get("/kiosk/thanks")

@@ -24,7 +24,7 @@ from survey_app.services.periods import local_date
 from survey_app.services.receipts import ReceiptClaim, ReceiptError
 from survey_app.services.recording import issue_submit_token
 from survey_app.survey import bp
-from survey_app.survey.complaints import complaint
+from survey_app.survey.complaints import complaint, thanks_response
 from survey_app.survey.forms import survey_form_class
 from survey_app.survey.views import (
     FORM_ENDPOINTS,
@@ -114,16 +114,15 @@ def receipt(token: str) -> WerkzeugResponse | tuple[str, int]:
 
 
 @bp.get("/r/<token>/thanks")
-def receipt_thanks(token: str) -> tuple[str, int]:
+def receipt_thanks(token: str) -> WerkzeugResponse | tuple[str, int]:
     """Thank the citizen who answered through a receipt link."""
     try:
         claim = receipts.verify(db.session, token, _today())
     except ReceiptError as error:
         return _refusal(error)
     shown, hotline = complaint(claim.agency_id)
-    page = render_template("survey/thanks.html", agency_name=claim.agency_name,
-                           complaint=shown, hotline=hotline)
-    return page, 200
+    return thanks_response(render_template("survey/thanks.html", agency_name=claim.agency_name,
+                                           complaint=shown, hotline=hotline))
 
 
 def _today() -> date:

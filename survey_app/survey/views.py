@@ -44,7 +44,7 @@ from survey_app.services.recording import (
     response_for_nonce,
 )
 from survey_app.survey import bp, form_csrf, kiosk_views
-from survey_app.survey.complaints import complaint, thanks_address
+from survey_app.survey.complaints import complaint, thanks_redirect, thanks_response
 from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
 from survey_app.text import clean_survey_code
 from survey_app.web.errors import (
@@ -164,7 +164,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         if response_for_nonce(db.session, token.nonce) is not None:
             # This form was already recorded (record_response checks that itself when
             # the answers are valid): a replay gets the same thanks, not new errors.
-            return redirect(thanks_address(target.thanks, form), code=303)
+            return thanks_redirect(target.thanks, form)
         return render_form(form, target, None, 422)
 
     # A post must come from the device the form was served to. One without its cookie, or
@@ -190,7 +190,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         receipt=target.receipt,
     )
     db.session.commit()
-    return redirect(thanks_address(target.thanks, form), code=303)
+    return thanks_redirect(target.thanks, form)
 
 
 
@@ -307,14 +307,15 @@ def _error_summary(form: FlaskForm) -> ErrorSummary | None:
 
 
 @bp.get("/s/<code>/thanks")
-def thanks(code: str) -> str:
+def thanks(code: str) -> WerkzeugResponse:
     """Thank the citizen; nothing else to do."""
     survey_code = find_survey_code(db.session, code)
     if survey_code is None:
         abort(404)
     shown, hotline = complaint(survey_code.agency_id)
-    return render_template("survey/thanks.html", agency_name=survey_code.agency.name,
-                           complaint=shown, hotline=hotline)
+    return thanks_response(render_template("survey/thanks.html",
+                                           agency_name=survey_code.agency.name,
+                                           complaint=shown, hotline=hotline))
 
 
 # While the database is away --------------------------------------------------------------

@@ -419,8 +419,15 @@ def complaint_box(html: str) -> str:
 def test_after_yes_the_thanks_say_where_to_lodge_a_formal_complaint(client, commune_code):
     result = submit(client, commune_code, {**VALID_ANSWERS, "q7": "yes"})
     assert result.status_code == 303
-    assert result.headers["Location"].endswith(f"/s/{commune_code}/thanks?phan-anh=1")
-    html = text_of(client.get(result.headers["Location"]))
+    # Nothing in the address says what was answered: it would stay in the browser's history
+    # and the proxy's access log beside the citizen's address. A cookie of the page asks.
+    assert result.headers["Location"].endswith(f"/s/{commune_code}/thanks")
+    cookie = result.headers["Set-Cookie"]
+    assert cookie.startswith("sid_pa=1;") and f"Path=/s/{commune_code}/thanks" in cookie
+    assert "HttpOnly" in cookie and "Max-Age=600" in cookie
+    page = client.get(result.headers["Location"])
+    assert page.headers["Cache-Control"] == "private, no-store"  # the cookie's page
+    html = text_of(page)
     assert "Cảm ơn Ông/Bà đã đánh giá" in html
     box = complaint_box(html)
     assert "Nơi Ông/Bà có thể phản ánh chính thức" in box
@@ -430,6 +437,18 @@ def test_after_yes_the_thanks_say_where_to_lodge_a_formal_complaint(client, comm
             '<a class="phone" href="tel:02333852111">0233 3852 111</a> (giờ hành chính)') in box
     assert ("Gửi phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia: "
             '<a href="https://dichvucong.gov.vn">dichvucong.gov.vn</a>') in box
+
+
+def test_the_next_answer_on_the_same_phone_clears_the_complaint_box(client, commune_code):
+    submit(client, commune_code, {**VALID_ANSWERS, "q7": "yes"})
+    result = submit(client, commune_code, {**VALID_ANSWERS, "q7": "no"})
+    assert "sid_pa=;" in result.headers["Set-Cookie"]
+    assert complaint_box(text_of(client.get(result.headers["Location"]))) == ""
+
+
+def test_a_thanks_address_with_junk_asks_for_no_complaint_box(client, commune_code):
+    html = text_of(client.get(f"/s/{commune_code}/thanks?phan-anh=1"))
+    assert "Cảm ơn Ông/Bà đã đánh giá" in html and complaint_box(html) == ""
 
 
 @pytest.mark.parametrize("q7", ["no", "decline", ""])
