@@ -319,7 +319,9 @@ class Sender:
     is_kiosk: bool = False
 
 
-def _recent_responses_at_code_query(survey_code: SurveyCode, since: datetime, at_most: int) -> Any:
+def _recent_responses_at_code(
+    session: Session, survey_code: SurveyCode, since: datetime, at_most: int
+) -> int:
     """Count the code's responses since a moment, stopping at `at_most` (all we need)."""
     recent = (
         select(Response.id)
@@ -327,14 +329,7 @@ def _recent_responses_at_code_query(survey_code: SurveyCode, since: datetime, at
         .limit(at_most)
         .subquery()
     )
-    return select(func.count()).select_from(recent)
-
-
-def _recent_responses_at_code(
-    session: Session, survey_code: SurveyCode, since: datetime, at_most: int
-) -> int:
-    """Count the code's responses since a moment, stopping at `at_most` (all we need)."""
-    return session.scalar(_recent_responses_at_code_query(survey_code, since, at_most)) or 0
+    return session.scalar(select(func.count()).select_from(recent)) or 0
 
 
 def _address_allowances() -> list[tuple[timedelta, int]]:
@@ -350,27 +345,55 @@ def _address_allowances() -> list[tuple[timedelta, int]]:
     ]
 
 
-def _address_counts(
-    survey_code: SurveyCode,
-    hashed_address: str,
-    now: datetime,
-    allowances: list[tuple[timedelta, int]],
-) -> Any:
-    """Count the address's counted responses at the code within each allowance's window.
+@lru_cache(maxsize=32)
+def _stored_responses_checks(with_device: bool, address_windows: int, burst: int) -> Any:
+    """Return the one statement of the checks that read the code's stored responses.
 
-    Only counted responses are reckoned: what was flagged already costs nothing more, so
-    a flood from an office never holds back its honest citizens longer than the windows.
+    Built once for each set of checks that are on (the settings), and bound to each
+    submission's values: building it anew cost more than running it.
+    - device: whether this device answered at this code within the window;
+    - within_0, within_1: the address's counted responses at the code within each of its
+      windows (only counted ones: what was flagged already costs nothing more, so a flood
+      from an office never holds back its honest citizens longer than the windows);
+    - burst: the code's responses within the burst window, stopping at `burst` (all we need).
     """
-    longest = max(window for window, _ in allowances)
-    return select(
-        *(func.count(case((Response.created_at >= now - window, 1))).label(f"within_{n}")
-          for n, (window, _) in enumerate(allowances))
-    ).where(
-        Response.survey_code_id == survey_code.id,
-        Response.created_at >= now - longest,
-        Response.address_hash == hashed_address,
-        Response.status == "counted",
-    )
+    code_id: Any = bindparam("code_id")
+    checks: dict[str, Any] = {}
+    if with_device:
+        checks["device"] = exists().where(
+            Response.device_hash == bindparam("device_hash"),
+            Response.survey_code_id == code_id,
+            Response.created_at >= bindparam("device_since"),
+        )
+    address = None
+    if address_windows:
+        address = (
+            select(*(
+                func.count(case((Response.created_at >= bindparam(f"address_since_{n}"), 1)))
+                .label(f"within_{n}")
+                for n in range(address_windows)
+            ))
+            .where(
+                Response.survey_code_id == code_id,
+                Response.created_at >= bindparam("address_since"),
+                Response.address_hash == bindparam("address_hash"),
+                Response.status == "counted",
+            )
+            .subquery()
+        )
+        for n in range(address_windows):
+            checks[f"within_{n}"] = address.c[f"within_{n}"]
+    if burst:
+        recent = (
+            select(Response.id)
+            .where(Response.survey_code_id == code_id,
+                   Response.created_at >= bindparam("burst_since"))
+            .limit(burst)
+            .subquery()
+        )
+        checks["burst"] = select(func.count()).select_from(recent).scalar_subquery()
+    query = select(*(column.label(name) for name, column in checks.items()))
+    return query.select_from(address) if address is not None else query
 
 
 def _take_code_in_turn(session: Session, survey_code: SurveyCode) -> None:
@@ -429,36 +452,28 @@ def _stored_responses_reason(
     then judged in their order.
     """
     config = current_app.config
-    checks: dict[str, Any] = {}
     window = config["DEVICE_REPEAT_WINDOW"]
-    if window > 0 and sender.device_hash is not None:
-        checks["device"] = exists().where(
-            Response.device_hash == sender.device_hash,
-            Response.survey_code_id == survey_code.id,
-            Response.created_at >= now - timedelta(seconds=window),
-        )
+    with_device = window > 0 and sender.device_hash is not None
     allowances = _address_allowances() if sender.address is not None else []
-    address = None
-    if allowances:
-        address = _address_counts(
-            survey_code, devices.address_hash(sender.address or "", now), now, allowances
-        ).subquery()
-        for n in range(len(allowances)):
-            checks[f"address_{n}"] = address.c[f"within_{n}"]
     burst = config["BURST_PER_CODE_10_MIN"]
-    if burst > 0:
-        checks["burst"] = _recent_responses_at_code_query(
-            survey_code, now - BURST_WINDOW, burst
-        ).scalar_subquery()
-    if not checks:
+    if not (with_device or allowances or burst > 0):
         return None
-    query = select(*(column.label(name) for name, column in checks.items()))
-    if address is not None:
-        query = query.select_from(address)
-    found = session.execute(query).one()._mapping
+    values: dict[str, Any] = {"code_id": survey_code.id}
+    if with_device:
+        values.update(device_hash=sender.device_hash,
+                      device_since=now - timedelta(seconds=window))
+    if allowances:
+        values["address_hash"] = devices.address_hash(sender.address or "", now)
+        values["address_since"] = now - max(within for within, _ in allowances)
+        for n, (within, _) in enumerate(allowances):
+            values[f"address_since_{n}"] = now - within
+    if burst > 0:
+        values["burst_since"] = now - BURST_WINDOW
+    statement = _stored_responses_checks(with_device, len(allowances), max(burst, 0))
+    found = session.execute(statement, values).one()._mapping
     if found.get("device"):
         return DEVICE_REPEAT
-    if any(found[f"address_{n}"] >= allowance for n, (_, allowance) in enumerate(allowances)):
+    if any(found[f"within_{n}"] >= allowance for n, (_, allowance) in enumerate(allowances)):
         return ADDRESS_BURST
     if burst > 0 and (found["burst"] or 0) >= burst:
         return BURST
