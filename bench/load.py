@@ -155,6 +155,17 @@ def count_rows(url: str, table: str) -> int:
     return int(counted)
 
 
+def count_floor_rows(url: str) -> int:
+    """Count the responses the floor (bench/bare_app.py, BARE_STATEMENTS) stored."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        counted = connection.execute(
+            text("SELECT count(*) FROM responses WHERE submit_nonce LIKE 'floor-%'")
+        ).scalar_one()
+    engine.dispose()
+    return int(counted)
+
+
 # gunicorn --------------------------------------------------------------------------------
 
 
@@ -318,22 +329,24 @@ def side_by_side(
     bare_run: Callable[[int], dict[str, Any]],
     slices: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run a phase as short slices, the two servers taking turns; return each one's Phase.
+    """Run a phase as short slices, the two servers taking turns; return each one's Phase."""
+    app_phase, bare_phase = in_turn([app_run, bare_run], slices)
+    return app_phase, bare_phase
 
-    Slice n goes to one server and at once to the other (which goes first alternates), so
-    a neighbour's burst of work on a shared machine falls on both sides of the ratio
+
+def in_turn(runs: list[Callable[[int], dict[str, Any]]], slices: int) -> list[dict[str, Any]]:
+    """Run a phase as short slices, the servers taking turns; return each one's Phase.
+
+    Slice n goes to each server at once after the other (the order reverses every slice),
+    so a neighbour's burst of work on a shared machine falls on every side of a ratio
     alike. Requests and seconds add up; the percentiles are the median of the slices'.
     """
-    app_parts: list[dict[str, Any]] = []
-    bare_parts: list[dict[str, Any]] = []
+    parts: list[list[dict[str, Any]]] = [[] for _ in runs]
     for n in range(slices):
-        if n % 2 == 0:
-            app_parts.append(app_run(n))
-            bare_parts.append(bare_run(n))
-        else:
-            bare_parts.append(bare_run(n))
-            app_parts.append(app_run(n))
-    return _merged(app_parts), _merged(bare_parts)
+        order = list(range(len(runs)))
+        for index in order if n % 2 == 0 else reversed(order):
+            parts[index].append(runs[index](n))
+    return [_merged(server_parts) for server_parts in parts]
 
 
 def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -514,8 +527,12 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             bare_env = _app_environment(
                 url, free_port(), BARE_PAGE_FILE=str(directory / "page.html")
             )
-            with gunicorn("bare", "bench.bare_app:app", bare_env, directory) as bare:
+            floor_env = {**bare_env, "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+                         "BARE_STATEMENTS": "1"}
+            with gunicorn("bare", "bench.bare_app:app", bare_env, directory) as bare, \
+                    gunicorn("floor", "bench.bare_app:app", floor_env, directory) as floor:
                 _warm(bare.url, f"/s/{codes[0]}")
+                _warm(floor.url, f"/s/{codes[0]}")
                 slice_seconds = max(1, settings.seconds // SLICES)
                 log(f"load: GET /s/<code>, survey_app and the bare app in turn, {SLICES} x "
                     f"{slice_seconds} s each")
@@ -537,18 +554,21 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
                     write_forms(forms[n * per_slice:(n + 1) * per_slice], forms_files[n])
                 responses_before = count_rows(url, "responses")
                 bare_before = count_rows(url, "bench_bare_rows")
-                log(f"load: POST /s/<code>, survey_app and the bare app in turn, {SLICES} x "
-                    f"{slice_seconds} s each")
-                app_submit, bare_submit = side_by_side(
-                    lambda n: wrk(app.url, slice_seconds, settings.connections,
-                                  WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_files[n])}),
-                    lambda n: wrk(bare.url, slice_seconds, settings.connections,
-                                  WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_files[n])}),
-                    SLICES,
+                log(f"load: POST /s/<code>, survey_app, the bare app and the floor in turn, "
+                    f"{SLICES} x {slice_seconds} s each")
+
+                def posting(server: Server) -> Callable[[int], dict[str, Any]]:
+                    return lambda n: wrk(server.url, slice_seconds, settings.connections,
+                                         WRK_POST_SCRIPT, {"BENCH_FORMS": str(forms_files[n])})
+
+                app_submit, bare_submit, floor_submit = in_turn(
+                    [posting(app), posting(bare), posting(floor)], SLICES
                 )
                 log(f"  survey_app {app_submit['rps']} req/s, p99 {app_submit['p99_ms']} ms; "
-                    f"bare {bare_submit['rps']} req/s, p99 {bare_submit['p99_ms']} ms")
-                stored = count_rows(url, "responses") - responses_before
+                    f"bare {bare_submit['rps']} req/s, p99 {bare_submit['p99_ms']} ms; "
+                    f"floor {floor_submit['rps']} req/s, p99 {floor_submit['p99_ms']} ms")
+                floor_stored = count_floor_rows(url)
+                stored = count_rows(url, "responses") - responses_before - floor_stored
                 bare_stored = count_rows(url, "bench_bare_rows") - bare_before
                 bare_memory = bare.peak_memory()
             log(f"load: POST at {settings.rate}/s for {settings.rate_seconds} s")
@@ -577,7 +597,9 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     results["page"] = {"app": app_page, "bare": bare_page, "ratio": _ratio(app_page, bare_page),
                        "bytes": len(page_bytes)}
     results["submit"] = {"app": app_submit, "bare": bare_submit,
-                         "ratio": _ratio(app_submit, bare_submit)}
+                         "ratio": _ratio(app_submit, bare_submit),
+                         "floor": floor_submit, "floor_ratio": _ratio(floor_submit, bare_submit),
+                         "app_to_floor": _ratio(app_submit, floor_submit)}
     results["submit_at_rate"] = at_rate
     results["submit_at_rate_default_workers"] = at_rate_default
     results["memory"] = {"app": app_memory, "bare": bare_memory}
@@ -587,9 +609,13 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         "app_responses_stored": stored,
         "forms_available": closed_loop_forms,
         "bare_rows_stored": bare_stored,
+        "floor_rows_stored": floor_stored,
         # A phase that used up every form measured the supply, not the server.
         "app_ran_out_of_forms": any(
             rps * slice_seconds >= closed_loop_forms // SLICES for rps in app_submit["slice_rps"]
+        ),
+        "floor_ran_out_of_forms": any(
+            rps * slice_seconds >= closed_loop_forms // SLICES for rps in floor_submit["slice_rps"]
         ),
         "bare_ran_out_of_forms": any(
             rps * slice_seconds >= closed_loop_forms // SLICES for rps in bare_submit["slice_rps"]
