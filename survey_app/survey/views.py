@@ -164,7 +164,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         if response_for_nonce(db.session, token.nonce) is not None:
             # This form was already recorded (record_response checks that itself when
             # the answers are valid): a replay gets the same thanks, not new errors.
-            return thanks_redirect(target.thanks, form)
+            return thanks_redirect(target.thanks, form.data)
         return render_form(form, target, None, 422)
 
     # A post must come from the device the form was served to. One without its cookie, or
@@ -190,7 +190,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         receipt=target.receipt,
     )
     db.session.commit()
-    return thanks_redirect(target.thanks, form)
+    return thanks_redirect(target.thanks, form.data)
 
 
 
