@@ -182,21 +182,30 @@ class _PostRules:
 _DOSSIER = re.compile(DOSSIER_PATTERN)  # as Regexp compiles it
 
 
-@cache
+# Each form's rules, by questionnaire version (which names one questionnaire) and dossier
+# field: looking a frozen questionnaire up by itself hashes every question, choice and text,
+# which cost more than the whole check.
+_POST_RULES: dict[tuple[str, bool], _PostRules] = {}
+
+
 def _post_rules(questionnaire: Questionnaire, with_dossier: bool) -> _PostRules:
     """Return the allowed answers of one form, built once per questionnaire and dossier field."""
-    return _PostRules(
-        questions=tuple(
-            _QuestionRule(
-                key=q.key,
-                values=frozenset(q.values),
-                is_required=q.required,
-                max_choices=q.max_choices if q.kind == "multi" else None,
-            )
-            for q in questionnaire.questions
-        ),
-        with_dossier=with_dossier,
-    )
+    key = (questionnaire.version, with_dossier)
+    rules = _POST_RULES.get(key)
+    if rules is None:
+        rules = _POST_RULES[key] = _PostRules(
+            questions=tuple(
+                _QuestionRule(
+                    key=q.key,
+                    values=frozenset(q.values),
+                    is_required=q.required,
+                    max_choices=q.max_choices if q.kind == "multi" else None,
+                )
+                for q in questionnaire.questions
+            ),
+            with_dossier=with_dossier,
+        )
+    return rules
 
 
 def certain_form_data(
