@@ -180,6 +180,7 @@ class _PostRules:
 
 
 _DOSSIER = re.compile(DOSSIER_PATTERN)  # as Regexp compiles it
+_REFUSED = object()  # a text field the form would find in error
 
 
 # Each form's rules, by questionnaire version (which names one questionnaire) and dossier
@@ -214,7 +215,6 @@ def certain_form_data(
     """Return what `survey_form_class(questionnaire, with_dossier)().data` gives for this
     request's post when the form would certainly find it valid; else None (build the form).
     """
-    csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     # FlaskForm reads files and JSON too: such a post, and one without CSRF, goes to it.
     if request.files or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return None
@@ -249,14 +249,12 @@ def certain_form_data(
         data["dossier"] = dossier
     data["submit_token"] = posted.get("submit_token")
     data[HONEYPOT_FIELD] = posted.get(HONEYPOT_FIELD)
+    csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     tokens = posted.getlist(csrf_field)
     if len(tokens) != 1 or not is_valid_token(tokens[0]):
         return None
     data[csrf_field] = tokens[0]
     return data
-
-
-_REFUSED = object()
 
 
 def _certain_text(
@@ -277,6 +275,8 @@ def _certain_text(
     return _REFUSED
 
 
+# What the form checks of a cleaned text that was not blank: Length, and for the dossier
+# Regexp, which refuses what cleaning left empty (a code of dashes only).
 def _is_comment(data: str | None) -> bool:
     return len(data or "") <= COMMENT_MAX_LENGTH
 
