@@ -11,10 +11,11 @@ box meant for the one before.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, make_response, redirect, request
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from survey_app.extensions import db
@@ -26,12 +27,15 @@ COMPLAINT_COOKIE = "sid_pa"
 COMPLAINT_SECONDS = 600
 
 
-def thanks_redirect(thanks: str, form: FlaskForm) -> Response:
-    """Return the 303 to the thank-you page, asking for the complaint box after q7 «Có»."""
+def thanks_redirect(thanks: str, answers: Mapping[str, Any]) -> Response:
+    """Return the 303 to the thank-you page, asking for the complaint box after q7 «Có».
+
+    `answers` is the form's `data`.
+    """
     response = redirect(thanks, code=303)
     path = urlsplit(thanks).path
     secure = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
-    if form[INTEGRITY_KEY].data == INTEGRITY_YES:
+    if answers.get(INTEGRITY_KEY) == INTEGRITY_YES:
         response.set_cookie(COMPLAINT_COOKIE, "1", max_age=COMPLAINT_SECONDS, path=path,
                             secure=secure, httponly=True, samesite="Lax")
     else:  # the form's post does not carry a cookie of the thank-you page: clear it always

@@ -257,7 +257,7 @@ def kiosk_answer() -> WerkzeugResponse | tuple[str, int]:
         )
         return _no_store(make_response(page, 422))
     db.session.commit()
-    return _no_store(thanks_redirect(url_for("survey.kiosk_thanks"), form))
+    return _no_store(thanks_redirect(url_for("survey.kiosk_thanks"), form.data))
 
 
 @bp.get("/kiosk/thanks")

@@ -33,6 +33,7 @@ from survey_app.services.receipts import ReceiptClaim
 from survey_app.services.recording import (
     CodeLabels,
     Sender,
+    SubmitToken,
     active_survey_code_or_abort,
     code_labels,
     code_taking_answers_or_abort,
@@ -45,7 +46,7 @@ from survey_app.services.recording import (
 )
 from survey_app.survey import bp, form_csrf, kiosk_views
 from survey_app.survey.complaints import complaint, thanks_redirect, thanks_response
-from survey_app.survey.forms import HONEYPOT_FIELD, survey_form_class
+from survey_app.survey.forms import HONEYPOT_FIELD, certain_form_data, survey_form_class
 from survey_app.text import clean_survey_code
 from survey_app.web.errors import (
     DATABASE_RETRY_AFTER,
@@ -124,6 +125,10 @@ class FormPlace:
     def form_class(self) -> type[FlaskForm]:
         return survey_form_class(CURRENT, self.with_dossier)
 
+    def certain_answers(self) -> dict[str, Any] | None:
+        """Return the posted form's `data` when it is certainly valid, else None."""
+        return certain_form_data(CURRENT, self.with_dossier)
+
 
 def counter_form(survey_code: SurveyCode) -> FormPlace:
     """Return the form of a counter's code (its page names the counter and the sector)."""
@@ -137,6 +142,18 @@ def counter_form(survey_code: SurveyCode) -> FormPlace:
 
 def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
     """Check a posted form and record its answers; show it again, kept, when it cannot be."""
+    # A whole, valid post (nearly all of them) is read without building the form.
+    answers = target.certain_answers()
+    token = None if answers is None else read_submit_token(
+        answers["submit_token"], target.submit_code
+    )
+    if answers is None or token is None:
+        return _take_form(target)
+    return _record(target, answers, token)
+
+
+def _take_form(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
+    """Check a posted form with WTForms: its errors shown, its answers kept."""
     form = target.form_class()()
     is_valid = form.validate()
     if form.csrf_token.errors:
@@ -164,9 +181,13 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         if response_for_nonce(db.session, token.nonce) is not None:
             # This form was already recorded (record_response checks that itself when
             # the answers are valid): a replay gets the same thanks, not new errors.
-            return thanks_redirect(target.thanks, form)
+            return thanks_redirect(target.thanks, form.data)
         return render_form(form, target, None, 422)
+    return _record(target, form.data, token)
 
+
+def _record(target: FormPlace, answers: dict[str, Any], token: SubmitToken) -> WerkzeugResponse:
+    """Record valid answers (the form's `data`) sent with a good submit token; thank."""
     # A post must come from the device the form was served to. One without its cookie, or
     # with another one, is not given a new identity: it is flagged, with no device.
     device = devices.known_device_id()
@@ -175,7 +196,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         device_hash=devices.device_hash(device) if device and is_device_bound else None,
         address=request.remote_addr,
         rendered_at=token.issued_at,
-        is_honeypot_filled=bool((form[HONEYPOT_FIELD].data or "").strip()),
+        is_honeypot_filled=bool((answers[HONEYPOT_FIELD] or "").strip()),
         is_device_bound=is_device_bound,
     )
     # A flagged response gets the same thanks: nothing tells a machine it was noticed.
@@ -183,15 +204,14 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         db.session,
         target.survey_code,
         CURRENT,
-        form.data,
+        answers,
         nonce=token.nonce,
         language=current_language(),
         sender=sender,
         receipt=target.receipt,
     )
     db.session.commit()
-    return thanks_redirect(target.thanks, form)
-
+    return thanks_redirect(target.thanks, answers)
 
 
 @bp.errorhandler(429)
