@@ -97,8 +97,15 @@ def _question_field(question: Question) -> Field:
     )
     return RadioField(
         validate_choice=False,
+        # A blank choice ("q7= " from a script) is no answer, as an omitted one is: Optional
+        # lets it through, and it must not reach the database's check as "  ".
+        filters=[_blank_is_none],
         validators=[SingleValue(invalid), presence, AnyOf(question.values, message=invalid)],
     )
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
 
 
 @cache

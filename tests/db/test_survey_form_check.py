@@ -225,3 +225,24 @@ def test_a_whole_valid_post_is_recorded_without_building_the_form(app, survey_co
     assert (stored.q1, stored.q4, stored.q7) == (5, None, "yes")
     assert sorted(wish.wish for wish in stored.wishes) == ["online", "speed"]
     assert stored.comment == "Cán bộ nhiệt tình."
+
+
+@pytest.mark.parametrize("blank", [" ", "  ", "\t", "\r\n"])
+def test_a_blank_optional_choice_is_stored_as_no_answer(app, survey_code, blank):
+    """A script's «q7= » is no answer, as an omitted one: thanked and stored, never a 500."""
+    citizen = phone(app)
+    tokens = open_form(citizen, survey_code)
+    result = submit(citizen, survey_code, {**VALID_ANSWERS, "q7": blank}, tokens)
+    assert is_thanks(result, survey_code)
+    [stored] = responses(app)
+    assert stored.q7 is None
+    assert stored.status == "counted"
+
+
+def test_a_blank_required_choice_is_asked_for_again(app, survey_code):
+    citizen = phone(app)
+    tokens = open_form(citizen, survey_code)
+    result = submit(citizen, survey_code, {**VALID_ANSWERS, "q1": " "}, tokens)
+    assert result.status_code == 422
+    assert "Câu trả lời này không có trong danh sách" in result.get_data(as_text=True)
+    assert responses(app) == []
