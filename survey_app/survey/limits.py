@@ -28,20 +28,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
-from flask import Flask, current_app, g, request
-from flask_limiter import Limiter
-from limits import parse
+from flask import Config, Flask, current_app, g, request
+from limits import RateLimitItem, parse
 from werkzeug.exceptions import HTTPException
 
 from survey_app.services import devices
 from survey_app.services.recording import read_submit_token
-from survey_app.survey import bp as survey_bp
 from survey_app.survey import form_csrf
 from survey_app.survey.kiosk_views import current_kiosk
 from survey_app.survey.receipt_views import receipt_submit_code
 from survey_app.text import clean_survey_code
-from survey_app.web.ratelimit import EXTENSION_KEY
+from survey_app.web import ratelimit
 
 FORM_ENDPOINTS = ("survey.show", "survey.receipt")
 KIOSK_ANSWER_ENDPOINTS = ("survey.kiosk_answers", "survey.kiosk_answer")
@@ -51,6 +50,10 @@ LIMITED_ENDPOINTS = (*FORM_ENDPOINTS, *KIOSK_ANSWER_ENDPOINTS, KIOSK_PAIR_ENDPOI
 # at one counter is far below it (150 an hour against some 15), and it takes several
 # addresses to use up a code.
 ADDRESS_SHARE_OF_A_CODE = 4
+# The kinds of post, each counted against limits of its own (LIMITS).
+JUNK, SUBMISSION = "junk", "submission"
+KIOSK_ANSWER, KIOSK_PAIRING = "kiosk-answer", "kiosk-pairing"
+EVERY_POST = frozenset({JUNK, SUBMISSION, KIOSK_ANSWER, KIOSK_PAIRING})
 
 
 # What a post is ---------------------------------------------------------------------------
@@ -89,30 +92,19 @@ def _submit_code() -> str | None:
     return clean_survey_code(args.get("code"))
 
 
-def _is_junk() -> bool:
-    return _is_kiosk_post() or submitting_device() is None
-
-
-def _is_submission() -> bool:
-    return _is_kiosk_post() or submitting_device() is not None
+def kind_of_post(endpoint: str) -> str:
+    """Return which allowances a post to a limited endpoint uses: its kind."""
+    if endpoint in KIOSK_ANSWER_ENDPOINTS:
+        return KIOSK_ANSWER
+    if endpoint == KIOSK_PAIR_ENDPOINT:
+        return KIOSK_PAIRING
+    return SUBMISSION if submitting_device() is not None else JUNK
 
 
 # The kiosk tablet's posts ------------------------------------------------------------------
 # A kiosk sends every answer of its counter: its allowance is its own, named by its
 # credential (a stolen one sends no more than it). Pairing is guessed, if at all, from
 # some addresses: each has a small allowance, and all of them together one more.
-
-
-def _is_kiosk_post() -> bool:
-    return request.endpoint in KIOSK_ANSWER_ENDPOINTS or request.endpoint == KIOSK_PAIR_ENDPOINT
-
-
-def _is_not_a_kiosk_answer() -> bool:
-    return request.endpoint not in KIOSK_ANSWER_ENDPOINTS
-
-
-def _is_not_pairing() -> bool:
-    return request.endpoint != KIOSK_PAIR_ENDPOINT
 
 
 def kiosk_key() -> str:
@@ -154,72 +146,86 @@ def address_at_code_key() -> str:
 
 
 def _hashed_address() -> str:
-    return devices.address_hash(request.remote_addr or "unknown", datetime.now(UTC))
+    """Return the client's keyed address hash, computed once per request (up to 3 uses)."""
+    if "_hashed_address" not in g:
+        g._hashed_address = devices.address_hash(request.remote_addr or "unknown",
+                                                 datetime.now(UTC))
+    hashed: str = g._hashed_address
+    return hashed
 
 
 # What is allowed --------------------------------------------------------------------------
 
 
-def _setting(name: str) -> Callable[[], str]:
-    """Return a provider of the limit in a setting, read at each request."""
+def _setting(name: str) -> Callable[[Config], str]:
+    """Return a reader of the limit in a setting, read at each request."""
 
-    def provide() -> str:
-        value: str = current_app.config[name]
+    def provide(config: Config) -> str:
+        value: str = config[name]
         return value
 
     return provide
 
 
-def _share_of_the_code_limit() -> str:
+@lru_cache(maxsize=64)
+def parsed(limit: str) -> RateLimitItem:
+    """Return the limit a setting's string says, parsed once per process and string."""
+    return parse(limit)
+
+
+def _share_of_the_code_limit(config: Config) -> str:
     """Return one address's share of a code's allowance (at least one)."""
-    item = parse(current_app.config["RATELIMIT_PER_CODE"])
+    item = parsed(config["RATELIMIT_PER_CODE"])
     share = max(1, item.amount // ADDRESS_SHARE_OF_A_CODE)
     return f"{share} per {item.multiples} {item.GRANULARITY.name}"
 
 
-def _is_not_a_submission() -> bool:
-    return request.method != "POST" or request.endpoint not in LIMITED_ENDPOINTS
+# (scope, bucket, limit, the kinds of post it counts)
+Rule = tuple[str, Callable[[], str], Callable[[Config], str], frozenset[str]]
 
-
-# (scope, bucket, limit, when it does not apply: to submissions, to junk, or never)
-Rule = tuple[str, Callable[[], str], Callable[[], str], Callable[[], bool] | None]
-
-# Flask-Limiter checks the limits with the shortest window first, and within one window in
-# this order, and stops at the first refusal: junk refused by its own limit uses up nothing
-# of its address's ceiling, and a device refused by its own limit nothing of its code's.
+# The limits are checked with the shortest window first, and within one window in this
+# order, and the check stops at the first refusal: junk refused by its own limit uses up
+# nothing of its address's ceiling, and a device refused by its own limit nothing of its
+# code's.
 LIMITS: tuple[Rule, ...] = (
-    ("junk", address_key, _setting("RATELIMIT_JUNK_PER_ADDRESS"), _is_submission),
-    ("device", device_key, _setting("RATELIMIT_PER_DEVICE"), _is_junk),
-    ("address-code", address_at_code_key, _share_of_the_code_limit, _is_junk),
-    ("code", code_key, _setting("RATELIMIT_PER_CODE"), _is_junk),
-    ("address", address_key, _setting("RATELIMIT_PER_ADDRESS"), None),
-    ("kiosk", kiosk_key, _setting("RATELIMIT_PER_KIOSK"), _is_not_a_kiosk_answer),
-    ("kiosk-pair", address_key, _setting("RATELIMIT_KIOSK_PAIR_PER_ADDRESS"), _is_not_pairing),
-    ("kiosk-pair-all", all_pairings_key, _setting("RATELIMIT_KIOSK_PAIR_ALL"), _is_not_pairing),
+    ("junk", address_key, _setting("RATELIMIT_JUNK_PER_ADDRESS"), frozenset({JUNK})),
+    ("device", device_key, _setting("RATELIMIT_PER_DEVICE"), frozenset({SUBMISSION})),
+    ("address-code", address_at_code_key, _share_of_the_code_limit, frozenset({SUBMISSION})),
+    ("code", code_key, _setting("RATELIMIT_PER_CODE"), frozenset({SUBMISSION})),
+    ("address", address_key, _setting("RATELIMIT_PER_ADDRESS"), EVERY_POST),
+    ("kiosk", kiosk_key, _setting("RATELIMIT_PER_KIOSK"), frozenset({KIOSK_ANSWER})),
+    ("kiosk-pair", address_key, _setting("RATELIMIT_KIOSK_PAIR_PER_ADDRESS"),
+     frozenset({KIOSK_PAIRING})),
+    ("kiosk-pair-all", all_pairings_key, _setting("RATELIMIT_KIOSK_PAIR_ALL"),
+     frozenset({KIOSK_PAIRING})),
 )
 
 
+def request_hits(endpoint: str, config: Config) -> list[ratelimit.Hit]:
+    """Return the counts a post to a limited endpoint makes, in the order they are checked."""
+    kind = kind_of_post(endpoint)
+    applying = [(parsed(limit(config)), scope, bucket)
+                for scope, bucket, limit, kinds in LIMITS if kind in kinds]
+    # Shortest window first, as Flask-Limiter ordered them (by the window's unit); stable, so
+    # limits of one window keep the table's order.
+    applying.sort(key=lambda applies: applies[0].GRANULARITY.seconds)
+    # The scope names the endpoint, as in Flask-Limiter's keys: a receipt link's counts and
+    # a QR code's stay apart.
+    return [ratelimit.Hit(item, bucket(), f"{endpoint}:{scope}")
+            for item, scope, bucket in applying]
+
+
+def check_limits() -> None:
+    """Count a post to the form against its limits, and refuse it at the first one reached."""
+    endpoint = request.endpoint
+    if endpoint not in LIMITED_ENDPOINTS or request.method != "POST":
+        return  # everything but a post to the form leaves at once
+    config = current_app.config
+    if config["RATELIMIT_ENABLED"]:
+        ratelimit.count(request_hits(endpoint, config))
+
+
 def init_app(app: Flask) -> None:
-    """Give the app its own limiter, with the limits of the survey form."""
-    # One limiter per app, not one per module: Flask-Limiter keeps the storage on the
-    # limiter object, so apps sharing one (as tests do) would share or swap their counts.
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "survey_app")
-    limiter = Limiter(
-        key_func=device_key,
-        # If Redis goes away, count in this process's memory until it is back, and never
-        # fail a citizen's request because the counter could not be reached.
-        in_memory_fallback_enabled=True,
-        swallow_errors=True,
-    )
-    for scope, key_func, limit, is_exempt in LIMITS:
-        limiter.limit(
-            limit,
-            key_func=key_func,
-            scope=scope,
-            methods=["POST"],
-            exempt_when=is_exempt,
-        )(survey_bp)
-    # Checked before any limit is resolved: everything but a submission leaves at once.
-    limiter.request_filter(_is_not_a_submission)
-    limiter.init_app(app)
-    app.extensions[EXTENSION_KEY] = limiter
+    """Give the app its own counters, and check the survey form's limits before its posts."""
+    ratelimit.init_app(app)
+    app.before_request(check_limits)
