@@ -18,7 +18,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -85,7 +85,9 @@ class Counters:
     def __init__(
         self, storage_uri: str, strategy: str = "fixed-window", key_prefix: str = "",
         storage_options: dict[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.storage = cast(Storage, storage_from_string(storage_uri, **(storage_options or {})))
         self.key_prefix = key_prefix
         # What the storage raises when it cannot be reached, and a socket's own errors.
@@ -111,7 +113,7 @@ class Counters:
             with self._lock:
                 self._is_storage_away = True
                 self._failed_checks = 0
-                self._next_check_at = time.monotonic() + 1
+                self._next_check_at = self.clock() + 1
             return self._fallback.hit_in_order(hits, keys)
 
     def reset(self) -> None:
@@ -130,11 +132,11 @@ class Counters:
     def _storage_is_back(self) -> bool:
         """Ask the storage whether it answers again, waiting longer after each failed ask."""
         with self._lock:
-            if time.monotonic() < self._next_check_at:
+            if self.clock() < self._next_check_at:
                 return False
             self._failed_checks += 1
             wait = min(2**self._failed_checks, LONGEST_WAIT_FOR_STORAGE)
-            self._next_check_at = time.monotonic() + wait
+            self._next_check_at = self.clock() + wait
         if not self.storage.check():
             return False
         logger.info("rate-limit storage answers again: counting there")
