@@ -21,7 +21,8 @@ services/caches.py); a flood of reads is cut by the reverse proxy's per-address 
 front of the app (docs/deployment.md). Every other request, the form's reads included,
 leaves the limiter at its first check, so the limits cost nothing where they do not apply.
 Counts live in `RATELIMIT_STORAGE_URI`: memory for one process, Redis when several
-workers must share them.
+workers must share them. A post's limits are counted together, in one pass (one round trip
+to Redis): web/ratelimit.py.
 """
 
 from __future__ import annotations
