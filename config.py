@@ -100,8 +100,9 @@ class Config:
     # Administrators must sign in with a second factor (a TOTP app): not a setting of the
     # environment, so no deployment turns it off by mistake.
     SECOND_FACTOR_FOR_ADMINS = True
-    # Rate limits (Flask-Limiter syntax). Everyone at an office shares one public address,
-    # so limits go per QR code and per device; the per-address ceiling only stops floods.
+    # Rate limits, in the `limits` library's notation ("20 per hour"). Everyone at an office
+    # shares one public address, so limits go per QR code and per device; the per-address
+    # ceiling only stops floods.
     # Storage: memory for one process; redis://127.0.0.1:6379 when several workers serve.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Keys in that storage start with this: apps sharing one Redis keep their counts apart.

@@ -64,7 +64,7 @@ def _top(profile: cProfile.Profile, requests: int, limit: int = 14) -> list[dict
             "own_ms": round(own / requests * 1000, 3),
         })
     interesting = [r for r in rows if "survey_app/" in r["function"]
-                   or "psycopg" in r["function"] or "flask_limiter" in r["function"]
+                   or "psycopg" in r["function"] or "limits/" in r["function"]
                    or "wtforms" in r["function"] or "jinja2" in r["function"]]
     interesting.sort(key=lambda r: r["cumulative_ms"], reverse=True)
     return interesting[:limit]
