@@ -177,7 +177,8 @@ def render(results: dict[str, Any], chart_name: str | None) -> str:
     out.append("")
     out.append("## Targets\n")
     out.append(_table(["Target", "Wanted", "Measured", ""],
-                      [(n, w, m, _met(ok)) for n, w, m, ok in targets(results)]))
+                      [(n, w, m, "—" if w == "no target" else _met(ok))
+                       for n, w, m, ok in targets(results)]))
     out.append("")
     if ANALYSIS.exists():
         out.append(ANALYSIS.read_text("utf-8").strip() + "\n")
