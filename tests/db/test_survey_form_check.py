@@ -129,6 +129,8 @@ def assert_agrees(hand: dict[str, Any] | None, is_valid: bool, data: dict[str, A
         assert [type(value) for value in hand.values()] == [type(v) for v in data.values()]
 
 
+# The check reads a request, never the database: one sweep, on SQLite, is enough.
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("with_dossier", [True, False])
 @CHECKS
 @given(data=st.data())
@@ -142,6 +144,7 @@ def test_the_hand_check_takes_a_post_only_as_the_form_would(app, with_dossier, d
     assert_agrees(hand, is_valid, form_data)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("with_dossier", [True, False])
 @CHECKS
 @given(data=st.data())
