@@ -36,8 +36,7 @@ from limits import RateLimitItem, parse
 from werkzeug.exceptions import HTTPException
 
 from survey_app.services import devices
-from survey_app.services.recording import read_submit_token
-from survey_app.survey import form_csrf
+from survey_app.survey import form_csrf, posted
 from survey_app.survey.kiosk_views import current_kiosk
 from survey_app.survey.receipt_views import receipt_submit_code
 from survey_app.text import clean_survey_code
@@ -81,7 +80,7 @@ def _read_submission() -> str | None:
     if not form_csrf.is_valid_token(form.get("csrf_token")):
         return None
     code = _submit_code()
-    token = read_submit_token(form.get("submit_token"), code) if code else None
+    token = posted.submit_token(form.get("submit_token"), code) if code else None
     return token.device_tag if token is not None else None
 
 

@@ -39,12 +39,11 @@ from survey_app.services.recording import (
     code_taking_answers_or_abort,
     find_survey_code,
     issue_submit_token,
-    read_submit_token,
     recent_codes,
     record_response,
     response_for_nonce,
 )
-from survey_app.survey import bp, form_csrf, kiosk_views
+from survey_app.survey import bp, form_csrf, kiosk_views, posted
 from survey_app.survey.complaints import complaint, thanks_redirect, thanks_response
 from survey_app.survey.forms import HONEYPOT_FIELD, certain_form_data, survey_form_class
 from survey_app.text import clean_survey_code
@@ -144,7 +143,7 @@ def take_answers(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
     """Check a posted form and record its answers; show it again, kept, when it cannot be."""
     # A whole, valid post (nearly all of them) is read without building the form.
     answers = target.certain_answers()
-    token = None if answers is None else read_submit_token(
+    token = None if answers is None else posted.submit_token(
         answers["submit_token"], target.submit_code
     )
     if answers is None or token is None:
@@ -160,7 +159,7 @@ def _take_form(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         # The session cookie was lost or is too old: keep the answers, ask to send again.
         # A submit token still good stays, so the time to answer counts from the first
         # rendering, and a form already recorded is not recorded twice.
-        if read_submit_token(form.submit_token.data, target.submit_code) is None:
+        if posted.submit_token(form.submit_token.data, target.submit_code) is None:
             form.submit_token.data = issue_submit_token(target.submit_code, devices.device_id())
         notice = _(
             "Trang đã mở quá lâu nên phiếu chưa gửi được. Các câu trả lời vẫn còn; "
@@ -168,7 +167,7 @@ def _take_form(target: FormPlace) -> WerkzeugResponse | tuple[str, int]:
         )
         return render_form(form, target, notice, 400)
 
-    token = read_submit_token(form.submit_token.data, target.submit_code)
+    token = posted.submit_token(form.submit_token.data, target.submit_code)
     if token is None:
         # A new form: it comes with a device cookie if the phone has none.
         form.submit_token.data = issue_submit_token(target.submit_code, devices.device_id())

@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from survey_app.questionnaire import COMMENT_MAX_LENGTH, CURRENT, DOSSIER_MAX_LENGTH
 from survey_app.survey import form_csrf, views
+from survey_app.survey import posted as posted_tokens
 from survey_app.survey.forms import HONEYPOT_FIELD, certain_form_data, survey_form_class
 from tests.factories import VALID_ANSWERS, is_thanks, open_form, phone, responses, submit
 
@@ -249,3 +250,20 @@ def test_a_blank_required_choice_is_asked_for_again(app, survey_code):
     assert result.status_code == 422
     assert "Câu trả lời này không có trong danh sách" in result.get_data(as_text=True)
     assert responses(app) == []
+
+
+def test_a_post_reads_its_submit_token_once(app, survey_code, monkeypatch):
+    """The limits sort the post by its submit token and the view records with it: one read."""
+    citizen = phone(app)
+    tokens = open_form(citizen, survey_code)
+    reads: list[str] = []
+    read = posted_tokens.read_submit_token
+
+    def counted(token, code):
+        reads.append(code)
+        return read(token, code)
+
+    monkeypatch.setattr(posted_tokens, "read_submit_token", counted)
+    assert is_thanks(submit(citizen, survey_code, VALID_ANSWERS, tokens), survey_code)
+    assert reads == [survey_code]
+    assert len(responses(app)) == 1
