@@ -50,6 +50,7 @@ def create_bare_app() -> Flask:
     engine = create_engine(
         normalise_database_url(os.environ["DATABASE_URL"]), pool_size=1, max_overflow=0
     )
+    app.extensions["bench.engine"] = engine  # for a test to close its connections
     if os.environ.get("BARE_STATEMENTS") == "1":
         app.post("/s/<code>")(_submission_statements(engine))
         app.get("/s/<code>")(lambda code: Response(page, content_type="text/html; charset=utf-8"))
@@ -93,6 +94,7 @@ def create_bare_app() -> Flask:
 def _submission_statements(engine: Any) -> Callable[[str], WerkzeugResponse]:
     """Return a view sending survey_app's statements of a counted submission, and no more."""
     from survey_app import create_app
+    from survey_app.extensions import db
     from survey_app.models import Response as Answer
     from survey_app.models import ResponseWish
     from survey_app.services import recording, rollups
@@ -109,6 +111,8 @@ def _submission_statements(engine: Any) -> Callable[[str], WerkzeugResponse]:
             codes = {row.code: row for row in connection.execute(text(
                 "SELECT id, code, agency_id, counter_id, sector_id FROM survey_codes "
                 "WHERE kind = 'counter'"))}
+    # Only its code and settings are used: the floor's statements go through `engine`.
+    db.engine_for(survey_app).dispose()
 
     def values(code: Any, now: datetime) -> dict[str, Any]:
         answer = Answer(
