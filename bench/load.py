@@ -324,16 +324,6 @@ def wrk(url: str, seconds: int, connections: int, script: Path, env: dict[str, s
     }
 
 
-def side_by_side(
-    app_run: Callable[[int], dict[str, Any]],
-    bare_run: Callable[[int], dict[str, Any]],
-    slices: int,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run a phase as short slices, the two servers taking turns; return each one's Phase."""
-    app_phase, bare_phase = in_turn([app_run, bare_run], slices)
-    return app_phase, bare_phase
-
-
 def in_turn(runs: list[Callable[[int], dict[str, Any]]], slices: int) -> list[dict[str, Any]]:
     """Run a phase as short slices, the servers taking turns; return each one's Phase.
 
@@ -536,13 +526,12 @@ def run(*, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
                 slice_seconds = max(1, settings.seconds // SLICES)
                 log(f"load: GET /s/<code>, survey_app and the bare app in turn, {SLICES} x "
                     f"{slice_seconds} s each")
-                app_page, bare_page = side_by_side(
+                app_page, bare_page = in_turn([
                     lambda n: wrk(f"{app.url}/s/{codes[0]}", slice_seconds,
                                   settings.connections, WRK_SCRIPT),
                     lambda n: wrk(f"{bare.url}/s/{codes[0]}", slice_seconds,
                                   settings.connections, WRK_SCRIPT),
-                    SLICES,
-                )
+                ], SLICES)
                 log(f"  survey_app {app_page['rps']} req/s, p99 {app_page['p99_ms']} ms; "
                     f"bare {bare_page['rps']} req/s, p99 {bare_page['p99_ms']} ms")
                 log("load: rendering fresh forms to submit")
